@@ -1,0 +1,81 @@
+"""Exceptions that carry data. Only the CLI turns them into user messages."""
+
+from __future__ import annotations
+
+
+class ArchiveError(Exception):
+    """Base class of every error archive raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ParseError(ArchiveError):
+    """A file could not be turned into an article.
+
+    ``code`` is a short machine name (``empty``, ``not-text``, ``no-title``,
+    ``no-body``, ``too-large``, ``unreadable``); ``reason`` is for humans.
+    """
+
+    def __init__(self, path: str | None, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+class UsageError(ArchiveError):
+    """Bad input from the user (exit code 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A setting has a value archive cannot use."""
+
+
+class StoreError(ArchiveError):
+    """The store refused an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached (or is locked); worth retrying later."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"store unavailable ({where}): {reason}")
+        self.where = where
+        self.detail = reason
+
+
+class NotFound(ArchiveError):
+    """A reference (id, prefix or path) matched nothing."""
+
+    def __init__(self, ref: str, what: str = "article") -> None:
+        super().__init__(f"no {what} matches {ref!r}")
+        self.ref = ref
+
+
+class AmbiguousRef(ArchiveError):
+    """An id prefix matched several articles."""
+
+    def __init__(self, ref: str, candidates: list[tuple[str, str]]) -> None:
+        super().__init__(f"{ref!r} is ambiguous: it matches {len(candidates)} articles")
+        self.ref = ref
+        self.candidates = candidates
+
+
+class LockHeld(ArchiveError):
+    """Another daemon already watches this folder with this store."""
+
+    def __init__(self, folder: str, pid: int, host: str) -> None:
+        super().__init__(
+            f"another archive daemon (pid {pid} on {host}) already watches {folder} with this store"
+        )
+        self.folder = folder
+        self.pid = pid
+        self.host = host

@@ -1,0 +1,377 @@
+"""The store interface every backend implements, and what they share."""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from archive.models import Article, Failure, ParsedArticle, RevisionInfo, Source
+
+SORTS = ("-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path")
+Sort = Literal["-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path"]
+HL_START, HL_END = "\x02", "\x03"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The SPEC filters shared by search, list, export and stats."""
+
+    authors: tuple[str, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+    include_deleted: bool = False
+    path_prefix: str | None = None
+
+    @property
+    def authors_folded(self) -> list[str]:
+        return [fold_name(a) for a in self.authors]
+
+
+@dataclass(frozen=True)
+class UpsertItem:
+    """A parsed file to store at ``source.path``; ``move_from`` is the id of an
+    article whose file moved here (its identity is kept)."""
+
+    parsed: ParsedArticle
+    source: Source
+    move_from: str | None = None
+
+
+Outcome = Literal["new", "updated", "unchanged", "moved", "undeleted"]
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    path: str
+    id: str
+    outcome: Outcome
+    revision: int
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """What the store remembers of a file, enough to skip it when unchanged."""
+
+    id: str
+    path: str
+    sha256: str
+    size: int
+    mtime: float
+    inode: int | None
+    device: int | None
+    deleted: bool
+
+
+@dataclass
+class Hit:
+    """One search result."""
+
+    article: Article
+    score: float
+    snippet: str
+
+
+@dataclass
+class Stats:
+    articles: int = 0
+    deleted: int = 0
+    failures: int = 0
+    revisions: int = 0
+    words: int = 0
+    authors: list[tuple[str, int]] = field(default_factory=list)
+    years: list[tuple[str, int]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- search query
+
+
+@dataclass(frozen=True)
+class Term:
+    words: tuple[str, ...]
+    negated: bool = False
+    prefix: bool = False
+
+    @property
+    def phrase(self) -> bool:
+        return len(self.words) > 1
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A user's query: words ANDed, ``"phrases"``, ``-word`` excluded, ``word*`` prefix."""
+
+    positive: tuple[Term, ...]
+    negative: tuple[Term, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.positive and not self.negative
+
+    def highlight_words(self) -> list[str]:
+        return [w for t in self.positive for w in t.words]
+
+
+_WORD = re.compile(r"\w+")
+
+
+def parse_query(text: str) -> SearchQuery:
+    """Read any text as a query; never raises. Punctuation splits words."""
+    pos: list[Term] = []
+    neg: list[Term] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+            continue
+        negated = False
+        if c == "-" and i + 1 < n and not text[i + 1].isspace():
+            negated = True
+            i += 1
+        if i < n and text[i] == '"':
+            end = text.find('"', i + 1)
+            end = n if end < 0 else end
+            chunk, i = text[i + 1 : end], end + 1
+            prefix = False
+        else:
+            j = i
+            while j < n and not text[j].isspace():
+                j += 1
+            chunk, i = text[i:j], j
+            prefix = chunk.endswith("*") and len(chunk) > 1
+        words = tuple(w.replace("_", " ").strip() for w in _WORD.findall(chunk))
+        words = tuple(x for w in words for x in w.split())
+        if not words:
+            continue
+        term = Term(words=words, negated=negated, prefix=prefix and len(words) == 1)
+        (neg if negated else pos).append(term)
+    return SearchQuery(tuple(pos), tuple(neg))
+
+
+# ------------------------------------------------------------------ folding
+
+_FOLD_TABLE: dict[int, str] = {}
+for _cp in range(0x00C0, 0x0250):
+    _ch = chr(_cp)
+    _base = unicodedata.normalize("NFKD", _ch)[:1]
+    if _base and _base != _ch and _base.isascii():
+        _FOLD_TABLE[_cp] = _base
+_FOLD_TABLE.update({ord("ß"): "s", ord("æ"): "a", ord("ø"): "o", ord("Æ"): "A", ord("Ø"): "O"})
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, one character for one (offsets are kept)."""
+    return text.translate(_FOLD_TABLE).lower()
+
+
+def fold_name(name: str) -> str:
+    """How author names compare: case-insensitive, spaces collapsed."""
+    return " ".join(name.split()).casefold()
+
+
+_VARIANTS: dict[str, str] = {}
+for _cp, _b in _FOLD_TABLE.items():
+    _VARIANTS.setdefault(_b.lower(), _b.lower())
+    _VARIANTS[_b.lower()] += chr(_cp) + chr(_cp).upper() + chr(_cp).lower()
+
+
+def accent_insensitive_pattern(word: str) -> str:
+    """A regex for ``word`` that also matches its accented forms (for regex backends)."""
+    out = []
+    for ch in fold(word):
+        variants = _VARIANTS.get(ch)
+        out.append("[" + re.escape("".join(sorted(set(variants + ch.upper())))) + "]" if variants else re.escape(ch))
+    return "".join(out)
+
+
+def make_snippet(text: str, words: Sequence[str], width: int = 32) -> str:
+    """About ``width`` words of ``text`` around the first match, matches wrapped in markers."""
+    if not text:
+        return ""
+    folded = fold(text)
+    wanted = [fold(w) for w in words if w]
+    spans: list[tuple[int, int]] = []
+    for m in _WORD.finditer(folded):
+        tok = m.group()
+        if any(tok == w or (len(w) > 2 and tok.startswith(w)) for w in wanted):
+            spans.append(m.span())
+    tokens = list(re.finditer(r"\S+", text))
+    if not tokens:
+        return ""
+    first = spans[0][0] if spans else 0
+    idx = next((k for k, t in enumerate(tokens) if t.end() > first), 0)
+    start = max(0, idx - width // 3)
+    end = min(len(tokens), start + width)
+    lo, hi = tokens[start].start(), tokens[end - 1].end()
+    out, pos = [], lo
+    for s, e in spans:
+        if s < lo or e > hi:
+            continue
+        out.append(text[pos:s] + HL_START + text[s:e] + HL_END)
+        pos = e
+    out.append(text[pos:hi])
+    snippet = " ".join("".join(out).split())
+    return ("…" if start > 0 else "") + snippet + ("…" if end < len(tokens) else "")
+
+
+# ------------------------------------------------------------------ interface
+
+
+class Store(abc.ABC):
+    """What the ingest pipeline, the daemon and the CLI use to read and write articles."""
+
+    kind: str
+    display: str  # the store's URI with credentials removed
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    # --- writes
+    @abc.abstractmethod
+    def upsert_many(self, items: Sequence[UpsertItem]) -> list[UpsertResult]:
+        """Store parsed files in one batch: new / updated / unchanged by sha256 (an update
+        keeps the previous revision); clears each path's failure."""
+
+    @abc.abstractmethod
+    def touch_many(self, files: Sequence[Source]) -> None:
+        """Remember new stat data (size, mtime, inode) for files whose bytes did not change."""
+
+    @abc.abstractmethod
+    def mark_deleted(self, paths: Iterable[str]) -> int:
+        """Mark the articles at ``paths`` deleted (kept, with ``deleted_at``); failures go."""
+
+    @abc.abstractmethod
+    def record_failures(self, failures: Sequence[Failure]) -> None: ...
+
+    @abc.abstractmethod
+    def clear_failures(self, paths: Iterable[str]) -> None: ...
+
+    @abc.abstractmethod
+    def put_articles(self, articles: Sequence[Article], revisions: Sequence[Article] = ()) -> dict[str, int]:
+        """Write whole documents by id (import, migrate): ``{"imported": n, "updated": n}``."""
+
+    # --- reads
+    @abc.abstractmethod
+    def known_files(self, prefix: str | None = None) -> Iterator[KnownFile]: ...
+
+    @abc.abstractmethod
+    def move_candidates(self, device: int, inode: int, sha256: str) -> list[KnownFile]:
+        """Articles that may be the same file moved: same inode and device, or same sha256."""
+
+    @abc.abstractmethod
+    def get(self, id: str) -> Article | None: ...
+
+    @abc.abstractmethod
+    def get_by_path(self, path: str) -> Article | None: ...
+
+    @abc.abstractmethod
+    def ids_with_prefix(self, prefix: str, limit: int = 20) -> list[tuple[str, str]]:
+        """``(id, title)`` of articles whose id starts with ``prefix``."""
+
+    @abc.abstractmethod
+    def query(self, filters: Filters, sort: Sort = "-published", limit: int | None = None) -> Iterator[Article]: ...
+
+    @abc.abstractmethod
+    def count(self, filters: Filters) -> int: ...
+
+    @abc.abstractmethod
+    def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]: ...
+
+    @abc.abstractmethod
+    def revisions(self, id: str) -> list[Article]:
+        """Earlier revisions of an article, oldest first (the current one is not included)."""
+
+    @abc.abstractmethod
+    def all_revisions(self) -> Iterator[Article]: ...
+
+    @abc.abstractmethod
+    def failures(self) -> Iterator[Failure]: ...
+
+    @abc.abstractmethod
+    def stats(self, filters: Filters) -> Stats: ...
+
+    @abc.abstractmethod
+    def duplicates(self, include_deleted: bool = False) -> list[list[Article]]: ...
+
+    # --- the daemon's record
+    @abc.abstractmethod
+    def acquire_lock(self, key: str, holder: dict[str, Any], can_take: Any) -> dict[str, Any] | None:
+        """Take the daemon lock ``key`` for ``holder``. If another holds it and
+        ``can_take(old)`` is false, return the old holder and take nothing."""
+
+    @abc.abstractmethod
+    def heartbeat(self, key: str, token: str, data: dict[str, Any]) -> bool:
+        """Update the daemon record if ``token`` still holds it; False if it lost the lock."""
+
+    @abc.abstractmethod
+    def release_lock(self, key: str, token: str, data: dict[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def daemons(self) -> list[dict[str, Any]]: ...
+
+    # --- derived
+    def resolve(self, ref: str) -> Article:
+        """An article by id, unique id prefix, or file path."""
+        from archive.errors import AmbiguousRef, NotFound
+
+        ref = ref.strip()
+        if not ref:
+            raise NotFound(ref)
+        if art := self.get(ref):
+            return art
+        if "/" in ref or ref.endswith((".txt", ".md")) or ref.startswith("."):
+            import os
+
+            if art := self.get_by_path(os.path.abspath(ref)):
+                return art
+        if re.fullmatch(r"[0-9a-fA-F]{1,64}", ref):
+            cands = self.ids_with_prefix(ref.lower())
+            if len(cands) == 1:
+                got = self.get(cands[0][0])
+                if got:
+                    return got
+            if len(cands) > 1:
+                raise AmbiguousRef(ref, cands)
+        raise NotFound(ref)
+
+    def history(self, id: str) -> list[RevisionInfo]:
+        """Every revision, oldest first, the current one last."""
+        cur = self.get(id)
+        out = [
+            RevisionInfo(revision=a.revision, updated_at=a.updated_at, sha256=a.source.sha256,
+                         size=a.source.size, title=a.title, path=a.source.path)
+            for a in self.revisions(id)
+        ]
+        if cur:
+            out.append(RevisionInfo(revision=cur.revision, updated_at=cur.updated_at,
+                                    sha256=cur.source.sha256, size=cur.source.size,
+                                    title=cur.title, path=cur.source.path, current=True))
+        return out
+
+
+def next_revision(old: Article, parsed: ParsedArticle, source: Source, now: dt.datetime) -> Article:
+    """The article after its file changed: +1 revision, new content, same identity."""
+    return Article(
+        id=old.id,
+        title=parsed.title,
+        authors=list(parsed.authors),
+        published=parsed.published,
+        body=parsed.body,
+        word_count=parsed.word_count,
+        source=source,
+        revision=old.revision + 1,
+        ingested_at=old.ingested_at,
+        updated_at=now,
+        deleted_at=None,
+    )

@@ -1,0 +1,625 @@
+"""The embedded store: one SQLite file, WAL, FTS5."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from archive.errors import StoreError, StoreUnavailable
+from archive.models import Article, Failure, Source, iso, parse_iso, utcnow
+from archive.store.base import (
+    HL_END,
+    HL_START,
+    Filters,
+    Hit,
+    KnownFile,
+    Sort,
+    Stats,
+    Store,
+    Term,
+    UpsertItem,
+    UpsertResult,
+    fold_name,
+    make_snippet,
+    next_revision,
+    parse_query,
+)
+
+SCHEMA_VERSION = 1
+
+_V1 = """
+CREATE TABLE articles (
+    n            INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
+    path         TEXT NOT NULL UNIQUE,
+    title        TEXT NOT NULL,
+    authors      TEXT NOT NULL,          -- JSON list, byline order
+    authors_text TEXT NOT NULL,          -- what full-text search sees
+    authors_key  TEXT NOT NULL,          -- JSON list of folded names, for --author
+    published    TEXT,
+    body         TEXT NOT NULL,
+    word_count   INTEGER NOT NULL,
+    sha256       TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    mtime        REAL NOT NULL,
+    inode        INTEGER,
+    device       INTEGER,
+    revision     INTEGER NOT NULL,
+    ingested_at  TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    deleted_at   TEXT
+);
+CREATE INDEX articles_published ON articles(published);
+CREATE INDEX articles_updated ON articles(updated_at);
+CREATE INDEX articles_sha ON articles(sha256);
+CREATE INDEX articles_inode ON articles(device, inode);
+CREATE INDEX articles_deleted ON articles(deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE TABLE article_authors (n INTEGER NOT NULL, name TEXT NOT NULL);
+CREATE INDEX article_authors_name ON article_authors(name, n);
+CREATE INDEX article_authors_n ON article_authors(n);
+CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, authors_text, body,
+    content='articles', content_rowid='n',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts(rowid, title, authors_text, body)
+        VALUES (new.n, new.title, new.authors_text, new.body);
+    INSERT INTO article_authors(n, name) SELECT new.n, value FROM json_each(new.authors_key);
+END;
+CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, authors_text, body)
+        VALUES ('delete', old.n, old.title, old.authors_text, old.body);
+    DELETE FROM article_authors WHERE n = old.n;
+END;
+CREATE TRIGGER articles_au_text AFTER UPDATE OF title, authors_text, body ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, authors_text, body)
+        VALUES ('delete', old.n, old.title, old.authors_text, old.body);
+    INSERT INTO articles_fts(rowid, title, authors_text, body)
+        VALUES (new.n, new.title, new.authors_text, new.body);
+END;
+CREATE TRIGGER articles_au_authors AFTER UPDATE OF authors_key ON articles BEGIN
+    DELETE FROM article_authors WHERE n = old.n;
+    INSERT INTO article_authors(n, name) SELECT new.n, value FROM json_each(new.authors_key);
+END;
+CREATE TABLE revisions (
+    article_id TEXT NOT NULL,
+    revision   INTEGER NOT NULL,
+    sha256     TEXT NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (article_id, revision)
+) WITHOUT ROWID;
+CREATE TABLE failures (
+    path      TEXT PRIMARY KEY,
+    code      TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    size      INTEGER,
+    mtime     REAL,
+    sha256    TEXT,
+    failed_at TEXT NOT NULL
+);
+CREATE TABLE daemons (key TEXT PRIMARY KEY, token TEXT NOT NULL, doc TEXT NOT NULL);
+"""
+
+# Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1.
+MIGRATIONS: dict[int, str] = {0: _V1}
+
+_COLS = (
+    "id, path, title, authors, published, body, word_count, sha256, size, mtime, inode, device, "
+    "revision, ingested_at, updated_at, deleted_at"
+)
+_ORDER = {
+    "-published": "a.published IS NULL, a.published DESC, a.n DESC",
+    "published": "a.published IS NULL, a.published ASC, a.n ASC",
+    "-updated": "a.updated_at DESC, a.n DESC",
+    "updated": "a.updated_at ASC, a.n ASC",
+    "-ingested": "a.ingested_at DESC, a.n DESC",
+    "ingested": "a.ingested_at ASC, a.n ASC",
+    "title": "a.title COLLATE NOCASE ASC, a.n ASC",
+    "path": "a.path ASC",
+}
+
+
+def sqlite_path(uri: str) -> Path:
+    """The file of a ``sqlite:///…`` URI or a plain ``.db`` path."""
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///"):])
+    if uri.startswith("sqlite://"):
+        raise StoreError(f"unsupported SQLite URI {uri!r}: use sqlite:///relative.db or sqlite:////abs.db")
+    return Path(uri).expanduser()
+
+
+def _row_article(r: sqlite3.Row | tuple[Any, ...]) -> Article:
+    return Article.model_construct(
+        id=r[0],
+        title=r[2],
+        authors=json.loads(r[3]),
+        published=_date(r[4]),
+        body=r[5],
+        word_count=r[6],
+        source=Source.model_construct(path=r[1], sha256=r[7], size=r[8], mtime=r[9], inode=r[10], device=r[11]),
+        revision=r[12],
+        ingested_at=parse_iso(r[13]),
+        updated_at=parse_iso(r[14]),
+        deleted_at=parse_iso(r[15]),
+    )
+
+
+def _date(v: str | None) -> Any:
+    import datetime as dt
+
+    return dt.date.fromisoformat(v) if v else None
+
+
+def _values(a: Article) -> tuple[Any, ...]:
+    return (
+        a.id, a.source.path, a.title, json.dumps(a.authors, ensure_ascii=False),
+        a.published.isoformat() if a.published else None, a.body, a.word_count,
+        a.source.sha256, a.source.size, a.source.mtime, a.source.inode, a.source.device,
+        a.revision, iso(a.ingested_at), iso(a.updated_at), iso(a.deleted_at),
+    )
+
+
+def fts_expression(terms: Sequence[Term]) -> str:
+    """Terms as a safe FTS5 expression: every term a quoted string, so no user text is syntax."""
+    out = []
+    for t in terms:
+        s = '"' + " ".join(t.words).replace('"', '""') + '"'
+        out.append(s + " *" if t.prefix else s)
+    return " AND ".join(out)
+
+
+class SQLiteStore(Store):
+    """The embedded store (default)."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
+        self.path = Path(path).expanduser().absolute()
+        self.display = str(self.path)
+        self._busy = busy_timeout
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+            self.db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.OperationalError as exc:
+            raise self._unavailable(exc) from None
+        except OSError as exc:
+            raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
+
+    # ------------------------------------------------------------ plumbing
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        return StoreUnavailable(str(self.path), str(exc))
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}; this archive knows {SCHEMA_VERSION}: upgrade archive"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self._write():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            while version < SCHEMA_VERSION:
+                for stmt in _split_sql(MIGRATIONS[version]):
+                    self.db.execute(stmt)
+                version += 1
+                self.db.execute(f"PRAGMA user_version={version}")
+
+    def _write(self) -> _Txn:
+        return _Txn(self)
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, args)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise self._unavailable(exc) from None
+            raise
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------ writes
+    def upsert_many(self, items: Sequence[UpsertItem]) -> list[UpsertResult]:
+        out: list[UpsertResult] = []
+        now = utcnow()
+        with self._write():
+            for item in items:
+                out.append(self._upsert_one(item, now))
+            if items:
+                self.db.executemany("DELETE FROM failures WHERE path = ?", [(i.source.path,) for i in items])
+        return out
+
+    def _upsert_one(self, item: UpsertItem, now: Any) -> UpsertResult:
+        src = item.source
+        row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE path = ?", (src.path,)).fetchone()
+        if row is None and item.move_from:
+            row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id = ?", (item.move_from,)).fetchone()
+        if row is None:
+            art = Article.from_parsed(item.parsed, src)
+            self.db.execute(
+                "INSERT INTO articles (id, path, title, authors, authors_text, authors_key, published, body,"
+                " word_count, sha256, size, mtime, inode, device, revision, ingested_at, updated_at, deleted_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                self._insert_values(art),
+            )
+            return UpsertResult(src.path, art.id, "new", 1)
+        old = _row_article(row)
+        moved = old.source.path != src.path
+        if old.source.sha256 == src.sha256:
+            outcome = "moved" if moved else ("undeleted" if old.deleted_at else "unchanged")
+            self.db.execute(
+                "UPDATE articles SET path=?, size=?, mtime=?, inode=?, device=?, deleted_at=NULL,"
+                " updated_at = CASE WHEN ? THEN ? ELSE updated_at END WHERE id=?",
+                (src.path, src.size, src.mtime, src.inode, src.device,
+                 outcome != "unchanged", iso(now), old.id),
+            )
+            return UpsertResult(src.path, old.id, outcome, old.revision)  # type: ignore[arg-type]
+        new = next_revision(old, item.parsed, src, now)
+        self.db.execute(
+            "INSERT OR REPLACE INTO revisions (article_id, revision, sha256, doc) VALUES (?,?,?,?)",
+            (old.id, old.revision, old.source.sha256, json.dumps(old.to_doc(), ensure_ascii=False)),
+        )
+        self.db.execute(
+            "UPDATE articles SET path=?, title=?, authors=?, authors_text=?, authors_key=?, published=?,"
+            " body=?, word_count=?, sha256=?, size=?, mtime=?, inode=?, device=?, revision=?,"
+            " updated_at=?, deleted_at=NULL WHERE id=?",
+            (src.path, new.title, json.dumps(new.authors, ensure_ascii=False), ", ".join(new.authors),
+             json.dumps([fold_name(a) for a in new.authors], ensure_ascii=False),
+             new.published.isoformat() if new.published else None, new.body, new.word_count,
+             src.sha256, src.size, src.mtime, src.inode, src.device, new.revision, iso(now), old.id),
+        )
+        return UpsertResult(src.path, old.id, "updated", new.revision)
+
+    @staticmethod
+    def _insert_values(a: Article) -> tuple[Any, ...]:
+        v = _values(a)
+        return (
+            v[0], v[1], v[2], v[3], ", ".join(a.authors),
+            json.dumps([fold_name(x) for x in a.authors], ensure_ascii=False), *v[4:],
+        )
+
+    def touch_many(self, files: Sequence[Source]) -> None:
+        if not files:
+            return
+        with self._write():
+            self.db.executemany(
+                "UPDATE articles SET size=?, mtime=?, inode=?, device=? WHERE path=? AND sha256=?",
+                [(f.size, f.mtime, f.inode, f.device, f.path, f.sha256) for f in files],
+            )
+
+    def mark_deleted(self, paths: Iterable[str]) -> int:
+        rows = [(iso(utcnow()), p) for p in paths]
+        if not rows:
+            return 0
+        with self._write():
+            before = self.db.total_changes
+            self.db.executemany(
+                "UPDATE articles SET deleted_at=?, updated_at=?1 WHERE path=? AND deleted_at IS NULL", rows
+            )
+            changed = self.db.total_changes - before
+            self.db.executemany("DELETE FROM failures WHERE path=?", [(p,) for _, p in rows])
+        return changed
+
+    def record_failures(self, failures: Sequence[Failure]) -> None:
+        if not failures:
+            return
+        with self._write():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO failures (path, code, reason, size, mtime, sha256, failed_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(f.path, f.code, f.reason, f.size, f.mtime, f.sha256, iso(f.failed_at)) for f in failures],
+            )
+
+    def clear_failures(self, paths: Iterable[str]) -> None:
+        rows = [(p,) for p in paths]
+        if rows:
+            with self._write():
+                self.db.executemany("DELETE FROM failures WHERE path=?", rows)
+
+    def put_articles(self, articles: Sequence[Article], revisions: Sequence[Article] = ()) -> dict[str, int]:
+        counts = {"imported": 0, "updated": 0, "unchanged": 0}
+        with self._write():
+            for a in articles:
+                row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id=?", (a.id,)).fetchone()
+                if row is not None and _row_article(row).to_doc() == a.to_doc():
+                    counts["unchanged"] += 1
+                    continue
+                # The path belongs to this id from now on.
+                self.db.execute("DELETE FROM articles WHERE path=? AND id<>?", (a.source.path, a.id))
+                if row is None:
+                    self.db.execute(
+                        "INSERT INTO articles (id, path, title, authors, authors_text, authors_key, published,"
+                        " body, word_count, sha256, size, mtime, inode, device, revision, ingested_at,"
+                        " updated_at, deleted_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        self._insert_values(a),
+                    )
+                    counts["imported"] += 1
+                else:
+                    v = self._insert_values(a)
+                    self.db.execute(
+                        "UPDATE articles SET path=?, title=?, authors=?, authors_text=?, authors_key=?,"
+                        " published=?, body=?, word_count=?, sha256=?, size=?, mtime=?, inode=?, device=?,"
+                        " revision=?, ingested_at=?, updated_at=?, deleted_at=? WHERE id=?",
+                        (*v[1:], a.id),
+                    )
+                    counts["updated"] += 1
+            for r in revisions:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO revisions (article_id, revision, sha256, doc) VALUES (?,?,?,?)",
+                    (r.id, r.revision, r.source.sha256, json.dumps(r.to_doc(), ensure_ascii=False)),
+                )
+        return counts
+
+    # ------------------------------------------------------------ reads
+    def known_files(self, prefix: str | None = None) -> Iterator[KnownFile]:
+        sql = "SELECT id, path, sha256, size, mtime, inode, device, deleted_at IS NOT NULL FROM articles"
+        args: tuple[Any, ...] = ()
+        if prefix:
+            sql += " WHERE path >= ? AND path < ?"
+            p = prefix.rstrip("/") + "/"
+            args = (p, p[:-1] + "0")  # "0" sorts right after "/"
+        for r in self._read(sql, args):
+            yield KnownFile(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
+
+    def move_candidates(self, device: int, inode: int, sha256: str) -> list[KnownFile]:
+        rows = self._read(
+            "SELECT id, path, sha256, size, mtime, inode, device, deleted_at IS NOT NULL FROM articles"
+            " WHERE (device=? AND inode=?) OR sha256=?",
+            (device, inode, sha256),
+        ).fetchall()
+        return [KnownFile(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
+
+    def get(self, id: str) -> Article | None:
+        row = self._read(f"SELECT {_COLS} FROM articles WHERE id=?", (id,)).fetchone()
+        return _row_article(row) if row else None
+
+    def get_by_path(self, path: str) -> Article | None:
+        row = self._read(f"SELECT {_COLS} FROM articles WHERE path=?", (path,)).fetchone()
+        return _row_article(row) if row else None
+
+    def ids_with_prefix(self, prefix: str, limit: int = 20) -> list[tuple[str, str]]:
+        hi = prefix + "\uffff"
+        rows = self._read(
+            "SELECT id, title FROM articles WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (prefix, hi, limit)
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    @staticmethod
+    def _where(f: Filters) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        args: list[Any] = []
+        if not f.include_deleted:
+            parts.append("a.deleted_at IS NULL")
+        if f.since:
+            parts.append("a.published >= ?")
+            args.append(f.since.isoformat())
+        if f.until:
+            parts.append("a.published <= ?")
+            args.append(f.until.isoformat())
+        if f.authors:
+            marks = ",".join("?" * len(f.authors))
+            parts.append(f"a.n IN (SELECT n FROM article_authors WHERE name IN ({marks}))")
+            args.extend(f.authors_folded)
+        if f.path_prefix:
+            p = f.path_prefix.rstrip("/") + "/"
+            parts.append("a.path >= ? AND a.path < ?")
+            args.extend([p, p[:-1] + "0"])
+        return (" WHERE " + " AND ".join(parts)) if parts else "", args
+
+    def query(self, filters: Filters, sort: Sort = "-published", limit: int | None = None) -> Iterator[Article]:
+        where, args = self._where(filters)
+        sql = f"SELECT {_COLS.replace('id,', 'a.id,', 1)} FROM articles a{where} ORDER BY {_ORDER[sort]}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        cur = self._read(sql, args)
+        while rows := cur.fetchmany(256):
+            for r in rows:
+                yield _row_article(r)
+
+    def count(self, filters: Filters) -> int:
+        where, args = self._where(filters)
+        return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
+
+    def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]:
+        q = parse_query(text)
+        if q.empty:
+            return
+        where, args = self._where(filters)
+        cols = ", ".join("a." + c.strip() for c in _COLS.split(","))
+        lim = " LIMIT ?" if limit is not None else ""
+        if q.positive:
+            expr = fts_expression(q.positive)
+            if q.negative:
+                expr = f"({expr}) NOT ({fts_expression(q.negative).replace(' AND ', ' OR ')})"
+            extra = (" AND " + where[len(" WHERE "):]) if where else ""
+            sql = (
+                f"SELECT {cols}, bm25(articles_fts, 10.0, 5.0, 1.0) AS rank,"
+                f" snippet(articles_fts, -1, '{HL_START}', '{HL_END}', '…', 24)"
+                f" FROM articles_fts JOIN articles a ON a.n = articles_fts.rowid"
+                f" WHERE articles_fts MATCH ?{extra} ORDER BY rank{lim}"
+            )
+            params = [expr, *args] + ([limit] if limit is not None else [])
+            cur = self._read(sql, params)
+            while rows := cur.fetchmany(128):
+                for r in rows:
+                    yield Hit(_row_article(r[:16]), round(-float(r[16]), 6), r[17])
+            return
+        expr = fts_expression(q.negative).replace(" AND ", " OR ")
+        cond = "a.n NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+        where = f"{where} AND {cond}" if where else f" WHERE {cond}"
+        sql = f"SELECT {cols} FROM articles a{where} ORDER BY {_ORDER['-published']}{lim}"
+        cur = self._read(sql, [*args, expr] + ([limit] if limit is not None else []))
+        while rows := cur.fetchmany(128):
+            for r in rows:
+                art = _row_article(r)
+                yield Hit(art, 0.0, make_snippet(art.body, []))
+
+    def revisions(self, id: str) -> list[Article]:
+        rows = self._read("SELECT doc FROM revisions WHERE article_id=? ORDER BY revision", (id,)).fetchall()
+        return [Article.from_doc(json.loads(r[0])) for r in rows]
+
+    def all_revisions(self) -> Iterator[Article]:
+        cur = self._read("SELECT doc FROM revisions ORDER BY article_id, revision")
+        while rows := cur.fetchmany(256):
+            for r in rows:
+                yield Article.from_doc(json.loads(r[0]))
+
+    def failures(self) -> Iterator[Failure]:
+        for r in self._read(
+            "SELECT path, code, reason, size, mtime, sha256, failed_at FROM failures ORDER BY failed_at DESC, path"
+        ):
+            yield Failure(path=r[0], code=r[1], reason=r[2], size=r[3], mtime=r[4], sha256=r[5],
+                          failed_at=parse_iso(r[6]))  # type: ignore[arg-type]
+
+    def stats(self, filters: Filters) -> Stats:
+        where, args = self._where(filters)
+        live = Filters(**{**filters.__dict__, "include_deleted": False})
+        lwhere, largs = self._where(live)
+        s = Stats()
+        row = self._read(f"SELECT count(*), coalesce(sum(word_count),0) FROM articles a{lwhere}", largs).fetchone()
+        s.articles, s.words = int(row[0]), int(row[1])
+        dwhere = (where + " AND " if where else " WHERE ") + "a.deleted_at IS NOT NULL"
+        s.deleted = int(self._read(f"SELECT count(*) FROM articles a{dwhere}", args).fetchone()[0])
+        s.failures = int(self._read("SELECT count(*) FROM failures").fetchone()[0])
+        s.revisions = int(self._read("SELECT count(*) FROM revisions").fetchone()[0])
+        # Show the author's spelling, not the folded key.
+        names = self._read(
+            f"SELECT aa.name, a.authors FROM article_authors aa JOIN articles a ON a.n = aa.n{lwhere}"
+            " GROUP BY aa.name",
+            largs,
+        ).fetchall()
+        spelled = {}
+        for key, authors_json in names:
+            for a in json.loads(authors_json):
+                if fold_name(a) == key:
+                    spelled[key] = a
+        counted = self._read(
+            f"SELECT aa.name, count(*) FROM article_authors aa JOIN articles a ON a.n = aa.n{lwhere}"
+            " GROUP BY aa.name ORDER BY count(*) DESC, aa.name",
+            largs,
+        ).fetchall()
+        s.authors = [(spelled.get(k, k), int(c)) for k, c in counted]
+        s.years = [
+            (r[0] or "unknown", int(r[1]))
+            for r in self._read(
+                f"SELECT substr(a.published,1,4) AS y, count(*) FROM articles a{lwhere} GROUP BY y ORDER BY y",
+                largs,
+            )
+        ]
+        return s
+
+    def duplicates(self, include_deleted: bool = False) -> list[list[Article]]:
+        cond = "" if include_deleted else " WHERE deleted_at IS NULL"
+        shas = [r[0] for r in self._read(
+            f"SELECT sha256 FROM articles{cond} GROUP BY sha256 HAVING count(*) > 1 ORDER BY sha256"
+        ).fetchall()]
+        groups = []
+        for sha in shas:
+            extra = "" if include_deleted else " AND deleted_at IS NULL"
+            rows = self._read(f"SELECT {_COLS} FROM articles WHERE sha256=?{extra} ORDER BY path", (sha,)).fetchall()
+            groups.append([_row_article(r) for r in rows])
+        return groups
+
+    # ------------------------------------------------------------ daemon
+    def acquire_lock(self, key: str, holder: dict[str, Any], can_take: Any) -> dict[str, Any] | None:
+        with self._write():
+            row = self.db.execute("SELECT doc FROM daemons WHERE key=?", (key,)).fetchone()
+            if row is not None:
+                old = json.loads(row[0])
+                if not old.get("stopped_at") and not can_take(old):
+                    return dict(old)
+            self.db.execute(
+                "INSERT OR REPLACE INTO daemons (key, token, doc) VALUES (?,?,?)",
+                (key, holder["token"], json.dumps(holder)),
+            )
+        return None
+
+    def heartbeat(self, key: str, token: str, data: dict[str, Any]) -> bool:
+        with self._write():
+            row = self.db.execute("SELECT doc FROM daemons WHERE key=? AND token=?", (key, token)).fetchone()
+            if row is None:
+                return False
+            doc = {**json.loads(row[0]), **data}
+            self.db.execute("UPDATE daemons SET doc=? WHERE key=?", (json.dumps(doc), key))
+        return True
+
+    def release_lock(self, key: str, token: str, data: dict[str, Any]) -> None:
+        self.heartbeat(key, token, data)
+
+    def daemons(self) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in self._read("SELECT doc FROM daemons ORDER BY key")]
+
+    # ------------------------------------------------------------ checks
+    def fts_consistent(self) -> bool:
+        """True if the full-text index agrees with the articles table (FTS5 integrity-check)."""
+        try:
+            self.db.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError:
+            return False
+        n_fts = self.db.execute("SELECT count(*) FROM articles_fts_docsize").fetchone()[0]
+        n_art = self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        return bool(n_fts == n_art)
+
+
+class _Txn:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``; a locked database becomes StoreUnavailable."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> None:
+        deadline = time.monotonic() + self.store._busy
+        while True:
+            try:
+                self.store.db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise self.store._unavailable(exc) from None
+                time.sleep(0.05)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        db = self.store.db
+        if exc_type is None:
+            try:
+                db.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as err:
+                db.execute("ROLLBACK")
+                raise self.store._unavailable(err) from None
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+            raise self.store._unavailable(exc) from None
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a schema script into statements (triggers contain semicolons)."""
+    out, buf = [], []
+    for line in script.splitlines():
+        if line.strip().startswith("--") or not line.strip():
+            continue
+        buf.append(line)
+        stmt = "\n".join(buf)
+        if sqlite3.complete_statement(stmt):
+            out.append(stmt)
+            buf = []
+    return out
