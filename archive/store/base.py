@@ -144,6 +144,8 @@ def parse_query(text: str) -> SearchQuery:
                 j += 1
             chunk, i = text[i:j], j
             prefix = chunk.endswith("*") and len(chunk) > 1
+            if chunk == "AND" and not negated:
+                continue  # words are ANDed already: a typed connector is no word
         words = tuple(w.replace("_", " ").strip() for w in _WORD.findall(chunk))
         words = tuple(x for w in words for x in w.split())
         if not words:

@@ -490,7 +490,7 @@ class SQLiteStore(Store):
                           failed_at=parse_iso(r[6]))  # type: ignore[arg-type]
 
     def stats(self, filters: Filters) -> Stats:
-        where, args = self._where(filters)
+        where, args = self._where(Filters(**{**filters.__dict__, "include_deleted": True}))
         live = Filters(**{**filters.__dict__, "include_deleted": False})
         lwhere, largs = self._where(live)
         s = Stats()

@@ -1,0 +1,205 @@
+"""The parser: both seeds exactly, one crafted file per rule, and fuzzing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archive.errors import ParseError
+from archive.parsing import parse_bytes, parse_byline, parse_date, parse_file, plain_inline
+from tests.conftest import SEEDS
+
+
+def paragraphs(body: str) -> list[str]:
+    return body.split("\n\n")
+
+
+def test_seed_000_exact() -> None:
+    a = parse_file(str(SEEDS / "000_bec70df4e4b3c35a.txt"))
+    assert a.title == "US pushes for renewed military presence in Iraq"
+    assert a.authors == ("Peter Symonds",)
+    assert a.published == dt.date(2012, 2, 2)
+    pars = paragraphs(a.body)
+    assert len(pars) == 17
+    assert pars[0].startswith("The US is to begin new negotiations")
+    assert pars[-1].endswith("so that it can extract concessions from the Baghdad government.")
+    # Page-break splits, rejoined with one space (one before a capitalised word).
+    assert "The US retains a large force of mainly private contractors" in a.body
+    assert "the national unity government and boycotted parliament." in a.body
+    assert "on Saturday, urging them to return to parliament to lay the basis for a national " \
+           "reconciliation conference. US Secretary of State Hillary Clinton" in a.body
+    assert "WSW" not in a.body and "contact" not in a.body
+    assert "\n\n\n" not in a.body and "  " not in a.body
+
+
+def test_seed_002_exact() -> None:
+    a = parse_file(str(SEEDS / "002_85d3ba92d2aa6569.txt"))
+    assert a.title == "Pentagon in talks with Baghdad on permanent US occupation of Iraq"
+    assert a.authors == ("Bill Van Auken",)
+    assert a.published == dt.date(2017, 5, 5)
+    pars = paragraphs(a.body)
+    assert len(pars) == 19
+    assert '"So as for agreement, yes, we both understand it would be mutually beneficial.' in a.body
+    assert "trying to root out ISIS militants" in a.body
+    assert "The aim of this intervention, like the 2003 invasion itself" in a.body
+    assert pars[-1].endswith("the region as a whole.")
+    assert "Socialist Equality Party" not in a.body and "wsws.org" not in a.body
+
+
+def test_seeds_word_counts_are_words() -> None:
+    a = parse_file(str(SEEDS / "000_bec70df4e4b3c35a.txt"))
+    assert a.word_count == len(a.body.split())
+
+
+BASE = "# Title here\n\nJane Doe\n5 May 2017\n\nFirst paragraph.\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "expected"),
+    [
+        # title with or without the marker
+        (BASE, "title", "Title here"),
+        (BASE.replace("# ", ""), "title", "Title here"),
+        ("\n\n\n## Deep title\n\nJane Doe\n\nBody.", "title", "Deep title"),
+        ("# **Bold** _title_\n\nBody.", "title", "Bold title"),
+        # bylines
+        (BASE, "authors", ("Jane Doe",)),
+        (BASE.replace("Jane Doe", "Jane Doe  "), "authors", ("Jane Doe",)),
+        (BASE.replace("Jane Doe", "Jane Doe and John Roe"), "authors", ("Jane Doe", "John Roe")),
+        (BASE.replace("Jane Doe", "A Smith, B Jones and C Brown"), "authors", ("A Smith", "B Jones", "C Brown")),
+        (BASE.replace("Jane Doe", "A Smith, B Jones, and C Brown"), "authors", ("A Smith", "B Jones", "C Brown")),
+        (BASE.replace("Jane Doe", "By Jane Doe"), "authors", ("Jane Doe",)),
+        (BASE.replace("Jane Doe", "by Jane Doe  "), "authors", ("Jane Doe",)),
+        (BASE.replace("Jane Doe", "Émile Zola"), "authors", ("Émile Zola",)),
+        ("# T\n\n5 May 2017\n\nBody here.", "authors", ()),
+        # dates
+        (BASE, "published", dt.date(2017, 5, 5)),
+        (BASE.replace("5 May 2017", "May 5, 2017"), "published", dt.date(2017, 5, 5)),
+        (BASE.replace("5 May 2017", "2017-05-05"), "published", dt.date(2017, 5, 5)),
+        (BASE.replace("5 May 2017", "5 May 1917"), "published", dt.date(1917, 5, 5)),
+        ("# T\n\nJane Doe\n\nBody here.", "published", None),
+        (BASE.replace("5 May 2017", "31 February 2017"), "published", None),
+        # body and page breaks
+        (BASE, "body", "First paragraph."),
+        ("# T\n\nJ Doe\n1 May 2017\n\nCut here and\n\ngoes on.\n", "body", "Cut here and goes on."),
+        ("# T\n\nJ Doe\n1 May 2017\n\nCut before a\n\nCapital word.\n", "body", "Cut before a Capital word."),
+        ("# T\n\nJ Doe\n1 May 2017\n\nEnds “quoted.”\n\nNext one.\n", "body", "Ends “quoted.”\n\nNext one."),
+        ("# T\n\nJ Doe\n1 May 2017\n\nQuestion?\n\nAnswer.\n", "body", "Question?\n\nAnswer."),
+        ("# T\n\nJ Doe\n1 May 2017\n\n## Sub heading\n\nText after.\n", "body", "## Sub heading\n\nText after."),
+        ("# T\n\nJ Doe\n1 May 2017\n\nNo stop here\n\n## Heading\n\nMore.\n", "body",
+         "No stop here\n\n## Heading\n\nMore."),
+        ("# T\n\nJ Doe\n1 May 2017\n\nLine one\nline two.\n", "body", "Line one line two."),
+        # footers (both seed variants)
+        ("# T\n\nJ Doe\n1 May 2017\n\nBody.\n\n\n\nTo contact the WSW and the Socialist Equality Party visit:\n\n"
+         "**[wsws.org/contact](http://wsws.org/contact)**", "body", "Body."),
+        ("# T\n\nJ Doe\n1 May 2017\n\nBody.\n\nTo contact the WSWS and the  \nSocialist Equality Party visit:\n\n"
+         "**[wsws.org/contact](http://wsws.org/contact)**\n", "body", "Body."),
+        # markdown removed, link text kept
+        ("# T\n\nJ Doe\n1 May 2017\n\nSee **this** and *that* and [the link](http://x.org/a).\n", "body",
+         "See this and that and the link."),
+        ("# T\n\nJ Doe\n1 May 2017\n\nA snake_case name, 5 * 3 and ![alt](i.png).\n", "body",
+         "A snake_case name, 5 * 3 and alt."),
+    ],
+)
+def test_rules(text: str, field: str, expected: object) -> None:
+    a = parse_bytes(text.encode())
+    assert getattr(a, field) == expected
+
+
+def test_encodings_all_parse_the_same() -> None:
+    text = "# Café society\n\nJosé Müller\n5 May 2017\n\nThe “naïve” résumé – costs €5.\n"
+    ref = parse_bytes(text.encode())
+    variants = [
+        b"\xef\xbb\xbf" + text.encode(),
+        text.replace("\n", "\r\n").encode(),
+        text.replace("\n", "\r").encode(),
+        text.encode("cp1252"),
+        text.replace("\n", "\r\n").encode("cp1252"),
+        text.encode("utf-16"),
+    ]
+    for data in variants:
+        assert parse_bytes(data) == ref
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "empty"),
+        (b"   \n\n\t\n", "empty"),
+        (b"# Title\x00\x01\x02 binary", "not-text"),
+        (bytes(range(1, 32)) * 10, "not-text"),
+        (b"#\n\nJane Doe\n\nBody.", "no-title"),
+        (b"x" * 600 + b"\n\nBody.", "no-title"),
+        (b"# Only a title\n", "no-body"),
+        (b"# Title\n\nJane Doe\n5 May 2017\n", "no-body"),
+        (b"# Title\n\nJane Doe\n5 May 2017\n\nTo contact the WSWS and the Socialist Equality Party visit:\n", "no-body"),
+    ],
+)
+def test_failures_have_distinct_reasons(data: bytes, code: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_bytes(data, "x.txt")
+    assert info.value.code == code
+    assert info.value.path == "x.txt"
+    assert info.value.reason
+
+
+def test_size_limit_is_configurable() -> None:
+    data = (BASE + "More text. " * 200).encode()
+    parse_bytes(data)
+    with pytest.raises(ParseError) as info:
+        parse_bytes(data, max_bytes=100)
+    assert info.value.code == "too-large"
+
+
+def test_unreadable_file(tmp_path: object) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_file("/nonexistent/x.txt")
+    assert info.value.code == "unreadable"
+
+
+def test_helpers() -> None:
+    assert parse_date("2017-13-01") is None
+    assert parse_date("Sept 3, 2001") == dt.date(2001, 9, 3)
+    assert parse_byline("This is a sentence.") is None
+    assert parse_byline("the lower case words") is None
+    assert plain_inline("<http://x.org>") == "http://x.org"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_parse_or_raise_parse_error(data: bytes) -> None:
+    try:
+        a = parse_bytes(data)
+    except ParseError:
+        return
+    assert a.title.strip() and a.body.strip()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("#*_[]()!<>`~ \n-:.aB1\"“”"), max_size=400))
+def test_markdown_soup_never_crashes(text: str) -> None:
+    try:
+        parse_bytes(text.encode())
+    except ParseError:
+        pass
+
+
+@pytest.mark.parametrize("unit", ["[*_" * 3, "**[" * 3, "a_b*c " * 2, "x" * 9])
+def test_huge_single_line_is_linear(unit: str) -> None:
+    """A 5 MiB single line is parsed (or refused) in time linear in its size."""
+    def run(size: int) -> float:
+        data = b"# T\n\nJ Doe\n\n" + (unit * (size // len(unit) + 1)).encode()[:size]
+        t = time.perf_counter()
+        try:
+            parse_bytes(data, max_bytes=6 * 1024 * 1024)
+        except ParseError:
+            pass
+        return time.perf_counter() - t
+
+    small, big = run(256 * 1024), run(5 * 1024 * 1024)
+    # 20x the input; allow generous noise but not quadratic (400x) growth.
+    assert big < max(small * 100, 2.0)

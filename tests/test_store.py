@@ -1,0 +1,334 @@
+"""One contract, every backend: SQLite, mongomock, and a real MongoDB when configured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import stat
+import types
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from archive.errors import AmbiguousRef, NotFound
+from archive.models import Failure
+from archive.store.base import Filters, Store, UpsertItem, parse_query
+from tests.conftest import article_text, item_for
+
+Writer = Callable[..., Path]
+
+
+def test_new_unchanged_updated_with_history(store: Store, write_article: Writer) -> None:
+    p = write_article("a.txt", title="First", body="Original text.")
+    [r1] = store.upsert_many([item_for(p)])
+    assert r1.outcome == "new" and r1.revision == 1
+    [r2] = store.upsert_many([item_for(p)])
+    assert r2.outcome == "unchanged" and r2.id == r1.id
+    write_article("a.txt", title="Second", body="Changed text.")
+    [r3] = store.upsert_many([item_for(p)])
+    assert (r3.outcome, r3.revision, r3.id) == ("updated", 2, r1.id)
+    write_article("a.txt", title="Third", body="Changed again.")
+    store.upsert_many([item_for(p)])
+    art = store.get(r1.id)
+    assert art and art.title == "Third" and art.revision == 3
+    revs = store.revisions(r1.id)
+    assert [(r.revision, r.title) for r in revs] == [(1, "First"), (2, "Second")]
+    hist = store.history(r1.id)
+    assert [h.revision for h in hist] == [1, 2, 3] and hist[-1].current
+    assert len({h.sha256 for h in hist}) == 3
+
+
+def test_delete_then_reappearance_is_the_same_document(store: Store, write_article: Writer) -> None:
+    p = write_article("a.txt")
+    [r] = store.upsert_many([item_for(p)])
+    assert store.mark_deleted([str(p)]) == 1
+    assert store.mark_deleted([str(p)]) == 0
+    gone = store.get(r.id)
+    assert gone and gone.deleted_at is not None
+    assert store.count(Filters()) == 0 and store.count(Filters(include_deleted=True)) == 1
+    [back] = store.upsert_many([item_for(p)])
+    assert back.id == r.id and back.outcome == "undeleted"
+    again = store.get(r.id)
+    assert again and again.deleted_at is None
+
+
+def test_move_keeps_identity(store: Store, write_article: Writer) -> None:
+    p = write_article("a.txt")
+    [r] = store.upsert_many([item_for(p)])
+    q = p.with_name("b.txt")
+    p.rename(q)
+    item = item_for(q)
+    [m] = store.upsert_many([UpsertItem(item.parsed, item.source, move_from=r.id)])
+    assert (m.id, m.outcome) == (r.id, "moved")
+    assert store.get_by_path(str(q)) and store.get_by_path(str(p)) is None
+    cands = store.move_candidates(item.source.device or 0, item.source.inode or 0, item.source.sha256)
+    assert [c.id for c in cands] == [r.id]
+
+
+def test_move_onto_a_held_path_updates_the_holder(store: Store, write_article: Writer) -> None:
+    """Decision: the document at the destination path keeps the path and takes the new
+    content as a new revision; the moved document stays at its old path (the daemon then
+    marks it deleted because its file is gone)."""
+    a = write_article("a.txt", title="A", body="Alpha.")
+    b = write_article("b.txt", title="B", body="Beta.")
+    [ra, rb] = store.upsert_many([item_for(a), item_for(b)])
+    a.replace(b)
+    item = item_for(b)
+    [res] = store.upsert_many([UpsertItem(item.parsed, item.source, move_from=ra.id)])
+    assert (res.id, res.outcome, res.revision) == (rb.id, "updated", 2)
+    store.mark_deleted([str(a)])
+    moved = store.get(ra.id)
+    assert moved and moved.deleted_at is not None
+    holder = store.get(rb.id)
+    assert holder and holder.title == "A"
+
+
+def test_search_ranks_words_phrases_exclusions(store: Store, write_article: Writer) -> None:
+    items = [
+        item_for(write_article("1.txt", title="Troops in Iraq", body="Soldiers stayed in the region.")),
+        item_for(write_article("2.txt", title="Markets", body="Iraq oil exports rose; troops were not mentioned.")),
+        item_for(write_article("3.txt", title="Weather", body="Rain in Paris and a café opened.", author="Anne Café")),
+    ]
+    store.upsert_many(items)
+    hits = list(store.search("iraq troops", Filters()))
+    assert [h.article.title for h in hits] == ["Troops in Iraq", "Markets"]  # title weighs more
+    assert hits[0].score >= hits[1].score
+    assert "\x02" in hits[1].snippet
+    assert [h.article.title for h in store.search('"oil exports"', Filters())] == ["Markets"]
+    assert [h.article.title for h in store.search('"exports oil"', Filters())] == []
+    assert [h.article.title for h in store.search("iraq -oil", Filters())] == ["Troops in Iraq"]
+    assert [h.article.title for h in store.search("cafe", Filters())] == ["Weather"]  # diacritics
+    assert [h.article.title for h in store.search("CAFÉ paris", Filters())] == ["Weather"]
+    assert [h.article.title for h in store.search("mark*", Filters())] == ["Markets"]
+    assert list(store.search("iraq", Filters(), limit=1))[0].article.title == "Troops in Iraq"
+    assert {h.article.title for h in store.search("-iraq", Filters())} == {"Weather"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["state-of-the-art", "don't", "U.S.", "a:b", 'unbalanced "quote', "iraq AND", "NEAR(", "*foo", "(", ")",
+     '"', "-", "--", "'", "^", "title:x", "OR", "NOT", "\x00", "\u202e", "a" * 5000, "{\"$ne\": null}", ""],
+)
+def test_any_text_is_a_valid_query(store: Store, write_article: Writer, query: str) -> None:
+    store.upsert_many([item_for(write_article("1.txt", body="State-of-the-art U.S. gear, don't ask."))])
+    list(store.search(query, Filters()))
+
+
+def test_hostile_looking_queries_still_find(store: Store, write_article: Writer) -> None:
+    store.upsert_many([item_for(write_article("1.txt", body="State-of-the-art U.S. gear, don't ask."))])
+    for q in ["state-of-the-art", "U.S.", "don't", "gear AND"]:
+        assert len(list(store.search(q, Filters()))) == 1, q
+
+
+def test_parse_query() -> None:
+    q = parse_query('iraq "oil exports" -war -"civil war" mark* ')
+    assert [t.words for t in q.positive] == [("iraq",), ("oil", "exports"), ("mark",)]
+    assert q.positive[2].prefix
+    assert [t.words for t in q.negative] == [("war",), ("civil", "war")]
+
+
+def test_filters(store: Store, write_article: Writer) -> None:
+    store.upsert_many([
+        item_for(write_article("1.txt", text="# Old\n\nAda Lovelace and Charles Babbage\n5 May 1843\n\nEngines.")),
+        item_for(write_article("2.txt", text="# Mid\n\nCharles Babbage\n1 January 1969\n\nMore engines.")),
+        item_for(write_article("3.txt", text="# New\n\nGrace Hopper\n2020-02-02\n\nCompilers.")),
+        item_for(write_article("4.txt", text="# Undated\n\nGrace Hopper\n\nNo date here.")),
+    ])
+    titles = lambda f, **k: [a.title for a in store.query(f, **k)]  # noqa: E731
+    assert titles(Filters()) == ["New", "Mid", "Old", "Undated"]
+    assert titles(Filters(), sort="title") == ["Mid", "New", "Old", "Undated"]
+    assert titles(Filters(authors=("charles BABBAGE",))) == ["Mid", "Old"]
+    assert titles(Filters(authors=("grace hopper", "ada lovelace"))) == ["New", "Old", "Undated"]
+    assert titles(Filters(authors=('{"$ne": null}',))) == []
+    assert titles(Filters(since=dt.date(1843, 5, 5), until=dt.date(1969, 1, 1))) == ["Mid", "Old"]
+    assert titles(Filters(until=dt.date(1969, 12, 31))) == ["Mid", "Old"]
+    assert titles(Filters(), limit=2) == ["New", "Mid"]
+    assert store.count(Filters(since=dt.date(1900, 1, 1))) == 2
+    old = next(iter(store.query(Filters(until=dt.date(1900, 1, 1)))))
+    assert old.published == dt.date(1843, 5, 5)
+    assert isinstance(store.query(Filters()), types.GeneratorType)
+
+
+def test_long_bodies_and_unicode(store: Store, write_article: Writer) -> None:
+    body = " ".join(f"Word{i} ünïcödé." for i in range(60000))
+    [r] = store.upsert_many([item_for(write_article("big.txt", body=body))])
+    art = store.get(r.id)
+    assert art and art.body == body and art.word_count == 120000
+    assert [h.article.id for h in store.search("word59999", Filters())] == [r.id]
+
+
+def test_resolve_id_prefix_and_path(store: Store, write_article: Writer) -> None:
+    paths = [write_article(f"{i}.txt", title=f"T{i}") for i in range(40)]
+    res = store.upsert_many([item_for(p) for p in paths])
+    one = res[0]
+    assert store.resolve(one.id).id == one.id
+    assert store.resolve(str(paths[0])).id == one.id
+    unique = next(r.id[:n] for n in range(4, 33) for r in [one]
+                  if sum(x.id.startswith(r.id[:n]) for x in res) == 1)
+    assert store.resolve(unique).id == one.id
+    with pytest.raises(NotFound):
+        store.resolve("zzzz-not-there")
+    with pytest.raises(AmbiguousRef) as info:
+        # 40 random ids over 16 first digits: some digit is shared.
+        shared = next(d for d in "0123456789abcdef" if sum(x.id.startswith(d) for x in res) > 1)
+        store.resolve(shared)
+    assert len(info.value.candidates) > 1
+
+
+def test_failures_recorded_and_cleared(store: Store, write_article: Writer) -> None:
+    p = write_article("bad.txt", text="")
+    store.record_failures([Failure(path=str(p), code="empty", reason="empty: the file has no text", size=0)])
+    store.record_failures([Failure(path=str(p), code="empty", reason="empty: again", size=0)])
+    fails = list(store.failures())
+    assert [(f.path, f.reason) for f in fails] == [(str(p), "empty: again")]
+    write_article("bad.txt")
+    store.upsert_many([item_for(p)])
+    assert list(store.failures()) == []
+
+
+def test_stats_and_duplicates(store: Store, write_article: Writer) -> None:
+    a = write_article("a.txt", author="Jane Doe")
+    b = write_article("b.txt", author="jane doe")  # same content but for the author case
+    c = write_article("sub/c.txt", author="Jane Doe")
+    store.upsert_many([item_for(a), item_for(b), item_for(c)])
+    store.mark_deleted([str(b)])
+    s = store.stats(Filters())
+    assert (s.articles, s.deleted, s.revisions, s.failures) == (2, 1, 0, 0)
+    assert s.authors == [("Jane Doe", 2)]
+    assert s.years == [("2017", 2)]
+    groups = store.duplicates()
+    assert [[x.source.path for x in g] for g in groups] == [[str(a), str(c)]]
+
+
+def test_known_files_by_prefix(store: Store, write_article: Writer, tmp_path: Path) -> None:
+    a = write_article("x/a.txt")
+    b = write_article("x2/b.txt")
+    store.upsert_many([item_for(a), item_for(b)])
+    got = [k.path for k in store.known_files(str(tmp_path / "articles" / "x"))]
+    assert got == [str(a)]
+    assert len(list(store.known_files())) == 2
+
+
+def test_put_articles_round_trip(store: Store, write_article: Writer, tmp_path: Path) -> None:
+    p = write_article("a.txt", title="One")
+    [r] = store.upsert_many([item_for(p)])
+    write_article("a.txt", title="Two")
+    store.upsert_many([item_for(p)])
+    art, revs = store.get(r.id), store.revisions(r.id)
+    assert art
+    from tests.conftest import make_store
+
+    for kind in ("sqlite", "mongomock"):
+        other = make_store(kind, tmp_path / kind)
+        assert other.put_articles([art], revs) == {"imported": 1, "updated": 0, "unchanged": 0}
+        assert other.put_articles([art]) == {"imported": 0, "updated": 0, "unchanged": 1}
+        got = other.get(r.id)
+        assert got and got.to_doc() == art.to_doc()
+        assert [x.to_doc() for x in other.revisions(r.id)] == [x.to_doc() for x in revs]
+        other.close()
+
+
+def test_daemon_lock(store: Store) -> None:
+    h1 = {"token": "t1", "pid": 1, "host": "h"}
+    assert store.acquire_lock("k", h1, lambda old: False) is None
+    held = store.acquire_lock("k", {"token": "t2", "pid": 2, "host": "h"}, lambda old: False)
+    assert held and held["pid"] == 1
+    assert store.heartbeat("k", "t1", {"backlog": 3})
+    assert store.acquire_lock("k", {"token": "t3", "pid": 3, "host": "h"}, lambda old: True) is None
+    assert not store.heartbeat("k", "t1", {"backlog": 4})  # lost it
+    store.release_lock("k", "t3", {"stopped_at": "x"})
+    assert store.acquire_lock("k", {"token": "t4", "pid": 4, "host": "h"}, lambda old: False) is None
+    assert [d["pid"] for d in store.daemons()] == [4]
+
+
+# ---------------------------------------------------------------- SQLite only
+
+
+def test_sqlite_fts_stays_exact_after_1000_reingests(sqlite_store: Store, write_article: Writer) -> None:
+    from archive.store.sqlite import SQLiteStore
+
+    assert isinstance(sqlite_store, SQLiteStore)
+    p = write_article("a.txt")
+    for i in range(1000):
+        write_article("a.txt", body=f"Body version {i}.")
+        sqlite_store.upsert_many([item_for(p)])
+    assert sqlite_store.db.execute("SELECT count(*) FROM articles_fts_docsize").fetchone()[0] == 1
+    assert sqlite_store.fts_consistent()
+    assert [h.article.body for h in sqlite_store.search("version", Filters())] == ["Body version 999."]
+    assert list(sqlite_store.search("998", Filters())) == []
+
+
+def test_sqlite_file_is_user_only_and_versioned(tmp_path: Path) -> None:
+    from archive.store.sqlite import SCHEMA_VERSION, SQLiteStore
+
+    s = SQLiteStore(tmp_path / "new" / "x.db")
+    assert stat.S_IMODE(os.stat(tmp_path / "new" / "x.db").st_mode) == 0o600
+    assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    s.close()
+    SQLiteStore(tmp_path / "new" / "x.db").close()  # reopening migrates nothing
+
+
+def test_sqlite_refuses_newer_schema(tmp_path: Path) -> None:
+    import sqlite3
+
+    from archive.errors import StoreError
+    from archive.store.sqlite import SQLiteStore
+
+    SQLiteStore(tmp_path / "x.db").close()
+    db = sqlite3.connect(tmp_path / "x.db")
+    db.execute("PRAGMA user_version=99")
+    db.close()
+    with pytest.raises(StoreError, match="schema version 99"):
+        SQLiteStore(tmp_path / "x.db")
+
+
+def _upsert_in_process(db: str, path: str, n: int) -> None:
+    from archive.store.sqlite import SQLiteStore
+
+    s = SQLiteStore(db, busy_timeout=30)
+    for _ in range(n):
+        s.upsert_many([item_for(Path(path))])
+    s.close()
+
+
+def test_sqlite_two_processes_upserting_one_file(tmp_path: Path, write_article: Writer) -> None:
+    p = write_article("a.txt")
+    db = str(tmp_path / "x.db")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_upsert_in_process, args=(db, str(p), 50)) for _ in range(2)]
+    for pr in procs:
+        pr.start()
+    for pr in procs:
+        pr.join(60)
+    assert [pr.exitcode for pr in procs] == [0, 0]
+    from archive.store.sqlite import SQLiteStore
+
+    s = SQLiteStore(db)
+    assert s.count(Filters(include_deleted=True)) == 1
+    assert s.fts_consistent()
+    s.close()
+
+
+def test_sqlite_locked_database_is_unavailable(tmp_path: Path, write_article: Writer) -> None:
+    import sqlite3
+
+    from archive.errors import StoreUnavailable
+    from archive.store.sqlite import SQLiteStore
+
+    s = SQLiteStore(tmp_path / "x.db", busy_timeout=0.3)
+    other = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(StoreUnavailable):
+        s.upsert_many([item_for(write_article("a.txt"))])
+    other.execute("ROLLBACK")
+    assert s.upsert_many([item_for(write_article("a.txt"))])[0].outcome == "new"
+    other.close()
+    s.close()
+
+
+def test_article_text_helper_is_parseable() -> None:
+    from archive.parsing import parse_bytes
+
+    assert parse_bytes(article_text().encode()).authors == ("Jane Doe",)
