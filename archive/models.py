@@ -39,6 +39,14 @@ def parse_iso(value: str | dt.datetime | None) -> dt.datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
 
 
+def parse_iso_required(value: str | dt.datetime | None) -> dt.datetime:
+    """Like :func:`parse_iso`, for timestamps that must be there."""
+    d = parse_iso(value)
+    if d is None:
+        raise ValueError("missing timestamp")
+    return d
+
+
 def word_count(body: str) -> int:
     """Words in ``body``: whitespace-separated tokens with at least one letter or digit."""
     return sum(1 for tok in body.split() if any(c.isalnum() for c in tok))

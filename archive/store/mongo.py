@@ -21,7 +21,7 @@ from pymongo.errors import (
 
 from archive.config import redact
 from archive.errors import StoreError, StoreUnavailable
-from archive.models import Article, Failure, Source, parse_iso, utcnow
+from archive.models import Article, Failure, Source, parse_iso, parse_iso_required, utcnow
 from archive.store.base import (
     Filters,
     Hit,
@@ -96,8 +96,8 @@ def from_mongo(d: dict[str, Any]) -> Article:
         word_count=d.get("word_count", 0),
         source=Source.model_construct(**d["source"]),
         revision=d.get("revision", 1),
-        ingested_at=parse_iso(d.get("ingested_at")),
-        updated_at=parse_iso(d.get("updated_at")),
+        ingested_at=parse_iso_required(d.get("ingested_at")),
+        updated_at=parse_iso_required(d.get("updated_at")),
         deleted_at=parse_iso(d.get("deleted_at")),
     )
 
@@ -423,7 +423,7 @@ class MongoStore(Store):
         with self._guard():
             for d in self.articles.find(query):
                 title, authors, body = fold(d["title"]), fold(" ".join(d.get("authors") or [])), fold(d["body"])
-                score = sum(
+                score: float = sum(
                     10 * len(p.findall(title)) + 5 * len(p.findall(authors)) + len(p.findall(body)) for p in pats
                 )
                 scored.append((float(score) / (1 + len(body) / 5000), d["_id"], d))
@@ -454,7 +454,8 @@ class MongoStore(Store):
             s.deleted = int(self.articles.count_documents(deleted))
             s.failures = int(self.fails.count_documents({}))
             s.revisions = int(self.revs.count_documents({}))
-            words = list(self.articles.aggregate([{"$match": live}, {"$group": {"_id": None, "w": {"$sum": "$word_count"}}}]))
+            total = {"$group": {"_id": None, "w": {"$sum": "$word_count"}}}
+            words = list(self.articles.aggregate([{"$match": live}, total]))
             s.words = int(words[0]["w"]) if words else 0
             per_author = self.articles.aggregate([
                 {"$match": live}, {"$unwind": "$authors"},

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.errors import StoreError, StoreUnavailable
-from archive.models import Article, Failure, Source, iso, parse_iso, utcnow
+from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_required, utcnow
 from archive.store.base import (
     HL_END,
     HL_START,
@@ -144,8 +144,8 @@ def _row_article(r: sqlite3.Row | tuple[Any, ...]) -> Article:
         word_count=r[6],
         source=Source.model_construct(path=r[1], sha256=r[7], size=r[8], mtime=r[9], inode=r[10], device=r[11]),
         revision=r[12],
-        ingested_at=parse_iso(r[13]),
-        updated_at=parse_iso(r[14]),
+        ingested_at=parse_iso_required(r[13]),
+        updated_at=parse_iso_required(r[14]),
         deleted_at=parse_iso(r[15]),
     )
 
@@ -232,7 +232,7 @@ class SQLiteStore(Store):
     def close(self) -> None:
         try:
             self.db.close()
-        except Exception:
+        except sqlite3.Error:  # closing twice is harmless
             pass
 
     # ------------------------------------------------------------ writes

@@ -1,0 +1,379 @@
+"""One pipeline for ``archive ingest`` and the daemon: walk, stat, skip, read, hash, parse, upsert.
+
+Files whose size, mtime and inode match what the store holds are skipped without
+being read. The rest are read and hashed once, parsed (in a process pool for big
+backlogs) and written in batches.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import fnmatch
+import hashlib
+import logging
+import os
+import stat as stat_mod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from archive.config import Settings
+from archive.errors import ParseError
+from archive.models import Failure, ParsedArticle, Source
+from archive.parsing import parse_bytes
+from archive.store.base import KnownFile, Store, UpsertItem
+
+log = logging.getLogger("archive.ingest")
+POOL_THRESHOLD = 256  # below this many files a process pool costs more than it saves
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    path: str
+    size: int
+    mtime: float
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, path: str, st: os.stat_result) -> FileStat:
+        return cls(path, st.st_size, st.st_mtime, st.st_ino, st.st_dev)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A file read, hashed and parsed (or failed)."""
+
+    stat: FileStat
+    sha256: str | None
+    parsed: ParsedArticle | None
+    error: ParseError | None
+
+    @property
+    def source(self) -> Source:
+        assert self.sha256 is not None
+        s = self.stat
+        return Source(path=s.path, sha256=self.sha256, size=s.size, mtime=s.mtime, inode=s.inode, device=s.device)
+
+
+@dataclass
+class Summary:
+    """What one run did, counted by outcome."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    moved: int = 0
+    undeleted: int = 0
+    deleted: int = 0
+    failures: list[Failure] = field(default_factory=list)
+
+    def add(self, other: Summary) -> None:
+        for k in ("new", "updated", "unchanged", "failed", "moved", "undeleted", "deleted"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.failures.extend(other.failures)
+
+    @property
+    def changed(self) -> int:
+        return self.new + self.updated + self.moved + self.undeleted + self.deleted
+
+    def line(self) -> str:
+        """``N new, N updated, N unchanged, N failed`` (and moves or deletions, if any)."""
+        s = f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, {self.failed} failed"
+        extra = [f"{v} {k}" for k, v in (("moved", self.moved), ("undeleted", self.undeleted),
+                                          ("deleted", self.deleted)) if v]
+        return s + (f" ({', '.join(extra)})" if extra else "")
+
+
+class Rules:
+    """Which files are articles: configured extensions, no ignored names, inside the root."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.extensions = tuple(settings.extensions)
+        self.patterns = settings.ignore_patterns
+
+    def ignored_name(self, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p in self.patterns)
+
+    def wanted_file(self, path: str, root: str | None = None) -> bool:
+        """True if ``path`` (absolute) is an article file by name, under ``root`` if given."""
+        if not path.lower().endswith(self.extensions):
+            return False
+        rel = os.path.relpath(path, root) if root else os.path.basename(path)
+        if rel.startswith(".." + os.sep) or rel == "..":
+            return False
+        return not any(self.ignored_name(part) for part in rel.split(os.sep))
+
+
+def walk(root: str, rules: Rules) -> Iterator[FileStat]:
+    """Every article file under ``root``; symlinked folders are not entered and a
+    symlinked file counts only if it points inside ``root``."""
+    real_root = os.path.realpath(root)
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError as exc:
+            log.warning("cannot list %s: %s", d, exc.strerror or exc)
+            continue
+        for e in entries:
+            if rules.ignored_name(e.name):
+                continue
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                    continue
+                if not e.name.lower().endswith(rules.extensions):
+                    continue
+                if e.is_symlink():
+                    target = os.path.realpath(e.path)
+                    if os.path.commonpath([target, real_root]) != real_root:
+                        continue
+                    st = os.stat(e.path)
+                    if not stat_mod.S_ISREG(st.st_mode):
+                        continue
+                elif e.is_file(follow_symlinks=False):
+                    st = e.stat(follow_symlinks=False)
+                else:
+                    continue
+            except OSError:
+                continue
+            yield FileStat.of(e.path, st)
+
+
+def prepare(fs: FileStat, max_bytes: int) -> Prepared:
+    """Read, hash and parse one file. Never raises: failures come back in ``error``."""
+    if fs.size > max_bytes:
+        err = ParseError(fs.path, "too-large", f"over the size limit: {fs.size:,} bytes > {max_bytes:,}")
+        return Prepared(fs, None, None, err)
+    try:
+        with open(fs.path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        return Prepared(fs, None, None, ParseError(fs.path, "unreadable", f"cannot read: {exc.strerror or exc}"))
+    sha = hashlib.sha256(data).hexdigest()
+    if len(data) != fs.size:  # it changed between stat and read: describe what we read
+        fs = FileStat(fs.path, len(data), fs.mtime, fs.inode, fs.device)
+    try:
+        return Prepared(fs, sha, parse_bytes(data, fs.path, max_bytes), None)
+    except ParseError as exc:
+        return Prepared(fs, sha, None, exc)
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the loop
+        return Prepared(fs, sha, None, ParseError(fs.path, "parser-bug", f"parser error: {exc!r}"))
+
+
+def _prepare_chunk(args: tuple[list[FileStat], int]) -> list[Prepared]:
+    files, max_bytes = args
+    return [prepare(f, max_bytes) for f in files]
+
+
+class Ingester:
+    """Brings files into a store. Used by ``archive ingest`` and by the daemon."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        log_each: bool = True,
+        progress: Callable[[int], None] | None = None,
+        pool: cf.ProcessPoolExecutor | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.rules = Rules(settings)
+        self.log_each = log_each
+        self.progress = progress
+        self._pool = pool
+        self._own_pool = False
+
+    # ------------------------------------------------------------ pool
+    def _get_pool(self) -> cf.ProcessPoolExecutor | None:
+        if self.settings.parse_workers < 2:
+            return None
+        if self._pool is None:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("forkserver")
+            self._pool = cf.ProcessPoolExecutor(self.settings.parse_workers, mp_context=ctx)
+            self._own_pool = True
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None and self._own_pool:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    # ------------------------------------------------------------ stages
+    def _prepared(self, files: Sequence[FileStat]) -> Iterator[list[Prepared]]:
+        """Prepared files in batches; parsing runs ahead in the pool while a batch is written."""
+        size = self.settings.batch_size
+        pool = self._get_pool() if len(files) >= POOL_THRESHOLD else None
+        if pool is None:
+            for i in range(0, len(files), size):
+                yield [prepare(f, self.settings.max_bytes) for f in files[i : i + size]]
+            return
+        chunk = max(16, min(128, size // 4))
+        batches = [list(files[i : i + chunk]) for i in range(0, len(files), chunk)]
+        window = max(2, self.settings.parse_workers * 4)
+        pending: list[cf.Future[list[Prepared]]] = []
+        it = iter(batches)
+        for b in it:
+            pending.append(pool.submit(_prepare_chunk, (b, self.settings.max_bytes)))
+            if len(pending) >= window:
+                break
+        out: list[Prepared] = []
+        while pending:
+            out.extend(pending.pop(0).result())
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.submit(_prepare_chunk, (nxt, self.settings.max_bytes)))
+            if len(out) >= size:
+                yield out
+                out = []
+        if out:
+            yield out
+
+    def _move_source(self, p: Prepared, known_paths: set[str] | None) -> str | None:
+        """The id of an article whose file moved to ``p``'s path, if any."""
+        assert p.sha256 is not None
+        for c in self.store.move_candidates(p.stat.device, p.stat.inode, p.sha256):
+            if c.path == p.stat.path or os.path.lexists(c.path):
+                continue
+            same_inode = c.inode == p.stat.inode and c.device == p.stat.device
+            if (same_inode and (not c.deleted or c.sha256 == p.sha256)) or (c.sha256 == p.sha256):
+                return c.id
+        return None
+
+    def apply(self, batch: Sequence[Prepared], known: dict[str, KnownFile] | None = None) -> Summary:
+        """Write one batch of prepared files: upserts, touches and failures."""
+        s = Summary()
+        items: list[UpsertItem] = []
+        fails: list[Failure] = []
+        for p in batch:
+            if p.error is not None or p.parsed is None:
+                err = p.error or ParseError(p.stat.path, "unknown", "unknown failure")
+                fails.append(Failure(path=p.stat.path, code=err.code, reason=err.reason, size=p.stat.size,
+                                     mtime=p.stat.mtime, sha256=p.sha256))
+                continue
+            k = known.get(p.stat.path) if known is not None else self.store_known(p.stat.path)
+            move_from = None if k is not None else self._move_source(p, None)
+            items.append(UpsertItem(p.parsed, p.source, move_from))
+        results = self.store.upsert_many(items) if items else []
+        if fails:
+            self.store.record_failures(fails)
+        for r in results:
+            setattr(s, r.outcome, getattr(s, r.outcome) + 1)
+            if self.log_each and r.outcome != "unchanged":
+                log.info("%s %s", r.outcome, r.path, extra={"event": r.outcome, "path": r.path, "id": r.id,
+                                                             "revision": r.revision})
+        for f in fails:
+            s.failed += 1
+            s.failures.append(f)
+            log.warning("failed %s: %s", f.path, f.reason, extra={"event": "failed", "path": f.path,
+                                                                  "reason": f.reason})
+        if self.progress:
+            self.progress(len(batch))
+        return s
+
+    def store_known(self, path: str) -> KnownFile | None:
+        a = self.store.get_by_path(path)
+        if a is None:
+            return None
+        src = a.source
+        return KnownFile(a.id, src.path, src.sha256, src.size, src.mtime, src.inode, src.device,
+                         a.deleted_at is not None)
+
+    def process(self, files: Sequence[FileStat], known: dict[str, KnownFile] | None = None) -> Summary:
+        """Read, parse and store ``files`` (already known to need it)."""
+        s = Summary()
+        for batch in self._prepared(files):
+            s.add(self.apply(batch, known))
+        return s
+
+    # ------------------------------------------------------------ entry points
+    @staticmethod
+    def unchanged(fs: FileStat, k: KnownFile | None) -> bool:
+        return (
+            k is not None and not k.deleted and k.size == fs.size and k.mtime == fs.mtime
+            and (k.inode is None or k.inode == fs.inode)
+        )
+
+    def _failed_unchanged(self) -> dict[str, tuple[int | None, float | None]]:
+        return {f.path: (f.size, f.mtime) for f in self.store.failures()}
+
+    def plan(self, files: Iterable[FileStat], known: dict[str, KnownFile]) -> tuple[list[FileStat], int]:
+        """Split files into those to read and a count of those unchanged (by stat alone)."""
+        failed = self._failed_unchanged()
+        todo: list[FileStat] = []
+        same = 0
+        for fs in files:
+            if self.unchanged(fs, known.get(fs.path)) or failed.get(fs.path) == (fs.size, fs.mtime):
+                same += 1
+            else:
+                todo.append(fs)
+        return todo, same
+
+    def reconcile(self, root: str, *, deletions: bool = True) -> Summary:
+        """Bring the store in line with the folder ``root``: new, changed, moved and deleted files."""
+        root = os.path.abspath(root)
+        known = {k.path: k for k in self.store.known_files(root)}
+        seen: set[str] = set()
+
+        def files() -> Iterator[FileStat]:
+            for fs in walk(root, self.rules):
+                seen.add(fs.path)
+                yield fs
+
+        todo, same = self.plan(files(), known)
+        s = self.process(todo, known)
+        s.unchanged += same
+        if deletions:
+            missing = [p for p, k in known.items() if p not in seen and not k.deleted]
+            s.deleted += self.delete(missing)
+        return s
+
+    def delete(self, paths: Iterable[str]) -> int:
+        """Mark articles deleted whose files are gone (paths that exist again are skipped)."""
+        gone = [p for p in paths if not os.path.lexists(p)]
+        if not gone:
+            return 0
+        live = [p for p in gone if (k := self.store_known(p)) is not None and not k.deleted]
+        n = self.store.mark_deleted(live) if live else 0
+        if self.log_each:
+            for p in live:
+                log.info("deleted %s", p, extra={"event": "deleted", "path": p})
+        # A failure recorded for a vanished file is no longer interesting.
+        self.store.clear_failures(gone)
+        return n
+
+    def ingest_paths(self, paths: Iterable[str]) -> Summary:
+        """``archive ingest``: files and folders (recursively); deletions are the daemon's business."""
+        s = Summary()
+        singles: list[FileStat] = []
+        for raw in paths:
+            p = os.path.abspath(raw)
+            if os.path.isdir(p):
+                s.add(self.reconcile(p, deletions=False))
+            else:
+                try:
+                    singles.append(FileStat.of(p, os.stat(p)))
+                except OSError as exc:
+                    f = Failure(path=p, code="unreadable", reason=f"cannot read: {exc.strerror or exc}")
+                    s.failed += 1
+                    s.failures.append(f)
+        if singles:
+            known = {k.path: k for k in (self.store_known(f.path) for f in singles) if k}
+            todo, same = self.plan(singles, known)
+            s.add(self.process(todo, known))
+            s.unchanged += same
+        return s
+
+    def count_files(self, paths: Iterable[str]) -> int:
+        """How many article files ``paths`` hold (for a progress bar)."""
+        n = 0
+        for raw in paths:
+            p = os.path.abspath(raw)
+            n += sum(1 for _ in walk(p, self.rules)) if os.path.isdir(p) else 1
+        return n
