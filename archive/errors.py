@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def _rebuild(cls: type[ArchiveError], args: tuple[Any, ...], state: dict[str, Any]) -> ArchiveError:
+    obj = cls.__new__(cls)
+    Exception.__init__(obj, *args)
+    obj.__dict__.update(state)
+    return obj
+
 
 class ArchiveError(Exception):
     """Base class of every error archive raises on purpose."""
@@ -11,6 +20,11 @@ class ArchiveError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take other arguments than Exception.args: pickle the state instead
+        # (parse errors travel back from the parsing processes).
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
 
 class ParseError(ArchiveError):

@@ -456,6 +456,7 @@ class Daemon:
             if once:
                 return self._run_once()
             self._hint_network_fs()
+            self._connect()  # a held lock stops us here, before any watching
             self._start_observer()
             while not self.stop.is_set():
                 self._loop_turn()

@@ -203,3 +203,11 @@ def test_huge_single_line_is_linear(unit: str) -> None:
     small, big = run(256 * 1024), run(5 * 1024 * 1024)
     # 20x the input; allow generous noise but not quadratic (400x) growth.
     assert big < max(small * 100, 2.0)
+
+
+def test_parse_error_pickles() -> None:
+    import pickle
+
+    e = ParseError("/x.txt", "empty", "empty: the file has no text")
+    back = pickle.loads(pickle.dumps(e))
+    assert (back.path, back.code, back.reason, str(back)) == (e.path, e.code, e.reason, str(e))

@@ -222,11 +222,14 @@ def test_put_articles_round_trip(store: Store, write_article: Writer, tmp_path: 
 
     for kind in ("sqlite", "mongomock"):
         other = make_store(kind, tmp_path / kind)
-        assert other.put_articles([art], revs) == {"imported": 1, "updated": 0, "unchanged": 0}
-        assert other.put_articles([art]) == {"imported": 0, "updated": 0, "unchanged": 1}
+        assert other.put_articles([art], revs) == {"imported": 1, "updated": 0, "unchanged": 0, "conflict": 0}
+        assert other.put_articles([art]) == {"imported": 0, "updated": 0, "unchanged": 1, "conflict": 0}
         got = other.get(r.id)
         assert got and got.to_doc() == art.to_doc()
         assert [x.to_doc() for x in other.revisions(r.id)] == [x.to_doc() for x in revs]
+        squatter = art.model_copy(update={"id": "f" * 32})
+        assert other.put_articles([squatter])["conflict"] == 1  # the path is taken: nothing is overwritten
+        assert other.get(r.id) and other.get("f" * 32) is None
         other.close()
 
 

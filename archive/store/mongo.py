@@ -273,20 +273,23 @@ class MongoStore(Store):
                 self.fails.delete_many({"_id": {"$in": paths}})
 
     def put_articles(self, articles: Sequence[Article], revisions: Sequence[Article] = ()) -> dict[str, int]:
-        counts = {"imported": 0, "updated": 0, "unchanged": 0}
+        counts = {"imported": 0, "updated": 0, "unchanged": 0, "conflict": 0}
         with self._guard():
             existing = {d["_id"]: d for d in self.articles.find({"_id": {"$in": [a.id for a in articles]}})}
+            holders = {
+                d["source"]["path"]: d["_id"]
+                for d in self.articles.find({"source.path": {"$in": [a.source.path for a in articles]}}, {"source": 1})
+            }
             ops: list[Any] = []
             for a in articles:
                 doc = to_mongo(a)
-                if a.id in existing:
-                    if from_mongo(existing[a.id]).to_doc() == a.to_doc():
-                        counts["unchanged"] += 1
-                        continue
-                    counts["updated"] += 1
-                else:
-                    counts["imported"] += 1
-                self.articles.delete_many({"source.path": a.source.path, "_id": {"$ne": a.id}})
+                if a.id in existing and from_mongo(existing[a.id]).to_doc() == a.to_doc():
+                    counts["unchanged"] += 1
+                    continue
+                if holders.get(a.source.path, a.id) != a.id:
+                    counts["conflict"] += 1  # another document owns that file: never overwrite it
+                    continue
+                counts["updated" if a.id in existing else "imported"] += 1
                 ops.append(ReplaceOne({"_id": a.id}, doc, upsert=True))
             if ops:
                 self.articles.bulk_write(ops, ordered=False)

@@ -334,15 +334,16 @@ class SQLiteStore(Store):
                 self.db.executemany("DELETE FROM failures WHERE path=?", rows)
 
     def put_articles(self, articles: Sequence[Article], revisions: Sequence[Article] = ()) -> dict[str, int]:
-        counts = {"imported": 0, "updated": 0, "unchanged": 0}
+        counts = {"imported": 0, "updated": 0, "unchanged": 0, "conflict": 0}
         with self._write():
             for a in articles:
                 row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id=?", (a.id,)).fetchone()
                 if row is not None and _row_article(row).to_doc() == a.to_doc():
                     counts["unchanged"] += 1
                     continue
-                # The path belongs to this id from now on.
-                self.db.execute("DELETE FROM articles WHERE path=? AND id<>?", (a.source.path, a.id))
+                if self.db.execute("SELECT 1 FROM articles WHERE path=? AND id<>?", (a.source.path, a.id)).fetchone():
+                    counts["conflict"] += 1  # another document owns that file: never overwrite it
+                    continue
                 if row is None:
                     self.db.execute(
                         "INSERT INTO articles (id, path, title, authors, authors_text, authors_key, published,"

@@ -1,0 +1,5 @@
+"""``python -m archive``."""
+
+from archive.cli import main
+
+main()

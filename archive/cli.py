@@ -1,0 +1,876 @@
+"""The command line. It only parses arguments and formats output; the work is elsewhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from archive import __version__
+from archive.config import Settings, load_settings, redact
+from archive.errors import AmbiguousRef, ArchiveError, NotFound, UsageError
+
+if TYPE_CHECKING:
+    from archive.models import Article
+    from archive.store.base import Filters, Hit, Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+OUT_FORMATS = ("table", "json", "jsonl", "csv")
+HL_START, HL_END = "\x02", "\x03"  # snippet markers (archive.store.base), kept here to avoid the import
+
+
+class State:
+    """What the group passes down: global flags, and the one Settings object built from them."""
+
+    def __init__(self, db: str | None, log_level: str | None) -> None:
+        self.overrides: dict[str, Any] = {"db": db, "log_level": log_level}
+        self._settings: Settings | None = None
+        self._store: Store | None = None
+
+    def settings(self, **more: Any) -> Settings:
+        if self._settings is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    self._settings = load_settings(**self.overrides, **more)
+                except Exception as exc:
+                    errs = getattr(exc, "errors", None)
+                    if callable(errs):
+                        e = errs()[0]
+                        raise UsageError(f"bad setting {'.'.join(map(str, e['loc']))}: {e['msg']}") from None
+                    raise
+            for w in caught:
+                click.echo(f"archive: warning: {w.message}", err=True)
+        return self._settings
+
+    def store(self) -> Store:
+        if self._store is None:
+            from archive.store import open_store
+
+            s = self.settings()
+            self._store = open_store(s.db, s)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+class ArchiveGroup(click.Group):
+    """Turns archive's errors into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AmbiguousRef as exc:
+            click.echo(f"archive: {exc.reason}:", err=True)
+            for id_, title in exc.candidates:
+                click.echo(f"  {id_}  {title}", err=True)
+            ctx.exit(1)
+        except ArchiveError as exc:
+            click.echo(f"archive: {redact(str(exc))}", err=True)
+            ctx.exit(exc.exit_code)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            ctx.exit(0)
+        except KeyboardInterrupt:
+            click.echo("archive: interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("ARCHIVE_LOG_LEVEL", "").upper() == "DEBUG" or (
+                ctx.obj and ctx.obj.overrides.get("log_level", "") and
+                str(ctx.obj.overrides["log_level"]).upper() == "DEBUG"
+            ):
+                raise
+            click.echo(f"archive: internal error: {redact(str(exc)) or type(exc).__name__} "
+                       "(run with --log-level DEBUG for the traceback)", err=True)
+            ctx.exit(1)
+
+
+def _quiet_broken_pipe() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+@click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", metavar="URI", help="Store: a .db path, sqlite:///file.db or mongodb://host/db [ARCHIVE_DB].")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="How much to log on stderr [ARCHIVE_LOG_LEVEL].")
+@click.version_option(__version__, "--version", prog_name="archive")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, log_level: str | None) -> None:
+    """Turn a folder of news articles into a queryable document store.
+
+    \b
+    Examples:
+      archive watch seeds/            # keep the store in line with a folder
+      archive search '"oil exports" -war'
+      archive show 3f2a               # by id prefix, id or file path
+      archive export --format csv -o articles.csv
+    """
+    ctx.obj = State(db, log_level.upper() if log_level else None)
+    ctx.call_on_close(ctx.obj.close)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from None
+
+
+def filter_options(func: F) -> F:
+    """--author, --since, --until, --include-deleted, --limit."""
+    opts = [
+        click.option("--author", "authors", multiple=True, metavar="NAME",
+                     help="Only articles by NAME (case-insensitive; repeat for any of several)."),
+        click.option("--since", callback=_date, metavar="YYYY-MM-DD", help="Published on or after this date."),
+        click.option("--until", callback=_date, metavar="YYYY-MM-DD", help="Published on or before this date."),
+        click.option("--include-deleted", is_flag=True, help="Include articles whose file is gone."),
+        click.option("--limit", type=click.IntRange(min=0), help="At most N results (table: 50 by default)."),
+    ]
+    for o in reversed(opts):
+        func = o(func)
+    return func
+
+
+def format_option(func: F) -> F:
+    return click.option(
+        "--format", "fmt", type=click.Choice(OUT_FORMATS),
+        help="Output format: table on a terminal, jsonl otherwise.",
+    )(func)
+
+
+def _fmt(fmt: str | None) -> str:
+    return fmt or ("table" if sys.stdout.isatty() else "jsonl")
+
+
+def _filters(authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
+             include_deleted: bool) -> Filters:
+    from archive.store.base import Filters
+
+    if since and until and since > until:
+        raise UsageError(f"--since {since} is after --until {until}")
+    return Filters(authors=tuple(a for a in authors), since=since, until=until, include_deleted=include_deleted)
+
+
+def _limit(limit: int | None, fmt: str) -> int | None:
+    return limit if limit is not None else (50 if fmt == "table" else None)
+
+
+def _out() -> IO[str]:
+    return sys.stdout
+
+
+def _machine(rows: Iterable[dict[str, Any]], fmt: str, columns: Iterable[str] | None = None) -> None:
+    from archive import export
+
+    out = _out()
+    if fmt == "jsonl":
+        export.write_jsonl(rows, out)
+    elif fmt == "json":
+        export.write_json(rows, out)
+    elif fmt == "csv":
+        it = iter(rows)
+        first = next(it, None)
+        cols = list(columns) if columns else (list(first) if first else [])
+        w = _csv_writer(out)
+        w.writerow(cols)
+        for r in _chain(first, it):
+            w.writerow(export.flat_row(r, cols))
+    out.flush()
+
+
+def _chain(first: dict[str, Any] | None, rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    if first is not None:
+        yield first
+        yield from rest
+
+
+def _csv_writer(out: IO[str]) -> Any:
+    import csv
+
+    return csv.writer(out, lineterminator="\r\n")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _plain_snippet(s: str) -> str:
+    return s.replace(HL_START, "**").replace(HL_END, "**")
+
+
+def _rich_snippet(s: str) -> Any:
+    from rich.text import Text
+
+    t = Text()
+    for i, part in enumerate(s.replace(HL_END, HL_START).split(HL_START)):
+        t.append(part, style="bold yellow" if i % 2 else "")
+    return t
+
+
+def _short_date(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _authors(a: Article) -> str:
+    from archive.export import byline
+
+    return byline(list(a.authors))
+
+
+def _article_table(arts: Iterable[Article], title: str | None = None) -> None:
+    from rich.table import Table
+
+    t = Table(title=title, show_lines=False, header_style="bold")
+    t.add_column("id", style="cyan", no_wrap=True)
+    t.add_column("published", no_wrap=True)
+    t.add_column("title", ratio=3)
+    t.add_column("authors", ratio=1)
+    t.add_column("words", justify="right")
+    n = 0
+    for a in arts:
+        title_cell = a.title + (" [deleted]" if a.deleted_at else "")
+        t.add_row(a.id[:8], _short_date(a.published), title_cell, _authors(a), str(a.word_count))
+        n += 1
+    c = _console()
+    if n:
+        c.print(t)
+    else:
+        click.echo("no articles", err=True)
+
+
+# ---------------------------------------------------------------- parse, ingest, watch
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.pass_obj
+def parse(state: State, files: tuple[str, ...]) -> None:
+    """Show what the parser makes of FILES, without storing anything.
+
+    One JSON object per file on stdout; exit 1 if any file failed.
+
+    \b
+    Example:
+      archive parse seeds/*.txt | jq .title
+    """
+    import hashlib
+
+    from archive.errors import ParseError
+    from archive.export import dumps
+    from archive.parsing import parse_bytes
+
+    settings = state.settings()
+    failed = 0
+    out = _out()
+    for f in files:
+        path = os.path.abspath(f)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(settings.max_bytes + 1)
+            a = parse_bytes(data, path, settings.max_bytes)
+        except OSError as exc:
+            failed += 1
+            out.write(dumps({"path": path, "error": f"cannot read: {exc.strerror or exc}"}) + "\n")
+            continue
+        except ParseError as exc:
+            failed += 1
+            out.write(dumps({"path": path, "error": exc.reason}) + "\n")
+            continue
+        st = os.stat(path)
+        out.write(dumps({
+            "title": a.title, "authors": list(a.authors),
+            "published": a.published.isoformat() if a.published else None,
+            "body": a.body, "word_count": a.word_count,
+            "source": {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                       "mtime": st.st_mtime},
+        }) + "\n")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--workers", type=click.IntRange(min=0), help="Parse processes (0 = one per core) [ARCHIVE_WORKERS].")
+@click.pass_obj
+def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
+    """Parse files or folders (recursively) and upsert them into the store.
+
+    Prints `N new, N updated, N unchanged, N failed` on stderr; exit 1 if any file failed.
+
+    \b
+    Example:
+      archive ingest ~/articles/ extra/one.txt
+    """
+    from archive.ingest import Ingester
+    from archive.logsetup import configure_logging
+
+    settings = state.settings(workers=workers)
+    configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level, settings.log_format)
+    store = state.store()
+    missing = [p for p in paths if not os.path.exists(p)]
+    for p in missing:
+        click.echo(f"archive: {p}: no such file or folder", err=True)
+    existing = [p for p in paths if os.path.exists(p)]
+    show = sys.stderr.isatty()
+    if show:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        ing = Ingester(store, settings, log_each=False)
+        total = ing.count_files(existing)
+        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      transient=True, console=_err_console()) as bar:
+            task = bar.add_task("ingest", total=total)
+            ing.progress = lambda n: bar.advance(task, n)
+            summary = ing.ingest_paths(existing)
+            bar.update(task, completed=total)
+    else:
+        ing = Ingester(store, settings, log_each=False)
+        summary = ing.ingest_paths(existing)
+    ing.close()
+    summary.unchanged = max(0, summary.unchanged)
+    summary.failed += len(missing)
+    click.echo(summary.line(), err=True)
+    if summary.failed:
+        raise click.exceptions.Exit(1)
+
+
+def _err_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--polling/--native", default=None, help="Poll the folder instead of OS events [ARCHIVE_POLLING].")
+@click.option("--poll-interval", type=float, metavar="SECONDS", help="Seconds between polls [ARCHIVE_POLL_INTERVAL].")
+@click.option("--settle", type=float, metavar="SECONDS",
+              help="Quiet time before a changed file is read [ARCHIVE_SETTLE].")
+@click.option("--rescan-interval", type=float, metavar="SECONDS",
+              help="Full safety rescan every N seconds, 0 disables [ARCHIVE_RESCAN_INTERVAL].")
+@click.option("--ignore", multiple=True, metavar="PATTERN", help="Also ignore names matching PATTERN [ARCHIVE_IGNORE].")
+@click.option("--log-format", type=click.Choice(["text", "json"]),
+              help="Log lines as text or JSON [ARCHIVE_LOG_FORMAT].")
+@click.option("--once", is_flag=True, help="Reconcile the folder with the store, then exit.")
+@click.pass_obj
+def watch(state: State, directory: str | None, polling: bool | None, poll_interval: float | None,
+          settle: float | None, rescan_interval: float | None, ignore: tuple[str, ...],
+          log_format: str | None, once: bool) -> None:
+    """The daemon: keep the store in line with DIRECTORY until SIGINT/SIGTERM.
+
+    Reconciles first (files new, changed, moved or deleted while it was down), then
+    follows changes. DIRECTORY defaults to ARCHIVE_WATCH_DIR, else ./seeds.
+
+    \b
+    Examples:
+      archive watch seeds/
+      archive watch --polling --poll-interval 2 /mnt/share/articles
+      archive watch --once            # reconcile and exit (cron-friendly)
+    """
+    from archive.logsetup import configure_logging
+    from archive.watcher import Daemon
+
+    settings = state.settings(
+        watch_dir=directory, polling=polling, poll_interval=poll_interval, settle=settle,
+        rescan_interval=rescan_interval, ignore=list(ignore) or None, log_format=log_format,
+    )
+    configure_logging(settings.log_level, settings.log_format)
+    daemon = Daemon(settings, str(settings.watch_dir))
+    daemon.install_signal_handlers()
+    code = daemon.run(once=once)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+# ---------------------------------------------------------------- queries
+
+
+def _doc(a: Article) -> dict[str, Any]:
+    return a.to_doc()
+
+
+@cli.command()
+@click.argument("query")
+@filter_options
+@format_option
+@click.pass_obj
+def search(state: State, query: str, authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
+           include_deleted: bool, limit: int | None, fmt: str | None) -> None:
+    """Ranked full-text search over title, authors and body.
+
+    Words are ANDed, "a phrase" matches a phrase, -word excludes, word* is a prefix.
+
+    \b
+    Examples:
+      archive search 'iraq troops'
+      archive search '"status of forces" -iran' --since 2011-01-01 --format json
+    """
+    fmt = _fmt(fmt)
+    hits = state.store().search(query, _filters(authors, since, until, include_deleted), _limit(limit, fmt))
+    if fmt != "table":
+        _machine(({**_doc(h.article), "score": h.score, "snippet": _plain_snippet(h.snippet)} for h in hits), fmt,
+                 ("id", "score", "title", "authors", "published", "path", "snippet"))
+        return
+    _hits_table(hits)
+
+
+def _hits_table(hits: Iterable[Hit]) -> None:
+    from rich.table import Table
+
+    t = Table(header_style="bold", show_lines=True)
+    t.add_column("id", style="cyan", no_wrap=True)
+    t.add_column("score", justify="right")
+    t.add_column("article", ratio=1)
+    n = 0
+    for h in hits:
+        from rich.text import Text
+
+        a = h.article
+        cell = Text(a.title, style="bold")
+        meta = ", ".join(x for x in (_authors(a), _short_date(a.published)) if x)
+        if meta:
+            cell.append("\n" + meta, style="dim")
+        cell.append("\n")
+        cell.append_text(_rich_snippet(h.snippet))
+        t.add_row(a.id[:8], f"{h.score:.2f}", cell)
+        n += 1
+    if n:
+        _console().print(t)
+    else:
+        click.echo("no matches", err=True)
+
+
+@cli.command("list")
+@filter_options
+@click.option("--sort", type=click.Choice(["-published", "published", "-updated", "updated", "-ingested",
+                                           "ingested", "title", "path"]),
+              default="-published", show_default=True, help="Order; a leading - means descending.")
+@format_option
+@click.pass_obj
+def list_cmd(state: State, authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
+             include_deleted: bool, limit: int | None, sort: str, fmt: str | None) -> None:
+    """List articles, newest first.
+
+    \b
+    Examples:
+      archive list --author 'Peter Symonds' --since 2012-01-01
+      archive list --sort title --format csv > titles.csv
+    """
+    fmt = _fmt(fmt)
+    arts = state.store().query(_filters(authors, since, until, include_deleted), sort=sort,  # type: ignore[arg-type]
+                               limit=_limit(limit, fmt))
+    if fmt == "table":
+        _article_table(arts)
+    else:
+        from archive.export import CSV_COLUMNS
+
+        _machine((_doc(a) for a in arts), fmt, CSV_COLUMNS)
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--revision", type=click.IntRange(min=1), help="Show revision N instead of the current one.")
+@format_option
+@click.pass_obj
+def show(state: State, ref: str, revision: int | None, fmt: str | None) -> None:
+    """Show one article. REF is an id, a unique id prefix, or a file path.
+
+    \b
+    Examples:
+      archive show 3f2a9c
+      archive show seeds/000_bec70df4e4b3c35a.txt --revision 1
+    """
+    fmt = _fmt(fmt)
+    store = state.store()
+    art = store.resolve(ref)
+    if revision is not None and revision != art.revision:
+        match = [r for r in store.revisions(art.id) if r.revision == revision]
+        if not match:
+            raise NotFound(f"{ref} revision {revision}", "revision")
+        art = match[0]
+    if fmt != "table":
+        from archive.export import CSV_COLUMNS
+
+        _machine([_doc(art)], fmt, CSV_COLUMNS)
+        return
+    from rich.text import Text
+
+    c = _console()
+    c.print(Text(art.title, style="bold"))
+    meta = " · ".join(x for x in (_authors(art), _short_date(art.published)) if x)
+    if meta:
+        c.print(Text(meta, style="italic"))
+    c.print(Text(f"{art.id}  revision {art.revision}  {art.word_count} words  {art.source.path}"
+                 + (f"  deleted {_short_date(art.deleted_at)}" if art.deleted_at else ""), style="dim"))
+    c.print()
+    width = min(c.width, 100)
+    for par in art.body.split("\n\n"):
+        c.print(Text(par), width=width)
+        c.print()
+
+
+@cli.command()
+@click.argument("ref")
+@format_option
+@click.pass_obj
+def history(state: State, ref: str, fmt: str | None) -> None:
+    """List the revisions of one article, oldest first.
+
+    \b
+    Example:
+      archive history 3f2a9c
+    """
+    fmt = _fmt(fmt)
+    store = state.store()
+    art = store.resolve(ref)
+    revs = store.history(art.id)
+    if fmt != "table":
+        _machine((r.to_doc() for r in revs), fmt, ("revision", "updated_at", "sha256", "size", "title", "path",
+                                                   "current"))
+        return
+    from rich.table import Table
+
+    t = Table(title=art.title, header_style="bold")
+    for col in ("rev", "saved", "sha256", "size", "title"):
+        t.add_column(col)
+    for r in revs:
+        t.add_row(str(r.revision) + (" *" if r.current else ""), _short_date(r.updated_at), r.sha256[:12],
+                  str(r.size), r.title)
+    _console().print(t)
+
+
+# ---------------------------------------------------------------- export, import, migrate
+
+
+@cli.command()
+@filter_options
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv", "ejson", "markdown"]), default="jsonl",
+              show_default=True, help="jsonl, json, csv, ejson (for mongoimport), or markdown (a folder of files).")
+@click.option("-o", "--output", type=click.Path(), help="File (or folder for markdown); stdout by default.")
+@click.pass_obj
+def export(state: State, authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
+           include_deleted: bool, limit: int | None, fmt: str, output: str | None) -> None:
+    """Export every matching article, streaming, in constant memory.
+
+    \b
+    Examples:
+      archive export -o all.jsonl
+      archive export --format ejson | mongoimport --db archive --collection articles
+      archive export --format markdown -o backup/     # re-ingestable article files
+    """
+    from archive import export as ex
+
+    store = state.store()
+    flt = _filters(authors, since, until, include_deleted)
+    arts = store.query(flt, sort="path", limit=limit)
+    progress = None
+    bar: Any = None
+    if output and sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        bar = Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), transient=True,
+                       console=_err_console())
+        task = bar.add_task("export", total=store.count(flt) if limit is None else limit)
+        progress = functools.partial(bar.advance, task)
+        bar.start()
+
+    def counted(it: Iterable[Article]) -> Iterator[Article]:
+        for a in it:
+            yield a
+            if progress:
+                progress(1)
+
+    try:
+        if fmt == "markdown":
+            if not output:
+                raise UsageError("--format markdown writes a folder: give it with -o DIR")
+            n = ex.write_markdown(counted(arts), output)
+        else:
+            docs = (_doc(a) for a in counted(arts))
+            if fmt == "ejson":
+                docs = (ex.to_ejson(d) for d in docs)
+            fh: IO[str] = open(output, "w", encoding="utf-8", newline="") if output else _out()  # noqa: SIM115
+            try:
+                writer = {"jsonl": ex.write_jsonl, "ejson": ex.write_jsonl, "json": ex.write_json,
+                          "csv": ex.write_csv}[fmt]
+                n = writer(docs, fh)
+            finally:
+                if output:
+                    fh.close()
+                else:
+                    fh.flush()
+    finally:
+        if bar is not None:
+            bar.stop()
+    if output:
+        click.echo(f"{n} articles written to {output}", err=True)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.pass_obj
+def import_cmd(state: State, file: str) -> None:
+    """Read an export (jsonl, json or ejson; - for stdin) and upsert it by id.
+
+    Prints `N imported, N updated, N failed`; a malformed line is reported with its
+    number and skipped; exit 1 if any line failed.
+
+    \b
+    Examples:
+      archive import all.jsonl
+      archive --db other.db import - < all.jsonl
+    """
+    from archive.export import import_stream
+
+    store = state.store()
+    if file == "-":
+        fh: IO[str] = sys.stdin
+        rep = import_stream(store, fh)
+    else:
+        try:
+            with open(file, encoding="utf-8-sig", errors="strict") as fh:
+                rep = import_stream(store, fh)
+        except FileNotFoundError:
+            raise UsageError(f"{file}: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    for e in rep.errors[:100]:
+        click.echo(f"archive: {file}: {e}", err=True)
+    if len(rep.errors) > 100:
+        click.echo(f"archive: … and {len(rep.errors) - 100} more", err=True)
+    click.echo(rep.line(), err=True)
+    if rep.failed:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.option("--to", "target", required=True, metavar="URI", help="The store to copy into.")
+@click.pass_obj
+def migrate(state: State, target: str) -> None:
+    """Copy the whole archive (revisions and failures too) into another store, then verify it.
+
+    \b
+    Example:
+      archive migrate --to mongodb://localhost:27017/archive
+    """
+    from archive.export import migrate as run_migrate
+    from archive.store import open_store
+
+    settings = state.settings()
+    src = state.store()
+    dst = open_store(target, settings)
+    try:
+        if getattr(dst, "display", None) == src.display:
+            raise UsageError("--to names the store being copied")
+        bar: Any = None
+        progress = None
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            from archive.store.base import Filters
+
+            bar = Progress(TextColumn("migrate"), BarColumn(), MofNCompleteColumn(), transient=True,
+                           console=_err_console())
+            task = bar.add_task("migrate", total=src.count(Filters(include_deleted=True)))
+            progress = functools.partial(bar.advance, task)
+            bar.start()
+        try:
+            rep = run_migrate(src, dst, progress)
+        finally:
+            if bar is not None:
+                bar.stop()
+    finally:
+        dst.close()
+    click.echo(f"{rep.articles} articles, {rep.revisions} revisions, {rep.failures} failures copied to "
+               f"{redact(target)}", err=True)
+    if not rep.verified:
+        click.echo(f"archive: verification failed: {rep.detail}", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo("verified: counts and checksums match", err=True)
+
+
+# ---------------------------------------------------------------- reports
+
+
+@cli.command()
+@filter_options
+@format_option
+@click.pass_obj
+def stats(state: State, authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
+          include_deleted: bool, limit: int | None, fmt: str | None) -> None:
+    """Counts: articles, deleted, failures, revisions, per author and per year.
+
+    \b
+    Example:
+      archive stats --since 2015-01-01 --format json
+    """
+    fmt = _fmt(fmt)
+    s = state.store().stats(_filters(authors, since, until, include_deleted))
+    top = s.authors[: _limit(limit, fmt)] if _limit(limit, fmt) is not None else s.authors
+    doc = {"articles": s.articles, "deleted": s.deleted, "failures": s.failures, "revisions": s.revisions,
+           "words": s.words, "authors": [{"name": n, "articles": c} for n, c in top],
+           "years": [{"year": y, "articles": c} for y, c in s.years]}
+    if fmt in ("json", "jsonl"):
+        _out().write(json.dumps(doc, ensure_ascii=False, indent=2 if fmt == "json" else None) + "\n")
+        return
+    if fmt == "csv":
+        rows = [{"kind": "total", "name": k, "articles": doc[k]} for k in
+                ("articles", "deleted", "failures", "revisions", "words")]
+        rows += [{"kind": "author", "name": n, "articles": c} for n, c in top]
+        rows += [{"kind": "year", "name": y, "articles": c} for y, c in s.years]
+        _machine(rows, "csv", ("kind", "name", "articles"))
+        return
+    from rich.table import Table
+
+    c = _console()
+    t = Table(show_header=False, box=None)
+    for k in ("articles", "deleted", "failures", "revisions", "words"):
+        t.add_row(k, f"{doc[k]:,}")
+    c.print(t)
+    if top:
+        ta = Table("author", "articles", header_style="bold")
+        for name, count in top:
+            ta.add_row(name, str(count))
+        c.print(ta)
+    if s.years:
+        ty = Table("year", "articles", header_style="bold")
+        for year, count in s.years:
+            ty.add_row(year, str(count))
+        c.print(ty)
+
+
+@cli.command()
+@format_option
+@click.pass_obj
+def status(state: State, fmt: str | None) -> None:
+    """The store, the daemon's heartbeat (running / stopped / stale), its backlog and failures.
+
+    \b
+    Example:
+      archive status
+    """
+    from archive.store.base import Filters
+    from archive.watcher import daemon_state
+
+    fmt = _fmt(fmt)
+    settings = state.settings()
+    store = state.store()
+    daemons = []
+    for d in store.daemons():
+        d = {k: v for k, v in d.items() if k not in ("token", "proc_start")}
+        d["state"] = daemon_state(d, settings)
+        daemons.append(d)
+    doc = {"store": store.display, "backend": store.kind, "articles": store.count(Filters()),
+           "failures": sum(1 for _ in store.failures()), "daemons": daemons}
+    if fmt in ("json", "jsonl"):
+        _out().write(json.dumps(doc, ensure_ascii=False, default=str, indent=2 if fmt == "json" else None) + "\n")
+        return
+    if fmt == "csv":
+        _machine(({"store": doc["store"], **d} for d in daemons), "csv",
+                 ("store", "folder", "state", "pid", "host", "mode", "heartbeat_at", "last_ingest_at", "backlog"))
+        return
+    c = _console()
+    c.print(f"store     {doc['store']} ({doc['backend']})")
+    c.print(f"articles  {doc['articles']:,}")
+    c.print(f"failures  {doc['failures']:,}")
+    if not daemons:
+        c.print("daemon    none has run on this store (start one with: archive watch DIR)")
+    for d in daemons:
+        style = {"running": "green", "stopped": "yellow", "stale": "red"}[d["state"]]
+        c.print(f"daemon    [{style}]{d['state']}[/{style}] pid {d.get('pid')} on {d.get('host')} "
+                f"watching {d.get('folder')} ({d.get('mode')})")
+        c.print(f"          last heartbeat {d.get('heartbeat_at')}, last ingest {d.get('last_ingest_at') or '-'}, "
+                f"backlog {d.get('backlog', 0)}")
+
+
+@cli.command()
+@format_option
+@click.pass_obj
+def failures(state: State, fmt: str | None) -> None:
+    """Files that could not be parsed, with path, reason and time.
+
+    \b
+    Example:
+      archive failures --format csv
+    """
+    fmt = _fmt(fmt)
+    rows = (f.to_doc() for f in state.store().failures())
+    if fmt != "table":
+        _machine(rows, fmt, ("path", "code", "reason", "size", "failed_at"))
+        return
+    from rich.table import Table
+
+    t = Table("path", "reason", "when", header_style="bold")
+    n = 0
+    for f in rows:
+        t.add_row(f["path"], f["reason"], f["failed_at"])
+        n += 1
+    if n:
+        _console().print(t)
+    else:
+        click.echo("no failures", err=True)
+
+
+@cli.command()
+@click.option("--include-deleted", is_flag=True, help="Count deleted articles too.")
+@format_option
+@click.pass_obj
+def duplicates(state: State, include_deleted: bool, fmt: str | None) -> None:
+    """Groups of articles with identical content (same sha256).
+
+    \b
+    Example:
+      archive duplicates --format json
+    """
+    fmt = _fmt(fmt)
+    groups = state.store().duplicates(include_deleted)
+    if fmt != "table":
+        rows = ({"sha256": g[0].source.sha256, "count": len(g), "ids": [a.id for a in g],
+                 "paths": [a.source.path for a in g]} for g in groups)
+        _machine(rows, fmt, ("sha256", "count", "ids", "paths"))
+        return
+    if not groups:
+        click.echo("no duplicates", err=True)
+        return
+    from rich.table import Table
+
+    t = Table("sha256", "id", "path", "title", header_style="bold")
+    for g in groups:
+        for i, a in enumerate(g):
+            t.add_row(a.source.sha256[:12] if i == 0 else "", a.id[:8], a.source.path, a.title)
+    _console().print(t)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="archive")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""Streaming export and import: jsonl, json, csv, ejson, markdown; and migrate between stores."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from archive.errors import StoreError
+from archive.models import Article
+from archive.store.base import Filters, Store
+
+EXPORT_FORMATS = ("jsonl", "json", "csv", "ejson", "markdown")
+CSV_COLUMNS = ("id", "title", "authors", "published", "word_count", "path", "sha256", "revision",
+               "ingested_at", "updated_at", "deleted_at", "body")
+BATCH = 500
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """One compact JSON line, UTF-8 kept as is."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_jsonl(docs: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    n = 0
+    for d in docs:
+        out.write(dumps(d) + "\n")
+        n += 1
+    return n
+
+
+def write_json(docs: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    """A JSON array, written one element at a time (constant memory)."""
+    n = 0
+    out.write("[")
+    for d in docs:
+        out.write(("\n" if n == 0 else ",\n") + dumps(d))
+        n += 1
+    out.write("\n]\n" if n else "]\n")
+    return n
+
+
+def csv_safe(value: Any) -> str:
+    """A cell value that spreadsheets will not run as a formula (OWASP CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value)
+    s = str(value)
+    if s and s[0] in "=+-@\t\r":
+        s = "'" + s
+    return s
+
+
+def flat_row(doc: dict[str, Any], columns: Iterable[str]) -> list[str]:
+    src = doc.get("source") or {}
+    flat = {"path": src.get("path"), "sha256": src.get("sha256"), **doc}
+    return [csv_safe(flat.get(c)) for c in columns]
+
+
+def write_csv(docs: Iterable[dict[str, Any]], out: IO[str], columns: Iterable[str] = CSV_COLUMNS) -> int:
+    """RFC 4180 CSV (CRLF line ends, quotes doubled), safe from formula injection."""
+    cols = list(columns)
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(cols)
+    n = 0
+    for d in docs:
+        w.writerow(flat_row(d, cols) if cols != ["*"] else [csv_safe(v) for v in d.values()])
+        n += 1
+    return n
+
+
+def to_ejson(doc: dict[str, Any]) -> dict[str, Any]:
+    """MongoDB Extended JSON (relaxed), as ``mongoimport --file`` reads it."""
+    out: dict[str, Any] = {"_id": doc["id"]}
+    for k, v in doc.items():
+        if k == "id":
+            continue
+        if k in ("ingested_at", "updated_at", "deleted_at") and v is not None:
+            v = {"$date": v}
+        out[k] = v
+    return out
+
+
+def from_ejson(doc: dict[str, Any]) -> dict[str, Any]:
+    """Plain JSON from Extended JSON: ``_id`` to ``id``, ``{"$date": …}`` to the string."""
+    out = {}
+    for k, v in doc.items():
+        if isinstance(v, dict) and set(v) == {"$date"}:
+            v = v["$date"]
+            if isinstance(v, dict) and "$numberLong" in v:
+                v = dt.datetime.fromtimestamp(int(v["$numberLong"]) / 1000, dt.timezone.utc).isoformat()
+        out["id" if k == "_id" else k] = v
+    if "id" in out and isinstance(out["id"], dict) and "$oid" in out["id"]:
+        out["id"] = out["id"]["$oid"]
+    return out
+
+
+# ---------------------------------------------------------------- markdown
+
+
+def byline(authors: list[str]) -> str:
+    if len(authors) <= 1:
+        return "".join(authors)
+    return ", ".join(authors[:-1]) + " and " + authors[-1]
+
+
+def to_markdown(a: Article) -> str:
+    """An article file in the seed format; parsing it gives back the same fields."""
+    head = [f"# {a.title}", ""]
+    meta = []
+    if a.authors:
+        meta.append(byline(a.authors) + "  ")
+    if a.published:
+        meta.append(f"{a.published.day} {a.published.strftime('%B')} {a.published.year}")
+    if meta:
+        head += [*meta, ""]
+    return "\n".join(head) + "\n" + a.body + "\n"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(title: str, id: str, ext: str = ".md") -> str:
+    """A portable file name: ASCII slug of the title plus the id prefix (unique, never a path)."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = _UNSAFE.sub("-", ascii_title).strip("-.").lower()[:80].rstrip("-.") or "article"
+    return f"{slug}-{id[:12]}{ext}"
+
+
+def write_markdown(articles: Iterable[Article], folder: str, progress: Callable[[int], None] | None = None) -> int:
+    """One file per article in ``folder``; never writes outside it."""
+    os.makedirs(folder, exist_ok=True)
+    root = os.path.realpath(folder)
+    n = 0
+    for a in articles:
+        name = safe_name(a.title, a.id)
+        path = os.path.join(root, name)
+        if os.path.dirname(os.path.realpath(path)) != root:  # belt and braces: names have no separators
+            raise StoreError(f"refusing to write outside {root}: {name!r}")
+        tmp = path + ".part"
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(to_markdown(a))
+        os.replace(tmp, path)
+        n += 1
+        if progress:
+            progress(1)
+    return n
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return f"{self.imported} imported, {self.updated} updated, {self.failed} failed"
+
+
+def _records(fh: IO[str]) -> Iterator[tuple[int, Any, str | None]]:
+    """``(line number, parsed JSON or None, error)`` for jsonl/ejson, or for a JSON array."""
+    lineno, line = 1, fh.readline()
+    while line and not line.strip():
+        lineno, line = lineno + 1, fh.readline()
+    if line.lstrip().startswith("["):
+        try:
+            items = json.loads(line + fh.read())
+        except json.JSONDecodeError as exc:
+            yield lineno + exc.lineno - 1, None, f"invalid JSON: {exc.msg}"
+            return
+        for i, item in enumerate(items if isinstance(items, list) else [items], 1):
+            yield i, item, None
+        return
+    while line:
+        if line.strip():
+            try:
+                yield lineno, json.loads(line), None
+            except json.JSONDecodeError as exc:
+                yield lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})"
+        lineno, line = lineno + 1, fh.readline()
+
+
+def import_stream(store: Store, fh: IO[str], progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Upsert every document of an export by id; a bad line is reported and skipped."""
+    rep = ImportReport()
+    batch: list[Article] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        counts = store.put_articles(batch)
+        rep.imported += counts["imported"]
+        rep.updated += counts["updated"]
+        rep.unchanged += counts["unchanged"]
+        if counts["conflict"]:
+            rep.failed += counts["conflict"]
+            rep.errors.append(f"{counts['conflict']} documents skipped: their source path belongs to another id")
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    for lineno, obj, err in _records(fh):
+        if err is None:
+            if not isinstance(obj, dict):
+                err = f"expected a JSON object, got {type(obj).__name__}"
+            else:
+                try:
+                    batch.append(Article.from_doc(from_ejson(obj)))
+                except ValidationError as exc:
+                    e = exc.errors()[0]
+                    where = ".".join(str(x) for x in e["loc"])
+                    err = f"{where}: {e['msg']}" + (f" ({len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else "")
+                except (TypeError, ValueError, KeyError) as exc:
+                    err = f"bad document: {exc}"
+        if err is not None:
+            rep.failed += 1
+            rep.errors.append(f"line {lineno}: {err}")
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    return rep
+
+
+# ---------------------------------------------------------------- migrate
+
+
+def fingerprint(store: Store) -> tuple[int, int, int, str]:
+    """Counts of articles, revisions and failures, and a digest of every (id, revision, sha256)."""
+    h = hashlib.sha256()
+    keys = sorted(f"a {a.id} {a.revision} {a.source.sha256}" for a in store.query(Filters(include_deleted=True)))
+    keys += sorted(f"r {r.id} {r.revision} {r.source.sha256}" for r in store.all_revisions())
+    for k in keys:
+        h.update(k.encode() + b"\n")
+    n_art = sum(1 for k in keys if k[0] == "a")
+    n_fail = sum(1 for _ in store.failures())
+    return n_art, len(keys) - n_art, n_fail, h.hexdigest()
+
+
+@dataclass
+class MigrateReport:
+    articles: int
+    revisions: int
+    failures: int
+    verified: bool
+    detail: str = ""
+
+
+def migrate(src: Store, dst: Store, progress: Callable[[int], None] | None = None) -> MigrateReport:
+    """Copy articles, revisions and failures into ``dst``, then verify counts and checksums."""
+    batch: list[Article] = []
+    for a in src.query(Filters(include_deleted=True), sort="path"):
+        batch.append(a)
+        if len(batch) >= BATCH:
+            dst.put_articles(batch)
+            if progress:
+                progress(len(batch))
+            batch = []
+    if batch:
+        dst.put_articles(batch)
+        if progress:
+            progress(len(batch))
+    revs: list[Article] = []
+    for r in src.all_revisions():
+        revs.append(r)
+        if len(revs) >= BATCH:
+            dst.put_articles([], revs)
+            revs = []
+    if revs:
+        dst.put_articles([], revs)
+    fails = list(src.failures())
+    dst.record_failures(fails)
+    fa, fb = fingerprint(src), fingerprint(dst)
+    ok = fa == fb
+    detail = "" if ok else (f"source has {fa[0]} articles, {fa[1]} revisions, {fa[2]} failures; "
+                            f"target has {fb[0]}, {fb[1]}, {fb[2]}"
+                            + ("" if fa[:3] != fb[:3] else "; checksums differ"))
+    return MigrateReport(fa[0], fa[1], fa[2], ok, detail)

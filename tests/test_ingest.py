@@ -1,0 +1,120 @@
+"""The shared pipeline, called directly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from archive.config import Settings
+from archive.ingest import Ingester, Rules, walk
+from archive.store.base import Filters, Store
+from tests.conftest import SEEDS, article_text
+
+
+def settings(tmp_path: Path, **kw: object) -> Settings:
+    return Settings(db=str(tmp_path / "a.db"), **kw)  # type: ignore[arg-type]
+
+
+def test_reconcile_counts_and_skips_unchanged(sqlite_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    shutil.copytree(SEEDS, folder)
+    (folder / "broken.txt").write_bytes(b"\x00\x01binary")
+    ing = Ingester(sqlite_store, settings(tmp_path))
+    s = ing.reconcile(str(folder))
+    assert (s.new, s.updated, s.unchanged, s.failed) == (2, 0, 0, 1)
+    assert s.line() == "2 new, 0 updated, 0 unchanged, 1 failed"
+    s = ing.reconcile(str(folder))
+    assert (s.new, s.unchanged, s.failed) == (0, 3, 0)  # the broken file is not re-read either
+    assert [f.code for f in sqlite_store.failures()] == ["not-text"]
+    (folder / "broken.txt").write_text(article_text())
+    s = ing.reconcile(str(folder))
+    assert (s.new, s.failed) == (1, 0)
+    assert list(sqlite_store.failures()) == []
+
+
+def test_reconcile_moves_renames_and_deletions(sqlite_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    shutil.copytree(SEEDS, folder)
+    ing = Ingester(sqlite_store, settings(tmp_path))
+    ing.reconcile(str(folder))
+    ids = {a.source.path: a.id for a in sqlite_store.query(Filters())}
+    a, b = sorted(ids)
+    (folder / "sub").mkdir()
+    os.rename(a, folder / "sub" / "renamed.txt")
+    os.remove(b)
+    s = ing.reconcile(str(folder))
+    assert (s.moved, s.deleted, s.new) == (1, 1, 0)
+    moved = sqlite_store.get(ids[a])
+    assert moved and moved.source.path == str(folder / "sub" / "renamed.txt") and moved.deleted_at is None
+    gone = sqlite_store.get(ids[b])
+    assert gone and gone.deleted_at is not None
+
+
+def test_copy_across_devices_is_found_by_sha(sqlite_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "a.txt").write_text(article_text(body="Same bytes."))
+    ing = Ingester(sqlite_store, settings(tmp_path))
+    ing.reconcile(str(folder))
+    [art] = list(sqlite_store.query(Filters()))
+    data = (folder / "a.txt").read_bytes()
+    os.remove(folder / "a.txt")
+    (folder / "b.txt").write_bytes(data)  # a new inode, same content
+    s = ing.reconcile(str(folder))
+    assert s.moved == 1
+    got = sqlite_store.get(art.id)
+    assert got and got.source.path == str(folder / "b.txt")
+
+
+def test_ignored_names_symlinks_and_extensions(tmp_path: Path, write_article: Callable[..., Path]) -> None:
+    root = tmp_path / "articles"
+    keep = [write_article("a.txt"), write_article("sub/b.md"), write_article("Upper.TXT")]
+    for name in (".hidden.txt", "a.txt~", "x.swp", "x.tmp", "y.txt.part", "z.crdownload", ".DS_Store",
+                 "Thumbs.db", "@eaDir/c.txt", ".git/d.txt", "notes.pdf", "e.part"):
+        write_article(name)
+    outside = tmp_path / "outside.txt"
+    outside.write_text(article_text())
+    os.symlink(outside, root / "link-out.txt")
+    os.symlink(root / "a.txt", root / "link-in.txt")
+    os.symlink(root, root / "loop")  # a symlink loop is not entered
+    rules = Rules(Settings(db="x.db", ignore=["*.md"]))  # type: ignore[call-arg]
+    got = sorted(f.path for f in walk(str(root), rules))
+    assert got == sorted([str(keep[0]), str(keep[2]), str(root / "link-in.txt")])
+    assert rules.wanted_file(str(root / "a.txt"), str(root))
+    assert not rules.wanted_file(str(tmp_path / "elsewhere.txt"), str(root))
+
+
+def test_big_backlog_uses_the_pool_and_matches_inline(sqlite_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for i in range(600):
+        (folder / f"{i:04}.txt").write_text(article_text(title=f"Title {i}", body=f"Body {i}."))
+    (folder / "bad.txt").write_text("")
+    ing = Ingester(sqlite_store, settings(tmp_path, workers=2, batch_size=100))
+    try:
+        s = ing.reconcile(str(folder))
+    finally:
+        ing.close()
+    assert (s.new, s.failed) == (600, 1)
+    assert sqlite_store.count(Filters()) == 600
+    assert {a.title for a in sqlite_store.query(Filters())} == {f"Title {i}" for i in range(600)}
+
+
+def test_ingest_paths_files_and_missing(sqlite_store: Store, tmp_path: Path) -> None:
+    ing = Ingester(sqlite_store, settings(tmp_path))
+    s = ing.ingest_paths([str(SEEDS / "000_bec70df4e4b3c35a.txt"), str(tmp_path / "nope.txt")])
+    assert (s.new, s.failed) == (1, 1)
+    s = ing.ingest_paths([str(SEEDS)])
+    assert (s.new, s.unchanged) == (1, 1)
+
+
+def test_oversized_file_is_refused_without_reading(sqlite_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "big.txt").write_text(article_text(body="x " * 5000))
+    ing = Ingester(sqlite_store, settings(tmp_path, max_bytes=1000))
+    s = ing.reconcile(str(folder))
+    assert s.failed == 1
+    assert [f.code for f in sqlite_store.failures()] == ["too-large"]
