@@ -1,0 +1,237 @@
+"""A real daemon process on a temporary folder, files dropped in by the test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archive.config import Settings
+from archive.store.sqlite import SQLiteStore
+from archive.watcher import Tracker, daemon_state, pid_alive
+from tests.conftest import article_text
+from tests.daemon import DaemonProc, articles, wait_for
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    d = tmp_path / "watched"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "store" / "archive.db"
+
+
+@pytest.fixture(params=["native", "polling"])
+def daemon(request: pytest.FixtureRequest, folder: Path, db: Path) -> Iterator[DaemonProc]:
+    d = DaemonProc(folder, db, "--rescan-interval", "0", polling=request.param == "polling").wait_ready()
+    yield d
+    assert d.stop() == 0, d.log.read_text()
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_one_file_edit_rename_move_delete(daemon: DaemonProc, folder: Path, db: Path) -> None:
+    p = write(folder / "one.txt", article_text(title="One", body="First version."))
+    [art] = wait_for(lambda: list(articles(db).values()))
+    assert art.title == "One" and art.revision == 1
+
+    write(p, article_text(title="One", body="Second version."))
+    wait_for(lambda: articles(db)[str(p)].revision == 2)
+    s = SQLiteStore(db)
+    assert [r.body for r in s.revisions(art.id)] == ["First version."]
+    s.close()
+
+    q = folder / "renamed.txt"
+    p.rename(q)
+    wait_for(lambda: str(q) in articles(db))
+    assert articles(db)[str(q)].id == art.id
+
+    sub = folder / "sub" / "deeper"
+    sub.mkdir(parents=True)
+    r = sub / "moved.txt"
+    q.rename(r)
+    wait_for(lambda: str(r) in articles(db))
+    assert articles(db)[str(r)].id == art.id and len(articles(db)) == 1
+
+    r.unlink()
+    wait_for(lambda: not articles(db))
+    gone = articles(db, include_deleted=True)[str(r)]
+    assert gone.id == art.id and gone.deleted_at is not None
+
+
+def test_burst_of_500(daemon: DaemonProc, folder: Path, db: Path) -> None:
+    for i in range(500):
+        write(folder / f"b{i:03}.txt", article_text(title=f"Burst {i}", body=f"Body number {i}."))
+    wait_for(lambda: len(articles(db)) == 500, timeout=60)
+    arts = articles(db)
+    assert {a.title for a in arts.values()} == {f"Burst {i}" for i in range(500)}
+    assert all(a.revision == 1 for a in arts.values())
+
+
+def test_atomic_save_is_one_upsert(daemon: DaemonProc, folder: Path, db: Path) -> None:
+    target = folder / "doc.md"
+    write(target, article_text(body="Before."))
+    wait_for(lambda: str(target) in articles(db))
+    tmp = folder / ".doc.md.swp"
+    for i in range(3):
+        tmp.write_text(article_text(body=f"Save {i}."))
+        os.replace(tmp, target)
+        wait_for(lambda i=i: articles(db)[str(target)].body == f"Save {i}.")
+    assert articles(db)[str(target)].revision == 4  # one revision per save, none for the temp file
+    assert len(articles(db, include_deleted=True)) == 1
+
+
+def test_ignored_files_and_broken_files(daemon: DaemonProc, folder: Path, db: Path) -> None:
+    for name in (".hidden.txt", "x.txt~", "x.swp", "x.tmp", "x.part", "y.crdownload", "@eaDir/z.txt", "n.pdf"):
+        write(folder / name, article_text())
+    bad = folder / "bad.txt"
+    bad.write_bytes(b"\x00\x00binary")
+    good = write(folder / "good.txt", article_text())
+    wait_for(lambda: str(good) in articles(db))
+    s = SQLiteStore(db)
+    wait_for(lambda: [f.path for f in s.failures()] == [str(bad)])
+    write(bad, article_text(title="Fixed"))
+    wait_for(lambda: str(bad) in articles(db))
+    assert list(s.failures()) == []
+    s.close()
+    assert set(articles(db)) == {str(good), str(bad)}
+
+
+def test_slow_writer_is_ingested_once_complete(folder: Path, db: Path) -> None:
+    d = DaemonProc(folder, db, "--rescan-interval", "0").wait_ready()
+    p = folder / "slow.txt"
+    text = article_text(title="Slow", body=" ".join(f"Sentence {i}." for i in range(200)))
+    chunks = [text[i : i + 300] for i in range(0, len(text), 300)]
+    with open(p, "w") as fh:
+        for c in chunks:
+            fh.write(c)
+            fh.flush()
+            time.sleep(0.15)  # longer than the settle time: only close-after-write says "done"
+    art = wait_for(lambda: articles(db).get(str(p)))
+    time.sleep(0.5)
+    art = articles(db)[str(p)]
+    assert art.revision == 1 and art.body.endswith("Sentence 199.")
+    assert d.stop() == 0
+
+
+def test_changes_while_down_are_reconciled(folder: Path, db: Path) -> None:
+    keep = write(folder / "keep.txt", article_text(title="Keep"))
+    edit = write(folder / "edit.txt", article_text(title="Edit", body="Old."))
+    ren = write(folder / "ren.txt", article_text(title="Ren"))
+    gone = write(folder / "gone.txt", article_text(title="Gone"))
+    d = DaemonProc(folder, db, "--rescan-interval", "0").wait_ready()
+    assert len(articles(db)) == 4
+    ids = {p: a.id for p, a in articles(db).items()}
+    assert d.stop() == 0
+
+    write(edit, article_text(title="Edit", body="New."))
+    ren.rename(folder / "renamed.txt")
+    gone.unlink()
+    new = write(folder / "new.txt", article_text(title="New"))
+
+    d = DaemonProc(folder, db, "--rescan-interval", "0").wait_ready()
+    arts = articles(db)
+    assert set(arts) == {str(keep), str(edit), str(folder / "renamed.txt"), str(new)}
+    assert arts[str(edit)].revision == 2 and arts[str(edit)].id == ids[str(edit)]
+    assert arts[str(folder / "renamed.txt")].id == ids[str(ren)]
+    assert articles(db, include_deleted=True)[str(gone)].deleted_at is not None
+    assert d.stop() == 0
+
+
+def test_kill9_mid_burst_then_restart(folder: Path, db: Path) -> None:
+    d = DaemonProc(folder, db, "--rescan-interval", "0").wait_ready()
+    for i in range(300):
+        write(folder / f"k{i:03}.txt", article_text(title=f"K {i}", body=f"First {i}."))
+        if i == 150:
+            d.kill9()
+    for i in range(0, 300, 10):
+        write(folder / f"k{i:03}.txt", article_text(title=f"K {i}", body=f"Latest {i}."))
+    d = DaemonProc(folder, db, "--rescan-interval", "0").wait_ready()  # the lock is not stuck
+    arts = articles(db, include_deleted=True)
+    assert len(arts) == 300
+    for i in range(300):
+        body = arts[str(folder / f"k{i:03}.txt")].body
+        assert body == (f"Latest {i}." if i % 10 == 0 else f"First {i}.")
+    s = SQLiteStore(db)
+    assert s.fts_consistent()
+    s.close()
+    assert d.stop() == 0
+
+
+def test_locked_store_loses_nothing(folder: Path, db: Path) -> None:
+    d = DaemonProc(folder, db, "--rescan-interval", "0").wait_ready()
+    lock = sqlite3.connect(db, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        for i in range(20):
+            write(folder / f"l{i}.txt", article_text(title=f"L {i}"))
+        time.sleep(7)  # longer than the busy timeout: the daemon sees the store as away
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    wait_for(lambda: len(articles(db)) == 20, timeout=90)
+    events = [r.get("event") for r in d.lines()]
+    assert events.count("store-unavailable") == 1 and "store-back" in events
+    assert d.stop() == 0
+
+
+def test_second_daemon_is_refused(folder: Path, db: Path) -> None:
+    d = DaemonProc(folder, db).wait_ready()
+    second = subprocess.run([sys.executable, "-m", "archive", "--db", str(db), "watch", str(folder)],
+                            capture_output=True, text=True, timeout=30)
+    assert second.returncode == 1
+    assert f"pid {d.proc.pid}" in second.stderr and "Traceback" not in second.stderr
+    assert d.stop(signal.SIGINT) == 0
+
+
+def test_once_and_status(folder: Path, db: Path) -> None:
+    write(folder / "a.txt", article_text())
+    r = subprocess.run([sys.executable, "-m", "archive", "--db", str(db), "watch", str(folder), "--once"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert len(articles(db)) == 1
+    s = SQLiteStore(db)
+    [doc] = s.daemons()
+    s.close()
+    assert daemon_state(doc, Settings(db=str(db))) == "stopped"
+
+
+def test_periodic_rescan_catches_missed_events(folder: Path, db: Path) -> None:
+    # Polling every 60 s sees nothing in time; only the 1 s safety rescan can find the file.
+    d = DaemonProc(folder, db, "--rescan-interval", "1", "--polling", "--poll-interval", "60").wait_ready()
+    p = write(folder / "late.txt", article_text())
+    wait_for(lambda: str(p) in articles(db), timeout=20)
+    assert d.stop() == 0
+
+
+def test_tracker_waits_for_writers() -> None:
+    t = Tracker(settle=0.0)
+    t.add("/x/a.txt", writing=True)
+    t.add("/x/b.txt")
+    ready, _ = t.take_due(10)
+    assert [p for p, _ in ready] == ["/x/b.txt"]
+    t.add("/x/a.txt", delay=0.0)  # closed after writing
+    ready, _ = t.take_due(10)
+    assert [p for p, _ in ready] == ["/x/a.txt"]
+
+
+def test_pid_alive() -> None:
+    assert pid_alive(os.getpid())
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    assert not pid_alive(p.pid)
