@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archive.errors import ParseError
-from archive.parsing import parse_bytes, parse_byline, parse_date, parse_file, plain_inline
+from archive.parsing import parse_byline, parse_bytes, parse_date, parse_file, plain_inline
 from tests.conftest import SEEDS
 
 
@@ -136,7 +136,8 @@ def test_encodings_all_parse_the_same() -> None:
         (b"x" * 600 + b"\n\nBody.", "no-title"),
         (b"# Only a title\n", "no-body"),
         (b"# Title\n\nJane Doe\n5 May 2017\n", "no-body"),
-        (b"# Title\n\nJane Doe\n5 May 2017\n\nTo contact the WSWS and the Socialist Equality Party visit:\n", "no-body"),
+        (b"# Title\n\nJane Doe\n5 May 2017\n\nTo contact the WSWS and the Socialist Equality Party visit:\n",
+         "no-body"),
     ],
 )
 def test_failures_have_distinct_reasons(data: bytes, code: str) -> None:

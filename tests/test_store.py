@@ -102,7 +102,7 @@ def test_search_ranks_words_phrases_exclusions(store: Store, write_article: Writ
     assert [h.article.title for h in store.search("cafe", Filters())] == ["Weather"]  # diacritics
     assert [h.article.title for h in store.search("CAFÉ paris", Filters())] == ["Weather"]
     assert [h.article.title for h in store.search("mark*", Filters())] == ["Markets"]
-    assert list(store.search("iraq", Filters(), limit=1))[0].article.title == "Troops in Iraq"
+    assert next(iter(store.search("iraq", Filters(), limit=1))).article.title == "Troops in Iraq"
     assert {h.article.title for h in store.search("-iraq", Filters())} == {"Weather"}
 
 
