@@ -235,16 +235,25 @@ class Ingester:
         if out:
             yield out
 
-    def _move_source(self, p: Prepared, known_paths: set[str] | None) -> str | None:
-        """The id of an article whose file moved to ``p``'s path, if any."""
-        assert p.sha256 is not None
+    def _move_source(self, p: Prepared) -> str | None:
+        """The id of an article whose file moved to ``p``'s path, if any.
+
+        Same bytes as a vanished file is a move. Same inode and device is a move only
+        if the title agrees too: file systems reuse a deleted file's inode at once, so
+        an inode alone cannot tell a renamed file from a new one.
+        """
+        assert p.sha256 is not None and p.parsed is not None
+        inode_match: str | None = None
         for c in self.store.move_candidates(p.stat.device, p.stat.inode, p.sha256):
             if c.path == p.stat.path or os.path.lexists(c.path):
                 continue
-            same_inode = c.inode == p.stat.inode and c.device == p.stat.device
-            if (same_inode and (not c.deleted or c.sha256 == p.sha256)) or (c.sha256 == p.sha256):
+            if c.sha256 == p.sha256:
                 return c.id
-        return None
+            if c.inode == p.stat.inode and c.device == p.stat.device and not c.deleted and inode_match is None:
+                old = self.store.get(c.id)
+                if old is not None and old.title == p.parsed.title:
+                    inode_match = c.id
+        return inode_match
 
     def apply(self, batch: Sequence[Prepared], known: dict[str, KnownFile] | None = None) -> Summary:
         """Write one batch of prepared files: upserts, touches and failures."""
@@ -258,7 +267,7 @@ class Ingester:
                                      mtime=p.stat.mtime, sha256=p.sha256))
                 continue
             k = known.get(p.stat.path) if known is not None else self.store_known(p.stat.path)
-            move_from = None if k is not None else self._move_source(p, None)
+            move_from = None if k is not None else self._move_source(p)
             items.append(UpsertItem(p.parsed, p.source, move_from))
         results = self.store.upsert_many(items) if items else []
         if fails:

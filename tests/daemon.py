@@ -58,7 +58,11 @@ class DaemonProc:
                 raise AssertionError(f"daemon exited {self.proc.returncode}: {self.log.read_text()}")
             return any(r.get("event") == "scan" for r in self.lines())
 
-        wait_for(ready, timeout)
+        try:
+            wait_for(ready, timeout)
+        except BaseException:
+            self.kill9()
+            raise
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:

@@ -118,3 +118,25 @@ def test_oversized_file_is_refused_without_reading(sqlite_store: Store, tmp_path
     s = ing.reconcile(str(folder))
     assert s.failed == 1
     assert [f.code for f in sqlite_store.failures()] == ["too-large"]
+
+
+def test_reused_inode_is_not_a_move(sqlite_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "gone.txt").write_text(article_text(title="Gone", body="Old text."))
+    (folder / "edit.txt").write_text(article_text(title="Kept title", body="Old text."))
+    ing = Ingester(sqlite_store, settings(tmp_path))
+    ing.reconcile(str(folder))
+    ids = {a.title: a.id for a in sqlite_store.query(Filters())}
+    os.remove(folder / "gone.txt")
+    (folder / "new.txt").write_text(article_text(title="Brand new", body="Other text."))
+    # Renamed and edited in place (same inode) while nobody watched:
+    os.rename(folder / "edit.txt", folder / "edited.txt")
+    with open(folder / "edited.txt", "a") as fh:
+        fh.write("\nMore text.\n")
+    s = ing.reconcile(str(folder))
+    arts = {a.title: a for a in sqlite_store.query(Filters(include_deleted=True))}
+    assert arts["Gone"].id == ids["Gone"] and arts["Gone"].deleted_at is not None
+    assert arts["Brand new"].id not in ids.values()
+    assert arts["Kept title"].id == ids["Kept title"] and arts["Kept title"].revision == 2
+    assert (s.new, s.updated, s.deleted) == (1, 1, 1)
