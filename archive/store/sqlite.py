@@ -191,6 +191,7 @@ class SQLiteStore(Store):
             self.db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA cache_size=-32768")  # 32 MiB: FTS merges stay in memory
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.OperationalError as exc:
@@ -240,15 +241,28 @@ class SQLiteStore(Store):
         out: list[UpsertResult] = []
         now = utcnow()
         with self._write():
+            rows: dict[str, Any] = {}
+            paths = [i.source.path for i in items]
+            for k in range(0, len(paths), 500):
+                chunk = paths[k : k + 500]
+                q = f"SELECT {_COLS} FROM articles WHERE path IN ({','.join('?' * len(chunk))})"
+                rows.update((r[1], r) for r in self.db.execute(q, chunk))
+            seen: set[str] = set()
             for item in items:
-                out.append(self._upsert_one(item, now))
+                path = item.source.path
+                # A path seen before in this batch may have been written since: read it again.
+                row = self._row_at(path) if path in seen else rows.get(path)
+                seen.add(path)
+                out.append(self._upsert_one(item, now, row))
             if items:
                 self.db.executemany("DELETE FROM failures WHERE path = ?", [(i.source.path,) for i in items])
         return out
 
-    def _upsert_one(self, item: UpsertItem, now: Any) -> UpsertResult:
+    def _row_at(self, path: str) -> Any:
+        return self.db.execute(f"SELECT {_COLS} FROM articles WHERE path = ?", (path,)).fetchone()
+
+    def _upsert_one(self, item: UpsertItem, now: Any, row: Any) -> UpsertResult:
         src = item.source
-        row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE path = ?", (src.path,)).fetchone()
         if row is None and item.move_from:
             row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id = ?", (item.move_from,)).fetchone()
         if row is None:

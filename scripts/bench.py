@@ -1,0 +1,436 @@
+#!/usr/bin/env python3
+"""Benchmarks. Every figure is the median of several runs, beside a baseline measured in the same run.
+
+    scripts/bench.py parse|store|search|ingest|rescan|latency|export|cli [--n N] [--runs R]
+    scripts/bench.py all [--n N] [--write docs/BENCHMARKS.md]
+
+Corpora come from scripts/make_corpus.py and are cached under bench-out/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench-out"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import make_corpus  # noqa: E402
+
+from archive.config import Settings  # noqa: E402
+from archive.ingest import Ingester, Rules, walk  # noqa: E402
+from archive.parsing import parse_bytes  # noqa: E402
+from archive.store.base import Filters, UpsertItem  # noqa: E402
+from archive.store.sqlite import SQLiteStore  # noqa: E402
+
+ARCHIVE = [sys.executable, "-m", "archive"]
+ROWS: list[dict[str, Any]] = []
+
+
+def row(bench: str, what: str, value: str, baseline: str = "", ratio: str = "", note: str = "") -> None:
+    r = {"bench": bench, "what": what, "value": value, "baseline": baseline, "ratio": ratio, "note": note}
+    ROWS.append(r)
+    print(f"{bench:8} {what:44} {value:>16} {baseline:>22} {ratio:>8}  {note}", flush=True)
+
+
+def med(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def pct(xs: list[float], p: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+
+
+def corpus(n: int, seed: int = 1) -> Path:
+    d = OUT / f"corpus-{n}-s{seed}"
+    if not (d / ".done").exists():
+        shutil.rmtree(d, ignore_errors=True)
+        t = time.perf_counter()
+        size = make_corpus.generate(n, d, seed)
+        (d / ".done").write_text(str(size))
+        print(f"(made {n} articles, {size / 1e6:.0f} MB in {time.perf_counter() - t:.0f} s: {d})", file=sys.stderr)
+    return d
+
+
+def drop_caches_not_possible_note() -> str:
+    return "warm page cache (all runs)"
+
+
+# ---------------------------------------------------------------- parse
+
+
+def bench_parse(a: argparse.Namespace) -> None:
+    import random
+
+    rng = random.Random(3)
+    docs = [make_corpus.article(i, rng)[2] for i in range(2000)]
+    docs = [d for d in docs if len(d) > 1000]
+    size = med([len(d) for d in docs])
+    runs, base = [], []
+    for _ in range(a.runs):
+        t = time.perf_counter()
+        for d in docs:
+            hashlib.sha256(d).hexdigest()
+        base.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for d in docs:
+            parse_bytes(d)
+        runs.append(time.perf_counter() - t)
+    per = med(runs) / len(docs)
+    row("parse", f"parse_bytes, {len(docs)} articles of ~{size / 1000:.1f} KB", f"{1 / per:,.0f} art/s",
+        f"sha256: {len(docs) / med(base):,.0f}/s", f"{med(runs) / med(base):.1f}x", f"{per * 1e6:.0f} µs per article")
+
+
+# ---------------------------------------------------------------- store
+
+
+def _items(n: int) -> list[UpsertItem]:
+    import random
+
+    from archive.models import Source
+
+    rng = random.Random(5)
+    out = []
+    for i in range(n):
+        _, _, data = make_corpus.article(i, rng)
+        try:
+            p = parse_bytes(data)
+        except Exception:  # noqa: BLE001 - the generator plants broken files
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        out.append(UpsertItem(p, Source(path=f"/bench/{i:07d}.txt", sha256=sha, size=len(data), mtime=float(i),
+                                        inode=i, device=1)))
+    return out
+
+
+def bench_store(a: argparse.Namespace) -> None:
+    n = min(a.n, 20000)
+    items = _items(n)
+    runs = []
+    for _ in range(a.runs):
+        with tempfile.TemporaryDirectory() as d:
+            s = SQLiteStore(Path(d) / "b.db")
+            t = time.perf_counter()
+            for i in range(0, len(items), 500):
+                s.upsert_many(items[i : i + 500])
+            runs.append(time.perf_counter() - t)
+            s.close()
+    # baseline: the same rows into a plain table with no index, in the same batches
+    base = []
+    for _ in range(a.runs):
+        import sqlite3
+
+        with tempfile.TemporaryDirectory() as d:
+            db = sqlite3.connect(Path(d) / "p.db", isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE t (path TEXT, title TEXT, body TEXT)")
+            t = time.perf_counter()
+            for i in range(0, len(items), 500):
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany("INSERT INTO t VALUES (?,?,?)",
+                               [(x.source.path, x.parsed.title, x.parsed.body) for x in items[i : i + 500]])
+                db.execute("COMMIT")
+            base.append(time.perf_counter() - t)
+            db.close()
+    row("store", f"SQLite upsert_many, {len(items):,} new articles", f"{len(items) / med(runs):,.0f} art/s",
+        f"plain INSERT: {len(items) / med(base):,.0f}/s", f"{med(runs) / med(base):.1f}x", "FTS5 + indexes")
+
+
+# ---------------------------------------------------------------- ingest / search / rescan
+
+
+def _ingest_once(folder: Path, db: Path, workers: int = 0) -> tuple[float, Any]:
+    if db.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+    s = SQLiteStore(db)
+    ing = Ingester(s, Settings(db=str(db), workers=workers), log_each=False)
+    t = time.perf_counter()
+    summary = ing.reconcile(str(folder))
+    el = time.perf_counter() - t
+    ing.close()
+    s.close()
+    return el, summary
+
+
+def _read_hash(folder: Path) -> float:
+    rules = Rules(Settings(db="x.db"))
+    t = time.perf_counter()
+    for f in walk(str(folder), rules):
+        with open(f.path, "rb") as fh:
+            hashlib.sha256(fh.read()).hexdigest()
+    return time.perf_counter() - t
+
+
+def bench_ingest(a: argparse.Namespace) -> Path:
+    folder = corpus(a.n)
+    db = OUT / f"ingest-{a.n}.db"
+    _read_hash(folder)  # warm the page cache for both sides
+    runs, base, summary = [], [], None
+    for _ in range(a.runs):
+        base.append(_read_hash(folder))
+        el, summary = _ingest_once(folder, db)
+        runs.append(el)
+    one = []
+    for _ in range(max(1, a.runs // 2)):
+        el, _ = _ingest_once(folder, OUT / "ingest-1w.db", workers=1)
+        one.append(el)
+    assert summary is not None
+    n = summary.new + summary.failed
+    row("ingest", f"initial ingest, {n:,} files, {os.cpu_count()} workers", f"{n / med(runs):,.0f} files/s",
+        f"read+sha256: {n / med(base):,.0f}/s", f"{med(runs) / med(base):.1f}x",
+        f"{summary.new:,} new, {summary.failed} failed")
+    row("ingest", f"initial ingest, {n:,} files, 1 worker (no pool)", f"{n / med(one):,.0f} files/s", "",
+        f"{med(one) / med(runs):.2f}x", "pool speed-up")
+    return db
+
+
+def bench_rescan(a: argparse.Namespace, db: Path | None = None) -> None:
+    folder = corpus(a.n)
+    db = db or OUT / f"ingest-{a.n}.db"
+    if not db.exists():
+        _ingest_once(folder, db)
+    s = SQLiteStore(db)
+    ing = Ingester(s, Settings(db=str(db)), log_each=False)
+    runs, base = [], []
+    for _ in range(max(3, a.runs)):
+        t = time.perf_counter()
+        subprocess.run(f"find {folder} -type f | wc -l", shell=True, check=True, capture_output=True)
+        base.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        summary = ing.reconcile(str(folder))
+        runs.append(time.perf_counter() - t)
+        assert summary.changed == 0, summary.line()
+    s.close()
+    row("rescan", f"unchanged rescan, {a.n:,} files", f"{med(runs):.2f} s", f"find|wc: {med(base):.2f} s",
+        f"{med(runs) / med(base):.1f}x")
+
+
+def _timeit(cmd: list[str] | str, runs: int) -> float:
+    xs = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, shell=isinstance(cmd, str), capture_output=True)
+        xs.append(time.perf_counter() - t)
+    return med(xs)
+
+
+def bench_search(a: argparse.Namespace) -> None:
+    for n in sorted({min(10000, a.n), a.n}):
+        folder = corpus(n)
+        db = OUT / f"ingest-{n}.db"
+        if not db.exists():
+            _ingest_once(folder, db)
+        s = SQLiteStore(db)
+        for label, q in (("rare", make_corpus.RARE), ("common", make_corpus.GOV), ("two words", "troops ceasefire"),
+                         ("phrase", '"prime minister"')):
+            lat = []
+            hits = 0
+            for _ in range(30):
+                t = time.perf_counter()
+                hits = len(list(s.search(q, Filters(), limit=50)))
+                lat.append(time.perf_counter() - t)
+            total = sum(1 for _ in s.search(q, Filters())) if label in ("rare", "common") else hits
+            base = ""
+            ratio = ""
+            if label in ("rare", "common"):
+                g = _timeit(["grep", "-rli", q, str(folder)], 3)
+                base = f"grep -rli: {g * 1000:,.0f} ms"
+                ratio = f"{med(lat) / g:.3f}x"
+                if shutil.which("rg"):
+                    r = _timeit(["rg", "-li", q, str(folder)], 3)
+                    base += f"; rg -li: {r * 1000:,.0f} ms"
+            row("search", f"{n:,} articles, {label} ({total:,} hits), top 50",
+                f"p50 {med(lat) * 1000:.1f} ms", base, ratio, f"p99 {pct(lat, 99) * 1000:.1f} ms")
+        s.close()
+        cli = _timeit([*ARCHIVE, "--db", str(db), "search", make_corpus.RARE, "--format", "jsonl"], 5)
+        row("search", f"{n:,} articles, `archive search` CLI, rare term", f"{cli * 1000:.0f} ms", "", "",
+            "whole process, start-up included")
+
+
+# ---------------------------------------------------------------- latency + RSS
+
+
+def _rss(pid: int) -> tuple[int, int]:
+    cur = peak = 0
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                cur = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                peak = int(line.split()[1])
+    return cur, peak
+
+
+def bench_latency(a: argparse.Namespace) -> None:
+    import random
+
+    with tempfile.TemporaryDirectory() as d:
+        folder, db = Path(d) / "w", Path(d) / "w.db"
+        folder.mkdir()
+        backlog = min(a.n, 20000)
+        src = corpus(backlog)
+        shutil.copytree(src, folder / "backlog", ignore=shutil.ignore_patterns(".done"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+        log = open(Path(d) / "log", "w")  # noqa: SIM115
+        t0 = time.perf_counter()
+        p = subprocess.Popen([*ARCHIVE, "--db", str(db), "watch", str(folder), "--log-format", "json"],
+                             stdout=log, stderr=subprocess.STDOUT, env=env)
+        reader = None
+        try:
+            while '"scan"' not in (Path(d) / "log").read_text():
+                time.sleep(0.05)
+                if p.poll() is not None:
+                    raise SystemExit("daemon died: " + (Path(d) / "log").read_text())
+            startup = time.perf_counter() - t0
+            row("daemon", f"start-up reconcile of {backlog:,} files", f"{startup:.1f} s", "", "",
+                f"{backlog / startup:,.0f} files/s incl. process start")
+            reader = SQLiteStore(db)
+            rng = random.Random(9)
+            lat = []
+            for i in range(a.latency_files):
+                _, _, data = make_corpus.article(10_000_000 + i, rng)
+                if len(data) < 1000:
+                    continue
+                path = folder / f"drop-{i}.txt"
+                t = time.perf_counter()
+                with open(path, "wb") as fh:
+                    fh.write(data)
+                while reader.get_by_path(str(path)) is None:
+                    time.sleep(0.002)
+                    if time.perf_counter() - t > 10:
+                        raise SystemExit(f"{path} never arrived")
+                lat.append(time.perf_counter() - t)
+                time.sleep(0.05)
+            row("latency", f"drop-to-queryable, native observer, {len(lat)} files",
+                f"p50 {med(lat) * 1000:.0f} ms", "", "", f"p99 {pct(lat, 99) * 1000:.0f} ms")
+            cur, peak = _rss(p.pid)
+            row("daemon", "RSS after start-up scan and drops", f"peak {peak / 1024:.0f} MB", "", "",
+                f"now {cur / 1024:.0f} MB (main process; parse workers are separate)")
+        finally:
+            if reader:
+                reader.close()
+            p.send_signal(signal.SIGTERM)
+            p.wait(30)
+            log.close()
+        row("daemon", "SIGTERM to exit", f"exit {p.returncode}", "", "", "")
+
+
+# ---------------------------------------------------------------- export, cli
+
+
+def bench_export(a: argparse.Namespace) -> None:
+    for n in sorted({min(10000, a.n), a.n}):
+        db = OUT / f"ingest-{n}.db"
+        if not db.exists():
+            _ingest_once(corpus(n), db)
+        times, peaks = [], []
+        out = OUT / "export.jsonl"
+        for _ in range(max(2, a.runs // 2)):
+            t = time.perf_counter()
+            p = subprocess.Popen([*ARCHIVE, "--db", str(db), "export", "-o", str(out)], stderr=subprocess.DEVNULL)
+            _, _status, ru = os.wait4(p.pid, 0)
+            times.append(time.perf_counter() - t)
+            peaks.append(ru.ru_maxrss / 1024)
+        size = out.stat().st_size
+        t = time.perf_counter()
+        shutil.copyfile(out, OUT / "copy.jsonl")
+        cp = time.perf_counter() - t
+        row("export", f"export jsonl, {n:,} articles ({size / 1e6:.0f} MB)", f"{n / med(times):,.0f} art/s",
+            f"cp of the output: {cp:.2f} s", f"{med(times) / max(cp, 1e-6):.0f}x", f"peak RSS {med(peaks):.0f} MB")
+        out.unlink()
+        (OUT / "copy.jsonl").unlink()
+
+
+def bench_cli(a: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        db = str(Path(d) / "e.db")
+        subprocess.run([*ARCHIVE, "--db", db, "list"], capture_output=True)
+        base = _timeit([sys.executable, "-c", "pass"], 10)
+        for label, cmd in (("archive --help", [*ARCHIVE, "--help"]),
+                           ("archive list (empty store)", [*ARCHIVE, "--db", db, "list", "--format", "jsonl"]),
+                           ("archive --db mongodb://… --help", [*ARCHIVE, "--db", "mongodb://x/y", "--help"])):
+            t = _timeit(cmd, 10)
+            row("cli", f"start-up: {label}", f"{t * 1000:.0f} ms", f"python -c pass: {base * 1000:.0f} ms",
+                f"{t / base:.1f}x")
+
+
+# ---------------------------------------------------------------- main
+
+
+def machine() -> str:
+    mem = ""
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = f", {int(fh.readline().split()[1]) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, SQLite " + __import__(
+        "sqlite3").sqlite_version + f", {platform.system()} {platform.release()}"
+
+
+def write_md(path: Path, cmd: str) -> None:
+    lines = [
+        "# Benchmarks", "",
+        f"Measured {dt.date.today()} on: {machine()}.", "",
+        f"Command: `{cmd}`", "",
+        "Each figure is the median of several runs; the baseline is measured in the same run on the same",
+        "data (the machines are noisy: read the ratios). The page cache is warm for every run.", "",
+        "| bench | what | value | baseline | ratio | note |", "|---|---|---|---|---|---|",
+    ]
+    for r in ROWS:
+        lines.append("| " + " | ".join(r[k] for k in ("bench", "what", "value", "baseline", "ratio", "note")) + " |")
+    path.write_text("\n".join(lines) + "\n")
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("what", choices=["parse", "store", "search", "ingest", "rescan", "latency", "export", "cli",
+                                     "all"])
+    ap.add_argument("--n", type=int, default=100_000, help="articles in the big corpus (default 100,000)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--latency-files", type=int, default=60)
+    ap.add_argument("--write", metavar="MD", help="write the table as Markdown (all: docs/BENCHMARKS.md)")
+    a = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    print(f"{'bench':8} {'what':44} {'value':>16} {'baseline':>22} {'ratio':>8}  note")
+    funcs: dict[str, Callable[[argparse.Namespace], Any]] = {
+        "parse": bench_parse, "store": bench_store, "ingest": bench_ingest, "rescan": bench_rescan,
+        "search": bench_search, "latency": bench_latency, "export": bench_export, "cli": bench_cli,
+    }
+    order = list(funcs) if a.what == "all" else [a.what]
+    for name in order:
+        funcs[name](a)
+    target = a.write or (str(ROOT / "docs" / "BENCHMARKS.md") if a.what == "all" else None)
+    if target:
+        write_md(Path(target), "scripts/bench.py " + " ".join(sys.argv[1:]))
+    (OUT / "last.json").write_text(json.dumps(ROWS, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
