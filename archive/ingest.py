@@ -196,6 +196,8 @@ class Ingester:
             import multiprocessing
 
             ctx = multiprocessing.get_context("forkserver")
+            # Workers need this module only; never re-import the caller's __main__ in them.
+            ctx.set_forkserver_preload(["archive.ingest"])
             self._pool = cf.ProcessPoolExecutor(self.settings.parse_workers, mp_context=ctx)
             self._own_pool = True
         return self._pool

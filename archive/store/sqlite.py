@@ -30,7 +30,7 @@ from archive.store.base import (
     parse_query,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE articles (
@@ -42,7 +42,6 @@ CREATE TABLE articles (
     authors_text TEXT NOT NULL,          -- what full-text search sees
     authors_key  TEXT NOT NULL,          -- JSON list of folded names, for --author
     published    TEXT,
-    body         TEXT NOT NULL,
     word_count   INTEGER NOT NULL,
     sha256       TEXT NOT NULL,
     size         INTEGER NOT NULL,
@@ -52,7 +51,8 @@ CREATE TABLE articles (
     revision     INTEGER NOT NULL,
     ingested_at  TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
-    deleted_at   TEXT
+    deleted_at   TEXT,
+    body         TEXT NOT NULL           -- last: reading the other columns never walks its overflow pages
 );
 CREATE INDEX articles_published ON articles(published);
 CREATE INDEX articles_updated ON articles(updated_at);
@@ -106,16 +106,22 @@ CREATE TABLE failures (
 CREATE TABLE daemons (key TEXT PRIMARY KEY, token TEXT NOT NULL, doc TEXT NOT NULL);
 """
 
+_V2 = """
+-- Counts, sums and per-year groups of live articles read this index, not the table.
+CREATE INDEX articles_live ON articles(deleted_at, published, word_count);
+"""
+
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _V1}
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2}
 
 _COLS = (
     "id, path, title, authors, published, body, word_count, sha256, size, mtime, inode, device, "
     "revision, ingested_at, updated_at, deleted_at"
 )
 _ORDER = {
-    "-published": "a.published IS NULL, a.published DESC, a.n DESC",
-    "published": "a.published IS NULL, a.published ASC, a.n ASC",
+    # SQLite sorts NULL first: undated articles come last when newest-first, first otherwise.
+    "-published": "a.published DESC, a.n DESC",
+    "published": "a.published ASC, a.n ASC",
     "-updated": "a.updated_at DESC, a.n DESC",
     "updated": "a.updated_at ASC, a.n ASC",
     "-ingested": "a.ingested_at DESC, a.n DESC",
@@ -465,25 +471,31 @@ class SQLiteStore(Store):
             if q.negative:
                 expr = f"({expr}) NOT ({fts_expression(q.negative).replace(' AND ', ' OR ')})"
             extra = (" AND " + where[len(" WHERE "):]) if where else ""
-            sql = (
-                f"SELECT {cols}, bm25(articles_fts, 10.0, 5.0, 1.0) AS rank,"
-                f" snippet(articles_fts, -1, '{HL_START}', '{HL_END}', '…', 24)"
-                f" FROM articles_fts JOIN articles a ON a.n = articles_fts.rowid"
-                f" WHERE articles_fts MATCH ?{extra} ORDER BY rank{lim}"
+            # Rank first, keeping only rowid and score; read rows and make snippets for the top
+            # hits only (in one query SQLite would build a snippet and load a body for every match).
+            rank_sql = (
+                "SELECT articles_fts.rowid, bm25(articles_fts, 10.0, 5.0, 1.0) AS r FROM articles_fts"
+                f" JOIN articles a ON a.n = articles_fts.rowid WHERE articles_fts MATCH ?{extra} ORDER BY r{lim}"
             )
-            params = [expr, *args] + ([limit] if limit is not None else [])
-            cur = self._read(sql, params)
-            while rows := cur.fetchmany(128):
-                for r in rows:
-                    yield Hit(_row_article(r[:16]), round(-float(r[16]), 6), r[17])
+            ranked = self._read(rank_sql, [expr, *args] + ([limit] if limit is not None else []))
+            while page := ranked.fetchmany(64):
+                rows = {r[0]: r for r in self._read(
+                    f"SELECT a.n, {cols}, snippet(articles_fts, -1, '{HL_START}', '{HL_END}', '…', 24)"
+                    f" FROM articles_fts JOIN articles a ON a.n = articles_fts.rowid"
+                    f" WHERE articles_fts MATCH ? AND articles_fts.rowid IN ({','.join('?' * len(page))})",
+                    [expr, *(p[0] for p in page)],
+                )}
+                for n, score in page:
+                    r = rows[n]
+                    yield Hit(_row_article(r[1:17]), round(-float(score), 6), r[17])
             return
         expr = fts_expression(q.negative).replace(" AND ", " OR ")
         cond = "a.n NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
         where = f"{where} AND {cond}" if where else f" WHERE {cond}"
         sql = f"SELECT {cols} FROM articles a{where} ORDER BY {_ORDER['-published']}{lim}"
         cur = self._read(sql, [*args, expr] + ([limit] if limit is not None else []))
-        while rows := cur.fetchmany(128):
-            for r in rows:
+        while batch := cur.fetchmany(128):
+            for r in batch:
                 art = _row_article(r)
                 yield Hit(art, 0.0, make_snippet(art.body, []))
 
