@@ -257,8 +257,11 @@ class Ingester:
                     inode_match = c.id
         return inode_match
 
-    def apply(self, batch: Sequence[Prepared], known: dict[str, KnownFile] | None = None) -> Summary:
-        """Write one batch of prepared files: upserts, touches and failures."""
+    def apply(
+        self, batch: Sequence[Prepared], known: dict[str, KnownFile] | None = None, may_move: bool = True
+    ) -> Summary:
+        """Write one batch of prepared files: upserts and failures. ``may_move=False`` says no
+        known file has vanished, so a new path cannot be a moved file (no look-ups)."""
         s = Summary()
         items: list[UpsertItem] = []
         fails: list[Failure] = []
@@ -269,7 +272,7 @@ class Ingester:
                                      mtime=p.stat.mtime, sha256=p.sha256))
                 continue
             k = known.get(p.stat.path) if known is not None else self.store_known(p.stat.path)
-            move_from = None if k is not None else self._move_source(p)
+            move_from = None if k is not None or not may_move else self._move_source(p)
             items.append(UpsertItem(p.parsed, p.source, move_from))
         results = self.store.upsert_many(items) if items else []
         if fails:
@@ -296,11 +299,13 @@ class Ingester:
         return KnownFile(a.id, src.path, src.sha256, src.size, src.mtime, src.inode, src.device,
                          a.deleted_at is not None)
 
-    def process(self, files: Sequence[FileStat], known: dict[str, KnownFile] | None = None) -> Summary:
+    def process(
+        self, files: Sequence[FileStat], known: dict[str, KnownFile] | None = None, may_move: bool = True
+    ) -> Summary:
         """Read, parse and store ``files`` (already known to need it)."""
         s = Summary()
         for batch in self._prepared(files):
-            s.add(self.apply(batch, known))
+            s.add(self.apply(batch, known, may_move))
         return s
 
     # ------------------------------------------------------------ entry points
@@ -338,7 +343,9 @@ class Ingester:
                 yield fs
 
         todo, same = self.plan(files(), known)
-        s = self.process(todo, known)
+        # A new path can only be a moved file if a file the store knows (deleted ones too) is gone.
+        may_move = any(p not in seen for p in known)
+        s = self.process(todo, known, may_move)
         s.unchanged += same
         if deletions:
             missing = [p for p, k in known.items() if p not in seen and not k.deleted]

@@ -470,12 +470,19 @@ class SQLiteStore(Store):
             expr = fts_expression(q.positive)
             if q.negative:
                 expr = f"({expr}) NOT ({fts_expression(q.negative).replace(' AND ', ' OR ')})"
-            extra = (" AND " + where[len(" WHERE "):]) if where else ""
             # Rank first, keeping only rowid and score; read rows and make snippets for the top
             # hits only (in one query SQLite would build a snippet and load a body for every match).
+            if filters == Filters():
+                # The usual case: only live articles. Checking each hit against the (few) deleted
+                # rowids is much cheaper than joining every hit to its row.
+                join, extra = "", " AND articles_fts.rowid NOT IN (SELECT n FROM articles WHERE deleted_at IS NOT NULL)"
+                args = []
+            else:
+                join = " JOIN articles a ON a.n = articles_fts.rowid"
+                extra = (" AND " + where[len(" WHERE "):]) if where else ""
             rank_sql = (
                 "SELECT articles_fts.rowid, bm25(articles_fts, 10.0, 5.0, 1.0) AS r FROM articles_fts"
-                f" JOIN articles a ON a.n = articles_fts.rowid WHERE articles_fts MATCH ?{extra} ORDER BY r{lim}"
+                f"{join} WHERE articles_fts MATCH ?{extra} ORDER BY r{lim}"
             )
             ranked = self._read(rank_sql, [expr, *args] + ([limit] if limit is not None else []))
             while page := ranked.fetchmany(64):
