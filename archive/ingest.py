@@ -331,8 +331,11 @@ class Ingester:
                 todo.append(fs)
         return todo, same
 
-    def reconcile(self, root: str, *, deletions: bool = True) -> Summary:
-        """Bring the store in line with the folder ``root``: new, changed, moved and deleted files."""
+    def reconcile(self, root: str, *, deletions: bool = True, whole: bool = True) -> Summary:
+        """Bring the store in line with the folder ``root``: new, changed, moved and deleted files.
+
+        ``whole=False`` says ``root`` is part of a larger watched tree: files may have moved in
+        from elsewhere, so new paths are always checked against vanished ones."""
         root = os.path.abspath(root)
         known = {k.path: k for k in self.store.known_files(root)}
         seen: set[str] = set()
@@ -344,7 +347,7 @@ class Ingester:
 
         todo, same = self.plan(files(), known)
         # A new path can only be a moved file if a file the store knows (deleted ones too) is gone.
-        may_move = any(p not in seen for p in known)
+        may_move = not whole or any(p not in seen for p in known)
         s = self.process(todo, known, may_move)
         s.unchanged += same
         if deletions:
@@ -373,7 +376,7 @@ class Ingester:
         for raw in paths:
             p = os.path.abspath(raw)
             if os.path.isdir(p):
-                s.add(self.reconcile(p, deletions=False))
+                s.add(self.reconcile(p, deletions=False, whole=False))
             else:
                 try:
                     singles.append(FileStat.of(p, os.stat(p)))

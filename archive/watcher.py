@@ -372,7 +372,7 @@ class Daemon:
         for path, p in ready:
             if p.is_dir:
                 if os.path.isdir(path):
-                    s = ing.reconcile(path, deletions=True)
+                    s = ing.reconcile(path, deletions=True, whole=False)
                 else:
                     s = Summary()
                     s.deleted = ing.delete(k.path for k in ing.store.known_files(path) if not k.deleted)
