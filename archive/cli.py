@@ -14,10 +14,10 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 import click
 
 from archive import __version__
-from archive.config import Settings, load_settings, redact
 from archive.errors import AmbiguousRef, ArchiveError, NotFound, UsageError
 
 if TYPE_CHECKING:
+    from archive.config import Settings
     from archive.models import Article
     from archive.store.base import Filters, Hit, Store
 
@@ -36,6 +36,8 @@ class State:
 
     def settings(self, **more: Any) -> Settings:
         if self._settings is None:
+            from archive.config import load_settings
+
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
@@ -75,6 +77,8 @@ class ArchiveGroup(click.Group):
                 click.echo(f"  {id_}  {title}", err=True)
             ctx.exit(1)
         except ArchiveError as exc:
+            from archive.config import redact
+
             click.echo(f"archive: {redact(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except BrokenPipeError:
@@ -86,6 +90,8 @@ class ArchiveGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
+            from archive.config import redact
+
             if os.environ.get("ARCHIVE_LOG_LEVEL", "").upper() == "DEBUG" or (
                 ctx.obj and ctx.obj.overrides.get("log_level", "") and
                 str(ctx.obj.overrides["log_level"]).upper() == "DEBUG"
@@ -353,7 +359,6 @@ def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
         ing = Ingester(store, settings, log_each=False)
         summary = ing.ingest_paths(existing)
     ing.close()
-    summary.unchanged = max(0, summary.unchanged)
     summary.failed += len(missing)
     click.echo(summary.line(), err=True)
     if summary.failed:
@@ -707,6 +712,8 @@ def migrate(state: State, target: str) -> None:
                 bar.stop()
     finally:
         dst.close()
+    from archive.config import redact
+
     click.echo(f"{rep.articles} articles, {rep.revisions} revisions, {rep.failures} failures copied to "
                f"{redact(target)}", err=True)
     if not rep.verified:

@@ -172,12 +172,28 @@ class ImportReport:
         return f"{self.imported} imported, {self.updated} updated, {self.failed} failed"
 
 
+MAX_LINE = 32 * 1024 * 1024  # characters; a 5 MiB article is far smaller even JSON-escaped
+
+
+def _readline(fh: IO[str]) -> tuple[str, bool]:
+    """The next line, or ``("", True)`` after skipping a line longer than MAX_LINE."""
+    line = fh.readline(MAX_LINE)
+    if len(line) < MAX_LINE or line.endswith("\n"):
+        return line, False
+    while True:  # skip the rest of the over-long line without holding it
+        more = fh.readline(MAX_LINE)
+        if not more or more.endswith("\n"):
+            return "", True
+
+
 def _records(fh: IO[str]) -> Iterator[tuple[int, Any, str | None]]:
     """``(line number, parsed JSON or None, error)`` for jsonl/ejson, or for a JSON array."""
-    lineno, line = 1, fh.readline()
-    while line and not line.strip():
-        lineno, line = lineno + 1, fh.readline()
-    if line.lstrip().startswith("["):
+    lineno = 1
+    line, too_long = _readline(fh)
+    while not too_long and line and not line.strip():
+        lineno += 1
+        line, too_long = _readline(fh)
+    if not too_long and line.lstrip().startswith("["):
         try:
             items = json.loads(line + fh.read())
         except json.JSONDecodeError as exc:
@@ -186,13 +202,16 @@ def _records(fh: IO[str]) -> Iterator[tuple[int, Any, str | None]]:
         for i, item in enumerate(items if isinstance(items, list) else [items], 1):
             yield i, item, None
         return
-    while line:
-        if line.strip():
+    while line or too_long:
+        if too_long:
+            yield lineno, None, f"line longer than {MAX_LINE:,} characters: skipped"
+        elif line.strip():
             try:
                 yield lineno, json.loads(line), None
             except json.JSONDecodeError as exc:
                 yield lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})"
-        lineno, line = lineno + 1, fh.readline()
+        lineno += 1
+        line, too_long = _readline(fh)
 
 
 def import_stream(store: Store, fh: IO[str], progress: Callable[[int], None] | None = None) -> ImportReport:

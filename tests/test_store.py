@@ -304,8 +304,8 @@ def test_sqlite_two_processes_upserting_one_file(tmp_path: Path, write_article: 
     for pr in procs:
         pr.start()
     for pr in procs:
-        pr.join(60)
-    assert [pr.exitcode for pr in procs] == [0, 0]
+        pr.join(120)
+    assert [pr.exitcode for pr in procs] == [0, 0], "a writer process failed or hung (exit codes)"
     from archive.store.sqlite import SQLiteStore
 
     s = SQLiteStore(db)

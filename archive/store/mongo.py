@@ -343,8 +343,7 @@ class MongoStore(Store):
         if f.until:
             rng["$lte"] = f.until.isoformat()
         if rng:
-            rng["$type"] = "string"  # type: ignore[assignment]
-            q["published"] = {k: v for k, v in rng.items() if k != "$type"}
+            q["published"] = rng  # YYYY-MM-DD strings compare like dates
         if f.authors:
             q["authors_key"] = {"$in": [str(a) for a in f.authors_folded]}
         if f.path_prefix:
@@ -388,14 +387,9 @@ class MongoStore(Store):
             else:
                 if first is None:
                     return
-                docs = [first]
+                yield self._hit(first, words, float(first.get("score", 0)))
                 for d in self._iter(cur, lambda d: d):
-                    if docs:
-                        yield from (self._hit(x, words, float(x.get("score", 0))) for x in docs)
-                        docs = []
                     yield self._hit(d, words, float(d.get("score", 0)))
-                for x in docs:
-                    yield self._hit(x, words, float(x.get("score", 0)))
                 return
         yield from self._search_fallback(q, flt, limit)
 
