@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from archive.config import Settings
-from archive.errors import ParseError
+from archive.errors import ParseError, StoreUnavailable
 from archive.models import Failure, ParsedArticle, Source
 from archive.parsing import parse_bytes
-from archive.store.base import KnownFile, Store, UpsertItem
+from archive.store.base import KnownFile, Store, UpsertItem, UpsertResult
 
 log = logging.getLogger("archive.ingest")
 POOL_THRESHOLD = 256  # below this many files a process pool costs more than it saves
@@ -274,7 +274,7 @@ class Ingester:
             k = known.get(p.stat.path) if known is not None else self.store_known(p.stat.path)
             move_from = None if k is not None or not may_move else self._move_source(p)
             items.append(UpsertItem(p.parsed, p.source, move_from))
-        results = self.store.upsert_many(items) if items else []
+        results = self._upsert(items, fails) if items else []
         if fails:
             self.store.record_failures(fails)
         for r in results:
@@ -290,6 +290,25 @@ class Ingester:
         if self.progress:
             self.progress(len(batch))
         return s
+
+    def _upsert(self, items: list[UpsertItem], fails: list[Failure]) -> list[UpsertResult]:
+        """Write a batch; if the store refuses it (not merely unavailable), write item by item
+        so that one bad document is recorded as a failure and the rest still get in."""
+        try:
+            return self.store.upsert_many(items)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolate the culprit below
+            if len(items) == 1:
+                src = items[0].source
+                log.error("store refused %s: %s", src.path, exc)
+                fails.append(Failure(path=src.path, code="store-error", reason=f"store refused it: {exc}",
+                                     size=src.size, mtime=src.mtime, sha256=src.sha256))
+                return []
+        out: list[UpsertResult] = []
+        for item in items:
+            out.extend(self._upsert([item], fails))
+        return out
 
     def store_known(self, path: str) -> KnownFile | None:
         a = self.store.get_by_path(path)

@@ -12,7 +12,7 @@ import re
 import unicodedata
 
 from archive.errors import ParseError
-from archive.models import ParsedArticle
+from archive.models import EARLIEST, ParsedArticle
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_TITLE_CHARS = 500
@@ -35,7 +35,7 @@ _STRONG = re.compile(r"\*\*|__|~~")
 _EM_OPEN = re.compile(r"(?<![\w*])[*_](?=[^\s*_])")
 _EM_CLOSE = re.compile(r"(?<=[^\s*_])[*_](?![\w*])")
 _CODE = re.compile(r"`+")
-_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+_SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")  # runs to collapse; a lone space stays
 _CLOSERS = "\"'”’»)]*_"
 _ENDINGS = ".!?:;…"
 _FOOTER_INTRO = re.compile(
@@ -78,20 +78,23 @@ def decode(data: bytes, path: str | None = None) -> str:
 
 
 def parse_date(line: str) -> dt.date | None:
-    """A publication date line in one of the SPEC forms, or None."""
+    """A publication date line in one of the SPEC forms, or None (also for dates that cannot
+    be publication dates: before 1600 or more than a year ahead, as the Article model says)."""
     s = line.strip().rstrip(".")
     if len(s) > 40:
         return None
     try:
         if m := _DATE_ISO.fullmatch(s):
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        if m := _DATE_DMY.fullmatch(s):
-            return dt.date(int(m[3]), _MONTHS[m[2].lower()], int(m[1]))
-        if m := _DATE_MDY.fullmatch(s):
-            return dt.date(int(m[3]), _MONTHS[m[1].lower()], int(m[2]))
+            d = dt.date(int(m[1]), int(m[2]), int(m[3]))
+        elif m := _DATE_DMY.fullmatch(s):
+            d = dt.date(int(m[3]), _MONTHS[m[2].lower()], int(m[1]))
+        elif m := _DATE_MDY.fullmatch(s):
+            d = dt.date(int(m[3]), _MONTHS[m[1].lower()], int(m[2]))
+        else:
+            return None
     except ValueError:
         return None
-    return None
+    return d if EARLIEST <= d <= dt.date.today() + dt.timedelta(days=366) else None
 
 
 def parse_byline(line: str) -> list[str] | None:

@@ -18,6 +18,7 @@ from archive.errors import ParseError
 from archive.parsing import parse_bytes
 from tests.conftest import article_text
 from tests.daemon import DaemonProc, articles, wait_for
+from tests.test_parsing import assert_storable
 
 MARKDOWNISH = st.text(alphabet=st.sampled_from(list("#*_[]()!<>`~ \n\r\t-:.,;aBz09\"“”’é\x00\x0b\ufeff")),
                       max_size=3000)
@@ -32,7 +33,7 @@ def test_parser_fuzz_only_parse_errors(data: bytes) -> None:
     except ParseError as exc:
         assert exc.code in {"empty", "not-text", "no-title", "no-body", "too-large"}
         return
-    assert a.title and a.body and a.word_count >= 0
+    assert_storable(a)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -6,6 +6,9 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from archive.config import Settings
 from archive.ingest import Ingester, Rules, walk
@@ -140,3 +143,23 @@ def test_reused_inode_is_not_a_move(sqlite_store: Store, tmp_path: Path) -> None
     assert arts["Brand new"].id not in ids.values()
     assert arts["Kept title"].id == ids["Kept title"] and arts["Kept title"].revision == 2
     assert (s.new, s.updated, s.deleted) == (1, 1, 1)
+
+
+def test_one_document_the_store_refuses_does_not_sink_its_batch(sqlite_store: Store, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"{i}.txt").write_text(article_text(title=f"T{i}"))
+    real = sqlite_store.upsert_many
+
+    def picky(items: Any) -> Any:
+        if any(i.parsed.title == "T3" for i in items):
+            raise ValueError("cannot store T3")
+        return real(items)
+
+    monkeypatch.setattr(sqlite_store, "upsert_many", picky)
+    s = Ingester(sqlite_store, settings(tmp_path)).reconcile(str(folder))
+    assert (s.new, s.failed) == (4, 1)
+    [f] = sqlite_store.failures()
+    assert f.path == str(folder / "3.txt") and f.code == "store-error" and "cannot store T3" in f.reason

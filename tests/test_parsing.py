@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archive.errors import ParseError
+from archive.models import Article, ParsedArticle, Source
 from archive.parsing import parse_byline, parse_bytes, parse_date, parse_file, plain_inline
 from tests.conftest import SEEDS
 
@@ -83,6 +84,8 @@ BASE = "# Title here\n\nJane Doe\n5 May 2017\n\nFirst paragraph.\n"
         (BASE.replace("5 May 2017", "5 May 1917"), "published", dt.date(1917, 5, 5)),
         ("# T\n\nJane Doe\n\nBody here.", "published", None),
         (BASE.replace("5 May 2017", "31 February 2017"), "published", None),
+        (BASE.replace("5 May 2017", "2999-01-01"), "published", None),
+        (BASE.replace("5 May 2017", "1 May 1200"), "published", None),
         # body and page breaks
         (BASE, "body", "First paragraph."),
         ("# T\n\nJ Doe\n1 May 2017\n\nCut here and\n\ngoes on.\n", "body", "Cut here and goes on."),
@@ -177,16 +180,22 @@ def test_any_bytes_parse_or_raise_parse_error(data: bytes) -> None:
         a = parse_bytes(data)
     except ParseError:
         return
-    assert a.title.strip() and a.body.strip()
+    assert_storable(a)
+
+
+def assert_storable(a: ParsedArticle) -> None:
+    """Whatever the parser returns must make a valid Article (the store validates it)."""
+    Article.from_parsed(a, Source(path="/x.txt", sha256="0" * 64, size=1, mtime=0.0))
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from("#*_[]()!<>`~ \n-:.aB1\"“”"), max_size=400))
 def test_markdown_soup_never_crashes(text: str) -> None:
     try:
-        parse_bytes(text.encode())
+        a = parse_bytes(text.encode())
     except ParseError:
-        pass
+        return
+    assert_storable(a)
 
 
 @pytest.mark.parametrize("unit", ["[*_" * 3, "**[" * 3, "a_b*c " * 2, "x" * 9])
