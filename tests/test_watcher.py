@@ -74,6 +74,22 @@ def test_one_file_edit_rename_move_delete(daemon: DaemonProc, folder: Path, db: 
     assert gone.id == art.id and gone.deleted_at is not None
 
 
+def test_folder_rename_and_delete(daemon: DaemonProc, folder: Path, db: Path) -> None:
+    for n in ("a", "b", "c"):
+        write(folder / "topic" / "deep" / f"{n}.txt", article_text(title=n.upper()))
+    wait_for(lambda: len(articles(db)) == 3)
+    ids = {a.title: a.id for a in articles(db).values()}
+    (folder / "topic").rename(folder / "renamed")
+    wait_for(lambda: all(p.startswith(str(folder / "renamed")) for p in articles(db)) and len(articles(db)) == 3)
+    assert {a.title: a.id for a in articles(db).values()} == ids
+    assert len(articles(db, include_deleted=True)) == 3
+    import shutil
+
+    shutil.rmtree(folder / "renamed")
+    wait_for(lambda: not articles(db))
+    assert {a.title for a in articles(db, include_deleted=True).values()} == {"A", "B", "C"}
+
+
 def test_burst_of_500(daemon: DaemonProc, folder: Path, db: Path) -> None:
     for i in range(500):
         write(folder / f"b{i:03}.txt", article_text(title=f"Burst {i}", body=f"Body number {i}."))
