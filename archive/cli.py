@@ -463,7 +463,7 @@ def _hits_table(hits: Iterable[Hit]) -> None:
             cell.append("\n" + meta, style="dim")
         cell.append("\n")
         cell.append_text(_rich_snippet(h.snippet))
-        t.add_row(a.id[:8], f"{h.score:.2f}", cell)
+        t.add_row(a.id[:8], f"{h.score:.3g}", cell)
         n += 1
     if n:
         _console().print(t)
