@@ -9,6 +9,7 @@ import stat
 import types
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -288,12 +289,19 @@ def test_sqlite_refuses_newer_schema(tmp_path: Path) -> None:
 
 
 def _upsert_in_process(db: str, path: str, n: int) -> None:
+    import traceback
+
     from archive.store.sqlite import SQLiteStore
 
-    s = SQLiteStore(db, busy_timeout=30)
-    for _ in range(n):
-        s.upsert_many([item_for(Path(path))])
-    s.close()
+    try:
+        s = SQLiteStore(db, busy_timeout=30)
+        for _ in range(n):
+            s.upsert_many([item_for(Path(path))])
+        s.close()
+    except BaseException:
+        with open(db + f".error-{os.getpid()}", "w") as fh:
+            fh.write(traceback.format_exc())
+        raise
 
 
 def test_sqlite_two_processes_upserting_one_file(tmp_path: Path, write_article: Writer) -> None:
@@ -305,7 +313,8 @@ def test_sqlite_two_processes_upserting_one_file(tmp_path: Path, write_article: 
         pr.start()
     for pr in procs:
         pr.join(120)
-    assert [pr.exitcode for pr in procs] == [0, 0], "a writer process failed or hung (exit codes)"
+    errors = "".join(f.read_text() for f in tmp_path.glob("x.db.error-*"))
+    assert [pr.exitcode for pr in procs] == [0, 0], f"a writer process failed or hung:\n{errors}"
     from archive.store.sqlite import SQLiteStore
 
     s = SQLiteStore(db)
@@ -335,3 +344,25 @@ def test_article_text_helper_is_parseable() -> None:
     from archive.parsing import parse_bytes
 
     assert parse_bytes(article_text().encode()).authors == ("Jane Doe",)
+
+
+def _open_at_once(db: str, barrier: Any) -> None:
+    from archive.store.sqlite import SQLiteStore
+
+    barrier.wait()
+    SQLiteStore(db, busy_timeout=10).close()
+
+
+def test_sqlite_processes_opening_a_new_store_at_once(tmp_path: Path) -> None:
+    """A daemon and CLI commands started together on a fresh store: every open succeeds
+    (switching a new file to WAL used to fail with "database is locked")."""
+    ctx = multiprocessing.get_context("forkserver")
+    for i in range(15):
+        db = str(tmp_path / f"r{i}.db")
+        barrier = ctx.Barrier(4)
+        procs = [ctx.Process(target=_open_at_once, args=(db, barrier)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0, 0, 0, 0], f"round {i}"

@@ -195,15 +195,26 @@ class SQLiteStore(Store):
                 fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
                 os.close(fd)
             self.db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA cache_size=-32768")  # 32 MiB: FTS merges stay in memory
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
         except sqlite3.OperationalError as exc:
             raise self._unavailable(exc) from None
         except OSError as exc:
             raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
+        # Switching a new file to WAL needs it to ourselves, and SQLite does not always wait for
+        # that: two processes opening a fresh store at once would see "database is locked".
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA cache_size=-32768")  # 32 MiB: FTS merges stay in memory
+                self._migrate()
+                break
+            except (sqlite3.OperationalError, StoreUnavailable) as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    self.db.close()
+                    raise exc if isinstance(exc, StoreUnavailable) else self._unavailable(exc) from None
+                time.sleep(0.05)
 
     # ------------------------------------------------------------ plumbing
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
@@ -643,6 +654,11 @@ class _Txn:
             db.execute("ROLLBACK")
         if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
             raise self.store._unavailable(exc) from None
+
+
+def _is_busy(exc: Exception) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
 
 
 def _split_sql(script: str) -> list[str]:
