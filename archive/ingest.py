@@ -12,6 +12,7 @@ import fnmatch
 import hashlib
 import logging
 import os
+import re
 import stat as stat_mod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -91,9 +92,12 @@ class Rules:
     def __init__(self, settings: Settings) -> None:
         self.extensions = tuple(settings.extensions)
         self.patterns = settings.ignore_patterns
+        # One regex for all patterns: a walk asks this of every name it meets.
+        self._ignored = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in self.patterns) or "(?!)")
 
     def ignored_name(self, name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, p) for p in self.patterns)
+        """True if ``name`` (one path component) matches an ignore pattern (case-sensitive)."""
+        return self._ignored.match(name) is not None
 
     def wanted_file(self, path: str, root: str | None = None) -> bool:
         """True if ``path`` (absolute) is an article file by name, under ``root`` if given."""
