@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 import click
 
 from archive import __version__
-from archive.errors import AmbiguousRef, ArchiveError, NotFound, UsageError
+from archive.errors import AmbiguousRef, ArchiveError, FailedFile, NotFound, UsageError
 
 if TYPE_CHECKING:
     from archive.config import Settings
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 OUT_FORMATS = ("table", "json", "jsonl", "csv")
-HL_START, HL_END = "\x02", "\x03"  # snippet markers (archive.store.base), kept here to avoid the import
+TABLE_LIMIT = 50
 
 
 class State:
@@ -52,12 +52,14 @@ class State:
                 click.echo(f"archive: warning: {w.message}", err=True)
         return self._settings
 
-    def store(self) -> Store:
+    def store(self, *, create: bool = False) -> Store:
+        """The store. Read commands never create one (``create=False``): a missing store is an
+        error naming the path, not a new empty store answering "no matches"."""
         if self._store is None:
             from archive.store import open_store
 
             s = self.settings()
-            self._store = open_store(s.db, s)
+            self._store = open_store(s.db, s, create=create)
         return self._store
 
     def close(self) -> None:
@@ -150,7 +152,8 @@ def filter_options(func: F) -> F:
         click.option("--since", callback=_date, metavar="YYYY-MM-DD", help="Published on or after this date."),
         click.option("--until", callback=_date, metavar="YYYY-MM-DD", help="Published on or before this date."),
         click.option("--include-deleted", is_flag=True, help="Include articles whose file is gone."),
-        click.option("--limit", type=click.IntRange(min=0), help="At most N results (table: 50 by default)."),
+        click.option("--limit", type=click.IntRange(min=0),
+                     help="At most N results; 0 = no limit (table: 50 by default, others: no limit)."),
     ]
     for o in reversed(opts):
         func = o(func)
@@ -178,7 +181,14 @@ def _filters(authors: tuple[str, ...], since: dt.date | None, until: dt.date | N
 
 
 def _limit(limit: int | None, fmt: str) -> int | None:
-    return limit if limit is not None else (50 if fmt == "table" else None)
+    if limit == 0:
+        return None
+    return limit if limit is not None else (TABLE_LIMIT if fmt == "table" else None)
+
+
+def _cut_short(shown: int, total: int) -> None:
+    """Say on stderr that a table shows only part of the rows (SPEC.md)."""
+    click.echo(f"{shown:,} of {total:,} shown; --limit N for more (--limit 0 for all)", err=True)
 
 
 def _out() -> IO[str]:
@@ -222,19 +232,6 @@ def _console() -> Any:
     return Console(highlight=False, soft_wrap=False)
 
 
-def _plain_snippet(s: str) -> str:
-    return s.replace(HL_START, "**").replace(HL_END, "**")
-
-
-def _rich_snippet(s: str) -> Any:
-    from rich.text import Text
-
-    t = Text()
-    for i, part in enumerate(s.replace(HL_END, HL_START).split(HL_START)):
-        t.append(part, style="bold yellow" if i % 2 else "")
-    return t
-
-
 def _short_date(value: Any) -> str:
     if value is None:
         return ""
@@ -250,18 +247,20 @@ def _authors(a: Article) -> str:
 
 
 def _article_table(arts: Iterable[Article], title: str | None = None) -> None:
+    from rich import box
     from rich.table import Table
 
-    t = Table(title=title, show_lines=False, header_style="bold")
+    # Rows alternate in weight and a rule separates them: a wrapped title never runs into the next row.
+    t = Table(title=title, box=box.SIMPLE_HEAD, show_lines=True, header_style="bold", pad_edge=False)
     t.add_column("id", style="cyan", no_wrap=True)
     t.add_column("published", no_wrap=True)
     t.add_column("title", ratio=3)
     t.add_column("authors", ratio=1)
-    t.add_column("words", justify="right")
+    t.add_column("words", justify="right", no_wrap=True)
     n = 0
     for a in arts:
         title_cell = a.title + (" [deleted]" if a.deleted_at else "")
-        t.add_row(a.id[:8], _short_date(a.published), title_cell, _authors(a), str(a.word_count))
+        t.add_row(a.id[:8], _short_date(a.published), title_cell, _authors(a), f"{a.word_count:,}")
         n += 1
     c = _console()
     if n:
@@ -338,31 +337,62 @@ def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
 
     settings = state.settings(workers=workers)
     configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level, settings.log_format)
-    store = state.store()
-    missing = [p for p in paths if not os.path.exists(p)]
+    store = state.store(create=True)
+    missing = [p for p in paths if not os.path.lexists(p)]
     for p in missing:
         click.echo(f"archive: {p}: no such file or folder", err=True)
-    existing = [p for p in paths if os.path.exists(p)]
-    show = sys.stderr.isatty()
-    if show:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        ing = Ingester(store, settings, log_each=False)
-        total = ing.count_files(existing)
-        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      transient=True, console=_err_console()) as bar:
-            task = bar.add_task("ingest", total=total)
-            ing.progress = lambda n: bar.advance(task, n)
+    existing = [p for p in paths if os.path.lexists(p)]
+    ing = Ingester(store, settings, log_each=False)
+    for p in existing:
+        why = ing.why_not_article(p)
+        if why:
+            click.echo(f"archive: {p}: skipped: {why}", err=True)
+    handler = None
+    try:
+        if sys.stderr.isatty():
+            summary, handler = _ingest_with_bar(ing, existing)
+        else:
             summary = ing.ingest_paths(existing)
-            bar.update(task, completed=total)
-    else:
-        ing = Ingester(store, settings, log_each=False)
-        summary = ing.ingest_paths(existing)
+    except KeyboardInterrupt:
+        ing.close()
+        click.echo(f"archive: interrupted after {ing.totals.line()}; run the same command again to finish",
+                   err=True)
+        raise click.exceptions.Exit(130) from None
     ing.close()
     summary.failed += len(missing)
     click.echo(summary.line(), err=True)
+    if handler is not None and handler.suppressed:
+        click.echo(f"archive: {handler.suppressed:,} more failures not shown above", err=True)
     if summary.failed:
+        if summary.failed > len(missing):
+            click.echo("archive: 'archive failures' lists the files that failed, with the reasons", err=True)
         raise click.exceptions.Exit(1)
+
+
+def _ingest_with_bar(ing: Any, paths: list[str]) -> tuple[Any, Any]:
+    """Ingest under one live progress bar; warnings print above it through the same console."""
+    import logging
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from archive.console import ConsoleLogHandler
+
+    console = _err_console()
+    logger = logging.getLogger("archive")
+    saved = logger.handlers[:]
+    handler = ConsoleLogHandler(console)
+    total = ing.count_files(paths)
+    try:
+        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      transient=True, console=console) as bar:
+            logger.handlers[:] = [handler]
+            task = bar.add_task("ingest", total=total)
+            ing.progress = lambda n: bar.advance(task, n)
+            summary = ing.ingest_paths(paths)
+            bar.update(task, completed=total)
+    finally:
+        logger.handlers[:] = saved
+    return summary, handler
 
 
 def _err_console() -> Any:
@@ -420,55 +450,99 @@ def _doc(a: Article) -> dict[str, Any]:
     return a.to_doc()
 
 
-@cli.command()
-@click.argument("query")
+class QueryCommand(click.Command):
+    """A command whose words are a query: a word that starts with ``-`` is an exclusion, never
+    an option (SPEC.md), so ``archive search iraq -iran`` works as typed. Only the command's own
+    options (exact names) and ``--`` are read as such; an unknown ``--long`` option is still a
+    usage error, with click's suggestion."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for p in self.get_params(ctx):
+            if isinstance(p, click.Option):
+                for o in (*p.opts, *p.secondary_opts):
+                    takes_value[o] = not p.is_flag and not p.count
+        opts: list[str] = []
+        words: list[str] = []
+        i = 0
+        while i < len(args):
+            a = args[i]
+            name = a.split("=", 1)[0]
+            if a == "--":
+                words.extend(args[i + 1:])
+                break
+            if name in takes_value or (a.startswith("--") and len(a) > 2):
+                opts.append(a)
+                if takes_value.get(name) and "=" not in a and i + 1 < len(args):
+                    opts.append(args[i + 1])
+                    i += 1
+            else:
+                words.append(a)
+            i += 1
+        return super().parse_args(ctx, [*opts, "--", *words])
+
+
+@cli.command(cls=QueryCommand)
+@click.argument("query", nargs=-1, required=True)
 @filter_options
 @format_option
 @click.pass_obj
-def search(state: State, query: str, authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
-           include_deleted: bool, limit: int | None, fmt: str | None) -> None:
+def search(state: State, query: tuple[str, ...], authors: tuple[str, ...], since: dt.date | None,
+           until: dt.date | None, include_deleted: bool, limit: int | None, fmt: str | None) -> None:
     """Ranked full-text search over title, authors and body.
 
-    Words are ANDed, "a phrase" matches a phrase, -word excludes, word* is a prefix.
+    Words are ANDed; "a phrase" matches a phrase; -word excludes (a word starting with - is never
+    an option); word* is a prefix; a OR b matches either. Quote the query or not.
 
     \b
     Examples:
-      archive search 'iraq troops'
-      archive search '"status of forces" -iran' --since 2011-01-01 --format json
+      archive search iraq troops
+      archive search iraq -oil
+      archive search '"status of forces"' --since 2008-01-01 --format json
+      archive search withdrawal OR oil
     """
     fmt = _fmt(fmt)
-    hits = state.store().search(query, _filters(authors, since, until, include_deleted), _limit(limit, fmt))
+    text = " ".join(query)
+    store = state.store()
+    flt = _filters(authors, since, until, include_deleted)
+    lim = _limit(limit, fmt)
     if fmt != "table":
-        _machine(({**_doc(h.article), "score": h.score, "snippet": _plain_snippet(h.snippet)} for h in hits), fmt,
+        hits = store.search(text, flt, lim)
+        from archive.console import plain_snippet
+
+        _machine(({**_doc(h.article), "score": h.score, "snippet": plain_snippet(h.snippet)} for h in hits), fmt,
                  ("id", "score", "title", "authors", "published", "path", "snippet"))
         return
-    _hits_table(hits)
+    shown = list(store.search(text, flt, None if lim is None else lim + 1))
+    more = lim is not None and len(shown) > lim
+    _hits_table(shown[:lim] if more else shown)
+    if more:
+        _cut_short(lim or 0, store.count_matches(text, flt))
 
 
-def _hits_table(hits: Iterable[Hit]) -> None:
+def _hits_table(hits: list[Hit]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
+    from archive.console import rich_snippet, score_bars
+
+    if not hits:
+        click.echo("no matches", err=True)
+        return
     t = Table(header_style="bold", show_lines=True)
     t.add_column("id", style="cyan", no_wrap=True)
-    t.add_column("score", justify="right")
+    t.add_column("match", no_wrap=True)
     t.add_column("article", ratio=1)
-    n = 0
-    for h in hits:
-        from rich.text import Text
-
+    for h, bar in zip(hits, score_bars([h.score for h in hits]), strict=True):
         a = h.article
-        cell = Text(a.title, style="bold")
+        cell = Text(a.title + (" [deleted]" if a.deleted_at else ""), style="bold")
         meta = ", ".join(x for x in (_authors(a), _short_date(a.published)) if x)
         if meta:
-            cell.append("\n" + meta, style="dim")
+            cell.append("\n" + meta, style="italic")
         cell.append("\n")
-        cell.append_text(_rich_snippet(h.snippet))
-        t.add_row(a.id[:8], f"{h.score:.3g}", cell)
-        n += 1
-    if n:
-        _console().print(t)
-    else:
-        click.echo("no matches", err=True)
+        cell.append_text(rich_snippet(h.snippet))
+        t.add_row(a.id[:8], bar, cell)
+    _console().print(t)
 
 
 @cli.command("list")
@@ -488,14 +562,20 @@ def list_cmd(state: State, authors: tuple[str, ...], since: dt.date | None, unti
       archive list --sort title --format csv > titles.csv
     """
     fmt = _fmt(fmt)
-    arts = state.store().query(_filters(authors, since, until, include_deleted), sort=sort,  # type: ignore[arg-type]
-                               limit=_limit(limit, fmt))
-    if fmt == "table":
-        _article_table(arts)
-    else:
+    store = state.store()
+    flt = _filters(authors, since, until, include_deleted)
+    lim = _limit(limit, fmt)
+    if fmt != "table":
         from archive.export import CSV_COLUMNS
 
+        arts = store.query(flt, sort=sort, limit=lim)  # type: ignore[arg-type]
         _machine((_doc(a) for a in arts), fmt, CSV_COLUMNS)
+        return
+    rows = list(store.query(flt, sort=sort, limit=None if lim is None else lim + 1))  # type: ignore[arg-type]
+    more = lim is not None and len(rows) > lim
+    _article_table(rows[:lim] if more else rows)
+    if more:
+        _cut_short(lim or 0, store.count(flt))
 
 
 @cli.command()
@@ -513,12 +593,15 @@ def show(state: State, ref: str, revision: int | None, fmt: str | None) -> None:
     """
     fmt = _fmt(fmt)
     store = state.store()
-    art = store.resolve(ref)
+    art = _resolve(store, ref)
     if revision is not None and revision != art.revision:
         match = [r for r in store.revisions(art.id) if r.revision == revision]
         if not match:
             raise NotFound(f"{ref} revision {revision}", "revision")
         art = match[0]
+    if fmt == "json":  # one article: one object (SPEC.md), not a one-element array
+        _out().write(json.dumps(_doc(art), ensure_ascii=False, indent=2) + "\n")
+        return
     if fmt != "table":
         from archive.export import CSV_COLUMNS
 
@@ -526,12 +609,14 @@ def show(state: State, ref: str, revision: int | None, fmt: str | None) -> None:
         return
     from rich.text import Text
 
+    from archive.console import display_path
+
     c = _console()
     c.print(Text(art.title, style="bold"))
     meta = " · ".join(x for x in (_authors(art), _short_date(art.published)) if x)
     if meta:
         c.print(Text(meta, style="italic"))
-    c.print(Text(f"{art.id}  revision {art.revision}  {art.word_count} words  {art.source.path}"
+    c.print(Text(f"{art.id}  revision {art.revision}  {art.word_count:,} words  {display_path(art.source.path)}"
                  + (f"  deleted {_short_date(art.deleted_at)}" if art.deleted_at else ""), style="dim"))
     c.print()
     width = min(c.width, 100)
@@ -553,7 +638,7 @@ def history(state: State, ref: str, fmt: str | None) -> None:
     """
     fmt = _fmt(fmt)
     store = state.store()
-    art = store.resolve(ref)
+    art = _resolve(store, ref)
     revs = store.history(art.id)
     if fmt != "table":
         _machine((r.to_doc() for r in revs), fmt, ("revision", "updated_at", "sha256", "size", "title", "path",
@@ -568,6 +653,18 @@ def history(state: State, ref: str, fmt: str | None) -> None:
         t.add_row(str(r.revision) + (" *" if r.current else ""), _short_date(r.updated_at), r.sha256[:12],
                   str(r.size), r.title)
     _console().print(t)
+
+
+def _resolve(store: Store, ref: str) -> Article:
+    """``store.resolve``, and when REF is a file that failed to parse, say so (and where to look)."""
+    try:
+        return store.resolve(ref)
+    except NotFound:
+        path = os.path.abspath(ref)
+        for f in store.failures():
+            if f.path == path:
+                raise FailedFile(ref, f.reason) from None
+        raise
 
 
 # ---------------------------------------------------------------- export, import, migrate
@@ -653,7 +750,7 @@ def import_cmd(state: State, file: str) -> None:
     """
     from archive.export import import_stream
 
-    store = state.store()
+    store = state.store(create=True)
     if file == "-":
         fh: IO[str] = sys.stdin
         rep = import_stream(store, fh)
@@ -802,18 +899,45 @@ def status(state: State, fmt: str | None) -> None:
         _machine(({"store": doc["store"], **d} for d in daemons), "csv",
                  ("store", "folder", "state", "pid", "host", "mode", "heartbeat_at", "last_ingest_at", "backlog"))
         return
-    c = _console()
-    c.print(f"store     {doc['store']} ({doc['backend']})")
-    c.print(f"articles  {doc['articles']:,}")
-    c.print(f"failures  {doc['failures']:,}")
+    from rich.table import Table
+    from rich.text import Text
+
+    # A two-column grid: a value that wraps stays indented under its column.
+    t = Table.grid(padding=(0, 2))
+    t.add_column(no_wrap=True, style="bold")
+    t.add_column(overflow="fold")
+    t.add_row("store", f"{doc['store']} ({doc['backend']})")
+    t.add_row("articles", f"{doc['articles']:,}")
+    t.add_row("failures", f"{doc['failures']:,}" + ("  (archive failures lists them)" if doc["failures"] else ""))
     if not daemons:
-        c.print("daemon    none has run on this store (start one with: archive watch DIR)")
+        t.add_row("daemon", "none has run on this store (start one with: archive watch DIR)")
     for d in daemons:
         style = {"running": "green", "stopped": "yellow", "stale": "red"}[d["state"]]
-        c.print(f"daemon    [{style}]{d['state']}[/{style}] pid {d.get('pid')} on {d.get('host')} "
-                f"watching {d.get('folder')} ({d.get('mode')})")
-        c.print(f"          last heartbeat {d.get('heartbeat_at')}, last ingest {d.get('last_ingest_at') or '-'}, "
-                f"backlog {d.get('backlog', 0)}")
+        line = Text(d["state"], style=style)
+        line.append(f" pid {d.get('pid')} on {d.get('host')}, watching {d.get('folder')} ({d.get('mode')})")
+        t.add_row("daemon", line)
+        t.add_row("", f"last heartbeat {_short_date(_when(d.get('heartbeat_at')))}, "
+                      f"last ingest {_short_date(_when(d.get('last_ingest_at'))) or '-'}, "
+                      f"backlog {d.get('backlog', 0):,}")
+    _console().print(t)
+
+
+def _when(value: Any) -> Any:
+    """A stored ISO timestamp as a datetime (shown in local time), or the value as it is."""
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return value
+
+
+def _roots(store: Store) -> list[str]:
+    """The folders daemons watch with this store: paths are shown relative to them."""
+    try:
+        return [str(d["folder"]) for d in store.daemons() if d.get("folder")]
+    except ArchiveError:
+        return []
 
 
 @cli.command()
@@ -833,13 +957,22 @@ def failures(state: State, fmt: str | None) -> None:
         return
     from rich.table import Table
 
-    t = Table("path", "reason", "when", header_style="bold")
+    from archive.console import display_path, shorten_middle
+
+    c = _console()
+    roots = _roots(state.store())
+    width = max(24, c.width * 2 // 5)  # the path is the key: it gets its width, the reason wraps
+    t = Table(header_style="bold", show_lines=True)
+    t.add_column("path", no_wrap=True, max_width=width)
+    t.add_column("reason", ratio=1)
+    t.add_column("when", no_wrap=True)
     n = 0
     for f in rows:
-        t.add_row(f["path"], f["reason"], f["failed_at"])
+        t.add_row(shorten_middle(display_path(f["path"], roots), width), f["reason"],
+                  _short_date(_when(f["failed_at"])))
         n += 1
     if n:
-        _console().print(t)
+        c.print(t)
     else:
         click.echo("no failures", err=True)
 
@@ -865,13 +998,25 @@ def duplicates(state: State, include_deleted: bool, fmt: str | None) -> None:
     if not groups:
         click.echo("no duplicates", err=True)
         return
+    from rich import box
     from rich.table import Table
 
-    t = Table("sha256", "id", "path", "title", header_style="bold")
+    from archive.console import display_path, shorten_middle
+
+    c = _console()
+    roots = _roots(state.store())
+    width = max(24, c.width * 2 // 5)
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("sha256", no_wrap=True)
+    t.add_column("id", style="cyan", no_wrap=True)
+    t.add_column("path", no_wrap=True, max_width=width)
+    t.add_column("title", ratio=1)
     for g in groups:
         for i, a in enumerate(g):
-            t.add_row(a.source.sha256[:12] if i == 0 else "", a.id[:8], a.source.path, a.title)
-    _console().print(t)
+            t.add_row(a.source.sha256[:8] if i == 0 else "", a.id[:8],
+                      shorten_middle(display_path(a.source.path, roots), width), a.title,
+                      end_section=i == len(g) - 1)
+    c.print(t)
 
 
 def main() -> None:

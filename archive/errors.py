@@ -66,12 +66,31 @@ class StoreUnavailable(StoreError):
         self.detail = reason
 
 
+class StoreMissing(StoreError):
+    """A read command named a store that does not exist (read commands never create one)."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"no store at {where}: check --db / ARCHIVE_DB, or create it with 'archive ingest' "
+                         "or 'archive watch'")
+        self.where = where
+
+
 class NotFound(ArchiveError):
     """A reference (id, prefix or path) matched nothing."""
 
     def __init__(self, ref: str, what: str = "article") -> None:
         super().__init__(f"no {what} matches {ref!r}")
         self.ref = ref
+
+
+class FailedFile(NotFound):
+    """REF names a file that is not stored because it failed to parse."""
+
+    def __init__(self, ref: str, why: str) -> None:
+        ArchiveError.__init__(self, f"{ref} is not stored: it failed to parse ({why}); "
+                                    "'archive failures' lists such files")
+        self.ref = ref
+        self.why = why
 
 
 class AmbiguousRef(ArchiveError):

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from archive.errors import StoreError
+from archive.errors import StoreError, UsageError
 from archive.models import Article
 from archive.store.base import Filters, Store
 
@@ -169,7 +169,7 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return f"{self.imported} imported, {self.updated} updated, {self.failed} failed"
+        return f"{self.imported} imported, {self.updated} updated, {self.unchanged} unchanged, {self.failed} failed"
 
 
 MAX_LINE = 32 * 1024 * 1024  # characters; a 5 MiB article is far smaller even JSON-escaped
@@ -193,6 +193,12 @@ def _records(fh: IO[str]) -> Iterator[tuple[int, Any, str | None]]:
     while not too_long and line and not line.strip():
         lineno += 1
         line, too_long = _readline(fh)
+    head = line.lstrip()
+    if not too_long and head and head[0] not in "[{":
+        what = "CSV" if head.startswith("id,") or head.count(",") >= 3 else "not an export"
+        raise UsageError(f"this file is {what}: import reads jsonl, json or ejson (what "
+                         "'archive export --format jsonl' writes); a CSV export lacks the fields needed to restore "
+                         "documents")
     if not too_long and line.lstrip().startswith("["):
         try:
             items = json.loads(line + fh.read())

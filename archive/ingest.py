@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import stat as stat_mod
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -167,6 +168,22 @@ def prepare(fs: FileStat, max_bytes: int) -> Prepared:
         return Prepared(fs, sha, None, ParseError(fs.path, "parser-bug", f"parser error: {exc!r}"))
 
 
+def _worker_init() -> None:
+    """Parse workers leave Ctrl-C to their parent (which stops them in order: no traceback per
+    worker) and, on Linux, die with it (a parent killed with -9 leaves no worker behind)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.uname().sysname == "Linux":
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
 def _prepare_chunk(args: tuple[list[FileStat], int]) -> list[Prepared]:
     files, max_bytes = args
     return [prepare(f, max_bytes) for f in files]
@@ -191,6 +208,24 @@ class Ingester:
         self.progress = progress
         self._pool = pool
         self._own_pool = False
+        self.totals = Summary()  # everything this ingester wrote, for "interrupted after …"
+        # Set by the daemon's signal handler: long runs stop between batches (the next start
+        # reconciles whatever was left).
+        self.stop_event: threading.Event | None = None
+
+    def stopping(self) -> bool:
+        """True once a stop was asked for: work in progress ends at the next batch."""
+        return self.stop_event is not None and self.stop_event.is_set()
+
+    def why_not_article(self, path: str) -> str | None:
+        """Why ``path``, named explicitly, is not read as an article (None if it is)."""
+        if os.path.isdir(path):
+            return None
+        if not path.lower().endswith(self.rules.extensions):
+            ext = os.path.splitext(path)[1] or "no extension"
+            return (f"{ext} is not an article extension ({', '.join(self.rules.extensions)}; "
+                    "ARCHIVE_EXTENSIONS)")
+        return None
 
     # ------------------------------------------------------------ pool
     def _get_pool(self) -> cf.ProcessPoolExecutor | None:
@@ -202,7 +237,8 @@ class Ingester:
             ctx = multiprocessing.get_context("forkserver")
             # Workers need this module only; never re-import the caller's __main__ in them.
             ctx.set_forkserver_preload(["archive.ingest"])
-            self._pool = cf.ProcessPoolExecutor(self.settings.parse_workers, mp_context=ctx)
+            self._pool = cf.ProcessPoolExecutor(self.settings.parse_workers, mp_context=ctx,
+                                                initializer=_worker_init)
             self._own_pool = True
         return self._pool
 
@@ -241,24 +277,24 @@ class Ingester:
         if out:
             yield out
 
-    def _move_source(self, p: Prepared) -> str | None:
-        """The id of an article whose file moved to ``p``'s path, if any.
+    def _move_source(self, p: Prepared) -> KnownFile | None:
+        """The article whose file moved to ``p``'s path, if any.
 
         Same bytes as a vanished file is a move. Same inode and device is a move only
         if the title agrees too: file systems reuse a deleted file's inode at once, so
         an inode alone cannot tell a renamed file from a new one.
         """
         assert p.sha256 is not None and p.parsed is not None
-        inode_match: str | None = None
+        inode_match: KnownFile | None = None
         for c in self.store.move_candidates(p.stat.device, p.stat.inode, p.sha256):
             if c.path == p.stat.path or os.path.lexists(c.path):
                 continue
             if c.sha256 == p.sha256:
-                return c.id
+                return c
             if c.inode == p.stat.inode and c.device == p.stat.device and not c.deleted and inode_match is None:
                 old = self.store.get(c.id)
                 if old is not None and old.title == p.parsed.title:
-                    inode_match = c.id
+                    inode_match = c
         return inode_match
 
     def apply(
@@ -269,6 +305,7 @@ class Ingester:
         s = Summary()
         items: list[UpsertItem] = []
         fails: list[Failure] = []
+        moved_from: dict[str, str] = {}  # new path -> old path, for the log line
         for p in batch:
             if p.error is not None or p.parsed is None:
                 err = p.error or ParseError(p.stat.path, "unknown", "unknown failure")
@@ -276,14 +313,20 @@ class Ingester:
                                      mtime=p.stat.mtime, sha256=p.sha256))
                 continue
             k = known.get(p.stat.path) if known is not None else self.store_known(p.stat.path)
-            move_from = None if k is not None or not may_move else self._move_source(p)
-            items.append(UpsertItem(p.parsed, p.source, move_from))
+            origin = None if k is not None or not may_move else self._move_source(p)
+            if origin is not None:
+                moved_from[p.stat.path] = origin.path
+            items.append(UpsertItem(p.parsed, p.source, origin.id if origin else None))
         results = self._upsert(items, fails) if items else []
         if fails:
             self.store.record_failures(fails)
         for r in results:
             setattr(s, r.outcome, getattr(s, r.outcome) + 1)
-            if self.log_each and r.outcome != "unchanged":
+            if self.log_each and r.outcome == "moved" and r.path in moved_from:
+                log.info("moved %s -> %s", moved_from[r.path], r.path,
+                         extra={"event": "moved", "path": r.path, "from": moved_from[r.path], "id": r.id,
+                                "revision": r.revision})
+            elif self.log_each and r.outcome != "unchanged":
                 log.info("%s %s", r.outcome, r.path, extra={"event": r.outcome, "path": r.path, "id": r.id,
                                                              "revision": r.revision})
         for f in fails:
@@ -293,6 +336,8 @@ class Ingester:
                                                                   "reason": f.reason})
         if self.progress:
             self.progress(len(batch))
+        self.totals.add(s)
+        self.totals.failures.clear()
         return s
 
     def _upsert(self, items: list[UpsertItem], fails: list[Failure]) -> list[UpsertResult]:
@@ -329,6 +374,8 @@ class Ingester:
         s = Summary()
         for batch in self._prepared(files):
             s.add(self.apply(batch, known, may_move))
+            if self.stopping():
+                break
         return s
 
     # ------------------------------------------------------------ entry points
@@ -373,7 +420,7 @@ class Ingester:
         may_move = not whole or any(p not in seen for p in known)
         s = self.process(todo, known, may_move)
         s.unchanged += same
-        if deletions:
+        if deletions and not self.stopping():
             missing = [p for p, k in known.items() if p not in seen and not k.deleted]
             s.deleted += self.delete(missing)
         return s
@@ -400,6 +447,8 @@ class Ingester:
             p = os.path.abspath(raw)
             if os.path.isdir(p):
                 s.add(self.reconcile(p, deletions=False, whole=False))
+            elif self.why_not_article(p):
+                log.debug("skipped %s: %s", p, self.why_not_article(p))
             else:
                 try:
                     singles.append(FileStat.of(p, os.stat(p)))

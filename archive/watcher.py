@@ -273,6 +273,7 @@ class Daemon:
             raise LockHeld(self.root, int(held.get("pid", 0)), str(held.get("host", "?")))
         self.store = store
         self.ingester = Ingester(store, self.settings, log_each=True)
+        self.ingester.stop_event = self.stop  # a long scan ends at the next batch on SIGTERM/SIGINT
         log.info("store %s (%s); lock taken for %s", store.display, store.kind, self.root)
         return True
 
@@ -428,9 +429,6 @@ class Daemon:
         if self.mode != "polling" and kind in NETWORK_FS:
             log.warning("%s is on a %s filesystem: change events may never arrive there "
                         "(network shares, Docker bind mounts); use --polling", self.root, kind)
-        elif self.mode != "polling" and os.path.exists("/.dockerenv"):
-            log.info("running in a container: if %s is a bind mount from a Mac or Windows host, "
-                     "no events arrive; use --polling (ARCHIVE_POLLING=1)", self.root)
 
     def step(self) -> None:
         """One turn of the loop (the store is connected)."""

@@ -279,6 +279,30 @@ def _rss(pid: int) -> tuple[int, int]:
     return cur, peak
 
 
+def _tree_rss(pid: int) -> int:
+    """Memory in KiB (proportional set size) of ``pid`` and all its descendants: the daemon,
+    the forkserver and the parse workers."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        q = todo.pop()
+        try:  # PSS: pages shared between the processes (the interpreter, libraries) count once
+            with open(f"/proc/{q}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
+        except (OSError, ValueError, StopIteration):
+            pass
+        todo.extend(children.get(q, []))
+    return total
+
+
 def _peak_rss(p: subprocess.Popen[bytes]) -> int:
     """The child's peak RSS in KiB, read from /proc while it runs (ru_maxrss from wait4 would
     also count the pages of the forked parent before exec)."""
@@ -298,7 +322,7 @@ def bench_latency(a: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as d:
         folder, db = Path(d) / "w", Path(d) / "w.db"
         folder.mkdir()
-        backlog = min(a.n, 20000)
+        backlog = a.backlog if a.backlog is not None else a.n
         src = corpus(backlog)
         shutil.copytree(src, folder / "backlog", ignore=shutil.ignore_patterns(".done"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
@@ -307,8 +331,10 @@ def bench_latency(a: argparse.Namespace) -> None:
         p = subprocess.Popen([*ARCHIVE, "--db", str(db), "watch", str(folder), "--log-format", "json"],
                              stdout=log, stderr=subprocess.STDOUT, env=env)
         reader = None
+        tree_peak = 0
         try:
             while '"scan"' not in (Path(d) / "log").read_text():
+                tree_peak = max(tree_peak, _tree_rss(p.pid))
                 time.sleep(0.05)
                 if p.poll() is not None:
                     raise SystemExit("daemon died: " + (Path(d) / "log").read_text())
@@ -337,6 +363,8 @@ def bench_latency(a: argparse.Namespace) -> None:
             cur, peak = _rss(p.pid)
             row("daemon", "RSS after start-up scan and drops", f"peak {peak / 1024:.0f} MB", "", "",
                 f"now {cur / 1024:.0f} MB (main process; parse workers are separate)")
+            row("daemon", "RSS of daemon + parse workers during the start-up scan", f"peak {tree_peak / 1024:.0f} MB",
+                "", "", "PSS of the process tree, sampled every 50 ms")
         finally:
             if reader:
                 reader.close()
@@ -426,6 +454,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=100_000, help="articles in the big corpus (default 100,000)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--latency-files", type=int, default=60)
+    ap.add_argument("--backlog", type=int, help="files waiting when the latency bench starts its daemon (default: --n)")
     ap.add_argument("--write", metavar="MD", help="write the table as Markdown (all: docs/BENCHMARKS.md)")
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)

@@ -16,7 +16,8 @@ from archive.parsing import parse_bytes
 from archive.store.base import Store, UpsertItem
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
+# Copies of the shipped seeds: tests never read the working tree's seeds/, which users fill.
+SEEDS = ROOT / "tests" / "fixtures" / "wsws"
 
 
 def patch_mongomock_bulk() -> None:

@@ -111,7 +111,7 @@ def test_import_of_malformed_and_hostile_lines(tmp_path: Path) -> None:
     f = tmp_path / "bad.jsonl"
     f.write_text("\n".join(lines) + "\n")
     r = CliRunner().invoke(cli, ["--db", str(tmp_path / "a.db"), "import", str(f)])
-    assert r.exit_code == 1 and "1 imported, 0 updated, 8 failed" in r.stderr
+    assert r.exit_code == 1 and "1 imported, 0 updated, 0 unchanged, 8 failed" in r.stderr
     assert "Traceback" not in r.output
 
 
@@ -124,7 +124,7 @@ def test_import_of_a_100_mb_line(tmp_path: Path) -> None:
                              "source": {"path": "/x/a.txt", "sha256": "0" * 64, "size": 1, "mtime": 1.0}}) + "\n")
     r = _cli("--db", str(tmp_path / "a.db"), "import", str(f))
     assert r.returncode == 1
-    assert "line 1: line longer than" in r.stderr and "1 imported, 0 updated, 1 failed" in r.stderr
+    assert "line 1: line longer than" in r.stderr and "1 imported, 0 updated, 0 unchanged, 1 failed" in r.stderr
 
 
 @pytest.mark.parametrize("arg", ['{"$gt": ""}', "$where", "'; DROP TABLE articles; --", '"', "\x00", "a\x00b"])

@@ -191,12 +191,12 @@ def test_export_import_round_trip(env: dict[str, Any]) -> None:
     assert run("--db", db, "export", "-o", str(out)).exit_code == 0
     other = str(env["tmp"] / "b.db")
     r = run("--db", other, "import", str(out))
-    assert r.exit_code == 0 and "2 imported, 0 updated, 0 failed" in r.stderr
+    assert r.exit_code == 0 and "2 imported, 0 updated, 0 unchanged, 0 failed" in r.stderr
     a = run("--db", db, "export").stdout
     b = run("--db", other, "export").stdout
     assert a == b and len(jsonl(a)) == 2
     r = run("--db", other, "import", "-", input=a)
-    assert "0 imported, 0 updated, 0 failed" in r.stderr
+    assert "0 imported, 0 updated, 2 unchanged, 0 failed" in r.stderr
 
 
 def test_import_reports_bad_lines_and_goes_on(env: dict[str, Any]) -> None:
@@ -208,7 +208,7 @@ def test_import_reports_bad_lines_and_goes_on(env: dict[str, Any]) -> None:
     f.write_text("\n".join(lines) + "\n")
     r = run("--db", str(env["tmp"] / "c.db"), "import", str(f))
     assert r.exit_code == 1
-    assert "2 imported, 0 updated, 4 failed" in r.stderr
+    assert "2 imported, 0 updated, 0 unchanged, 4 failed" in r.stderr
     for n in (2, 3, 4, 5):
         assert f"line {n}:" in r.stderr
     assert "Traceback" not in r.stderr
@@ -333,6 +333,7 @@ def test_unreachable_mongodb_fails_fast_with_a_clean_message() -> None:
 
 
 def test_unknown_setting_warns_with_the_closest_name(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    ingested(env)
     monkeypatch.setenv("ARCHIVE_DBB", "x.db")
     r = run("--db", env["db"], "list", "--format", "jsonl")
     assert r.exit_code == 0 and "ARCHIVE_DBB" in r.stderr and "ARCHIVE_DB" in r.stderr

@@ -32,8 +32,9 @@ def store_kind(uri: str) -> str:
     )
 
 
-def open_store(uri: str, settings: Settings | None = None) -> Store:
-    """Open the store a URI names (the one place a backend is chosen)."""
+def open_store(uri: str, settings: Settings | None = None, *, create: bool = True) -> Store:
+    """Open the store a URI names (the one place a backend is chosen). ``create=False`` is for
+    read commands: a missing store is an error, not a new empty one."""
     kind = store_kind(uri)
     timeout = settings.connect_timeout if settings else 5.0
     if kind == "mongodb":
@@ -42,4 +43,4 @@ def open_store(uri: str, settings: Settings | None = None) -> Store:
         return MongoStore(uri, timeout=timeout)
     from archive.store.sqlite import SQLiteStore, sqlite_path
 
-    return SQLiteStore(sqlite_path(uri))
+    return SQLiteStore(sqlite_path(uri), create=create)

@@ -103,26 +103,37 @@ class Term:
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """A user's query: words ANDed, ``"phrases"``, ``-word`` excluded, ``word*`` prefix."""
+    """A user's query: words ANDed, ``"phrases"``, ``-word`` excluded, ``word*`` prefix, and
+    ``a OR b`` alternatives (each group in ``any_of`` needs one of its terms)."""
 
     positive: tuple[Term, ...]
     negative: tuple[Term, ...]
+    any_of: tuple[tuple[Term, ...], ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not self.positive and not self.negative
+        return not self.positive and not self.negative and not self.any_of
+
+    @property
+    def has_positive(self) -> bool:
+        return bool(self.positive or self.any_of)
 
     def highlight_words(self) -> list[str]:
-        return [w for t in self.positive for w in t.words]
+        return [w for t in (*self.positive, *(t for g in self.any_of for t in g)) for w in t.words]
 
 
 _WORD = re.compile(r"\w+")
 
 
 def parse_query(text: str) -> SearchQuery:
-    """Read any text as a query; never raises. Punctuation splits words."""
-    pos: list[Term] = []
+    """Read any text as a query; never raises. Punctuation splits words.
+
+    ``AND`` between words is the default and ignored; ``OR`` (upper case, between two
+    terms) makes them alternatives: ``iraq OR iran troops`` is (iraq or iran) and troops.
+    """
+    clauses: list[list[Term]] = []
     neg: list[Term] = []
+    pending_or = False
     i, n = 0, len(text)
     while i < n:
         c = text[i]
@@ -146,13 +157,24 @@ def parse_query(text: str) -> SearchQuery:
             prefix = chunk.endswith("*") and len(chunk) > 1
             if chunk == "AND" and not negated:
                 continue  # words are ANDed already: a typed connector is no word
+            if chunk == "OR" and not negated and clauses:
+                pending_or = True
+                continue
         words = tuple(w.replace("_", " ").strip() for w in _WORD.findall(chunk))
         words = tuple(x for w in words for x in w.split())
         if not words:
             continue
         term = Term(words=words, negated=negated, prefix=prefix and len(words) == 1)
-        (neg if negated else pos).append(term)
-    return SearchQuery(tuple(pos), tuple(neg))
+        if negated:
+            neg.append(term)
+        elif pending_or:
+            clauses[-1].append(term)
+        else:
+            clauses.append([term])
+        pending_or = False
+    positive = tuple(c[0] for c in clauses if len(c) == 1)
+    any_of = tuple(tuple(c) for c in clauses if len(c) > 1)
+    return SearchQuery(positive, tuple(neg), any_of)
 
 
 # ------------------------------------------------------------------ folding
@@ -289,6 +311,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]: ...
+
+    def count_matches(self, text: str, filters: Filters) -> int:
+        """How many articles ``search(text, filters)`` finds without a limit."""
+        return sum(1 for _ in self.search(text, filters))
 
     @abc.abstractmethod
     def revisions(self, id: str) -> list[Article]:

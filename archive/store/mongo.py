@@ -66,6 +66,29 @@ def hosts_of(uri: str) -> str:
     return netloc.rsplit("@", 1)[-1] or "localhost"
 
 
+_CONFIGURED = re.compile(r"\s*\(configured timeouts:[^)]*\)")
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+
+
+def connection_reason(exc: Exception) -> str:
+    """What went wrong reaching the server, in plain words: no driver internals (timeouts
+    configured, topology description), no host repeated (the message names it already)."""
+    text = redact(str(exc)).split(", Timeout:")[0]
+    text = _CONFIGURED.sub("", text)
+    reasons: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        # "host:port: reason" -> "reason"
+        host, sep, rest = part.partition(": ")
+        if sep and re.fullmatch(r"[\w.\-\[\]:]+", host):
+            part = rest
+        part = _ERRNO.sub("", part).strip()
+        if part and part not in reasons:
+            reasons.append(part)
+    reason = "; ".join(reasons) or type(exc).__name__
+    return reason[:1].lower() + reason[1:]
+
+
 def to_mongo(a: Article) -> dict[str, Any]:
     """The BSON form of an article."""
     return {
@@ -134,7 +157,7 @@ class MongoStore(Store):
         try:
             yield
         except ConnectionFailure as exc:
-            raise StoreUnavailable(self._where, redact(str(exc).split(", Timeout:")[0])) from None
+            raise StoreUnavailable(self._where, connection_reason(exc)) from None
         except OperationFailure as exc:
             raise StoreError(f"MongoDB at {self._where} refused: {redact(str(exc.details or exc))}") from None
 
@@ -368,7 +391,7 @@ class MongoStore(Store):
             return
         words = q.highlight_words()
         flt = self._filter(filters)
-        if q.positive and not any(t.prefix for t in q.positive) and self._text_ok is not False:
+        if q.positive and not q.any_of and not any(t.prefix for t in q.positive) and self._text_ok is not False:
             search = " ".join('"' + " ".join(t.words) + '"' for t in q.positive)
             search += "".join(" -" + ('"' + " ".join(t.words) + '"' if t.phrase else t.words[0]) for t in q.negative)
             cur = self.articles.find(
@@ -411,12 +434,13 @@ class MongoStore(Store):
 
         conds: list[dict[str, Any]] = [flt] if flt else []
         conds += [any_field(t) for t in q.positive]
+        conds += [{"$or": [any_field(t) for t in g]} for g in q.any_of]
         if q.negative:
             conds.append({"$nor": [any_field(t) for t in q.negative]})
         query = {"$and": conds} if conds else {}
         words = q.highlight_words()
         scored: list[tuple[float, str, dict[str, Any]]] = []
-        pats = [re.compile(rx(t), re.I) for t in q.positive]
+        pats = [re.compile(rx(t), re.I) for t in (*q.positive, *(t for g in q.any_of for t in g))]
         with self._guard():
             for d in self.articles.find(query):
                 title, authors, body = fold(d["title"]), fold(" ".join(d.get("authors") or [])), fold(d["body"])

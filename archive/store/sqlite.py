@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from archive.errors import StoreError, StoreUnavailable
+from archive.errors import StoreError, StoreMissing, StoreUnavailable
 from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_required, utcnow
 from archive.store.base import (
     HL_END,
@@ -171,12 +171,16 @@ def _values(a: Article) -> tuple[Any, ...]:
     )
 
 
-def fts_expression(terms: Sequence[Term]) -> str:
-    """Terms as a safe FTS5 expression: every term a quoted string, so no user text is syntax."""
-    out = []
-    for t in terms:
-        s = '"' + " ".join(t.words).replace('"', '""') + '"'
-        out.append(s + " *" if t.prefix else s)
+def _fts_term(t: Term) -> str:
+    s = '"' + " ".join(t.words).replace('"', '""') + '"'
+    return s + " *" if t.prefix else s
+
+
+def fts_expression(terms: Sequence[Term], any_of: Sequence[Sequence[Term]] = ()) -> str:
+    """Terms as a safe FTS5 expression: every term a quoted string, so no user text is syntax;
+    each group of alternatives is ORed inside parentheses."""
+    out = [_fts_term(t) for t in terms]
+    out += ["(" + " OR ".join(_fts_term(t) for t in g) + ")" for g in any_of]
     return " AND ".join(out)
 
 
@@ -185,20 +189,33 @@ class SQLiteStore(Store):
 
     kind = "sqlite"
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0, create: bool = True) -> None:
+        """Open (and with ``create``, make) the store at ``path``. Without ``create`` a missing
+        store is an error, and a store that cannot be written (read-only media, no permission)
+        is opened read-only."""
         self.path = Path(path).expanduser().absolute()
         self.display = str(self.path)
         self._busy = busy_timeout
+        self.readonly = False
+        if not create:
+            if not self.path.is_file():
+                raise StoreMissing(str(self.path))
+            self.readonly = not _writable(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not self.path.exists():
-                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-                os.close(fd)
-            self.db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if not self.path.exists():
+                    fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+                    os.close(fd)
+            self.db = self._connect_readonly() if self.readonly else sqlite3.connect(
+                self.path, timeout=busy_timeout, isolation_level=None)
         except sqlite3.OperationalError as exc:
             raise self._unavailable(exc) from None
         except OSError as exc:
             raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
+        if self.readonly:
+            self._check_version_readonly()
+            return
         # Switching a new file to WAL needs it to ourselves, and SQLite does not always wait for
         # that: two processes opening a fresh store at once would see "database is locked".
         deadline = time.monotonic() + busy_timeout
@@ -215,6 +232,32 @@ class SQLiteStore(Store):
                     self.db.close()
                     raise exc if isinstance(exc, StoreUnavailable) else self._unavailable(exc) from None
                 time.sleep(0.05)
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """A read-only connection. A WAL store needs its -shm file: where that cannot be made
+        (read-only media), the file is read as it is (``immutable``)."""
+        from urllib.parse import quote
+
+        base = "file:" + quote(str(self.path))
+        last: sqlite3.Error | None = None
+        for extra in ("?mode=ro", "?mode=ro&immutable=1"):
+            db = sqlite3.connect(base + extra, uri=True, timeout=self._busy, isolation_level=None)
+            try:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return db
+            except sqlite3.Error as exc:
+                last = exc
+                db.close()
+        raise sqlite3.OperationalError(str(last))
+
+    def _check_version_readonly(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            self.db.close()
+            raise StoreError(
+                f"{self.path} is read-only and has schema version {version}, this archive needs "
+                f"{SCHEMA_VERSION}: open it once where it can be written to upgrade it"
+            )
 
     # ------------------------------------------------------------ plumbing
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
@@ -477,8 +520,8 @@ class SQLiteStore(Store):
         where, args = self._where(filters)
         cols = ", ".join("a." + c.strip() for c in _COLS.split(","))
         lim = " LIMIT ?" if limit is not None else ""
-        if q.positive:
-            expr = fts_expression(q.positive)
+        if q.has_positive:
+            expr = fts_expression(q.positive, q.any_of)
             if q.negative:
                 expr = f"({expr}) NOT ({fts_expression(q.negative).replace(' AND ', ' OR ')})"
             # Rank first, keeping only rowid and score; read rows and make snippets for the top
@@ -516,6 +559,24 @@ class SQLiteStore(Store):
             for r in batch:
                 art = _row_article(r)
                 yield Hit(art, 0.0, make_snippet(art.body, []))
+
+    def count_matches(self, text: str, filters: Filters) -> int:
+        q = parse_query(text)
+        if q.empty:
+            return 0
+        where, args = self._where(filters)
+        if q.has_positive:
+            expr = fts_expression(q.positive, q.any_of)
+            if q.negative:
+                expr = f"({expr}) NOT ({fts_expression(q.negative).replace(' AND ', ' OR ')})"
+            extra = (" AND " + where[len(" WHERE "):]) if where else ""
+            sql = ("SELECT count(*) FROM articles_fts JOIN articles a ON a.n = articles_fts.rowid"
+                   f" WHERE articles_fts MATCH ?{extra}")
+            return int(self._read(sql, [expr, *args]).fetchone()[0])
+        cond = "a.n NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+        where = f"{where} AND {cond}" if where else f" WHERE {cond}"
+        expr = fts_expression(q.negative).replace(" AND ", " OR ")
+        return int(self._read(f"SELECT count(*) FROM articles a{where}", [*args, expr]).fetchone()[0])
 
     def revisions(self, id: str) -> list[Article]:
         rows = self._read("SELECT doc FROM revisions WHERE article_id=? ORDER BY revision", (id,)).fetchall()
@@ -654,6 +715,11 @@ class _Txn:
             db.execute("ROLLBACK")
         if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
             raise self.store._unavailable(exc) from None
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write ``path``: the file and its folder (for -wal, -shm, journals)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
 
 
 def _is_busy(exc: Exception) -> bool:

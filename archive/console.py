@@ -1,0 +1,94 @@
+"""What the CLI shows a person at a terminal: short paths, score bars, highlighted snippets, and
+log lines that print above a live progress bar instead of into it. Only the CLI imports this."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+HL_START, HL_END = "\x02", "\x03"  # snippet markers (archive.store.base), kept here to avoid the import
+ELLIPSIS = "…"
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters by removing its middle (the file name at the end and
+    the top folder at the start are what tell paths apart)."""
+    if width < 5 or len(text) <= width:
+        return text
+    keep = width - 1
+    head = keep // 3
+    return text[:head] + ELLIPSIS + text[len(text) - (keep - head):]
+
+
+def display_path(path: str, roots: Sequence[str] = ()) -> str:
+    """``path`` as a person would type it: relative to the current folder when inside it, else
+    relative to the folder of a watched root (``seeds/a.txt``), else with ``~`` for home."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = "/"
+    for base in (cwd, *(os.path.dirname(r.rstrip("/")) for r in roots)):
+        if base and base != "/" and (path == base or path.startswith(base.rstrip("/") + "/")):
+            return os.path.relpath(path, base)
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and path.startswith(home.rstrip("/") + "/"):
+        return "~" + path[len(home.rstrip("/")):]
+    return path
+
+
+def score_bars(scores: Sequence[float], width: int = 5) -> list[str]:
+    """Relevance as a bar relative to the best hit shown (raw BM25 figures like ``2e-06`` for a
+    common word mean nothing to a reader)."""
+    top = max((s for s in scores), default=0.0)
+    out = []
+    for s in scores:
+        filled = round(width * s / top) if top > 0 else 0
+        filled = max(1, filled) if s > 0 else 0
+        out.append("█" * filled + "·" * (width - filled))
+    return out
+
+
+def plain_snippet(s: str) -> str:
+    """Snippet markers as ``**match**`` (machine formats, plain text)."""
+    return s.replace(HL_START, "**").replace(HL_END, "**")
+
+
+def rich_snippet(s: str) -> Any:
+    """Snippet markers as bold reverse video: visible without colour, and on any background."""
+    from rich.text import Text
+
+    t = Text()
+    for i, part in enumerate(s.replace(HL_END, HL_START).split(HL_START)):
+        t.append(part, style="bold reverse" if i % 2 else "")
+    return t
+
+
+class ConsoleLogHandler(logging.Handler):
+    """Log records printed through a rich console (so a live progress bar stays whole below
+    them). After ``limit`` per-file warnings the rest are only counted: a thousand failures
+    must not flood the screen; ``archive failures`` lists them all."""
+
+    def __init__(self, console: Any, limit: int = 10) -> None:
+        super().__init__(logging.WARNING)
+        self.console = console
+        self.limit = limit
+        self.shown = 0
+        self.suppressed = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from rich.text import Text
+
+        per_file = getattr(record, "event", None) == "failed"
+        if per_file and self.shown >= self.limit:
+            self.suppressed += 1
+            return
+        if per_file:
+            self.shown += 1
+        try:
+            msg = self.format(record)
+        except Exception:  # noqa: BLE001 - a log line must never break the command
+            msg = record.getMessage()
+        style = "red" if record.levelno >= logging.ERROR else "yellow"
+        self.console.print(Text(f"{record.levelname.lower()}: {msg}", style=style), soft_wrap=True)
