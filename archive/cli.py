@@ -251,7 +251,7 @@ def _article_table(arts: Iterable[Article], title: str | None = None) -> None:
     from rich.table import Table
 
     # Rows alternate in weight and a rule separates them: a wrapped title never runs into the next row.
-    t = Table(title=title, box=box.SIMPLE_HEAD, show_lines=True, header_style="bold", pad_edge=False)
+    t = Table(title=title, box=box.SIMPLE_HEAD, show_lines=True, header_style="bold", show_edge=False)
     t.add_column("id", style="cyan", no_wrap=True)
     t.add_column("published", no_wrap=True)
     t.add_column("title", ratio=3)
@@ -683,8 +683,8 @@ def export(state: State, authors: tuple[str, ...], since: dt.date | None, until:
     \b
     Examples:
       archive export -o all.jsonl
-      archive export --format ejson | mongoimport --db archive --collection articles
-      archive export --format markdown -o backup/     # re-ingestable article files
+      archive export --format ejson | mongoimport -d archive -c articles
+      archive export --format markdown -o backup/   # re-ingestable files
     """
     from archive import export as ex
 
@@ -932,6 +932,16 @@ def _when(value: Any) -> Any:
     return value
 
 
+def _short_paths(paths: list[str], roots: list[str], columns: int) -> list[str]:
+    """Paths for a table's key column: relative where they can be, then cut in the middle to at
+    most a little over half the screen (the file names stay whole; other columns wrap)."""
+    from archive.console import display_path, shorten_path
+
+    shown = [display_path(p, roots) for p in paths]
+    width = min(max((len(p) for p in shown), default=0), max(22, columns * 11 // 20 - 2))
+    return [shorten_path(p, width) for p in shown]
+
+
 def _roots(store: Store) -> list[str]:
     """The folders daemons watch with this store: paths are shown relative to them."""
     try:
@@ -957,21 +967,16 @@ def failures(state: State, fmt: str | None) -> None:
         return
     from rich.table import Table
 
-    from archive.console import display_path, shorten_middle
-
     c = _console()
-    roots = _roots(state.store())
-    width = max(24, c.width * 2 // 5)  # the path is the key: it gets its width, the reason wraps
+    fails = list(rows)
+    paths = _short_paths([f["path"] for f in fails], _roots(state.store()), c.width)
     t = Table(header_style="bold", show_lines=True)
-    t.add_column("path", no_wrap=True, max_width=width)
+    t.add_column("path", no_wrap=True)
     t.add_column("reason", ratio=1)
     t.add_column("when", no_wrap=True)
-    n = 0
-    for f in rows:
-        t.add_row(shorten_middle(display_path(f["path"], roots), width), f["reason"],
-                  _short_date(_when(f["failed_at"])))
-        n += 1
-    if n:
+    for f, path in zip(fails, paths, strict=True):
+        t.add_row(path, f["reason"], _short_date(_when(f["failed_at"])))
+    if fails:
         c.print(t)
     else:
         click.echo("no failures", err=True)
@@ -1001,20 +1006,16 @@ def duplicates(state: State, include_deleted: bool, fmt: str | None) -> None:
     from rich import box
     from rich.table import Table
 
-    from archive.console import display_path, shorten_middle
-
     c = _console()
-    roots = _roots(state.store())
-    width = max(24, c.width * 2 // 5)
-    t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    paths = iter(_short_paths([a.source.path for g in groups for a in g], _roots(state.store()), c.width))
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD, show_edge=False)
     t.add_column("sha256", no_wrap=True)
     t.add_column("id", style="cyan", no_wrap=True)
-    t.add_column("path", no_wrap=True, max_width=width)
+    t.add_column("path", no_wrap=True)
     t.add_column("title", ratio=1)
     for g in groups:
         for i, a in enumerate(g):
-            t.add_row(a.source.sha256[:8] if i == 0 else "", a.id[:8],
-                      shorten_middle(display_path(a.source.path, roots), width), a.title,
+            t.add_row(a.source.sha256[:8] if i == 0 else "", a.id[:8], next(paths), a.title,
                       end_section=i == len(g) - 1)
     c.print(t)
 

@@ -22,6 +22,18 @@ def shorten_middle(text: str, width: int) -> str:
     return text[:head] + ELLIPSIS + text[len(text) - (keep - head):]
 
 
+def shorten_path(path: str, width: int) -> str:
+    """``path`` cut to ``width`` by removing the middle of its folders: the file name, which is
+    what tells two paths apart, stays whole whenever it fits."""
+    if len(path) <= width:
+        return path
+    head, sep, name = path.rpartition("/")
+    if not sep or len(name) + 3 > width:
+        return shorten_middle(path, width)
+    room = width - len(name) - 2  # "…" and the "/" before the name
+    return head[: max(1, room)] + ELLIPSIS + "/" + name
+
+
 def display_path(path: str, roots: Sequence[str] = ()) -> str:
     """``path`` as a person would type it: relative to the current folder when inside it, else
     relative to the folder of a watched root (``seeds/a.txt``), else with ``~`` for home."""

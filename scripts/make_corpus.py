@@ -110,10 +110,13 @@ def generate(n: int, folder: str | os.PathLike[str], seed: int = 1, words: int =
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("n", type=int)
-    ap.add_argument("dir")
-    ap.add_argument("--seed", type=int, default=1)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="example: scripts/make_corpus.py 20000 /tmp/corpus   # then: archive ingest /tmp/corpus")
+    ap.add_argument("n", type=int, help="how many article files to write")
+    ap.add_argument("dir", help="the folder to write them into (made if missing; existing files are kept)")
+    ap.add_argument("--seed", type=int, default=1,
+                    help="random seed: the same seed and n give byte-identical files (default 1)")
     ap.add_argument("--words", type=int, default=750, help="about this many words per article (750 ≈ 6 KB)")
     a = ap.parse_args()
     size = generate(a.n, a.dir, a.seed, a.words)

@@ -123,11 +123,33 @@ def test_hostile_looking_queries_still_find(store: Store, write_article: Writer)
         assert len(list(store.search(q, Filters()))) == 1, q
 
 
+def test_or_alternatives_on_every_backend(store: Store, write_article: Writer) -> None:
+    store.upsert_many([
+        item_for(write_article("1.txt", title="Troops in Iraq", body="Soldiers stayed in the region.")),
+        item_for(write_article("2.txt", title="Markets", body="Iran oil exports rose.")),
+        item_for(write_article("3.txt", title="Weather", body="Rain in Paris.")),
+    ])
+
+    def titles(q: str) -> list[str]:
+        return sorted(h.article.title for h in store.search(q, Filters()))
+
+    assert titles("iraq OR iran") == ["Markets", "Troops in Iraq"]
+    assert titles("soldiers OR oil -exports") == ["Troops in Iraq"]
+    assert titles('"oil exports" OR rain') == ["Markets", "Weather"]
+    assert titles("iraq OR iran troops") == ["Troops in Iraq"]  # (iraq or iran) and troops
+    assert store.count_matches("iraq OR iran", Filters()) == 2
+    assert store.count_matches("paris -rain", Filters()) == 0
+
+
 def test_parse_query() -> None:
     q = parse_query('iraq "oil exports" -war -"civil war" mark* ')
     assert [t.words for t in q.positive] == [("iraq",), ("oil", "exports"), ("mark",)]
     assert q.positive[2].prefix
     assert [t.words for t in q.negative] == [("war",), ("civil", "war")]
+    q = parse_query("a OR b c OR OR d -e OR f")
+    assert [[t.words for t in g] for g in q.any_of] == [[("a",), ("b",)], [("c",), ("d",)]]
+    assert [t.words for t in q.positive] == [("f",)] and [t.words for t in q.negative] == [("e",)]
+    assert [t.words for t in parse_query("OR").positive] == [("OR",)]  # alone, it is a word
 
 
 def test_filters(store: Store, write_article: Writer) -> None:

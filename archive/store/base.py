@@ -133,7 +133,7 @@ def parse_query(text: str) -> SearchQuery:
     """
     clauses: list[list[Term]] = []
     neg: list[Term] = []
-    pending_or = False
+    pending_or = last_positive = False
     i, n = 0, len(text)
     while i < n:
         c = text[i]
@@ -158,7 +158,7 @@ def parse_query(text: str) -> SearchQuery:
             if chunk == "AND" and not negated:
                 continue  # words are ANDed already: a typed connector is no word
             if chunk == "OR" and not negated and clauses:
-                pending_or = True
+                pending_or = last_positive  # after an exclusion it joins nothing
                 continue
         words = tuple(w.replace("_", " ").strip() for w in _WORD.findall(chunk))
         words = tuple(x for w in words for x in w.split())
@@ -171,7 +171,7 @@ def parse_query(text: str) -> SearchQuery:
             clauses[-1].append(term)
         else:
             clauses.append([term])
-        pending_or = False
+        pending_or, last_positive = False, not negated
     positive = tuple(c[0] for c in clauses if len(c) == 1)
     any_of = tuple(tuple(c) for c in clauses if len(c) > 1)
     return SearchQuery(positive, tuple(neg), any_of)

@@ -145,12 +145,18 @@ class MongoStore(Store):
             self.client = client or pymongo.MongoClient(
                 uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, tz_aware=True, appname="archive"
             )
-            db = self.client[database_name(uri)]
-            self.articles = db["articles"]
-            self.revs = db["revisions"]
-            self.fails = db["failures"]
-            self.state = db["daemons"]
-            self._ensure_indexes()
+        try:
+            with self._guard():
+                db = self.client[database_name(uri)]
+                self.articles = db["articles"]
+                self.revs = db["revisions"]
+                self.fails = db["failures"]
+                self.state = db["daemons"]
+                self._ensure_indexes()
+        except BaseException:
+            if client is None:  # ours to close: no socket or monitor thread left behind
+                self.client.close()
+            raise
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
