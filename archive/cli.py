@@ -145,10 +145,12 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 
 
 def filter_options(func: F) -> F:
-    """--author, --since, --until, --include-deleted, --limit."""
+    """--author, --tag, --since, --until, --include-deleted, --limit."""
     opts = [
         click.option("--author", "authors", multiple=True, metavar="NAME",
                      help="Only articles by NAME (case-insensitive; repeat for any of several)."),
+        click.option("--tag", "tags", multiple=True, metavar="TAG",
+                     help="Only articles tagged TAG (case-insensitive; repeat for any of several)."),
         click.option("--since", callback=_date, metavar="YYYY-MM-DD", help="Published on or after this date."),
         click.option("--until", callback=_date, metavar="YYYY-MM-DD", help="Published on or before this date."),
         click.option("--include-deleted", is_flag=True, help="Include articles whose file is gone."),
@@ -172,12 +174,13 @@ def _fmt(fmt: str | None) -> str:
 
 
 def _filters(authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
-             include_deleted: bool) -> Filters:
+             include_deleted: bool, tags: tuple[str, ...] = ()) -> Filters:
     from archive.store.base import Filters
 
     if since and until and since > until:
         raise UsageError(f"--since {since} is after --until {until}")
-    return Filters(authors=tuple(a for a in authors), since=since, until=until, include_deleted=include_deleted)
+    return Filters(authors=tuple(authors), tags=tuple(tags), since=since, until=until,
+                   include_deleted=include_deleted)
 
 
 def _limit(limit: int | None, fmt: str) -> int | None:
@@ -314,6 +317,7 @@ def parse(state: State, files: tuple[str, ...]) -> None:
             "body": a.body, "word_count": a.word_count,
             "source": {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
                        "mtime": st.st_mtime},
+            "url": a.url, "site": a.site, "tags": list(a.tags), "format": a.format, "description": a.description,
         }) + "\n")
     if failed:
         raise click.exceptions.Exit(1)
@@ -487,7 +491,8 @@ class QueryCommand(click.Command):
 @filter_options
 @format_option
 @click.pass_obj
-def search(state: State, query: tuple[str, ...], authors: tuple[str, ...], since: dt.date | None,
+def search(state: State, query: tuple[str, ...], authors: tuple[str, ...], tags: tuple[str, ...],
+           since: dt.date | None,
            until: dt.date | None, include_deleted: bool, limit: int | None, fmt: str | None) -> None:
     """Ranked full-text search over title, authors and body.
 
@@ -504,7 +509,7 @@ def search(state: State, query: tuple[str, ...], authors: tuple[str, ...], since
     fmt = _fmt(fmt)
     text = " ".join(query)
     store = state.store()
-    flt = _filters(authors, since, until, include_deleted)
+    flt = _filters(authors, since, until, include_deleted, tags)
     lim = _limit(limit, fmt)
     if fmt != "table":
         hits = store.search(text, flt, lim)
@@ -552,8 +557,8 @@ def _hits_table(hits: list[Hit]) -> None:
               default="-published", show_default=True, help="Order; a leading - means descending.")
 @format_option
 @click.pass_obj
-def list_cmd(state: State, authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
-             include_deleted: bool, limit: int | None, sort: str, fmt: str | None) -> None:
+def list_cmd(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since: dt.date | None,
+             until: dt.date | None, include_deleted: bool, limit: int | None, sort: str, fmt: str | None) -> None:
     """List articles, newest first.
 
     \b
@@ -563,7 +568,7 @@ def list_cmd(state: State, authors: tuple[str, ...], since: dt.date | None, unti
     """
     fmt = _fmt(fmt)
     store = state.store()
-    flt = _filters(authors, since, until, include_deleted)
+    flt = _filters(authors, since, until, include_deleted, tags)
     lim = _limit(limit, fmt)
     if fmt != "table":
         from archive.export import CSV_COLUMNS
@@ -676,7 +681,7 @@ def _resolve(store: Store, ref: str) -> Article:
               show_default=True, help="jsonl, json, csv, ejson (for mongoimport), or markdown (a folder of files).")
 @click.option("-o", "--output", type=click.Path(), help="File (or folder for markdown); stdout by default.")
 @click.pass_obj
-def export(state: State, authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
+def export(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since: dt.date | None, until: dt.date | None,
            include_deleted: bool, limit: int | None, fmt: str, output: str | None) -> None:
     """Export every matching article, streaming, in constant memory.
 
@@ -689,7 +694,7 @@ def export(state: State, authors: tuple[str, ...], since: dt.date | None, until:
     from archive import export as ex
 
     store = state.store()
-    flt = _filters(authors, since, until, include_deleted)
+    flt = _filters(authors, since, until, include_deleted, tags)
     arts = store.query(flt, sort="path", limit=limit)
     progress = None
     bar: Any = None
@@ -826,20 +831,26 @@ def migrate(state: State, target: str) -> None:
 @filter_options
 @format_option
 @click.pass_obj
-def stats(state: State, authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
+def stats(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since: dt.date | None,
+          until: dt.date | None,
           include_deleted: bool, limit: int | None, fmt: str | None) -> None:
-    """Counts: articles, deleted, failures, revisions, per author and per year.
+    """Counts: articles, deleted, failures, revisions, per author, tag, site and year.
 
     \b
     Example:
       archive stats --since 2015-01-01 --format json
     """
     fmt = _fmt(fmt)
-    s = state.store().stats(_filters(authors, since, until, include_deleted))
+    s = state.store().stats(_filters(authors, since, until, include_deleted, tags))
     top = s.authors[: _limit(limit, fmt)] if _limit(limit, fmt) is not None else s.authors
+    lim = _limit(limit, fmt)
+    top_tags = s.tags[:lim] if lim is not None else s.tags
+    top_sites = s.sites[:lim] if lim is not None else s.sites
     doc = {"articles": s.articles, "deleted": s.deleted, "failures": s.failures, "revisions": s.revisions,
            "words": s.words, "authors": [{"name": n, "articles": c} for n, c in top],
-           "years": [{"year": y, "articles": c} for y, c in s.years]}
+           "years": [{"year": y, "articles": c} for y, c in s.years],
+           "tags": [{"tag": n, "articles": c} for n, c in top_tags],
+           "sites": [{"site": n, "articles": c} for n, c in top_sites]}
     if fmt in ("json", "jsonl"):
         _out().write(json.dumps(doc, ensure_ascii=False, indent=2 if fmt == "json" else None) + "\n")
         return
@@ -848,6 +859,8 @@ def stats(state: State, authors: tuple[str, ...], since: dt.date | None, until: 
                 ("articles", "deleted", "failures", "revisions", "words")]
         rows += [{"kind": "author", "name": n, "articles": c} for n, c in top]
         rows += [{"kind": "year", "name": y, "articles": c} for y, c in s.years]
+        rows += [{"kind": "tag", "name": n, "articles": c} for n, c in top_tags]
+        rows += [{"kind": "site", "name": n, "articles": c} for n, c in top_sites]
         _machine(rows, "csv", ("kind", "name", "articles"))
         return
     from rich.table import Table
@@ -862,11 +875,12 @@ def stats(state: State, authors: tuple[str, ...], since: dt.date | None, until: 
         for name, count in top:
             ta.add_row(name, str(count))
         c.print(ta)
-    if s.years:
-        ty = Table("year", "articles", header_style="bold")
-        for year, count in s.years:
-            ty.add_row(year, str(count))
-        c.print(ty)
+    for head, pairs in (("tag", top_tags), ("site", top_sites), ("year", s.years)):
+        if pairs:
+            tt = Table(head, "articles", header_style="bold")
+            for name, count in pairs:
+                tt.add_row(name, f"{count:,}")
+            c.print(tt)
 
 
 @cli.command()

@@ -68,7 +68,8 @@ class Settings(BaseSettings):
     rescan_interval: float = Field(300.0, ge=0)
     heartbeat_interval: float = Field(5.0, gt=0)
     ignore: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [".txt", ".md"])
+    extensions: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [".txt", ".md", ".markdown", ".html", ".htm"])
     max_bytes: int = Field(5 * 1024 * 1024, gt=0)
     batch_size: int = Field(500, gt=0)
     workers: int = Field(0, ge=0, description="parse processes; 0 = one per core")

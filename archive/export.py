@@ -21,7 +21,7 @@ from archive.store.base import Filters, Store
 
 EXPORT_FORMATS = ("jsonl", "json", "csv", "ejson", "markdown")
 CSV_COLUMNS = ("id", "title", "authors", "published", "word_count", "path", "sha256", "revision",
-               "ingested_at", "updated_at", "deleted_at", "body")
+               "ingested_at", "updated_at", "deleted_at", "url", "site", "tags", "format", "body")
 BATCH = 500
 
 
@@ -115,8 +115,24 @@ def byline(authors: list[str]) -> str:
 
 
 def to_markdown(a: Article) -> str:
-    """An article file in the seed format; parsing it gives back the same fields."""
+    """An article file that parses back to the same fields: the seed format, with YAML front
+    matter first when the article has fields the seed format cannot carry (url, site, tags)."""
     head = [f"# {a.title}", ""]
+    if a.url or a.site or a.tags or a.description:
+        import yaml
+
+        fields: dict[str, Any] = {"title": a.title}
+        if a.authors:
+            fields["authors"] = list(a.authors)
+        if a.published:
+            fields["published"] = a.published
+        for k in ("url", "site", "description"):
+            if getattr(a, k):
+                fields[k] = getattr(a, k)
+        if a.tags:
+            fields["tags"] = list(a.tags)
+        front = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=10_000)
+        return f"---\n{front}---\n\n# {a.title}\n\n{a.body}\n"
     meta = []
     if a.authors:
         meta.append(byline(a.authors) + "  ")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from archive.config import Settings
 from archive.errors import ParseError, StoreUnavailable
 from archive.models import Failure, ParsedArticle, Source
-from archive.parsing import parse_bytes
+from archive.parsing import HTML_EXTENSIONS, parse_bytes
 from archive.store.base import KnownFile, Store, UpsertItem, UpsertResult
 
 log = logging.getLogger("archive.ingest")
@@ -212,6 +212,9 @@ class Ingester:
         # Set by the daemon's signal handler: long runs stop between batches (the next start
         # reconciles whatever was left).
         self.stop_event: threading.Event | None = None
+        # The daemon extracts saved web pages in the parse workers, never in its own loop
+        # (trafilatura takes tens of milliseconds a page); ``archive ingest`` may do it inline.
+        self.offload_html = False
 
     def stopping(self) -> bool:
         """True once a stop was asked for: work in progress ends at the next batch."""
@@ -228,8 +231,8 @@ class Ingester:
         return None
 
     # ------------------------------------------------------------ pool
-    def _get_pool(self) -> cf.ProcessPoolExecutor | None:
-        if self.settings.parse_workers < 2:
+    def _get_pool(self, *, needed: bool = False) -> cf.ProcessPoolExecutor | None:
+        if self.settings.parse_workers < 2 and not needed:
             return None
         if self._pool is None:
             import multiprocessing
@@ -251,7 +254,8 @@ class Ingester:
     def _prepared(self, files: Sequence[FileStat]) -> Iterator[list[Prepared]]:
         """Prepared files in batches; parsing runs ahead in the pool while a batch is written."""
         size = self.settings.batch_size
-        pool = self._get_pool() if len(files) >= POOL_THRESHOLD else None
+        heavy = self.offload_html and any(f.path.lower().endswith(HTML_EXTENSIONS) for f in files)
+        pool = self._get_pool(needed=heavy) if len(files) >= POOL_THRESHOLD or heavy else None
         if pool is None:
             for i in range(0, len(files), size):
                 yield [prepare(f, self.settings.max_bytes) for f in files[i : i + size]]

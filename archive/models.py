@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -69,6 +69,11 @@ class ParsedArticle:
     published: dt.date | None
     body: str
     word_count: int = -1  # computed from body when not given
+    url: str | None = None
+    site: str | None = None
+    tags: tuple[str, ...] = ()
+    format: str = "text"  # text, markdown or html: what the file was parsed as
+    description: str | None = None
 
     def __post_init__(self) -> None:
         if self.word_count < 0:
@@ -104,6 +109,11 @@ class Article(BaseModel):
     ingested_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     deleted_at: dt.datetime | None = None
+    url: str | None = None
+    site: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    format: Literal["text", "markdown", "html"] = "text"
+    description: str | None = None
 
     @field_validator("title", "body")
     @classmethod
@@ -112,11 +122,11 @@ class Article(BaseModel):
             raise ValueError("must not be blank")
         return v
 
-    @field_validator("authors")
+    @field_validator("authors", "tags")
     @classmethod
     def _authors(cls, v: list[str]) -> list[str]:
         if any(not a.strip() for a in v):
-            raise ValueError("an author name must not be blank")
+            raise ValueError("a name must not be blank")
         return v
 
     @field_validator("published")
@@ -157,6 +167,11 @@ class Article(BaseModel):
             revision=1,
             ingested_at=now,
             updated_at=now,
+            url=parsed.url,
+            site=parsed.site,
+            tags=list(parsed.tags),
+            format=parsed.format,  # type: ignore[arg-type]
+            description=parsed.description,
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -173,6 +188,11 @@ class Article(BaseModel):
             "ingested_at": iso(self.ingested_at),
             "updated_at": iso(self.updated_at),
             "deleted_at": iso(self.deleted_at),
+            "url": self.url,
+            "site": self.site,
+            "tags": list(self.tags),
+            "format": self.format,
+            "description": self.description,
         }
 
     @classmethod

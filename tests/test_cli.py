@@ -44,8 +44,7 @@ def jsonl(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-COMMANDS = ["parse", "ingest", "watch", "search", "list", "show", "history", "export", "import", "migrate",
-            "stats", "status", "failures", "duplicates"]
+COMMANDS = sorted(cli.commands)  # derived, never a hand-kept list (sqlite-utils habit)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -345,6 +344,6 @@ def test_settings_precedence(env: dict[str, Any], monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ARCHIVE_SETTLE", "2")
     monkeypatch.setenv("ARCHIVE_IGNORE", "*.bak, drafts")
     s = load_settings()
-    assert s.settle == 2 and s.ignore == ["*.bak", "drafts"] and s.extensions == [".txt", ".md"]
+    assert s.settle == 2 and s.ignore == ["*.bak", "drafts"] and s.extensions == [".txt", ".md", ".markdown", ".html", ".htm"]
     assert load_settings(settle=0.5).settle == 0.5
     assert s.db.endswith("archive/archive.db")

@@ -22,6 +22,7 @@ class Filters:
     """The SPEC filters shared by search, list, export and stats."""
 
     authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
     since: dt.date | None = None
     until: dt.date | None = None
     include_deleted: bool = False
@@ -30,6 +31,10 @@ class Filters:
     @property
     def authors_folded(self) -> list[str]:
         return [fold_name(a) for a in self.authors]
+
+    @property
+    def tags_folded(self) -> list[str]:
+        return [fold_name(t.lstrip("#")) for t in self.tags]
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ class Stats:
     words: int = 0
     authors: list[tuple[str, int]] = field(default_factory=list)
     years: list[tuple[str, int]] = field(default_factory=list)
+    tags: list[tuple[str, int]] = field(default_factory=list)
+    sites: list[tuple[str, int]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- search query
@@ -402,4 +409,9 @@ def next_revision(old: Article, parsed: ParsedArticle, source: Source, now: dt.d
         ingested_at=old.ingested_at,
         updated_at=now,
         deleted_at=None,
+        url=parsed.url,
+        site=parsed.site,
+        tags=list(parsed.tags),
+        format=parsed.format,  # type: ignore[arg-type]
+        description=parsed.description,
     )

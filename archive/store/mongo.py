@@ -104,6 +104,12 @@ def to_mongo(a: Article) -> dict[str, Any]:
         "ingested_at": a.ingested_at,
         "updated_at": a.updated_at,
         "deleted_at": a.deleted_at,
+        "url": a.url,
+        "site": a.site,
+        "tags": list(a.tags),
+        "tags_key": [fold_name(t) for t in a.tags],
+        "format": a.format,
+        "description": a.description,
     }
 
 
@@ -122,6 +128,12 @@ def from_mongo(d: dict[str, Any]) -> Article:
         ingested_at=parse_iso_required(d.get("ingested_at")),
         updated_at=parse_iso_required(d.get("updated_at")),
         deleted_at=parse_iso(d.get("deleted_at")),
+        # Documents written before these fields existed read as plain text articles.
+        url=d.get("url"),
+        site=d.get("site"),
+        tags=list(d.get("tags") or []),
+        format=d.get("format") or "text",
+        description=d.get("description"),
     )
 
 
@@ -171,15 +183,21 @@ class MongoStore(Store):
         self.articles.create_index("source.path", unique=True, name="source_path")
         self.articles.create_index([("published", DESCENDING)], name="published")
         self.articles.create_index("authors_key", name="authors_key")
+        self.articles.create_index("tags_key", name="tags_key")
+        self.articles.create_index("site", name="site", sparse=True)
         self.articles.create_index("source.sha256", name="sha256")
         self.articles.create_index([("source.device", 1), ("source.inode", 1)], name="inode")
         self.articles.create_index("updated_at", name="updated_at")
         self.revs.create_index([("article_id", 1), ("revision", 1)], unique=True, name="article_revision")
         with contextlib.suppress(OperationFailure, NotImplementedError, TypeError):
+            # A collection has one text index: one made before tags were searched is replaced.
+            old = self.articles.index_information().get(TEXT_INDEX) or {}
+            if old and "tags" not in (old.get("weights") or {}):
+                self.articles.drop_index(TEXT_INDEX)
             self.articles.create_index(
-                [("title", "text"), ("authors", "text"), ("body", "text")],
+                [("title", "text"), ("authors", "text"), ("tags", "text"), ("body", "text")],
                 name=TEXT_INDEX,
-                weights={"title": 10, "authors": 5, "body": 1},
+                weights={"title": 10, "authors": 5, "tags": 3, "body": 1},
                 default_language="english",
                 # A field we never write: a document field named "language" can't break inserts.
                 language_override="_archive_text_language",
@@ -375,6 +393,8 @@ class MongoStore(Store):
             q["published"] = rng  # YYYY-MM-DD strings compare like dates
         if f.authors:
             q["authors_key"] = {"$in": [str(a) for a in f.authors_folded]}
+        if f.tags:
+            q["tags_key"] = {"$in": [str(t) for t in f.tags_folded]}
         if f.path_prefix:
             q["source.path"] = {"$regex": "^" + re.escape(f.path_prefix.rstrip("/") + "/")}
         return q
@@ -436,7 +456,7 @@ class MongoStore(Store):
 
         def any_field(t: Term) -> dict[str, Any]:
             r = {"$regex": rx(t), "$options": "i"}
-            return {"$or": [{"title": r}, {"authors": r}, {"body": r}]}
+            return {"$or": [{"title": r}, {"authors": r}, {"tags": r}, {"body": r}]}
 
         conds: list[dict[str, Any]] = [flt] if flt else []
         conds += [any_field(t) for t in q.positive]
@@ -450,8 +470,10 @@ class MongoStore(Store):
         with self._guard():
             for d in self.articles.find(query):
                 title, authors, body = fold(d["title"]), fold(" ".join(d.get("authors") or [])), fold(d["body"])
+                tags = fold(" ".join(d.get("tags") or []))
                 score: float = sum(
-                    10 * len(p.findall(title)) + 5 * len(p.findall(authors)) + len(p.findall(body)) for p in pats
+                    10 * len(p.findall(title)) + 5 * len(p.findall(authors)) + 3 * len(p.findall(tags))
+                    + len(p.findall(body)) for p in pats
                 )
                 scored.append((float(score) / (1 + len(body) / 5000), d["_id"], d))
         scored.sort(key=lambda x: (-x[0], x[1]))
@@ -498,6 +520,18 @@ class MongoStore(Store):
                 y = (d.get("published") or "")[:4] or "unknown"
                 years[y] = years.get(y, 0) + 1
             s.years = sorted(years.items())
+            per_tag = self.articles.aggregate([
+                {"$match": live}, {"$unwind": "$tags"},
+                {"$group": {"_id": {"$toLower": "$tags"}, "name": {"$first": "$tags"}, "n": {"$sum": 1}}},
+            ])
+            tags: dict[str, list[Any]] = {}
+            for d in per_tag:
+                tags.setdefault(fold_name(d["name"]), [d["name"], 0])[1] += d["n"]
+            s.tags = sorted(((v[0], int(v[1])) for v in tags.values()), key=lambda x: (-x[1], fold_name(x[0])))
+            per_site = self.articles.aggregate([
+                {"$match": {**live, "site": {"$ne": None}}}, {"$group": {"_id": "$site", "n": {"$sum": 1}}},
+            ])
+            s.sites = sorted(((d["_id"], int(d["n"])) for d in per_site), key=lambda x: (-x[1], x[0]))
         return s
 
     def duplicates(self, include_deleted: bool = False) -> list[list[Article]]:

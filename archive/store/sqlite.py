@@ -30,7 +30,7 @@ from archive.store.base import (
     parse_query,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE articles (
@@ -111,13 +111,70 @@ _V2 = """
 CREATE INDEX articles_live ON articles(deleted_at, published, word_count);
 """
 
+_V3 = """
+-- Articles from the web: where they were published, the site, tags, what the file was parsed as.
+ALTER TABLE articles ADD COLUMN url TEXT;
+ALTER TABLE articles ADD COLUMN site TEXT;
+ALTER TABLE articles ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';       -- JSON list, as the file says
+ALTER TABLE articles ADD COLUMN tags_key TEXT NOT NULL DEFAULT '[]';   -- JSON list of folded tags, for --tag
+ALTER TABLE articles ADD COLUMN tags_text TEXT NOT NULL DEFAULT '';    -- what full-text search sees
+ALTER TABLE articles ADD COLUMN format TEXT NOT NULL DEFAULT 'text';
+ALTER TABLE articles ADD COLUMN description TEXT;
+CREATE INDEX articles_site ON articles(site) WHERE site IS NOT NULL;
+CREATE TABLE article_tags (n INTEGER NOT NULL, tag TEXT NOT NULL);
+CREATE INDEX article_tags_tag ON article_tags(tag, n);
+CREATE INDEX article_tags_n ON article_tags(n);
+-- Search sees tags too: the index gets a column, and is rebuilt from the table once.
+DROP TRIGGER articles_ai;
+DROP TRIGGER articles_ad;
+DROP TRIGGER articles_au_text;
+DROP TABLE articles_fts;
+CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, authors_text, tags_text, body,
+    content='articles', content_rowid='n',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');
+CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts(rowid, title, authors_text, tags_text, body)
+        VALUES (new.n, new.title, new.authors_text, new.tags_text, new.body);
+    INSERT INTO article_authors(n, name) SELECT new.n, value FROM json_each(new.authors_key);
+    INSERT INTO article_tags(n, tag) SELECT new.n, value FROM json_each(new.tags_key);
+END;
+CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, authors_text, tags_text, body)
+        VALUES ('delete', old.n, old.title, old.authors_text, old.tags_text, old.body);
+    DELETE FROM article_authors WHERE n = old.n;
+    DELETE FROM article_tags WHERE n = old.n;
+END;
+CREATE TRIGGER articles_au_text AFTER UPDATE OF title, authors_text, tags_text, body ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, authors_text, tags_text, body)
+        VALUES ('delete', old.n, old.title, old.authors_text, old.tags_text, old.body);
+    INSERT INTO articles_fts(rowid, title, authors_text, tags_text, body)
+        VALUES (new.n, new.title, new.authors_text, new.tags_text, new.body);
+END;
+CREATE TRIGGER articles_au_tags AFTER UPDATE OF tags_key ON articles BEGIN
+    DELETE FROM article_tags WHERE n = old.n;
+    INSERT INTO article_tags(n, tag) SELECT new.n, value FROM json_each(new.tags_key);
+END;
+"""
+
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2}
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3}
 
 _COLS = (
     "id, path, title, authors, published, body, word_count, sha256, size, mtime, inode, device, "
-    "revision, ingested_at, updated_at, deleted_at"
+    "revision, ingested_at, updated_at, deleted_at, url, site, tags, format, description"
 )
+_NCOLS = len(_COLS.split(","))
+# Every column a write sets: the document's fields and what is derived from them for search.
+_WRITE_COLS = (
+    "id", "path", "title", "authors", "authors_text", "authors_key", "published", "body", "word_count",
+    "sha256", "size", "mtime", "inode", "device", "revision", "ingested_at", "updated_at", "deleted_at",
+    "url", "site", "tags", "tags_key", "tags_text", "format", "description",
+)
+_INSERT = f"INSERT INTO articles ({', '.join(_WRITE_COLS)}) VALUES ({','.join('?' * len(_WRITE_COLS))})"
+_UPDATE = f"UPDATE articles SET {', '.join(c + '=?' for c in _WRITE_COLS[1:])} WHERE id=?"
 _ORDER = {
     # SQLite sorts NULL first: undated articles come last when newest-first, first otherwise.
     "-published": "a.published DESC, a.n DESC",
@@ -153,6 +210,11 @@ def _row_article(r: sqlite3.Row | tuple[Any, ...]) -> Article:
         ingested_at=parse_iso_required(r[13]),
         updated_at=parse_iso_required(r[14]),
         deleted_at=parse_iso(r[15]),
+        url=r[16],
+        site=r[17],
+        tags=json.loads(r[18]),
+        format=r[19],
+        description=r[20],
     )
 
 
@@ -162,12 +224,16 @@ def _date(v: str | None) -> Any:
     return dt.date.fromisoformat(v) if v else None
 
 
-def _values(a: Article) -> tuple[Any, ...]:
+def _write_values(a: Article) -> tuple[Any, ...]:
+    """The values of ``_WRITE_COLS`` for an article."""
     return (
-        a.id, a.source.path, a.title, json.dumps(a.authors, ensure_ascii=False),
+        a.id, a.source.path, a.title, json.dumps(a.authors, ensure_ascii=False), ", ".join(a.authors),
+        json.dumps([fold_name(x) for x in a.authors], ensure_ascii=False),
         a.published.isoformat() if a.published else None, a.body, a.word_count,
         a.source.sha256, a.source.size, a.source.mtime, a.source.inode, a.source.device,
         a.revision, iso(a.ingested_at), iso(a.updated_at), iso(a.deleted_at),
+        a.url, a.site, json.dumps(a.tags, ensure_ascii=False),
+        json.dumps([fold_name(t) for t in a.tags], ensure_ascii=False), " ".join(a.tags), a.format, a.description,
     )
 
 
@@ -327,12 +393,7 @@ class SQLiteStore(Store):
             row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id = ?", (item.move_from,)).fetchone()
         if row is None:
             art = Article.from_parsed(item.parsed, src)
-            self.db.execute(
-                "INSERT INTO articles (id, path, title, authors, authors_text, authors_key, published, body,"
-                " word_count, sha256, size, mtime, inode, device, revision, ingested_at, updated_at, deleted_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                self._insert_values(art),
-            )
+            self.db.execute(_INSERT, _write_values(art))
             return UpsertResult(src.path, art.id, "new", 1)
         old = _row_article(row)
         moved = old.source.path != src.path
@@ -350,24 +411,8 @@ class SQLiteStore(Store):
             "INSERT OR REPLACE INTO revisions (article_id, revision, sha256, doc) VALUES (?,?,?,?)",
             (old.id, old.revision, old.source.sha256, json.dumps(old.to_doc(), ensure_ascii=False)),
         )
-        self.db.execute(
-            "UPDATE articles SET path=?, title=?, authors=?, authors_text=?, authors_key=?, published=?,"
-            " body=?, word_count=?, sha256=?, size=?, mtime=?, inode=?, device=?, revision=?,"
-            " updated_at=?, deleted_at=NULL WHERE id=?",
-            (src.path, new.title, json.dumps(new.authors, ensure_ascii=False), ", ".join(new.authors),
-             json.dumps([fold_name(a) for a in new.authors], ensure_ascii=False),
-             new.published.isoformat() if new.published else None, new.body, new.word_count,
-             src.sha256, src.size, src.mtime, src.inode, src.device, new.revision, iso(now), old.id),
-        )
+        self.db.execute(_UPDATE, (*_write_values(new)[1:], old.id))
         return UpsertResult(src.path, old.id, "updated", new.revision)
-
-    @staticmethod
-    def _insert_values(a: Article) -> tuple[Any, ...]:
-        v = _values(a)
-        return (
-            v[0], v[1], v[2], v[3], ", ".join(a.authors),
-            json.dumps([fold_name(x) for x in a.authors], ensure_ascii=False), *v[4:],
-        )
 
     def touch_many(self, files: Sequence[Source]) -> None:
         if not files:
@@ -419,21 +464,10 @@ class SQLiteStore(Store):
                     counts["conflict"] += 1  # another document owns that file: never overwrite it
                     continue
                 if row is None:
-                    self.db.execute(
-                        "INSERT INTO articles (id, path, title, authors, authors_text, authors_key, published,"
-                        " body, word_count, sha256, size, mtime, inode, device, revision, ingested_at,"
-                        " updated_at, deleted_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        self._insert_values(a),
-                    )
+                    self.db.execute(_INSERT, _write_values(a))
                     counts["imported"] += 1
                 else:
-                    v = self._insert_values(a)
-                    self.db.execute(
-                        "UPDATE articles SET path=?, title=?, authors=?, authors_text=?, authors_key=?,"
-                        " published=?, body=?, word_count=?, sha256=?, size=?, mtime=?, inode=?, device=?,"
-                        " revision=?, ingested_at=?, updated_at=?, deleted_at=? WHERE id=?",
-                        (*v[1:], a.id),
-                    )
+                    self.db.execute(_UPDATE, (*_write_values(a)[1:], a.id))
                     counts["updated"] += 1
             for r in revisions:
                 self.db.execute(
@@ -492,6 +526,10 @@ class SQLiteStore(Store):
             marks = ",".join("?" * len(f.authors))
             parts.append(f"a.n IN (SELECT n FROM article_authors WHERE name IN ({marks}))")
             args.extend(f.authors_folded)
+        if f.tags:
+            marks = ",".join("?" * len(f.tags))
+            parts.append(f"a.n IN (SELECT n FROM article_tags WHERE tag IN ({marks}))")
+            args.extend(f.tags_folded)
         if f.path_prefix:
             p = f.path_prefix.rstrip("/") + "/"
             parts.append("a.path >= ? AND a.path < ?")
@@ -535,7 +573,7 @@ class SQLiteStore(Store):
                 join = " JOIN articles a ON a.n = articles_fts.rowid"
                 extra = (" AND " + where[len(" WHERE "):]) if where else ""
             rank_sql = (
-                "SELECT articles_fts.rowid, bm25(articles_fts, 10.0, 5.0, 1.0) AS r FROM articles_fts"
+                "SELECT articles_fts.rowid, bm25(articles_fts, 10.0, 5.0, 3.0, 1.0) AS r FROM articles_fts"
                 f"{join} WHERE articles_fts MATCH ?{extra} ORDER BY r{lim}"
             )
             ranked = self._read(rank_sql, [expr, *args] + ([limit] if limit is not None else []))
@@ -548,7 +586,7 @@ class SQLiteStore(Store):
                 )}
                 for n, score in page:
                     r = rows[n]
-                    yield Hit(_row_article(r[1:17]), round(-float(score), 6), r[17])
+                    yield Hit(_row_article(r[1 : 1 + _NCOLS]), round(-float(score), 6), r[1 + _NCOLS])
             return
         expr = fts_expression(q.negative).replace(" AND ", " OR ")
         cond = "a.n NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
@@ -623,6 +661,18 @@ class SQLiteStore(Store):
             largs,
         ).fetchall()
         s.authors = [(spelled.get(k, k), int(c)) for k, c in counted]
+        tag_rows = self._read(
+            f"SELECT at.tag, count(*), min(a.tags) FROM article_tags at JOIN articles a ON a.n = at.n{lwhere}"
+            " GROUP BY at.tag ORDER BY count(*) DESC, at.tag",
+            largs,
+        ).fetchall()
+        s.tags = [(next((t for t in json.loads(tags) if fold_name(t) == key), key), int(c))
+                  for key, c, tags in tag_rows]
+        site_where = (lwhere + " AND " if lwhere else " WHERE ") + "a.site IS NOT NULL"
+        s.sites = [(r[0], int(r[1])) for r in self._read(
+            f"SELECT a.site, count(*) FROM articles a{site_where} GROUP BY a.site ORDER BY count(*) DESC, a.site",
+            largs,
+        )]
         s.years = [
             (r[0] or "unknown", int(r[1]))
             for r in self._read(

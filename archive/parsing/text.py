@@ -1,4 +1,4 @@
-"""Article files in, article fields out (or a :class:`ParseError` with a reason).
+"""Text articles (SPEC.md, "The article file"): title, byline, date, paragraphs.
 
 Every regular expression here is linear: bounded quantifiers, fixed-width
 look-arounds, no nested repetition, so a hostile file cannot make it backtrack.
@@ -31,9 +31,10 @@ _NAME_SPLIT = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&)\s+", re.I)
 _IMAGE_OR_LINK = re.compile(r"!?\[([^\[\]\n]{0,2000})\]\(\s*[^()\s]{0,4000}(?:\s+\"[^\"\n]{0,500}\")?\s*\)")
 _REF_LINK = re.compile(r"\[([^\[\]\n]{1,2000})\]\[[^\[\]\n]{0,200}\]")
 _AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^<>\s]{1,4000})>", re.I)
-_STRONG = re.compile(r"\*\*|__|~~")
-_EM_OPEN = re.compile(r"(?<![\w*])[*_](?=[^\s*_])")
-_EM_CLOSE = re.compile(r"(?<=[^\s*_])[*_](?![\w*])")
+# Emphasis markers that can open (a non-space follows, no word character precedes) or close (a
+# non-space precedes, no word character follows); only an opener followed by a closer of the same
+# marker is emphasis. A lone ``*`` (``report*``, ``5 * 3``) or a stray backtick stays text.
+_MARK = re.compile(r"\*\*|__|~~|\*|_")
 _CODE = re.compile(r"`+")
 _SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")  # runs to collapse; a lone space stays
 _CLOSERS = "\"'”’»)]*_"
@@ -124,22 +125,68 @@ def parse_date(line: str) -> dt.date | None:
     return d if EARLIEST <= d <= dt.date.today() + dt.timedelta(days=366) else None
 
 
+# Words that make a line a place, not a person ("Lansdowne Road", "Wembley Stadium").
+_PLACE_WORDS = frozenset((
+    "road", "street", "avenue", "boulevard", "lane", "stadium", "arena", "square", "plaza", "airport",
+    "station", "university", "hospital", "cathedral", "museum", "theatre", "theater", "palace", "castle",
+    "hotel", "centre", "center", "republic", "kingdom", "islands",
+))
+_WEEKDAYS = frozenset(d.lower() for d in calendar.day_name) | frozenset(d.lower() for d in calendar.day_abbr)
+# Lower-case words that names carry ("Ludwig van Beethoven", "Gabriel García de la Cruz").
+_PARTICLES = frozenset((
+    "van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "al", "bin", "ibn",
+    "y", "e", "dos", "das", "ter", "ten",
+))
+# A news dateline: an upper-case place (and region), then a date and/or an agency, then a dash:
+# "LONDON, April 3 (Reuters) - ", "ANKARA, Turkey (AP) — ".
+_DATELINE = re.compile(
+    r"[A-Z][A-Z.'’ -]{1,40}(?:,\s*[A-Z][\w.'’ -]{1,40})?"
+    rf"(?P<date>,?\s+(?i:{_MONTH_RE})\.?\s+\d{{1,2}}(?:,\s*\d{{4}})?)?"
+    r"\s*(?P<agency>\([^()\n]{1,40}\))?\s*[-–—]{1,2}(?:\s+|$)"
+)
+
+
+def dateline_length(line: str) -> int:
+    """How many characters of ``line`` a leading news dateline takes (0 if there is none)."""
+    m = _DATELINE.match(line.strip())
+    if m is None or not (m["date"] or m["agency"]):
+        return 0
+    return len(line) - len(line.lstrip()) + m.end()
+
+
 def parse_byline(line: str) -> list[str] | None:
     """Author names from a byline (``A``, ``A and B``, ``A, B and C``, ``By A``), or None.
 
-    None means "this does not look like a byline" (too long, a sentence, no names).
+    None means "this does not look like a byline": too long, a sentence, a date, a place
+    (``ANKARA, Turkey``, ``Lansdowne Road, Dublin``), a dateline. Without ``By`` every name has
+    two to six capitalised words (particles like ``van`` aside).
     """
     s = _squash(plain_inline(line)).strip()
-    if not s or len(s) > 200 or s[-1] in ".!?:;\"”" or _HEADING.match(s):
+    if not s or len(s) > 200 or s[-1] in ".!?:;\"”" or _HEADING.match(s) or dateline_length(s):
         return None
-    s = _BY.sub("", s, count=1) if _BY.match(s) else s
+    by = _BY.match(s) is not None
+    s = _BY.sub("", s, count=1) if by else s
     names = [n.strip(" ,") for n in _NAME_SPLIT.split(s)]
     names = [n for n in names if n]
     if not names:
         return None
     for n in names:
         words = n.split()
-        if len(words) > 6 or not any(w[0].isupper() for w in words if w[0].isalpha()):
+        if len(words) > 6 or any(c.isdigit() for c in n):
+            return None
+        if by:
+            if not any(w[0].isupper() for w in words if w[0].isalpha()):
+                return None
+            continue
+        if len(words) < 2:
+            return None
+        lowered = [w.lower().strip(".,'’") for w in words]
+        if any(w in _PLACE_WORDS or w in _WEEKDAYS for w in lowered):
+            return None
+        named = [w for w, low in zip(words, lowered, strict=True) if low not in _PARTICLES]
+        if not named or any(not w[0].isupper() for w in named):
+            return None
+        if any(len(w) > 3 and w.isupper() for w in named):  # ANKARA, LONDON: a place in capitals
             return None
     return names
 
@@ -152,12 +199,63 @@ def plain_inline(text: str) -> str:
     if "<" in text:
         text = _AUTOLINK.sub(r"\1", text)
     if "*" in text or "_" in text or "~" in text:
-        text = _STRONG.sub("", text)
-        text = _EM_OPEN.sub("", text)
-        text = _EM_CLOSE.sub("", text)
+        text = _strip_emphasis(text)
     if "`" in text:
-        text = _CODE.sub("", text)
+        text = _strip_code(text)
     return text
+
+
+def _strip_emphasis(text: str) -> str:
+    """Remove paired emphasis markers (``**a**``, ``*a*``, ``__a__``, ``_a_``, ``~~a~~``), keep the
+    rest. Linear: one pass finds the markers, one pairs each opener with the next closer."""
+    n = len(text)
+    open_at: dict[str, int] = {}
+    drop: list[tuple[int, int]] = []
+    for m in _MARK.finditer(text):
+        mark, a, b = m.group(), m.start(), m.end()
+        before = text[a - 1] if a else " "
+        after = text[b] if b < n else " "
+        # No word character may touch the outside of a marker: snake_case, 5*3 stay as they are.
+        can_close = not before.isspace() and not after.isalnum()
+        can_open = not after.isspace() and not before.isalnum() and before not in "*_~"
+        start = open_at.get(mark)
+        if can_close and start is not None and start + len(mark) < a:
+            drop.append((start, start + len(mark)))
+            drop.append((a, b))
+            del open_at[mark]
+        elif can_open:
+            open_at[mark] = a
+    if not drop:
+        return text
+    drop.sort()
+    out, pos = [], 0
+    for a, b in drop:
+        out.append(text[pos:a])
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _strip_code(text: str) -> str:
+    """Remove backtick runs that open and close inline code (same length); a stray one stays."""
+    runs = [(m.start(), m.end()) for m in _CODE.finditer(text)]
+    pending: dict[int, tuple[int, int]] = {}
+    drop: list[tuple[int, int]] = []
+    for a, b in runs:
+        k = b - a
+        if k in pending:
+            drop += [pending.pop(k), (a, b)]
+        else:
+            pending[k] = (a, b)
+    if not drop:
+        return text
+    drop.sort()
+    out, pos = [], 0
+    for a, b in drop:
+        out.append(text[pos:a])
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _is_heading(par: str) -> bool:
@@ -189,18 +287,29 @@ def _paragraphs(lines: list[str]) -> list[str]:
     return out
 
 
-def parse_text(text: str, path: str | None = None) -> ParsedArticle:
-    """Parse decoded text into an article's fields."""
+def _same_title(line: str, title: str) -> bool:
+    return _squash(plain_inline(line.strip().lstrip("#").strip())).strip().casefold() == title.casefold()
+
+
+def parse_text(text: str, path: str | None = None, *, title: str | None = None) -> ParsedArticle:
+    """Parse decoded text into an article's fields.
+
+    ``title`` is given when it is known already (front matter): then the text has no title
+    line, and a leading heading that repeats the title is dropped rather than kept as body.
+    """
     lines = text.split("\n")
     n = len(lines)
     i = 0
     while i < n and not lines[i].strip():
         i += 1
-    if i == n:
-        raise ParseError(path, "empty", "empty: the file has no text")
-    raw_title = lines[i].strip()
-    i += 1
-    title = _squash(plain_inline(raw_title.lstrip("#").strip())).strip()
+    if title is None:
+        if i == n:
+            raise ParseError(path, "empty", "empty: the file has no text")
+        raw_title = lines[i].strip()
+        i += 1
+        title = _squash(plain_inline(raw_title.lstrip("#").strip())).strip()
+    elif i < n and _same_title(lines[i], title):
+        i += 1
     if not title:
         raise ParseError(path, "no-title", "no title: the first line has no text")
     if len(title) > MAX_TITLE_CHARS:
@@ -213,6 +322,7 @@ def parse_text(text: str, path: str | None = None) -> ParsedArticle:
     authors: list[str] = []
     published: dt.date | None = None
     seen = 0
+    dateline_next = False
     while i < n and seen < 2:
         while i < n and not lines[i].strip():
             i += 1
@@ -222,17 +332,24 @@ def parse_text(text: str, path: str | None = None) -> ParsedArticle:
         if published is None and (d := parse_date(line)) is not None:
             published = d
         elif not authors and published is None and (names := parse_byline(line)) is not None:
-            # A byline must be a line of its own or be followed by the date line.
+            # A byline must be a line of its own or be followed by the date line or a dateline.
             nxt = lines[i + 1] if i + 1 < n else ""
-            if nxt.strip() and parse_date(nxt) is None:
+            dateline_next = bool(nxt.strip()) and dateline_length(nxt) > 0
+            if nxt.strip() and parse_date(nxt) is None and not dateline_next:
                 break
             authors = names
         else:
             break
         i += 1
         seen += 1
+        if dateline_next:
+            break
+    rest = lines[i:]
+    if dateline_next and rest:
+        # "By A" directly followed by "LONDON, April 3 (Reuters) - The ...": the body starts after it.
+        rest = [rest[0][dateline_length(rest[0]):], *rest[1:]]
 
-    pars = [_squash(plain_inline(p)).strip() for p in _paragraphs(lines[i:])]
+    pars = [_squash(plain_inline(p)).strip() for p in _paragraphs(rest)]
     pars = [p for p in pars if p]
     while pars and _is_footer(pars[-1]):
         pars.pop()
@@ -251,27 +368,3 @@ def parse_text(text: str, path: str | None = None) -> ParsedArticle:
     if not body:
         raise ParseError(path, "no-body", "no body: nothing follows the title and byline")
     return ParsedArticle(title=title, authors=tuple(authors), published=published, body=body)
-
-
-def parse_bytes(
-    data: bytes, path: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
-) -> ParsedArticle:
-    """Parse a file's bytes. Raises ParseError with a distinct reason for each failure."""
-    if len(data) > max_bytes:
-        raise ParseError(
-            path, "too-large",
-            f"over the size limit: {len(data):,} bytes > {max_bytes:,} (ARCHIVE_MAX_BYTES)",
-        )
-    if not data.strip():
-        raise ParseError(path, "empty", "empty: the file has no text")
-    return parse_text(decode(data, path), path)
-
-
-def parse_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedArticle:
-    """Read and parse one file; refuses files over ``max_bytes`` before reading them."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise ParseError(path, "unreadable", f"cannot read: {exc.strerror or exc}") from None
-    return parse_bytes(data, path, max_bytes)

@@ -1,0 +1,82 @@
+"""Article files in, article fields out (or a :class:`ParseError` with a reason).
+
+One entry point, :func:`parse_bytes`, picks the reader by the file's extension: saved web pages
+(``.html``, ``.htm``), Markdown with front matter (``.md``, ``.markdown``), and the light-Markdown
+text articles of SPEC.md (everything else).
+"""
+
+from __future__ import annotations
+
+from archive.errors import ParseError
+from archive.models import ParsedArticle
+from archive.parsing.text import (
+    DEFAULT_MAX_BYTES,
+    MAX_TITLE_CHARS,
+    decode,
+    parse_byline,
+    parse_date,
+    parse_text,
+    plain_inline,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "HTML_EXTENSIONS",
+    "MARKDOWN_EXTENSIONS",
+    "MAX_TITLE_CHARS",
+    "decode",
+    "file_format",
+    "parse_byline",
+    "parse_bytes",
+    "parse_date",
+    "parse_file",
+    "parse_text",
+    "plain_inline",
+]
+
+HTML_EXTENSIONS = (".html", ".htm")
+MARKDOWN_EXTENSIONS = (".md", ".markdown")
+
+
+def file_format(path: str | None) -> str:
+    """``html``, ``markdown`` or ``text``: how a file of this name is read."""
+    name = (path or "").lower()
+    if name.endswith(HTML_EXTENSIONS):
+        return "html"
+    if name.endswith(MARKDOWN_EXTENSIONS):
+        return "markdown"
+    return "text"
+
+
+def parse_bytes(
+    data: bytes, path: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> ParsedArticle:
+    """Parse a file's bytes. Raises ParseError with a distinct reason for each failure."""
+    if len(data) > max_bytes:
+        raise ParseError(
+            path, "too-large",
+            f"over the size limit: {len(data):,} bytes > {max_bytes:,} (ARCHIVE_MAX_BYTES)",
+        )
+    if not data.strip():
+        raise ParseError(path, "empty", "empty: the file has no text")
+    kind = file_format(path)
+    if kind == "html":
+        from archive.parsing.html import parse_html
+
+        return parse_html(data, path)
+    text = decode(data, path)
+    if kind == "markdown":
+        from archive.parsing.frontmatter import parse_markdown
+
+        return parse_markdown(text, path)
+    return parse_text(text, path)
+
+
+def parse_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedArticle:
+    """Read and parse one file; refuses files over ``max_bytes`` before reading them."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ParseError(path, "unreadable", f"cannot read: {exc.strerror or exc}") from None
+    return parse_bytes(data, path, max_bytes)

@@ -1,0 +1,181 @@
+"""Markdown with front matter, as web clippers (Obsidian Web Clipper, MarkDownload) and static
+sites (Jekyll, Hugo) write it: a YAML block between ``---`` lines or TOML between ``+++`` lines,
+then Markdown. Fields the block lacks come from the text rules (archive.parsing.text)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import sys
+from typing import Any
+
+from archive.errors import ParseError
+from archive.models import EARLIEST, ParsedArticle
+from archive.parsing.text import _NAME_SPLIT, parse_date, parse_text
+
+_YAML_OPEN, _TOML_OPEN = "---", "+++"
+_WIKI = re.compile(r"\[\[([^\[\]|]{1,300})(?:\|([^\[\]]{1,300}))?\]\]")
+_ISO_PREFIX = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_TAG_SPLIT = re.compile(r"[,\s]+")
+MAX_BLOCK = 256 * 1024  # characters of front matter; more is not metadata
+
+
+def split_front_matter(text: str) -> tuple[str, str, str] | None:
+    """``(kind, block, rest)`` when ``text`` opens with a front-matter block, else None.
+    ``kind`` is ``yaml`` or ``toml``. An opening line without a closing one is no block."""
+    first, nl, rest = text.partition("\n")
+    fence = first.strip()
+    if not nl or fence not in (_YAML_OPEN, _TOML_OPEN):
+        return None
+    closers = ("---", "...") if fence == _YAML_OPEN else ("+++",)
+    pos = 0
+    while pos <= len(rest):
+        end = rest.find("\n", pos)
+        line = rest[pos:] if end < 0 else rest[pos:end]
+        if line.strip() in closers and line.strip() == line.rstrip():
+            block = rest[:pos]
+            if len(block) > MAX_BLOCK:
+                return None
+            return ("yaml" if fence == _YAML_OPEN else "toml", block, "" if end < 0 else rest[end + 1 :])
+        if end < 0 or pos > MAX_BLOCK:
+            return None
+        pos = end + 1
+    return None
+
+
+def load_block(kind: str, block: str, path: str | None) -> dict[str, Any]:
+    """The block as a mapping. YAML is read with the safe loader only (no object tags)."""
+    if kind == "yaml":
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        try:
+            data = yaml.load(block, Loader=loader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 2})" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ParseError(path, "bad-front-matter", f"front matter is not valid YAML: {problem}{where}") from None
+    else:
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # Python 3.10
+            import tomli as tomllib
+        try:
+            data = tomllib.loads(block)
+        except tomllib.TOMLDecodeError as exc:
+            raise ParseError(path, "bad-front-matter", f"front matter is not valid TOML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParseError(path, "bad-front-matter",
+                         f"front matter is a {type(data).__name__}, not a mapping of fields")
+    return {str(k).lower(): v for k, v in data.items()}
+
+
+def _text(value: Any) -> str | None:
+    """A scalar as one clean line of text; wiki links become their text."""
+    if value is None or isinstance(value, (dict, list, tuple, bool)):
+        return None
+    s = _WIKI.sub(lambda m: (m[2] or m[1]).strip(), str(value))
+    s = " ".join(s.split())
+    return s or None
+
+
+def _list(value: Any, split: re.Pattern[str] | None) -> list[str]:
+    """A list field: a YAML/TOML list, or one string split by ``split``."""
+    items: list[Any]
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(value, str) and split is not None:
+        items = [p for p in split.split(_WIKI.sub(lambda m: (m[2] or m[1]), value)) if p]
+    elif value is None:
+        items = []
+    else:
+        items = [value]
+    out: list[str] = []
+    for it in items:
+        t = _text(it)
+        if t and t not in out:
+            out.append(t)
+    return out
+
+
+def front_matter_date(value: Any) -> dt.date | None:
+    """A publication date from any ISO form, a datetime with offset, a plain date, or the text
+    forms of the article rules; None when it is none of these or out of range."""
+    d: dt.date | None = None
+    if isinstance(value, dt.datetime):
+        d = value.date()
+    elif isinstance(value, dt.date):
+        d = value
+    elif isinstance(value, str):
+        s = value.strip()
+        try:
+            d = dt.datetime.fromisoformat(s.replace("Z", "+00:00")).date()
+        except ValueError:
+            if m := _ISO_PREFIX.match(s):  # "2023-11-02T09:15:00 (UTC +01:00)" and the like
+                try:
+                    d = dt.date(int(m[1]), int(m[2]), int(m[3]))
+                except ValueError:
+                    d = None
+            else:
+                d = parse_date(s)
+    if d is None or not EARLIEST <= d <= dt.date.today() + dt.timedelta(days=366):
+        return None
+    return d
+
+
+def _strip_excerpt(rest: str) -> str:
+    """MarkDownload writes ``# Title``, a ``> ## Excerpt`` quote and a ``---`` rule before the
+    article: the quote and the rule are not body."""
+    lines = rest.split("\n")
+    i = 0
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i < len(lines) and lines[i].lstrip().startswith("# "):
+        i += 1
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i >= len(lines) or not re.match(r">\s*#{1,6}\s*excerpt\s*$", lines[i].strip(), re.I):
+        return rest
+    j = i
+    while j < len(lines) and lines[j].lstrip().startswith(">"):
+        j += 1
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    if j < len(lines) and lines[j].strip() in ("---", "***", "___"):
+        j += 1
+    return "\n".join(lines[:i] + lines[j:])
+
+
+def parse_markdown(text: str, path: str | None = None) -> ParsedArticle:
+    """A Markdown file: front matter (if any) first, then the text rules for what it lacks."""
+    split = split_front_matter(text)
+    if split is None:
+        return dataclasses.replace(parse_text(text, path), format="markdown")
+    kind, block, rest = split
+    meta = load_block(kind, block, path)
+    rest = _strip_excerpt(rest)
+    title = _text(meta.get("title"))
+    parsed = parse_text(rest, path, title=title)
+    authors = _list(meta.get("authors", meta.get("author")), _NAME_SPLIT)
+    published = None
+    for key in ("published", "date", "pubdate", "publishdate"):
+        if key in meta and (published := front_matter_date(meta[key])) is not None:
+            break
+    tags = _list(meta.get("tags"), _TAG_SPLIT) + _list(meta.get("categories"), _TAG_SPLIT)
+    tags = list(dict.fromkeys(t.lstrip("#") for t in tags if t.lstrip("#")))
+    url = _text(meta.get("source")) or _text(meta.get("url")) or _text(meta.get("canonical"))
+    site = _text(meta.get("site")) or _text(meta.get("site_name")) or _text(meta.get("publisher"))
+    return dataclasses.replace(
+        parsed,
+        authors=tuple(authors) or parsed.authors,
+        published=published or parsed.published,
+        url=url,
+        site=site,
+        tags=tuple(tags),
+        format="markdown",
+        description=_text(meta.get("description")),
+    )
