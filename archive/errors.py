@@ -31,7 +31,8 @@ class ParseError(ArchiveError):
     """A file could not be turned into an article.
 
     ``code`` is a short machine name (``empty``, ``not-text``, ``no-title``,
-    ``no-body``, ``too-large``, ``unreadable``); ``reason`` is for humans.
+    ``no-body``, ``too-large``, ``unreadable``, ``bad-front-matter``, ``no-article``);
+    ``reason`` is for humans.
     """
 
     def __init__(self, path: str | None, code: str, reason: str) -> None:

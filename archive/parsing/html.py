@@ -17,7 +17,7 @@ from archive.parsing.text import MAX_TITLE_CHARS, _squash
 # SingleFile writes a comment at the top: "Page saved with SingleFile \n url: … \n saved date: …".
 _SINGLEFILE_URL = re.compile(rb"<!--\s*Page saved with SingleFile.{0,200}?\burl:\s*(\S{1,2000})", re.S | re.I)
 _AUTHOR_SPLIT = re.compile(r"\s*;\s*|\s*\|\s*")
-_BLANKS = re.compile(r"\n\s*\n+")
+MIN_WORDS = 10
 
 
 def _authors(value: str | None) -> tuple[str, ...]:
@@ -58,8 +58,11 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
         raise ParseError(path, "no-article", f"no article: the page could not be read ({type(exc).__name__})") from None
     text = getattr(doc, "text", None) if doc is not None else None
     body = _paragraphs(text or "")
-    if not body:
-        raise ParseError(path, "no-article", "no article: the page has no main text")
+    words = len(body.split())
+    if words < MIN_WORDS:  # a login form, a menu, an error page: link text is not an article
+        raise ParseError(path, "no-article",
+                         f"no article: the page's main text is {words} words" if words else
+                         "no article: the page has no main text")
     title = " ".join((getattr(doc, "title", None) or "").split())
     if not title:
         first, _, rest = body.partition("\n\n")

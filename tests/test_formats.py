@@ -1,0 +1,438 @@
+"""Articles as people save them: clipper and static-site Markdown, saved web pages, and text
+files nobody shaped for us. Each clipper form is written from the tool's documented output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from archive.cli import cli
+from archive.errors import ParseError
+from archive.models import ParsedArticle
+from archive.parsing import parse_bytes
+from archive.store.base import Filters, Store
+from tests.conftest import ROOT, article_text, item_for
+from tests.daemon import DaemonProc, wait_for
+
+CORPORA = ROOT.parent / "shared" / "corpora"
+
+
+def md(text: str, name: str = "a.md") -> ParsedArticle:
+    return parse_bytes(text.encode(), f"/x/{name}")
+
+
+# ---------------------------------------------------------------- front matter
+
+# Obsidian Web Clipper's default template: properties, then the page as Markdown.
+OBSIDIAN = """---
+title: "Ceasefire talks resume in Cairo"
+source: "https://news.example.com/world/ceasefire-talks"
+author:
+  - "[[Jane Doe]]"
+  - "[[John Roe|J. Roe]]"
+published: 2023-11-02
+created: 2023-11-05
+description: "Negotiators met again on Thursday."
+tags:
+  - "clippings"
+---
+Negotiators from both sides met in Cairo on Thursday, officials said.
+
+The talks are expected to last several days.
+"""
+
+# MarkDownload's default: created (not ISO), tags, source, author; then # Title, the excerpt, a rule.
+MARKDOWNLOAD = """---
+created: 2023-11-02T09:15:00 (UTC +01:00)
+tags: [politics, world]
+source: https://news.example.com/politics/budget
+author: Jane Doe
+---
+
+# Budget vote delayed again
+
+> ## Excerpt
+> Lawmakers postponed the vote for a third time.
+
+---
+Lawmakers postponed the budget vote for a third time on Wednesday.
+
+A new date has not been set.
+"""
+
+# Jekyll's documented post (categories as a space-separated string, a date with an offset).
+JEKYLL = """---
+layout: post
+title:  "Welcome to Jekyll!"
+date:   2015-11-17 16:16:01 -0600
+categories: jekyll update
+---
+You'll find this post in your `_posts` directory. Go ahead and edit it.
+"""
+
+# Hugo, TOML front matter (hugo new content writes this shape).
+HUGO_TOML = """+++
+title = 'My First Post'
+date = 2024-01-14T07:07:07+01:00
+draft = false
+authors = ["Ann Lee", "Bo Chen"]
+tags = ["hugo", "go"]
++++
+## Introduction
+
+This is **bold** text, and this is *emphasized* text.
+"""
+
+
+def test_obsidian_web_clipper() -> None:
+    a = md(OBSIDIAN)
+    assert a.title == "Ceasefire talks resume in Cairo"
+    assert a.authors == ("Jane Doe", "J. Roe")
+    assert a.published == dt.date(2023, 11, 2)
+    assert a.url == "https://news.example.com/world/ceasefire-talks"
+    assert a.tags == ("clippings",) and a.description == "Negotiators met again on Thursday."
+    assert a.format == "markdown"
+    assert a.body.startswith("Negotiators from both sides") and "---" not in a.body and "source" not in a.body
+
+
+def test_markdownload() -> None:
+    a = md(MARKDOWNLOAD)
+    assert a.title == "Budget vote delayed again"  # no title key: the first heading
+    assert a.authors == ("Jane Doe",) and a.tags == ("politics", "world")
+    assert a.url == "https://news.example.com/politics/budget"
+    assert a.published is None  # "created" is when it was clipped, not published
+    assert a.body == ("Lawmakers postponed the budget vote for a third time on Wednesday.\n\n"
+                      "A new date has not been set.")
+
+
+def test_jekyll_post() -> None:
+    a = md(JEKYLL)
+    assert a.title == "Welcome to Jekyll!" and a.published == dt.date(2015, 11, 17)
+    assert a.tags == ("jekyll", "update")
+    assert a.body == "You'll find this post in your _posts directory. Go ahead and edit it."
+
+
+def test_hugo_toml() -> None:
+    a = md(HUGO_TOML)
+    assert a.title == "My First Post" and a.published == dt.date(2024, 1, 14)
+    assert a.authors == ("Ann Lee", "Bo Chen") and a.tags == ("hugo", "go")
+    assert a.body == "## Introduction\n\nThis is bold text, and this is emphasized text."
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("author", '"Jane Doe and John Roe"', ("Jane Doe", "John Roe")),
+        ("authors", "[Jane Doe, John Roe]", ("Jane Doe", "John Roe")),
+        ("author", '["[[Jane Doe]]"]', ("Jane Doe",)),
+        ("tags", '"a, b c"', ("a", "b", "c")),
+        ("tags", "['#x', y]", ("x", "y")),
+        ("date", "2021-03-04T05:06:07Z", dt.date(2021, 3, 4)),
+        ("date", '"March 4, 2021"', dt.date(2021, 3, 4)),
+        ("published", "2021-03-04T23:30:00-05:00", dt.date(2021, 3, 4)),
+        ("url", "https://x.org/a", "https://x.org/a"),
+        ("date", "not a date", None),
+    ],
+)
+def test_front_matter_field_forms(field: str, value: str, expected: object) -> None:
+    a = md(f"---\ntitle: T\n{field}: {value}\n---\nBody text here.\n")
+    got = {"author": a.authors, "authors": a.authors, "tags": a.tags, "date": a.published,
+           "published": a.published, "url": a.url}[field]
+    assert got == expected
+
+
+def test_missing_fields_fall_back_to_the_text_rules_and_the_title_is_not_repeated() -> None:
+    a = md("---\ntitle: Same title\ntags: [x]\n---\n\n# Same title\n\nPeter Symonds\n5 May 2017\n\nBody here.\n")
+    assert a.title == "Same title" and a.authors == ("Peter Symonds",) and a.published == dt.date(2017, 5, 5)
+    assert a.body == "Body here."
+    plain = md("# Just Markdown\n\nNo front matter at all.\n")
+    assert plain.title == "Just Markdown" and plain.format == "markdown"
+
+
+@pytest.mark.parametrize(
+    "block",
+    ["title: [unclosed\n", "!!python/object/apply:os.system ['echo hacked']\n", "- a list\n- not a map\n",
+     "title: T\ntitle: [\n"],
+)
+def test_malformed_front_matter_is_a_failure_with_its_reason(block: str) -> None:
+    with pytest.raises(ParseError) as info:
+        md(f"---\n{block}---\nBody.\n")
+    assert info.value.code == "bad-front-matter" and "front matter" in info.value.reason
+
+
+def test_an_unclosed_block_is_text() -> None:
+    a = md("---\ntitle: T\n\nNo closing line here.\n")
+    assert a.title == "---"
+
+
+# ---------------------------------------------------------------- saved web pages
+
+PAGE = """<!DOCTYPE html>
+<!--
+ Page saved with SingleFile
+ url: https://news.example.com/2024/05/rivers
+ saved date: Thu May 16 2024 10:00:00 GMT+0200
+-->
+<html lang="en"><head>
+<title>Rivers run dry | Example News</title>
+<meta property="og:site_name" content="Example News">
+<meta property="og:title" content="Rivers run dry across the region">
+<meta name="author" content="Maria Gomez">
+<meta property="article:published_time" content="2024-05-14T08:00:00+00:00">
+<meta property="article:tag" content="drought">
+</head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<div class="ad">Buy now! Limited offer!</div>
+<article>
+<h1>Rivers run dry across the region</h1>
+<p>Rivers across the region have fallen to their lowest level in forty years, hydrologists said on
+Tuesday, as a second summer without rain left reservoirs half empty.</p>
+<p>Farmers say the drought has already cut the wheat harvest by a third, and towns downstream
+have begun to ration water for the first time since records began.</p>
+<p>Officials said they would meet this week to decide whether to declare an emergency, which
+would release funds for pumps and emergency supplies to the worst-hit districts.</p>
+<p>"We have never seen anything like this," said one farmer, &lt;script&gt;alert(1)&lt;/script&gt;
+standing beside a dry irrigation channel that once carried water to his fields.</p>
+</article>
+<section class="comments"><h3>Comments</h3><p>First! This is a comment nobody wrote.</p></section>
+<footer>Copyright Example News. All rights reserved. Privacy policy.</footer>
+<script>document.write("tracking")</script>
+</body></html>
+"""
+
+
+def test_a_saved_page_gives_the_article_and_its_metadata() -> None:
+    a = parse_bytes(PAGE.encode(), "/x/rivers.html")
+    assert a.format == "html"
+    assert a.title == "Rivers run dry across the region"
+    assert a.authors == ("Maria Gomez",) and a.published == dt.date(2024, 5, 14)
+    assert a.site == "Example News" and a.url == "https://news.example.com/2024/05/rivers"
+    assert "drought" in a.tags
+    assert a.body.startswith("Rivers across the region have fallen")
+    assert a.body.count("\n\n") == 3  # four paragraphs, one blank line between
+    for junk in ("Home", "Buy now", "First!", "Copyright", "tracking", "Rivers run dry across the region"):
+        assert junk not in a.body, junk
+    assert "<script>alert(1)</script>" in a.body  # escaped text in the page is text in the article
+
+
+def test_a_page_without_an_article_is_a_failure() -> None:
+    page = b"<html><head><title>Login</title></head><body><nav><a href='/'>Home</a></nav></body></html>"
+    with pytest.raises(ParseError) as info:
+        parse_bytes(page, "/x/login.htm")
+    assert info.value.code == "no-article"
+
+
+def test_binary_named_html_is_not_text() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00" * 50, "/x/picture.html")
+    assert info.value.code == "not-text"
+
+
+# ---------------------------------------------------------------- text files, harder
+
+
+@pytest.mark.parametrize(
+    ("header", "authors", "body_start"),
+    [
+        ("ANKARA, Turkey", (), "ANKARA, Turkey"),
+        ("Lansdowne Road, Dublin", (), "Lansdowne Road, Dublin"),
+        ("Saturday 20 November", (), "Saturday 20 November"),
+        ("It rained", (), "It rained"),
+        ("LONDON, April 3 (Reuters) - Shares fell.", (), "LONDON, April 3 (Reuters) - Shares fell."),
+        ("By Jane Smith\nLONDON, April 3 (Reuters) - Shares fell.", ("Jane Smith",), "Shares fell."),
+        ("By Jane Smith\nANKARA, Turkey (AP) — Talks began.", ("Jane Smith",), "Talks began."),
+        ("Jane Smith\n5 May 2017", ("Jane Smith",), "First paragraph"),
+    ],
+)
+def test_what_is_not_a_byline(header: str, authors: tuple[str, ...], body_start: str) -> None:
+    a = parse_bytes(f"Title line\n\n{header}\n\nFirst paragraph of the story.\n".encode(), "/x/a.txt")
+    assert a.authors == authors
+    assert a.body.startswith(body_start)
+
+
+def test_only_real_markdown_is_stripped() -> None:
+    text = "T\n\nThe report* said Delaware*, and `don't quote me.\n\nA *real* one, __init__ and `code` too.\n"
+    a = parse_bytes(text.encode(), "/x/a.txt")
+    assert a.body == "The report* said Delaware*, and `don't quote me.\n\nA real one, init and code too."
+
+
+# ---------------------------------------------------------------- stores
+
+
+def web_item(path: Path, **kw: Any) -> Any:
+    from dataclasses import replace
+
+    item = item_for(path)
+    parsed = replace(item.parsed, url=kw.get("url", "https://x.org/a"), site=kw.get("site", "Example News"),
+                     tags=kw.get("tags", ("Drought", "climate")), format="html", description="d")
+    return replace(item, parsed=parsed)
+
+
+def test_new_fields_on_every_backend(store: Store, write_article: Any) -> None:
+    store.upsert_many([web_item(write_article("a.txt", title="Rivers", body="Water levels fell.")),
+                       item_for(write_article("b.txt", title="Plain", body="Nothing tagged here."))])
+    a = store.get_by_path(str(write_article("a.txt", title="Rivers", body="Water levels fell.")))
+    assert a is not None
+    assert (a.url, a.site, a.tags, a.format, a.description) == (
+        "https://x.org/a", "Example News", ["Drought", "climate"], "html", "d")
+    assert a.to_doc()["tags"] == ["Drought", "climate"] and a.to_doc()["format"] == "html"
+    plain = store.get_by_path(str(write_article("b.txt", title="Plain", body="Nothing tagged here.")))
+    assert plain is not None and plain.tags == [] and plain.format == "text" and plain.url is None
+    assert [x.title for x in store.query(Filters(tags=("drought",)))] == ["Rivers"]
+    assert [x.title for x in store.query(Filters(tags=("nope", "CLIMATE")))] == ["Rivers"]
+    assert store.count(Filters(tags=("drought",))) == 1
+    assert [h.article.title for h in store.search("climate", Filters())] == ["Rivers"]  # search sees tags
+    s = store.stats(Filters())
+    assert ("Drought", 1) in s.tags and ("climate", 1) in s.tags and s.sites == [("Example News", 1)]
+
+
+def test_sqlite_v2_store_migrates_to_v3(tmp_path: Path, write_article: Any) -> None:
+    from archive.store import sqlite as sq
+
+    db = tmp_path / "old.db"
+    con = sqlite3.connect(db)
+    for v in (0, 1):
+        for stmt in sq._split_sql(sq.MIGRATIONS[v]):
+            con.execute(stmt)
+    con.execute(
+        "INSERT INTO articles (id, path, title, authors, authors_text, authors_key, published, body, word_count,"
+        " sha256, size, mtime, inode, device, revision, ingested_at, updated_at, deleted_at) VALUES"
+        " ('a1', '/x/a.txt', 'Old title', '[\"Jane Doe\"]', 'Jane Doe', '[\"jane doe\"]', '2017-05-05',"
+        " 'Old body about rivers.', 4, ?, 10, 1.0, 1, 1, 1, '2020-01-01T00:00:00.000Z',"
+        " '2020-01-01T00:00:00.000Z', NULL)", ("0" * 64,))
+    con.execute("PRAGMA user_version=2")
+    con.commit()
+    con.close()
+    store = sq.SQLiteStore(db)
+    try:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 3
+        a = store.get("a1")
+        assert a is not None and a.tags == [] and a.format == "text" and a.url is None
+        assert [h.article.id for h in store.search("rivers", Filters())] == ["a1"]  # the index was rebuilt
+        assert store.fts_consistent()
+        store.upsert_many([web_item(write_article("n.txt", title="New", body="Rivers again."))])
+        assert [h.article.title for h in store.search("climate", Filters())] == ["New"]
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------- the CLI
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def web(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    for k in list(os.environ):
+        if k.startswith("ARCHIVE_") and k != "ARCHIVE_TEST_MONGO_URI":
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    (folder / "obsidian.md").write_text(OBSIDIAN)
+    (folder / "markdownload.markdown").write_text(MARKDOWNLOAD)
+    (folder / "rivers.html").write_text(PAGE)
+    (folder / "hugo.md").write_text(HUGO_TOML)
+    (folder / "plain.txt").write_text(article_text(title="Plain text", body="Nothing to see."))
+    db = str(tmp_path / "w.db")
+    r = run("--db", db, "ingest", str(folder))
+    assert r.exit_code == 0 and "5 new" in r.stderr, r.output
+    return {"db": db, "folder": folder, "tmp": tmp_path}
+
+
+def docs(r: Result) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+def test_ingest_reads_every_format_and_tag_filters(web: dict[str, Any]) -> None:
+    db = web["db"]
+    by_format = {d["source"]["path"].rsplit("/", 1)[1]: d["format"] for d in docs(run("--db", db, "list"))}
+    assert by_format == {"obsidian.md": "markdown", "markdownload.markdown": "markdown", "rivers.html": "html",
+                         "hugo.md": "markdown", "plain.txt": "text"}
+    assert [d["title"] for d in docs(run("--db", db, "list", "--tag", "POLITICS"))] == ["Budget vote delayed again"]
+    assert len(docs(run("--db", db, "export", "--tag", "hugo", "--tag", "clippings"))) == 2
+    assert [d["title"] for d in docs(run("--db", db, "search", "water", "--tag", "drought"))] == [
+        "Rivers run dry across the region"]
+    st = json.loads(run("--db", db, "stats", "--format", "json").stdout)
+    assert {"tag": "politics", "articles": 1} in st["tags"]
+    assert {"site": "Example News", "articles": 1} in st["sites"]
+    assert json.loads(run("--db", db, "stats", "--format", "json", "--tag", "go").stdout)["articles"] == 1
+
+
+def test_parse_shows_the_new_fields(web: dict[str, Any]) -> None:
+    r = run("parse", str(web["folder"] / "rivers.html"), str(web["folder"] / "obsidian.md"))
+    page, clip = docs(r)
+    assert page["format"] == "html" and page["site"] == "Example News" and page["url"].startswith("https://")
+    assert clip["tags"] == ["clippings"] and clip["format"] == "markdown"
+
+
+def test_exports_keep_the_new_fields(web: dict[str, Any]) -> None:
+    db, tmp = web["db"], web["tmp"]
+    before = {d["id"]: d for d in docs(run("--db", db, "export"))}
+    out = tmp / "all.jsonl"
+    run("--db", db, "export", "-o", str(out))
+    other = str(tmp / "copy.db")
+    assert run("--db", other, "import", str(out)).exit_code == 0
+    assert {d["id"]: d for d in docs(run("--db", other, "export"))} == before
+    csv_head = run("--db", db, "export", "--format", "csv").stdout.splitlines()[0]
+    assert all(c in csv_head for c in ("url", "site", "tags", "format"))
+    # Markdown export re-ingests to the same fields (front matter carries url, site and tags).
+    run("--db", db, "export", "--format", "markdown", "-o", str(tmp / "md"))
+    again = str(tmp / "again.db")
+    assert run("--db", again, "ingest", str(tmp / "md")).exit_code == 0
+    keys = ("title", "authors", "published", "body", "url", "site", "tags")
+    want = sorted(tuple(json.dumps(d[k]) for k in keys) for d in before.values())
+    got = sorted(tuple(json.dumps(d[k]) for k in keys) for d in docs(run("--db", again, "export")))
+    assert got == want
+
+
+def test_unknown_extensions_are_skipped_in_folders(web: dict[str, Any]) -> None:
+    (web["folder"] / "notes.docx").write_bytes(b"PK\x03\x04")
+    (web["folder"] / "image.png").write_bytes(b"\x89PNG")
+    r = run("--db", web["db"], "ingest", str(web["folder"]))
+    assert r.exit_code == 0 and "0 new, 0 updated, 5 unchanged, 0 failed" in r.stderr
+
+
+def test_the_daemon_stores_a_dropped_web_page(tmp_path: Path) -> None:
+    folder = tmp_path / "w"
+    folder.mkdir()
+    d = DaemonProc(folder, tmp_path / "d.db").wait_ready()
+    try:
+        (folder / "page.html").write_text(PAGE)
+        (folder / "clip.md").write_text(OBSIDIAN)
+        wait_for(lambda: sum(1 for r in d.lines() if r.get("event") == "new") == 2, timeout=30)
+    finally:
+        d.stop()
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "d.db"), "list", "--format", "jsonl"])
+    assert sorted(x["format"] for x in docs(r)) == ["html", "markdown"]
+
+
+# ---------------------------------------------------------------- real corpora
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="../shared/corpora is not beside this clone")
+def test_real_corpora_meet_the_bar() -> None:
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "corpus_check.py"), "--json",
+                          "--corpora", str(CORPORA)], capture_output=True, text=True, check=True).stdout
+    got = json.loads(out)
+    assert got["bbc"]["share"] >= 0.995, got["bbc"]
+    assert got["html"]["median_f1"] >= 0.90 and got["html"]["stored_share"] >= 0.95, got["html"]
+
+
+def test_corpus_files_are_never_copied_into_the_project() -> None:
+    if not CORPORA.is_dir():
+        pytest.skip("../shared/corpora is not beside this clone")
+    names = {p.name for p in CORPORA.rglob("*.html")}
+    ours = {p.name for p in ROOT.rglob("*.html") if ".venv" not in p.parts}
+    assert not names & ours
