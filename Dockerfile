@@ -15,4 +15,5 @@ RUN pip install . && rm -rf /root/.cache
 USER archive
 ENV ARCHIVE_WATCH_DIR=/seeds
 ENTRYPOINT ["archive"]
+EXPOSE 8080
 CMD ["watch", "/seeds"]

@@ -62,6 +62,12 @@ class State:
             self._store = open_store(s.db, s, create=create)
         return self._store
 
+    def store_display(self) -> str:
+        """The store's name as messages show it (no credentials)."""
+        from archive.config import redact
+
+        return redact(self.settings().db)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
@@ -1032,6 +1038,43 @@ def duplicates(state: State, include_deleted: bool, fmt: str | None) -> None:
             t.add_row(a.source.sha256[:8] if i == 0 else "", a.id[:8], next(paths), a.title,
                       end_section=i == len(g) - 1)
     c.print(t)
+
+
+@cli.command()
+@click.option("--host", metavar="ADDRESS", help="Listen on ADDRESS (default 127.0.0.1: this machine) [ARCHIVE_HOST].")
+@click.option("--port", type=click.IntRange(0, 65535), help="Listen on PORT (default 8080) [ARCHIVE_PORT].")
+@click.pass_obj
+def serve(state: State, host: str | None, port: int | None) -> None:
+    """A read-only web page and JSON API over the store: search, facets, articles, revisions.
+
+    Nothing it serves can change the store. It listens on 127.0.0.1 unless told otherwise;
+    the API is described at /openapi.json.
+
+    \b
+    Examples:
+      archive serve                    # then open http://127.0.0.1:8080/
+      archive --db mongodb://db/archive serve --host 0.0.0.0 --port 8000
+    """
+    import ipaddress
+
+    import uvicorn
+
+    from archive.store import open_store
+    from archive.web import create_app
+
+    settings = state.settings(host=host, port=port)
+    state.store().close()  # fail now, with the CLI's message, if the store is missing or away
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback:
+        click.echo(f"archive: warning: listening on {settings.host}: anyone who can reach this machine can read "
+                   "the archive (there is no login)", err=True)
+    app = create_app(lambda: open_store(settings.db, settings, create=False), settings=settings)
+    click.echo(f"archive: serving {state.store_display()} at http://{settings.host}:{settings.port}/ "
+               "(Ctrl-C stops)", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
 
 
 def main() -> None:

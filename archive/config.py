@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(500, gt=0)
     workers: int = Field(0, ge=0, description="parse processes; 0 = one per core")
     connect_timeout: float = Field(5.0, gt=0, description="seconds to find a MongoDB server")
+    host: str = Field("127.0.0.1", description="address archive serve listens on")
+    port: int = Field(8080, ge=0, le=65535, description="port archive serve listens on")
 
     @field_validator("ignore", "extensions", mode="before")
     @classmethod

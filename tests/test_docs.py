@@ -28,7 +28,11 @@ def test_readme_documents_every_setting_and_the_test_command() -> None:
 def test_compose_file() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"mongo", "archive"}
+    assert set(services) == {"mongo", "archive", "web"}
+    web = services["web"]
+    assert web["command"][0] == "serve" and web["environment"]["ARCHIVE_DB"] == "mongodb://mongo:27017/archive"
+    assert all(p.startswith("127.0.0.1:") for p in web["ports"])  # no login: never published beyond the machine
+    assert web["depends_on"]["mongo"]["condition"] == "service_healthy"
     mongo, app = services["mongo"], services["archive"]
     image, tag = mongo["image"].split(":")
     assert image == "mongo" and tag.split(".")[0].isdigit()  # a pinned major version

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from archive.errors import UsageError
 from archive.store.base import (
+    Facets,
     Filters,
     Hit,
     KnownFile,
@@ -18,7 +19,8 @@ from archive.store.base import (
 if TYPE_CHECKING:
     from archive.config import Settings
 
-__all__ = ["Filters", "Hit", "KnownFile", "Stats", "Store", "UpsertItem", "UpsertResult", "open_store", "store_kind"]
+__all__ = ["Facets", "Filters", "Hit", "KnownFile", "Stats", "Store", "UpsertItem", "UpsertResult", "open_store",
+           "store_kind"]
 
 
 def store_kind(uri: str) -> str:

@@ -23,6 +23,7 @@ class Filters:
 
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
     since: dt.date | None = None
     until: dt.date | None = None
     include_deleted: bool = False
@@ -79,6 +80,63 @@ class Hit:
     article: Article
     score: float
     snippet: str
+
+
+@dataclass
+class Facets:
+    """What a query matches, counted by value: the sidebar of a search page."""
+
+    total: int = 0
+    authors: list[tuple[str, int]] = field(default_factory=list)
+    tags: list[tuple[str, int]] = field(default_factory=list)
+    sites: list[tuple[str, int]] = field(default_factory=list)
+    years: list[tuple[str, int]] = field(default_factory=list)
+    months: list[tuple[str, int]] = field(default_factory=list)  # "YYYY-MM", oldest first
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            **{k: [{"value": v, "count": c} for v, c in getattr(self, k)]
+               for k in ("authors", "tags", "sites", "years", "months")},
+        }
+
+
+def count_facets(articles: Iterable[Article], limit: int) -> Facets:
+    """Facets counted from the matching articles themselves (any backend)."""
+    from collections import Counter
+
+    f = Facets()
+    authors: Counter[str] = Counter()
+    tags: Counter[str] = Counter()
+    spelled: dict[str, str] = {}
+    sites: Counter[str] = Counter()
+    months: Counter[str] = Counter()
+    for a in articles:
+        f.total += 1
+        for name in a.authors:
+            spelled.setdefault("a" + fold_name(name), name)
+            authors[fold_name(name)] += 1
+        for t in a.tags:
+            spelled.setdefault("t" + fold_name(t), t)
+            tags[fold_name(t)] += 1
+        if a.site:
+            sites[a.site] += 1
+        months[a.published.strftime("%Y-%m") if a.published else "unknown"] += 1
+    top = sorted_counts
+    f.authors = [(spelled["a" + k], c) for k, c in top(authors)[:limit]]
+    f.tags = [(spelled["t" + k], c) for k, c in top(tags)[:limit]]
+    f.sites = top(sites)[:limit]
+    f.months = sorted((m, c) for m, c in months.items() if m != "unknown")
+    years: Counter[str] = Counter()
+    for m, c in f.months:
+        years[m[:4]] += c
+    f.years = sorted(years.items())
+    return f
+
+
+def sorted_counts(counts: Any) -> list[tuple[str, int]]:
+    """Most frequent first, ties by value."""
+    return sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0].casefold()))
 
 
 @dataclass
@@ -318,6 +376,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]: ...
+
+    def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
+        """Counts by author, tag, site, year and month of what ``text`` (or, empty, the filters
+        alone) matches; ``limit`` values per facet, the most frequent first."""
+        if parse_query(text).empty:
+            return count_facets(self.query(filters), limit)
+        return count_facets((h.article for h in self.search(text, filters)), limit)
 
     def count_matches(self, text: str, filters: Filters) -> int:
         """How many articles ``search(text, filters)`` finds without a limit."""

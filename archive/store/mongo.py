@@ -395,6 +395,8 @@ class MongoStore(Store):
             q["authors_key"] = {"$in": [str(a) for a in f.authors_folded]}
         if f.tags:
             q["tags_key"] = {"$in": [str(t) for t in f.tags_folded]}
+        if f.sites:
+            q["site"] = {"$in": [str(x) for x in f.sites]}
         if f.path_prefix:
             q["source.path"] = {"$regex": "^" + re.escape(f.path_prefix.rstrip("/") + "/")}
         return q

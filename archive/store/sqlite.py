@@ -15,6 +15,7 @@ from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_r
 from archive.store.base import (
     HL_END,
     HL_START,
+    Facets,
     Filters,
     Hit,
     KnownFile,
@@ -273,8 +274,10 @@ class SQLiteStore(Store):
                 if not self.path.exists():
                     fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
                     os.close(fd)
+            # check_same_thread off: `archive serve` answers from its worker thread; a store is
+            # still used by one thread at a time (the web app serialises its calls).
             self.db = self._connect_readonly() if self.readonly else sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None)
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
         except sqlite3.OperationalError as exc:
             raise self._unavailable(exc) from None
         except OSError as exc:
@@ -307,7 +310,8 @@ class SQLiteStore(Store):
         base = "file:" + quote(str(self.path))
         last: sqlite3.Error | None = None
         for extra in ("?mode=ro", "?mode=ro&immutable=1"):
-            db = sqlite3.connect(base + extra, uri=True, timeout=self._busy, isolation_level=None)
+            db = sqlite3.connect(base + extra, uri=True, timeout=self._busy, isolation_level=None,
+                                 check_same_thread=False)
             try:
                 db.execute("SELECT count(*) FROM sqlite_master").fetchone()
                 return db
@@ -526,6 +530,9 @@ class SQLiteStore(Store):
             marks = ",".join("?" * len(f.authors))
             parts.append(f"a.n IN (SELECT n FROM article_authors WHERE name IN ({marks}))")
             args.extend(f.authors_folded)
+        if f.sites:
+            parts.append(f"a.site IN ({','.join('?' * len(f.sites))})")
+            args.extend(f.sites)
         if f.tags:
             marks = ",".join("?" * len(f.tags))
             parts.append(f"a.n IN (SELECT n FROM article_tags WHERE tag IN ({marks}))")
@@ -598,23 +605,56 @@ class SQLiteStore(Store):
                 art = _row_article(r)
                 yield Hit(art, 0.0, make_snippet(art.body, []))
 
-    def count_matches(self, text: str, filters: Filters) -> int:
+    def _match_where(self, text: str, filters: Filters) -> tuple[str, list[Any]] | None:
+        """A WHERE clause (over ``articles a``) for every article ``text`` matches under
+        ``filters``; None when the query is empty."""
         q = parse_query(text)
         if q.empty:
-            return 0
+            return None
         where, args = self._where(filters)
         if q.has_positive:
             expr = fts_expression(q.positive, q.any_of)
             if q.negative:
                 expr = f"({expr}) NOT ({fts_expression(q.negative).replace(' AND ', ' OR ')})"
-            extra = (" AND " + where[len(" WHERE "):]) if where else ""
-            sql = ("SELECT count(*) FROM articles_fts JOIN articles a ON a.n = articles_fts.rowid"
-                   f" WHERE articles_fts MATCH ?{extra}")
-            return int(self._read(sql, [expr, *args]).fetchone()[0])
-        cond = "a.n NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
-        where = f"{where} AND {cond}" if where else f" WHERE {cond}"
-        expr = fts_expression(q.negative).replace(" AND ", " OR ")
-        return int(self._read(f"SELECT count(*) FROM articles a{where}", [*args, expr]).fetchone()[0])
+            cond = "a.n IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+        else:
+            expr = fts_expression(q.negative).replace(" AND ", " OR ")
+            cond = "a.n NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+        return (f"{where} AND {cond}" if where else f" WHERE {cond}"), [*args, expr]
+
+    def count_matches(self, text: str, filters: Filters) -> int:
+        got = self._match_where(text, filters)
+        if got is None:
+            return 0
+        where, args = got
+        return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
+
+    def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
+        got = self._match_where(text, filters) if text.strip() else None
+        where, args = got if got is not None else self._where(filters)
+        f = Facets()
+        f.total = int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
+        for table, col, src, attr in (("article_authors", "name", "authors", "authors"),
+                                      ("article_tags", "tag", "tags", "tags")):
+            rows = self._read(
+                f"SELECT x.{col}, count(*), min(a.{src}) FROM {table} x JOIN articles a ON a.n = x.n{where}"
+                f" GROUP BY x.{col} ORDER BY count(*) DESC, x.{col} LIMIT ?", [*args, limit],
+            ).fetchall()
+            setattr(f, attr, [(next((v for v in json.loads(js) if fold_name(v) == key), key), int(c))
+                              for key, c, js in rows])
+        site_where = (where + " AND " if where else " WHERE ") + "a.site IS NOT NULL"
+        f.sites = [(r[0], int(r[1])) for r in self._read(
+            f"SELECT a.site, count(*) FROM articles a{site_where} GROUP BY a.site ORDER BY count(*) DESC, a.site"
+            " LIMIT ?", [*args, limit])]
+        month_where = (where + " AND " if where else " WHERE ") + "a.published IS NOT NULL"
+        f.months = [(r[0], int(r[1])) for r in self._read(
+            f"SELECT substr(a.published, 1, 7) AS m, count(*) FROM articles a{month_where} GROUP BY m ORDER BY m",
+            args)]
+        years: dict[str, int] = {}
+        for m, c in f.months:
+            years[m[:4]] = years.get(m[:4], 0) + c
+        f.years = sorted(years.items())
+        return f
 
     def revisions(self, id: str) -> list[Article]:
         rows = self._read("SELECT doc FROM revisions WHERE article_id=? ORDER BY revision", (id,)).fetchall()

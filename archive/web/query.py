@@ -1,0 +1,190 @@
+"""A request's query string as the CLI's filters, and one page of results. The URL holds the whole
+state of a search (query, filters, sort, position), so any page can be bookmarked and shared."""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import datetime as dt
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from archive.errors import UsageError
+from archive.store.base import Filters, Hit, Store
+
+PAGE = 20
+MAX_PAGE = 100
+SORTS = ("relevance", "newest", "oldest")
+
+
+@dataclass
+class Request:
+    """What a search page or ``/api/search`` was asked for."""
+
+    q: str = ""
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
+    period: str | None = None  # YYYY or YYYY-MM, from the timeline
+    since: dt.date | None = None
+    until: dt.date | None = None
+    include_deleted: bool = False
+    sort: str = "relevance"
+    limit: int = PAGE
+    offset: int = 0
+
+    def filters(self) -> Filters:
+        since, until = self.since, self.until
+        if self.period:
+            lo, hi = period_range(self.period)
+            since, until = max(filter(None, (since, lo))), min(filter(None, (until, hi)))
+        return Filters(authors=self.authors, tags=self.tags, sites=self.sites, since=since, until=until,
+                       include_deleted=self.include_deleted)
+
+    def params(self, **change: Any) -> list[tuple[str, str]]:
+        """The query string of this request with ``change`` applied (a value of None drops it)."""
+        state: dict[str, Any] = {
+            "q": self.q, "author": list(self.authors), "tag": list(self.tags), "site": list(self.sites),
+            "period": self.period, "since": self.since, "until": self.until,
+            "deleted": "1" if self.include_deleted else None,
+            "sort": None if self.sort == "relevance" else self.sort, "cursor": None,
+        }
+        state.update(change)
+        out: list[tuple[str, str]] = []
+        for k, v in state.items():
+            for item in v if isinstance(v, list) else [v]:
+                if item not in (None, ""):
+                    out.append((k, str(item)))
+        return out
+
+    def url(self, **change: Any) -> str:
+        """``/`` with this request's query string, ``change`` applied."""
+        qs = urlencode(self.params(**change))
+        return f"/?{qs}" if qs else "/"
+
+    def toggle(self, kind: str, value: str) -> str:
+        """The URL with ``value`` added to or removed from the ``kind`` filter (a facet click)."""
+        attr = {"author": "authors", "tag": "tags", "site": "sites"}[kind]
+        cur = list(getattr(self, attr))
+        new = [v for v in cur if v != value] if value in cur else [*cur, value]
+        return self.url(**{kind: new})
+
+
+def period_range(period: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of ``YYYY`` or ``YYYY-MM``."""
+    try:
+        if len(period) == 4:
+            y = int(period)
+            return dt.date(y, 1, 1), dt.date(y, 12, 31)
+        y, m = int(period[:4]), int(period[5:7])
+        if len(period) != 7 or period[4] != "-":
+            raise ValueError
+        return dt.date(y, m, 1), dt.date(y, m, calendar.monthrange(y, m)[1])
+    except (ValueError, IndexError):
+        raise UsageError(f"period {period!r} is not YYYY or YYYY-MM") from None
+
+
+def _date(name: str, value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{name} {value!r} is not a date: use YYYY-MM-DD") from None
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("o"):
+            raise ValueError
+        return max(0, int(raw[1:]))
+    except (ValueError, UnicodeDecodeError):
+        raise UsageError("cursor is not one this server gave out") from None
+
+
+def parse_request(params: Any) -> Request:
+    """Read a query string (a Starlette ``QueryParams`` or a mapping of lists); UsageError for
+    values that cannot be read (a 400, never a traceback)."""
+    get = params.get
+    getlist = params.getlist if hasattr(params, "getlist") else (lambda k: list(params.get(k) or []))
+    sort = get("sort") or "relevance"
+    if sort not in SORTS:
+        raise UsageError(f"sort must be one of {', '.join(SORTS)}")
+    try:
+        limit = int(get("limit") or PAGE)
+    except ValueError:
+        raise UsageError("limit must be a number") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise UsageError(f"limit must be between 1 and {MAX_PAGE}")
+    period = get("period") or None
+    if period:
+        period_range(period)
+    r = Request(
+        q=(get("q") or "")[:1000], authors=tuple(getlist("author")), tags=tuple(getlist("tag")),
+        sites=tuple(getlist("site")), period=period, since=_date("since", get("since")),
+        until=_date("until", get("until")), include_deleted=get("deleted") in ("1", "true", "yes"),
+        sort=sort, limit=limit, offset=decode_cursor(get("cursor")) if get("cursor") else 0,
+    )
+    if r.since and r.until and r.since > r.until:
+        raise UsageError(f"since {r.since} is after until {r.until}")
+    return r
+
+
+@dataclass
+class Page:
+    """One page of results and how long it took."""
+
+    hits: list[Hit]
+    total: int
+    took_ms: float
+    next_cursor: str | None
+    prev_cursor: str | None
+    facets: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def search_page(store: Store, r: Request, *, with_facets: bool = True) -> Page:
+    """The hits of one page (and the facets of the whole result) for a request."""
+    t = time.perf_counter()
+    flt = r.filters()
+    end = r.offset + r.limit
+    if r.q.strip() and r.sort == "relevance":
+        hits = list(store.search(r.q, flt, end + 1))
+    elif r.q.strip():
+        every = list(store.search(r.q, flt, None))
+        every.sort(key=_date_key, reverse=r.sort == "newest")
+        hits = every[: end + 1]
+    else:
+        sort = "-published" if r.sort in ("relevance", "newest") else "published"
+        hits = [Hit(a, 0.0, "") for a in store.query(flt, sort=sort, limit=end + 1)]  # type: ignore[arg-type]
+    more = len(hits) > end
+    hits = hits[r.offset : end]
+    facets = store.facets(r.q, flt) if with_facets else None
+    total = facets.total if facets is not None else (
+        store.count_matches(r.q, flt) if r.q.strip() else store.count(flt))
+    return Page(
+        hits=hits, total=total, took_ms=(time.perf_counter() - t) * 1000,
+        next_cursor=encode_cursor(end) if more else None,
+        prev_cursor=encode_cursor(max(0, r.offset - r.limit)) if r.offset else None, facets=facets,
+    )
+
+
+def _date_key(h: Hit) -> tuple[str, str]:
+    p = h.article.published
+    return (p.isoformat() if p else "", h.article.id)
+
+
+def hit_doc(h: Hit, plain: Sequence[str] = ("\x02", "\x03")) -> dict[str, Any]:
+    """A hit as the API gives it: the document as ``export --format jsonl`` writes it, with
+    ``score`` and ``snippet`` (matches marked ``**…**``, as the CLI does)."""
+    return {**h.article.to_doc(), "score": h.score,
+            "snippet": h.snippet.replace(plain[0], "**").replace(plain[1], "**")}
+

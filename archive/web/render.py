@@ -1,0 +1,91 @@
+"""HTML pieces built in Python: highlighted snippets, the timeline chart, revision diffs.
+Every piece of article text is escaped here before any markup is added around it."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+HL_START, HL_END = "\x02", "\x03"  # snippet markers (archive.store.base)
+
+
+def snippet_html(snippet: str) -> Markup:
+    """A snippet with its matches in ``<mark>``; the text itself is escaped."""
+    parts = snippet.replace(HL_END, HL_START).split(HL_START)
+    return Markup("").join(Markup("<mark>{}</mark>").format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
+
+
+def _buckets(months: Sequence[tuple[str, int]]) -> list[tuple[str, str, int]]:
+    """``(key, label, count)`` per month from the first to the last (gaps included), or per
+    year when that would be more than 20 years of months."""
+    if not months:
+        return []
+    first, last = months[0][0], months[-1][0]
+    y0, m0, y1, m1 = int(first[:4]), int(first[5:7]), int(last[:4]), int(last[5:7])
+    span = (y1 - y0) * 12 + (m1 - m0) + 1
+    counts = dict(months)
+    if span > 240:
+        years: dict[str, int] = {}
+        for month, c in months:
+            years[month[:4]] = years.get(month[:4], 0) + c
+        return [(str(y), str(y), years.get(str(y), 0)) for y in range(y0, y1 + 1)]
+    out = []
+    y, mo = y0, m0
+    for _ in range(span):
+        key = f"{y:04d}-{mo:02d}"
+        out.append((key, key, counts.get(key, 0)))
+        mo += 1
+        if mo > 12:
+            y, mo = y + 1, 1
+    return out
+
+
+def timeline_svg(months: Sequence[tuple[str, int]], link: str, selected: str | None = None) -> Markup:
+    """Articles per month as a bar chart; each bar links to ``link`` + its month (or year)."""
+    buckets = _buckets(months)
+    if not buckets:
+        return Markup("")
+    width, height, gap = 800, 90, 1
+    top = max(c for _, _, c in buckets) or 1
+    bw = min(width / len(buckets), 40.0)  # a few months do not make a wall of colour
+    bars = []
+    for i, (key, label, count) in enumerate(buckets):
+        h = 0 if count == 0 else max(2, round((height - 14) * count / top))
+        cls = "bar sel" if key == selected else "bar"
+        bars.append(Markup(
+            '<a href="{href}"><rect class="{cls}" x="{x:.2f}" y="{y}" width="{w:.2f}" height="{h}">'
+            "<title>{label}: {count} articles</title></rect></a>"
+        ).format(href=link + key, cls=cls, x=i * bw, y=height - h, w=max(bw - gap, 0.5), h=h, label=label,
+                 count=count))
+    first, last = buckets[0][1], buckets[-1][1]
+    return Markup(
+        '<svg class="timeline" viewBox="0 0 {w} {h2}" preserveAspectRatio="none" role="img" '
+        'aria-label="articles over time">{bars}'
+        '<text x="0" y="{ty}" class="axis">{first}</text>'
+        '<text x="{w}" y="{ty}" class="axis" text-anchor="end">{last}</text></svg>'
+    ).format(w=width, h2=height + 14, bars=Markup("").join(bars), ty=height + 12, first=first, last=last)
+
+
+_TOKENS = re.compile(r"\n\n|\S+")
+
+
+def diff_html(old: str, new: str) -> Markup:
+    """A word-level diff of two bodies: removed words in ``<del>``, added in ``<ins>``,
+    paragraphs kept; everything escaped."""
+    a, b = _TOKENS.findall(old), _TOKENS.findall(new)
+    out: list[Markup] = []
+
+    def words(ws: Sequence[str]) -> Markup:
+        return Markup(" ").join(Markup("</p><p>") if w == "\n\n" else escape(w) for w in ws)
+
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(words(a[i1:i2]))
+        if op in ("delete", "replace"):
+            out.append(Markup("<del>{}</del>").format(words(a[i1:i2])))
+        if op in ("insert", "replace"):
+            out.append(Markup("<ins>{}</ins>").format(words(b[j1:j2])))
+    return Markup("<p>") + Markup(" ").join(out) + Markup("</p>")

@@ -1,0 +1,155 @@
+"""The real-browser tier: Debian's headless chromium, driven by Selenium, against a live
+`archive serve` on a temporary store. Skips (with the reason) where chromium is not installed;
+.ci/run installs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import cli
+from tests.conftest import SEEDS, article_text
+from tests.daemon import wait_for
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs Debian's chromium and chromium-driver "
+                                                          "(apt-get install chromium chromium-driver; .ci/run does)"),
+]
+HOSTILE_TITLE = 'Hostile <script>document.title="pwned"</script>'
+HOSTILE_BODY = 'An article with <img src=x onerror="document.title=\'pwned\'"> in it, about Iraq.'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("serve")
+    folder = tmp / "seeds"
+    shutil.copytree(SEEDS, folder)
+    (folder / "hostile.txt").write_text(article_text(title=HOSTILE_TITLE, author="Eve Hacker", body=HOSTILE_BODY))
+    db = str(tmp / "b.db")
+    assert CliRunner().invoke(cli, ["--db", db, "ingest", str(folder)]).exit_code == 0
+    seed = folder / "000_bec70df4e4b3c35a.txt"
+    seed.write_text(seed.read_text().replace("renewed military presence", "renewed military presence (updated)")
+                    .replace("Washington was compelled", "Washington, it now appears, was compelled"))
+    assert CliRunner().invoke(cli, ["--db", db, "ingest", str(folder)]).exit_code == 0
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    log = open(tmp / "serve.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "archive", "--db", db, "serve", "--port", str(port)],
+                            stderr=log, stdout=log, env=env)
+
+    def up() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            assert proc.poll() is None, (tmp / "serve.log").read_text()
+            return False
+
+    wait_for(up, timeout=20)
+    yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp}
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM or ""
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1280,900"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER or ""), options=opts)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def shot(driver: Any, name: str) -> None:
+    """Screenshots for the docs, when asked for (ARCHIVE_SCREENSHOTS=folder)."""
+    where = os.environ.get("ARCHIVE_SCREENSHOTS")
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(where) / name))
+
+
+def test_type_a_query_and_see_ranked_highlighted_hits(server: dict[str, Any], browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server["url"] + "/")
+    total = browser.find_element(By.ID, "total").text
+    assert total == "3"
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("withdrawal")
+    # results as you type: no submit, the list updates and the URL follows
+    wait_for(lambda: browser.find_element(By.ID, "total").text == "1", timeout=10)
+    marks = browser.find_elements(By.CSS_SELECTOR, ".hit .snippet mark")
+    assert marks and marks[0].text.lower().startswith("withdraw")  # stemmed: withdrawal, withdraw
+    assert "q=withdrawal" in browser.current_url
+    shot(browser, "serve-search.png")
+
+
+def test_click_a_facet_and_the_count_changes(server: dict[str, Any], browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server["url"] + "/?q=iraq")
+    assert browser.find_element(By.ID, "total").text == "3"
+    facet = next(a for a in browser.find_elements(By.CSS_SELECTOR, "a.facet[data-kind=author]")
+                 if a.text == "Bill Van Auken")
+    facet.click()
+    wait_for(lambda: browser.find_element(By.ID, "total").text == "1", timeout=10)
+    chip = browser.find_element(By.CSS_SELECTOR, ".chips .chip")
+    assert "Bill Van Auken" in chip.text
+    chip.click()
+    wait_for(lambda: browser.find_element(By.ID, "total").text == "3", timeout=10)
+
+
+def test_open_an_article_and_its_revision_diff(server: dict[str, Any], browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server["url"] + "/?q=renewed")
+    browser.find_element(By.CSS_SELECTOR, ".hit a.title").click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "article.doc h1"), timeout=10)
+    assert "(updated)" in browser.find_element(By.CSS_SELECTOR, "article.doc h1").text
+    shot(browser, "serve-article.png")
+    browser.find_element(By.CSS_SELECTOR, "a.difflink").click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".diff ins"), timeout=10)
+    assert "it now appears," in " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, ".diff ins"))
+    shot(browser, "serve-diff.png")
+
+
+def test_a_hostile_article_renders_as_text(server: dict[str, Any], browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server["url"] + "/?q=hostile")
+    link = browser.find_element(By.CSS_SELECTOR, ".hit a.title")
+    assert "<script>" in link.text
+    link.click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "article.doc h1"), timeout=10)
+    time.sleep(0.3)  # give an injected handler its chance to run
+    assert browser.title != "pwned" and browser.title.startswith("Hostile <script>")
+    assert "<img src=x" in browser.find_element(By.CSS_SELECTOR, "article.doc .body").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "article.doc img")

@@ -1,0 +1,221 @@
+"""`archive serve`: every route and error case through Starlette's TestClient, on every backend."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from archive.models import Failure
+from archive.store.base import Filters, Store
+from archive.web import create_app
+from tests.conftest import article_text, item_for
+
+HOSTILE = '<script>alert("x")</script> <img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def filled(store: Store, write_article: Any) -> dict[str, Any]:
+    """A store with articles by two authors, tags and sites, a revision, a deleted file, a
+    hostile article and a failure."""
+    a = write_article("iraq.txt", title="Troops leave Iraq", author="Jane Doe",
+                      body="Troops left Iraq in December after talks failed.")
+    b = write_article("oil.txt", title="Oil exports rise", author="John Roe", body="Iraq oil exports rose again.")
+    c = write_article("paris.txt", title="Rain in Paris", author="Jane Doe", body="It rained in Paris all week.")
+    h = write_article("hostile.txt", title=f"Hostile {HOSTILE}", author="Eve Hacker",
+                      body=f"Body with {HOSTILE} inside and the word iraq.")
+    tagged = replace(item_for(b), parsed=replace(item_for(b).parsed, tags=("Energy", "Middle East"),
+                                                 site="Example News", url="https://news.example/oil"))
+    store.upsert_many([item_for(a), tagged, item_for(c), item_for(h)])
+    a.write_text(article_text(title="Troops leave Iraq", author="Jane Doe",
+                              body="Troops left Iraq in December after the talks collapsed."))
+    store.upsert_many([item_for(a)])
+    store.mark_deleted([str(c)])
+    store.record_failures([Failure(path=str(a.parent / "broken.txt"), code="empty", reason="empty: <b>no</b> text")])
+    ids = {x.title.split()[0]: x.id for x in store.query(Filters(include_deleted=True))}
+    return {"store": store, "ids": ids}
+
+
+@pytest.fixture
+def client(filled: dict[str, Any]) -> TestClient:
+    store = filled["store"]
+
+    class Borrowed:  # the test owns the store: the app must not close it
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        def close(self) -> None:
+            pass
+
+    return TestClient(create_app(lambda: Borrowed()), raise_server_exceptions=False)  # type: ignore[arg-type,return-value]
+
+
+def test_search_page_ranks_highlights_counts_and_facets(client: TestClient) -> None:
+    r = client.get("/", params={"q": "iraq"})
+    assert r.status_code == 200
+    html = r.text
+    assert html.index("Troops leave Iraq") < html.index("Oil exports rise")  # the title weighs most
+    assert "<mark>Iraq</mark>" in html or "<mark>iraq</mark>" in html
+    assert '<span id="total">3</span> matches' in html
+    assert 'data-kind="author"' in html and "Jane Doe" in html and '<span class="count">1</span>' in html
+    assert "<svg" in html and "articles over time" in html
+
+
+def test_a_facet_click_filters_and_its_chip_removes_it(client: TestClient) -> None:
+    r = client.get("/", params=[("q", "iraq"), ("author", "John Roe")])
+    assert '<span id="total">1</span> match' in r.text and "Oil exports rise" in r.text
+    assert "author: John Roe ×" in r.text
+    r = client.get("/", params=[("q", "iraq"), ("tag", "energy")])
+    assert '<span id="total">1</span>' in r.text
+    r = client.get("/", params=[("q", "iraq"), ("site", "Example News")])
+    assert '<span id="total">1</span>' in r.text
+
+
+def test_empty_query_lists_newest_and_deleted_are_hidden(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and '<span id="total">3</span> articles' in r.text and "Rain in Paris" not in r.text
+    r = client.get("/", params={"deleted": "1"})
+    assert "Rain in Paris" in r.text and "deleted" in r.text
+
+
+def test_partial_is_the_results_fragment(client: TestClient) -> None:
+    r = client.get("/", params={"q": "oil", "partial": "1"})
+    assert r.status_code == 200 and "<html" not in r.text and "Oil exports rise" in r.text
+
+
+def test_timeline_period_and_pagination(client: TestClient) -> None:
+    r = client.get("/", params={"period": "2017-05"})
+    assert '<span id="total">3</span>' in r.text  # every article of the fixture is dated 5 May 2017
+    assert client.get("/", params={"period": "2016"}).text.count('<li class="hit') == 0
+    first = client.get("/api/search", params={"limit": "2"}).json()
+    assert len(first["hits"]) == 2 and first["next_cursor"]
+    second = client.get("/api/search", params={"limit": "2", "cursor": first["next_cursor"]}).json()
+    assert len(second["hits"]) == 1 and second["next_cursor"] is None
+    assert {h["id"] for h in first["hits"]}.isdisjoint(h["id"] for h in second["hits"])
+
+
+def test_article_page_with_revisions_and_diff(client: TestClient, filled: dict[str, Any]) -> None:
+    aid = filled["ids"]["Troops"]
+    r = client.get(f"/articles/{aid}")
+    assert r.status_code == 200 and "Troops leave Iraq" in r.text and "Jane Doe" in r.text
+    assert "?diff=1..2" in r.text
+    r = client.get(f"/articles/{aid}", params={"diff": "1..2"})
+    assert "<del>failed.</del>" in r.text and "<ins>collapsed.</ins>" in r.text
+    deleted = client.get(f"/articles/{filled['ids']['Rain']}")
+    assert "the file is gone" in deleted.text
+
+
+def test_status_page_shows_failures_escaped(client: TestClient) -> None:
+    r = client.get("/status")
+    assert r.status_code == 200 and "broken.txt" in r.text and "&lt;b&gt;no&lt;/b&gt;" in r.text
+
+
+def test_hostile_text_stays_text(client: TestClient, filled: dict[str, Any]) -> None:
+    for r in (client.get("/", params={"q": "hostile"}), client.get(f"/articles/{filled['ids']['Hostile']}")):
+        assert r.status_code == 200
+        assert "<script>alert" not in r.text and "<img src=x" not in r.text
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in r.text or "&lt;script&gt;" in r.text
+
+
+def test_api_documents_are_export_documents(client: TestClient, filled: dict[str, Any]) -> None:
+    store: Store = filled["store"]
+    aid = filled["ids"]["Oil"]
+    doc = client.get(f"/api/articles/{aid}").json()
+    assert doc == store.get(aid).to_doc()  # type: ignore[union-attr]
+    assert doc["tags"] == ["Energy", "Middle East"] and doc["site"] == "Example News"
+    hits = client.get("/api/search", params={"q": "oil"}).json()
+    assert hits["total"] == 1 and hits["hits"][0]["id"] == aid
+    assert set(doc) < set(hits["hits"][0]) and "**" in hits["hits"][0]["snippet"]
+    revs = client.get(f"/api/articles/{filled['ids']['Troops']}/revisions").json()
+    assert [r["revision"] for r in revs] == [1, 2]
+    stats = client.get("/api/stats").json()
+    assert stats["articles"] == 3 and {"tag": "Energy", "articles": 1} in stats["tags"]
+    facets = client.get("/api/facets", params={"q": "iraq"}).json()
+    assert facets["total"] == 3 and {"value": "Jane Doe", "count": 1} in facets["authors"]
+    spec = client.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.") and {"/api/search", "/api/articles/{id}", "/api/stats",
+                                                 "/api/facets", "/api/articles/{id}/revisions"} <= set(spec["paths"])
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "code"),
+    [
+        ("/", {"since": "yesterday"}, 400),
+        ("/", {"sort": "random"}, 400),
+        ("/", {"limit": "1000"}, 400),
+        ("/", {"cursor": "!!!"}, 400),
+        ("/", {"period": "20x7"}, 400),
+        ("/", {"since": "2020-01-02", "until": "2020-01-01"}, 400),
+        ("/api/search", {"limit": "x"}, 400),
+        ("/articles/nope", {}, 404),
+        ("/api/articles/nope", {}, 404),
+        ("/api/articles/nope/revisions", {}, 404),
+        ("/no/such/page", {}, 404),
+    ],
+)
+def test_errors_are_pages_never_tracebacks(client: TestClient, path: str, params: dict[str, str], code: int) -> None:
+    r = client.get(path, params=params)
+    assert r.status_code == code
+    assert "Traceback" not in r.text
+    if path.startswith("/api"):
+        assert "error" in r.json()
+    else:
+        assert "<h1>" in r.text
+
+
+def test_bad_diff_is_400(client: TestClient, filled: dict[str, Any]) -> None:
+    r = client.get(f"/articles/{filled['ids']['Troops']}", params={"diff": "1..9"})
+    assert r.status_code == 400 and "two revisions" in r.text
+
+
+def test_any_query_text_is_a_valid_query(client: TestClient) -> None:
+    for q in ['"unclosed', "-", "AND OR", "*", "(", "NEAR(a b)", "a:b", "\x00"]:
+        assert client.get("/api/search", params={"q": q}).status_code == 200, q
+
+
+def test_nothing_writes(client: TestClient) -> None:
+    app = client.app
+    for route in app.routes:  # type: ignore[attr-defined]
+        methods = getattr(route, "methods", None) or {"GET", "HEAD"}
+        assert methods <= {"GET", "HEAD"}, route
+    assert client.post("/api/search").status_code == 405
+    assert client.delete("/api/articles/x").status_code in (404, 405)
+
+
+def test_credentials_are_never_rendered(tmp_path: Path) -> None:
+    import mongomock
+
+    from archive.store.mongo import MongoStore
+    from tests.conftest import patch_mongomock_bulk
+
+    patch_mongomock_bulk()
+    store = MongoStore("mongodb://admin:hunter2@db.example:27017/archive", client=mongomock.MongoClient())
+    c = TestClient(create_app(lambda: store))
+    page = c.get("/status").text
+    assert "hunter2" not in page and "db.example:27017" in page
+
+
+def test_serve_binds_loopback_and_warns_when_wider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from archive.cli import cli
+
+    for k in ("ARCHIVE_HOST", "ARCHIVE_PORT", "ARCHIVE_DB"):
+        monkeypatch.delenv(k, raising=False)
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    db = str(tmp_path / "s.db")
+    missing = CliRunner().invoke(cli, ["--db", db, "serve"])
+    assert missing.exit_code == 1 and "no store" in missing.stderr and not calls  # never creates one
+    from archive.store.sqlite import SQLiteStore
+
+    SQLiteStore(db).close()
+    r = CliRunner().invoke(cli, ["--db", db, "serve"])
+    assert r.exit_code == 0 and calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8080
+    assert "warning" not in r.stderr
+    r = CliRunner().invoke(cli, ["--db", db, "serve", "--host", "0.0.0.0", "--port", "9000"])
+    assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 9000 and "warning: listening on 0.0.0.0" in r.stderr
