@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks. Every figure is the median of several runs, beside a baseline measured in the same run.
 
-    scripts/bench.py parse|store|search|ingest|rescan|latency|export|cli [--n N] [--runs R]
+    scripts/bench.py parse|store|search|ingest|rescan|latency|export|cli|serve [--n N] [--runs R]
     scripts/bench.py all [--n N] [--write docs/BENCHMARKS.md]
 
 Corpora come from scripts/make_corpus.py and are cached under bench-out/ (git-ignored).
@@ -265,6 +265,76 @@ def bench_search(a: argparse.Namespace) -> None:
             "whole process, start-up included")
 
 
+def bench_serve(a: argparse.Namespace) -> None:
+    """`archive serve`: server time per search page (facets and timeline included) against the
+    store's own search in the same run; first page after start-up; RSS over 1,000 queries."""
+    import socket
+    import urllib.request
+    from urllib.parse import quote
+
+    from starlette.testclient import TestClient
+
+    from archive.web import create_app
+
+    folder = corpus(a.n)
+    db = OUT / f"ingest-{a.n}.db"
+    if not db.exists():
+        _ingest_once(folder, db)
+    store = SQLiteStore(db)
+    client = TestClient(create_app(lambda: SQLiteStore(db, create=False)))
+    for label, q in (("rare", make_corpus.RARE), ("common", make_corpus.GOV), ("two words", "troops ceasefire"),
+                     ("phrase", '"prime minister"'), ("no query", "")):
+        page, api, base = [], [], []
+        for _ in range(16):
+            t = time.perf_counter()
+            r = client.get("/", params={"q": q})
+            page.append(time.perf_counter() - t)
+            assert r.status_code == 200
+            t = time.perf_counter()
+            client.get("/api/search", params={"q": q})
+            api.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            list(store.search(q, Filters(), limit=21)) if q else list(store.query(Filters(), limit=21))
+            base.append(time.perf_counter() - t)
+        cold, page = page[0], page[1:]  # the first visit counts the facets; later ones find them cached
+        row("serve", f"{a.n:,} articles, search page, {label}", f"p50 {med(page) * 1000:.0f} ms",
+            f"store search: {med(base) * 1000:.1f} ms", f"{med(page) / med(base):.1f}x",
+            f"first visit {cold * 1000:.0f} ms (facets counted), then cached; /api/search p50 "
+            f"{med(api) * 1000:.0f} ms")
+    store.close()
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    t0 = time.perf_counter()
+    p = subprocess.Popen([*ARCHIVE, "--db", str(db), "serve", "--port", str(port)], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        first = None
+        while first is None:
+            try:
+                t = time.perf_counter()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read()
+                first = time.perf_counter() - t
+            except OSError:
+                time.sleep(0.02)
+        up = time.perf_counter() - t0
+        rss = []
+        words = [make_corpus.RARE, make_corpus.GOV, "troops", "ceasefire", '"prime minister"', "minister -troops"]
+        for i in range(1000):
+            q = quote(words[i % len(words)])
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q={q}", timeout=30).read()
+            if i in (99, 999):
+                rss.append(_rss(p.pid)[0])
+        row("serve", "first page load after `archive serve` starts", f"{first * 1000:.0f} ms", "", "",
+            f"{up:.2f} s from process start to the first page")
+        row("serve", "server RSS over 1,000 API queries", f"{rss[1] / 1024:.0f} MB",
+            f"after 100: {rss[0] / 1024:.0f} MB", f"{rss[1] / rss[0]:.2f}x", "flat means no leak")
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+
+
 # ---------------------------------------------------------------- latency + RSS
 
 
@@ -450,7 +520,7 @@ def write_md(path: Path, cmd: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("what", choices=["parse", "store", "search", "ingest", "rescan", "latency", "export", "cli",
-                                     "all"])
+                                     "serve", "all"])
     ap.add_argument("--n", type=int, default=100_000, help="articles in the big corpus (default 100,000)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--latency-files", type=int, default=60)
@@ -465,6 +535,7 @@ def main() -> int:
     funcs: dict[str, Callable[[argparse.Namespace], Any]] = {
         "parse": bench_parse, "store": bench_store, "ingest": bench_ingest, "rescan": bench_rescan,
         "search": bench_search, "latency": bench_latency, "export": bench_export, "cli": bench_cli,
+        "serve": bench_serve,
     }
     order = list(funcs) if a.what == "all" else [a.what]
     for name in order:

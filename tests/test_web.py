@@ -82,6 +82,12 @@ def test_empty_query_lists_newest_and_deleted_are_hidden(client: TestClient) -> 
     assert "Rain in Paris" in r.text and "deleted" in r.text
 
 
+def test_cached_facets_follow_new_articles(client: TestClient, filled: dict[str, Any], write_article: Any) -> None:
+    assert '<span id="total">3</span>' in client.get("/").text
+    filled["store"].upsert_many([item_for(write_article("new.txt", title="Fresh news", body="Just in."))])
+    assert '<span id="total">4</span>' in client.get("/").text
+
+
 def test_partial_is_the_results_fragment(client: TestClient) -> None:
     r = client.get("/", params={"q": "oil", "partial": "1"})
     assert r.status_code == 200 and "<html" not in r.text and "Oil exports rise" in r.text

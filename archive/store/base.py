@@ -384,6 +384,11 @@ class Store(abc.ABC):
             return count_facets(self.query(filters), limit)
         return count_facets((h.article for h in self.search(text, filters)), limit)
 
+    def data_version(self) -> object | None:
+        """A value that changes whenever the stored data may have changed (None: unknown).
+        Readers use it to keep derived answers, such as facet counts, while it holds."""
+        return None
+
     def count_matches(self, text: str, filters: Filters) -> int:
         """How many articles ``search(text, filters)`` finds without a limit."""
         return sum(1 for _ in self.search(text, filters))

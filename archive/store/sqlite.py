@@ -622,6 +622,11 @@ class SQLiteStore(Store):
             cond = "a.n NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
         return (f"{where} AND {cond}" if where else f" WHERE {cond}"), [*args, expr]
 
+    def data_version(self) -> object | None:
+        # Changes when another connection commits (the daemon, an ingest); this one only reads
+        # when it asks (the web page).
+        return (int(self._read("PRAGMA data_version").fetchone()[0]), self.db.total_changes)
+
     def count_matches(self, text: str, filters: Filters) -> int:
         got = self._match_where(text, filters)
         if got is None:
@@ -632,20 +637,28 @@ class SQLiteStore(Store):
     def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
         got = self._match_where(text, filters) if text.strip() else None
         where, args = got if got is not None else self._where(filters)
+        # Every count reads the matching rowids once (a covering index when there is no query)
+        # and the small side tables, never the article rows: their bodies are long.
+        matching = f"SELECT a.n FROM articles a{where}"
         f = Facets()
         f.total = int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
         for table, col, src, attr in (("article_authors", "name", "authors", "authors"),
                                       ("article_tags", "tag", "tags", "tags")):
             rows = self._read(
-                f"SELECT x.{col}, count(*), min(a.{src}) FROM {table} x JOIN articles a ON a.n = x.n{where}"
+                f"SELECT x.{col}, count(*) FROM {table} x WHERE x.n IN ({matching})"
                 f" GROUP BY x.{col} ORDER BY count(*) DESC, x.{col} LIMIT ?", [*args, limit],
             ).fetchall()
-            setattr(f, attr, [(next((v for v in json.loads(js) if fold_name(v) == key), key), int(c))
-                              for key, c, js in rows])
-        site_where = (where + " AND " if where else " WHERE ") + "a.site IS NOT NULL"
+            out = []
+            for key, c in rows:  # the spelling of one article that has it, not the folded key
+                one = self._read(f"SELECT a.{src} FROM {table} x JOIN articles a ON a.n = x.n WHERE x.{col} = ?"
+                                 " LIMIT 1", (key,)).fetchone()
+                out.append((next((v for v in json.loads(one[0]) if fold_name(v) == key), key) if one else key,
+                            int(c)))
+            setattr(f, attr, out)
         f.sites = [(r[0], int(r[1])) for r in self._read(
-            f"SELECT a.site, count(*) FROM articles a{site_where} GROUP BY a.site ORDER BY count(*) DESC, a.site"
-            " LIMIT ?", [*args, limit])]
+            # The partial index holds every site and rowid: the rows (site is stored after the body) are never read.
+            f"SELECT site, count(*) FROM articles INDEXED BY articles_site WHERE site IS NOT NULL AND n IN ({matching})"
+            " GROUP BY site ORDER BY count(*) DESC, site LIMIT ?", [*args, limit])]
         month_where = (where + " AND " if where else " WHERE ") + "a.published IS NOT NULL"
         f.months = [(r[0], int(r[1])) for r in self._read(
             f"SELECT substr(a.published, 1, 7) AS m, count(*) FROM articles a{month_where} GROUP BY m ORDER BY m",

@@ -36,6 +36,7 @@ class Archive:
         self._factory = factory
         self._store: Store | None = None
         self.lock = threading.Lock()
+        self.facets: dict[Any, Any] = {}  # (query, filters) -> (data version, facets)
 
     def __call__(self) -> Store:
         if self._store is None:
@@ -66,7 +67,7 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None) -> Starlet
 
     async def search(request: Request) -> Response:
         r = wq.parse_request(request.query_params)
-        result = store_call(lambda s: wq.search_page(s, r))
+        result = store_call(lambda s: wq.search_page(s, r, cache=archive.facets))
         ctx = {"r": r, "p": result, "timeline": timeline_svg(result.facets.months, r.url(period=None) + (
             "&" if "?" in r.url(period=None) else "?") + "period=", r.period)}
         name = "results.html" if request.query_params.get("partial") else "search.html"

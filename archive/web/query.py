@@ -151,7 +151,7 @@ class Page:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def search_page(store: Store, r: Request, *, with_facets: bool = True) -> Page:
+def search_page(store: Store, r: Request, *, with_facets: bool = True, cache: dict[Any, Any] | None = None) -> Page:
     """The hits of one page (and the facets of the whole result) for a request."""
     t = time.perf_counter()
     flt = r.filters()
@@ -167,7 +167,8 @@ def search_page(store: Store, r: Request, *, with_facets: bool = True) -> Page:
         hits = [Hit(a, 0.0, "") for a in store.query(flt, sort=sort, limit=end + 1)]  # type: ignore[arg-type]
     more = len(hits) > end
     hits = hits[r.offset : end]
-    facets = store.facets(r.q, flt) if with_facets else None
+    facets = (cached_facets(store, r.q, flt, cache) if cache is not None else store.facets(r.q, flt)) \
+        if with_facets else None
     total = facets.total if facets is not None else (
         store.count_matches(r.q, flt) if r.q.strip() else store.count(flt))
     return Page(
@@ -175,6 +176,26 @@ def search_page(store: Store, r: Request, *, with_facets: bool = True) -> Page:
         next_cursor=encode_cursor(end) if more else None,
         prev_cursor=encode_cursor(max(0, r.offset - r.limit)) if r.offset else None, facets=facets,
     )
+
+
+FACETS_CACHED = 256
+
+
+def cached_facets(store: Store, q: str, flt: Filters, cache: dict[Any, Any]) -> Any:
+    """``store.facets``, kept while the store's data version holds: counting every match is
+    the costly part of a search page, and the same searches come back (the home page above all)."""
+    version = store.data_version()
+    if version is None:
+        return store.facets(q, flt)
+    key = (q.strip(), flt)
+    hit = cache.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    f = store.facets(q, flt)
+    if len(cache) >= FACETS_CACHED:
+        cache.pop(next(iter(cache)))
+    cache[key] = (version, f)
+    return f
 
 
 def _date_key(h: Hit) -> tuple[str, str]:
