@@ -439,7 +439,7 @@ def watch(state: State, directory: str | None, polling: bool | None, poll_interv
       archive watch --once            # reconcile and exit (cron-friendly)
     """
     from archive.logsetup import configure_logging
-    from archive.watcher import Daemon
+    from archive.watch import Daemon
 
     settings = state.settings(
         watch_dir=directory, polling=polling, poll_interval=poll_interval, settle=settle,
@@ -900,7 +900,7 @@ def status(state: State, fmt: str | None) -> None:
       archive status
     """
     from archive.store.base import Filters
-    from archive.watcher import daemon_state
+    from archive.watch.lease import daemon_state
 
     fmt = _fmt(fmt)
     settings = state.settings()

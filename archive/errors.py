@@ -67,6 +67,10 @@ class StoreUnavailable(StoreError):
         self.detail = reason
 
 
+class StoreReplaced(StoreUnavailable):
+    """The store's file was removed or replaced while it was open: open it again."""
+
+
 class StoreMissing(StoreError):
     """A read command named a store that does not exist (read commands never create one)."""
 

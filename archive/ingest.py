@@ -110,17 +110,22 @@ class Rules:
         return not any(self.ignored_name(part) for part in rel.split(os.sep))
 
 
-def walk(root: str, rules: Rules) -> Iterator[FileStat]:
+def walk(root: str, rules: Rules, unreadable: list[tuple[str, str]] | None = None) -> Iterator[FileStat]:
     """Every article file under ``root``; symlinked folders are not entered and a
-    symlinked file counts only if it points inside ``root``."""
+    symlinked file counts only if it points inside ``root``. Folders that cannot be listed
+    are appended to ``unreadable`` as ``(path, reason)``: what they hold is unknown, not gone."""
     real_root = os.path.realpath(root)
     stack = [root]
     while stack:
         d = stack.pop()
         try:
             entries = list(os.scandir(d))
+        except FileNotFoundError:
+            continue  # removed while we walked: its files are gone
         except OSError as exc:
-            log.warning("cannot list %s: %s", d, exc.strerror or exc)
+            log.warning("cannot list %s: %s", display(d), exc.strerror or exc)
+            if unreadable is not None:
+                unreadable.append((d, f"cannot list the folder: {exc.strerror or exc}"))
             continue
         for e in entries:
             if rules.ignored_name(e.name):
@@ -147,14 +152,52 @@ def walk(root: str, rules: Rules) -> Iterator[FileStat]:
             yield FileStat.of(e.path, st)
 
 
+def display(path: str) -> str:
+    """``path`` as text that can be printed and stored: bytes that are not UTF-8 in a file name
+    (``caf\\xe9.txt``) are shown escaped instead of raising."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+NOT_A_FILE = "not-a-file"  # the code of a path that is no longer a regular file: its article is deleted
+
+
+def _read_regular(path: str, max_bytes: int) -> bytes:
+    """A regular file's bytes. Opened without blocking (a FIFO put in a file's place must not hang
+    a parse worker), then checked: anything but a regular file raises IsADirectoryError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(0, "not a regular file")
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            b = os.read(fd, min(left, 1 << 20))
+            if not b:
+                break
+            chunks.append(b)
+            left -= len(b)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def prepare(fs: FileStat, max_bytes: int) -> Prepared:
     """Read, hash and parse one file. Never raises: failures come back in ``error``."""
+    shown = display(fs.path)
+    if shown != fs.path:
+        # The store keeps text; a name that is not UTF-8 cannot be stored as the file's path.
+        err = ParseError(shown, "bad-name", "the file name is not valid UTF-8: rename the file to store it")
+        return Prepared(FileStat(shown, fs.size, fs.mtime, fs.inode, fs.device), None, None, err)
     if fs.size > max_bytes:
         err = ParseError(fs.path, "too-large", f"over the size limit: {fs.size:,} bytes > {max_bytes:,}")
         return Prepared(fs, None, None, err)
     try:
-        with open(fs.path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+        data = _read_regular(fs.path, max_bytes)
+    except IsADirectoryError:
+        return Prepared(fs, None, None, ParseError(fs.path, NOT_A_FILE, "not a regular file"))
     except OSError as exc:
         return Prepared(fs, None, None, ParseError(fs.path, "unreadable", f"cannot read: {exc.strerror or exc}"))
     sha = hashlib.sha256(data).hexdigest()
@@ -166,6 +209,26 @@ def prepare(fs: FileStat, max_bytes: int) -> Prepared:
         return Prepared(fs, sha, None, exc)
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the loop
         return Prepared(fs, sha, None, ParseError(fs.path, "parser-bug", f"parser error: {exc!r}"))
+
+
+def is_article_file(path: str, root: str | None = None) -> bool:
+    """True if ``path`` is a regular file, or a link to one inside ``root`` (or anywhere when no
+    root is given)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if stat_mod.S_ISLNK(st.st_mode):
+        target = os.path.realpath(path)
+        if root is not None:
+            real_root = os.path.realpath(root)
+            if os.path.commonpath([target, real_root]) != real_root:
+                return False
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+    return stat_mod.S_ISREG(st.st_mode)
 
 
 def _worker_init() -> None:
@@ -281,7 +344,7 @@ class Ingester:
         if out:
             yield out
 
-    def _move_source(self, p: Prepared) -> KnownFile | None:
+    def _move_source(self, p: Prepared, claimed: set[str]) -> KnownFile | None:
         """The article whose file moved to ``p``'s path, if any.
 
         Same bytes as a vanished file is a move. Same inode and device is a move only
@@ -291,7 +354,7 @@ class Ingester:
         assert p.sha256 is not None and p.parsed is not None
         inode_match: KnownFile | None = None
         for c in self.store.move_candidates(p.stat.device, p.stat.inode, p.sha256):
-            if c.path == p.stat.path or os.path.lexists(c.path):
+            if c.id in claimed or c.path == p.stat.path or os.path.lexists(c.path):
                 continue
             if c.sha256 == p.sha256:
                 return c
@@ -310,15 +373,21 @@ class Ingester:
         items: list[UpsertItem] = []
         fails: list[Failure] = []
         moved_from: dict[str, str] = {}  # new path -> old path, for the log line
+        claimed: set[str] = set()  # a vanished article moves to one new path at most
+        not_files: list[str] = []
         for p in batch:
+            if p.error is not None and p.error.code == NOT_A_FILE:
+                not_files.append(p.stat.path)
+                continue
             if p.error is not None or p.parsed is None:
                 err = p.error or ParseError(p.stat.path, "unknown", "unknown failure")
                 fails.append(Failure(path=p.stat.path, code=err.code, reason=err.reason, size=p.stat.size,
                                      mtime=p.stat.mtime, sha256=p.sha256))
                 continue
             k = known.get(p.stat.path) if known is not None else self.store_known(p.stat.path)
-            origin = None if k is not None or not may_move else self._move_source(p)
+            origin = None if k is not None or not may_move else self._move_source(p, claimed)
             if origin is not None:
+                claimed.add(origin.id)
                 moved_from[p.stat.path] = origin.path
             items.append(UpsertItem(p.parsed, p.source, origin.id if origin else None))
         results = self._upsert(items, fails) if items else []
@@ -338,6 +407,8 @@ class Ingester:
             s.failures.append(f)
             log.warning("failed %s: %s", f.path, f.reason, extra={"event": "failed", "path": f.path,
                                                                   "reason": f.reason})
+        if not_files:
+            s.deleted += self.delete(not_files)
         if self.progress:
             self.progress(len(batch))
         self.totals.add(s)
@@ -364,6 +435,8 @@ class Ingester:
         return out
 
     def store_known(self, path: str) -> KnownFile | None:
+        if display(path) != path:
+            return None  # a name that is not UTF-8 is never stored (it is a failure instead)
         a = self.store.get_by_path(path)
         if a is None:
             return None
@@ -391,7 +464,8 @@ class Ingester:
         )
 
     def _failed_unchanged(self) -> dict[str, tuple[int | None, float | None]]:
-        return {f.path: (f.size, f.mtime) for f in self.store.failures()}
+        # A store fault recorded against a file by an older archive is retried, never trusted.
+        return {f.path: (f.size, f.mtime) for f in self.store.failures() if f.code != "store-error"}
 
     def plan(self, files: Iterable[FileStat], known: dict[str, KnownFile]) -> tuple[list[FileStat], int]:
         """Split files into those to read and a count of those unchanged (by stat alone)."""
@@ -413,25 +487,44 @@ class Ingester:
         root = os.path.abspath(root)
         known = {k.path: k for k in self.store.known_files(root)}
         seen: set[str] = set()
+        unreadable: list[tuple[str, str]] = []
 
         def files() -> Iterator[FileStat]:
-            for fs in walk(root, self.rules):
+            for fs in walk(root, self.rules, unreadable):
                 seen.add(fs.path)
                 yield fs
+                if len(seen) % 1024 == 0 and self.stopping():
+                    return
 
         todo, same = self.plan(files(), known)
+        if self.stopping():
+            return Summary()  # asked to stop mid-walk: the next start reconciles
+        blind = tuple(d.rstrip("/") + "/" for d, _ in unreadable)
+        # Failure rows of files that are gone (or are no longer articles) go: failures lists what is there.
+        blind_now = {d for d, _ in unreadable}
+        stale = [f.path for f in self.store.failures()
+                 if f.path.startswith(root.rstrip("/") + "/") and f.path not in seen and not f.path.startswith(blind)
+                 and (not os.path.lexists(f.path) or (os.path.isdir(f.path) and f.path not in blind_now))]
+        if stale:
+            self.store.clear_failures(stale)
         # A new path can only be a moved file if a file the store knows (deleted ones too) is gone.
         may_move = not whole or any(p not in seen for p in known)
         s = self.process(todo, known, may_move)
         s.unchanged += same
+        if unreadable:
+            # What an unreadable folder holds is unknown, not gone: a failure, never deletions.
+            fails = [Failure(path=d, code="unreadable", reason=why) for d, why in unreadable]
+            self.store.record_failures(fails)
+            s.failed += len(fails)
         if deletions and not self.stopping():
-            missing = [p for p, k in known.items() if p not in seen and not k.deleted]
+            missing = [p for p, k in known.items() if p not in seen and not k.deleted and not p.startswith(blind)]
             s.deleted += self.delete(missing)
         return s
 
     def delete(self, paths: Iterable[str]) -> int:
-        """Mark articles deleted whose files are gone (paths that exist again are skipped)."""
-        gone = [p for p in paths if not os.path.lexists(p)]
+        """Mark articles deleted whose files are gone, or are no longer regular files (a folder, a
+        FIFO, a link out of the tree took their place); paths that are files again are skipped."""
+        gone = [p for p in paths if not is_article_file(p) and display(p) == p]
         if not gone:
             return 0
         live = [p for p in gone if (k := self.store_known(p)) is not None and not k.deleted]

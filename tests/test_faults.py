@@ -12,7 +12,7 @@ import pytest
 
 from archive.config import Settings
 from archive.store.sqlite import SQLiteStore
-from archive.watcher import Daemon
+from archive.watch import Daemon
 from tests.conftest import article_text
 from tests.daemon import DaemonProc, articles, wait_for
 

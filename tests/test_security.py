@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from archive.cli import cli
 from archive.config import Settings, redact
-from archive.watcher import Daemon
+from archive.watch import Daemon
 from tests.conftest import article_text, patch_mongomock_bulk
 from tests.daemon import DaemonProc, wait_for
 

@@ -15,7 +15,7 @@ import pytest
 
 from archive.config import Settings
 from archive.store.sqlite import SQLiteStore
-from archive.watcher import Tracker, daemon_state, pid_alive
+from archive.watch import Tracker, daemon_state, pid_alive
 from tests.conftest import article_text
 from tests.daemon import DaemonProc, articles, wait_for
 

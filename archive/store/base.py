@@ -384,6 +384,10 @@ class Store(abc.ABC):
             return count_facets(self.query(filters), limit)
         return count_facets((h.article for h in self.search(text, filters)), limit)
 
+    def check(self) -> None:
+        """Raise StoreReplaced if the store went away under this handle (default: it cannot)."""
+        return None
+
     def data_version(self) -> object | None:
         """A value that changes whenever the stored data may have changed (None: unknown).
         Readers use it to keep derived answers, such as facet counts, while it holds."""

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from archive.errors import StoreError, StoreMissing, StoreUnavailable
+from archive.errors import StoreError, StoreMissing, StoreReplaced, StoreUnavailable
 from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_required, utcnow
 from archive.store.base import (
     HL_END,
@@ -282,6 +282,11 @@ class SQLiteStore(Store):
             raise self._unavailable(exc) from None
         except OSError as exc:
             raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
+        try:
+            st = os.stat(self.path)
+            self._ident = (st.st_dev, st.st_ino)
+        except OSError as exc:
+            raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
         if self.readonly:
             self._check_version_readonly()
             return
@@ -355,10 +360,20 @@ class SQLiteStore(Store):
     def _read(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
             return self.db.execute(sql, args)
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+        except sqlite3.DatabaseError as exc:
+            if is_store_fault(exc):
                 raise self._unavailable(exc) from None
             raise
+
+    def check(self) -> None:
+        """Raise StoreReplaced when the store's file was removed or replaced under us (its inode
+        changed): writing on would go into a file nobody can open again."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            raise StoreReplaced(str(self.path), "the store file was removed") from None
+        if (st.st_dev, st.st_ino) != self._ident:
+            raise StoreReplaced(str(self.path), "the store file was replaced by another file")
 
     def close(self) -> None:
         try:
@@ -811,13 +826,32 @@ class _Txn:
             try:
                 db.execute("COMMIT")
                 return
-            except sqlite3.OperationalError as err:
-                db.execute("ROLLBACK")
+            except sqlite3.Error as err:
+                _rollback(db)
                 raise self.store._unavailable(err) from None
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+        _rollback(db)
+        if is_store_fault(exc):
+            # Disk full, read-only, I/O error, locked, a vanished file: the store's fault, never
+            # the document's. The caller keeps its paths and tries again later.
             raise self.store._unavailable(exc) from None
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back whatever is open; SQLite may have rolled back already (a full disk does that)."""
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+def is_store_fault(exc: BaseException | None) -> bool:
+    """True for SQLite errors that come from the store and its disk, not from what was written:
+    everything but constraint, data and programming errors."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    return not isinstance(exc, (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError,
+                                sqlite3.NotSupportedError))
 
 
 def _writable(path: Path) -> bool:

@@ -152,7 +152,7 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None) -> Starlet
         return error(request, 500, "internal error")
 
     def _status(s: Store) -> dict[str, Any]:
-        from archive.watcher import daemon_state
+        from archive.watch.lease import daemon_state
 
         daemons = []
         for d in s.daemons():

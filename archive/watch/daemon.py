@@ -1,0 +1,295 @@
+"""The watch daemon's loop: reconcile at start, then follow the folder until SIGINT/SIGTERM.
+
+Threads: watchdog's observer only records paths (the tracker); this loop decides when a file is
+complete, ingests in batches, retries an unavailable store with backoff, rescans periodically and
+whenever events may have been lost, re-arms the observer, and writes a heartbeat. Signal handlers
+only set an event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from archive import __version__
+from archive.config import Settings
+from archive.errors import LockHeld, StoreError, StoreReplaced, StoreUnavailable, UsageError
+from archive.ingest import Ingester, Rules, Summary
+from archive.models import iso, utcnow
+from archive.store import Store, open_store
+from archive.watch import events
+from archive.watch.backoff import Backoff
+from archive.watch.batch import handle_ready
+from archive.watch.lease import Lease, lock_key, proc_start
+from archive.watch.tracker import Tracker
+
+log = logging.getLogger("archive.watch")
+COUNTS = ("new", "updated", "unchanged", "failed", "moved", "deleted")
+
+
+class Daemon:
+    """``archive watch``: one folder, one store, until stopped."""
+
+    def __init__(self, settings: Settings, root: str, *, store_factory: Callable[[], Store] | None = None) -> None:
+        self.settings = settings
+        self.root = os.path.abspath(root)
+        if not os.path.isdir(self.root):
+            raise UsageError(f"cannot watch {self.root}: no such folder")
+        self.rules = Rules(settings)
+        self.stop = threading.Event()
+        self.rescan_now = threading.Event()
+        self.ready = threading.Event()  # set once the start-up reconcile is done (tests wait on it)
+        self.tracker = Tracker(settings.settle)
+        self._factory = store_factory or (lambda: open_store(settings.db, settings))
+        self.store: Store | None = None
+        self.ingester: Ingester | None = None
+        self.observer: Any = None
+        self.mode = "polling" if settings.polling else "native"
+        self.totals = Summary()
+        self.started_at = utcnow()
+        self.last_ingest: dt.datetime | None = None
+        self.backoff = Backoff()
+        self.lease = Lease(lock_key(self.root), self._record(), settings)
+        self._root_id = events.folder_identity(self.root)
+        self._lost = events.LostEvents(self._events_lost)
+        self._next_beat = 0.0
+        self._next_rescan = 0.0
+        self._next_root_check = 0.0
+        self._need_reconcile = True
+
+    # ------------------------------------------------------------ control (signal-safe)
+    def request_stop(self) -> None:
+        """Stop at the next batch boundary (the next start reconciles what is left)."""
+        self.stop.set()
+        self.tracker.wake.set()
+
+    def request_rescan(self) -> None:
+        self.rescan_now.set()
+        self.tracker.wake.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
+        signal.signal(signal.SIGINT, lambda *_: self.request_stop())
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, lambda *_: self.request_rescan())
+
+    def _events_lost(self, why: str) -> None:
+        log.warning("events were lost (%s): reconciling %s now", why, self.root, extra={"event": "events-lost"})
+        self.request_rescan()
+
+    # ------------------------------------------------------------ store
+    def _record(self) -> dict[str, Any]:
+        now = iso(utcnow())
+        return {
+            "token": uuid.uuid4().hex, "pid": os.getpid(), "host": socket.gethostname(), "folder": self.root,
+            "mode": self.mode, "version": __version__, "started_at": iso(self.started_at),
+            "heartbeat_at": now, "proc_start": proc_start(os.getpid()), "stopped_at": None,
+            "backlog": 0, "last_event_at": None, "last_ingest_at": None, "counts": {},
+        }
+
+    def _connect(self) -> bool:
+        """Open the store and take the lease; False while the store is away."""
+        if self.store is not None:
+            return True
+        try:
+            store = self._factory()
+            held = self.lease.acquire(store)
+        except StoreUnavailable as exc:
+            self.backoff.failed(exc.reason, len(self.tracker))
+            return False
+        if held is not None:
+            store.close()
+            raise LockHeld(self.root, int(held.get("pid", 0)), str(held.get("host", "?")))
+        self.store = store
+        self.ingester = Ingester(store, self.settings, log_each=True)
+        self.ingester.stop_event = self.stop  # a long scan ends at the next batch on SIGTERM/SIGINT
+        self.ingester.offload_html = True
+        log.info("store %s (%s); lock taken for %s", store.display, store.kind, self.root)
+        return True
+
+    def _drop_store(self, exc: StoreReplaced) -> None:
+        """The store's file went away: open (re-create) it and reconcile the folder into it."""
+        log.error("%s: %s; re-creating it and reconciling %s", exc.where, exc.detail, self.root,
+                  extra={"event": "store-replaced"})
+        if self.ingester is not None:
+            self.ingester.close()
+        if self.store is not None:
+            self.store.close()
+        self.store, self.ingester = None, None
+        self._need_reconcile = True
+
+    # ------------------------------------------------------------ the folder
+    def _check_root(self) -> None:
+        """Notice the watched folder deleted, or deleted and made again: events from the old one
+        never come, so re-arm the observer and reconcile."""
+        now = time.monotonic()
+        if now < self._next_root_check:
+            return
+        self._next_root_check = now + 1.0
+        ident = events.folder_identity(self.root)
+        if ident == self._root_id:
+            return
+        if ident is None:
+            log.warning("the watched folder %s is gone; waiting for it to come back", self.root,
+                        extra={"event": "root-gone"})
+            events.stop_observer(self.observer)
+            self.observer = None
+        else:
+            log.warning("the watched folder %s was made again: watching it afresh and reconciling", self.root,
+                        extra={"event": "root-back"})
+            events.stop_observer(self.observer)
+            self.observer, self.mode = events.start_observer(self.mode, self.root, self.tracker, self.rules,
+                                                             self.settings.poll_interval)
+            self._need_reconcile = True
+        self._root_id = ident
+
+    def _check_observer(self) -> None:
+        if self.observer is not None and not self.observer.is_alive() and not self.stop.is_set():
+            log.warning("the %s observer stopped unexpectedly; restarting it and rescanning", self.mode,
+                        extra={"event": "observer-restart"})
+            events.stop_observer(self.observer)
+            self.observer, self.mode = events.start_observer(self.mode, self.root, self.tracker, self.rules,
+                                                             self.settings.poll_interval)
+            self._need_reconcile = True
+
+    # ------------------------------------------------------------ work
+    def _reconcile(self) -> None:
+        assert self.ingester is not None
+        t = time.monotonic()
+        self._need_reconcile = False
+        try:
+            s = self.ingester.reconcile(self.root)
+        except BaseException:
+            self._need_reconcile = True  # nothing is lost: the next turn starts it again
+            raise
+        self._count(s)
+        self._next_rescan = time.monotonic() + self.settings.rescan_interval
+        log.info("scan of %s: %s in %.2f s", self.root, s.line(), time.monotonic() - t,
+                 extra={"event": "scan", **{k: getattr(s, k) for k in ("new", "updated", "unchanged", "failed")}})
+        self.ready.set()
+
+    def _count(self, s: Summary) -> None:
+        self.totals.add(s)
+        self.totals.failures.clear()
+        if s.changed or s.failed:
+            self.last_ingest = utcnow()
+
+    def step(self) -> None:
+        """One turn of the work (the store is connected)."""
+        assert self.store is not None and self.ingester is not None
+        self.store.check()
+        if self._root_id is not None and (self.rescan_now.is_set() or self._need_reconcile or (
+                self.settings.rescan_interval > 0 and time.monotonic() >= self._next_rescan)):
+            self.rescan_now.clear()
+            self._reconcile()
+        ready, _ = self.tracker.take_due(self.settings.batch_size)
+        if ready:
+            try:
+                self._count(handle_ready(self.ingester, self.rules, self.root, self.tracker, ready))
+            except StoreUnavailable:
+                self.tracker.put_back(ready, time.monotonic())
+                raise
+
+    def _heartbeat(self, final: bool = False) -> None:
+        if self.store is None:
+            return
+        last = self.tracker.last_event
+        data = {
+            "heartbeat_at": iso(utcnow()), "mode": self.mode, "backlog": len(self.tracker),
+            "last_event_at": iso(dt.datetime.fromtimestamp(last, dt.timezone.utc)) if last else None,
+            "last_ingest_at": iso(self.last_ingest),
+            "counts": {k: getattr(self.totals, k) for k in COUNTS},
+        }
+        if final:
+            data["stopped_at"] = iso(utcnow())
+            self.lease.release(self.store, data)
+            return
+        if not self.lease.beat(self.store, data):
+            log.error("another daemon took over %s; stopping", self.root)
+            self.request_stop()
+        self._next_beat = time.monotonic() + self.settings.heartbeat_interval
+
+    def _hint_network_fs(self) -> None:
+        kind = events.filesystem_type(self.root)
+        if self.mode != "polling" and kind in events.NETWORK_FS:
+            log.warning("%s is on a %s filesystem: change events may never arrive there "
+                        "(network shares, Docker bind mounts); use --polling", self.root, kind)
+
+    # ------------------------------------------------------------ the loop
+    def run(self, once: bool = False) -> int:
+        """Run until stopped (or after one reconcile with ``once``); the exit code."""
+        log.info("archive %s watching %s (mode %s, settle %.2f s, rescan every %s)", __version__, self.root,
+                 self.mode, self.settings.settle,
+                 f"{self.settings.rescan_interval:g} s" if self.settings.rescan_interval else "never")
+        self._lost.install()
+        try:
+            if once:
+                return self._run_once()
+            self._hint_network_fs()
+            self._connect()  # a held lock stops us here, before any watching
+            self.observer, self.mode = events.start_observer(self.mode, self.root, self.tracker, self.rules,
+                                                             self.settings.poll_interval)
+            while not self.stop.is_set():
+                self._loop_turn()
+            return 0
+        finally:
+            self._lost.remove()
+            self._shutdown()
+
+    def _run_once(self) -> int:
+        for _ in range(3):
+            if self._connect():
+                self._reconcile()
+                return 0
+            if self.stop.wait(self.backoff.wait_left()):
+                return 0
+        raise StoreUnavailable(self.settings.db, "gave up after 3 tries")
+
+    def _loop_turn(self) -> None:
+        self._check_observer()
+        self._check_root()
+        if (self.store is None or self.backoff.away) and self.backoff.wait_left() > 0:
+            self.stop.wait(min(0.5, self.backoff.wait_left()))
+            return
+        try:
+            if not self._connect():
+                return
+            self.step()
+            self.backoff.succeeded(len(self.tracker))
+            if time.monotonic() >= self._next_beat:
+                self._heartbeat()
+        except StoreReplaced as exc:
+            self._drop_store(exc)
+            return
+        except StoreUnavailable as exc:
+            self.backoff.failed(exc.reason, len(self.tracker))
+            return
+        except StoreError as exc:
+            log.error("store error: %s", exc.reason)
+            self.stop.wait(1.0)
+        except Exception:
+            log.exception("unexpected error; going on")
+            self.stop.wait(1.0)
+        _, nxt = self.tracker.take_due(0)
+        timeout = 0.5 if nxt is None else min(0.5, max(0.0, nxt - time.monotonic()))
+        if self.tracker.wake.wait(timeout):
+            self.tracker.wake.clear()
+
+    def _shutdown(self) -> None:
+        events.stop_observer(self.observer)
+        if self.ingester is not None:
+            self.ingester.close()
+        if self.store is not None:
+            try:
+                self._heartbeat(final=True)
+                log.info("stopped: %s; lock released", self.totals.line())
+            except StoreError as exc:
+                log.warning("could not release the lock: %s", exc.reason)
+            self.store.close()
