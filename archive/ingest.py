@@ -233,18 +233,13 @@ def is_article_file(path: str, root: str | None = None) -> bool:
 
 def _worker_init() -> None:
     """Parse workers leave Ctrl-C to their parent (which stops them in order: no traceback per
-    worker) and, on Linux, die with it (a parent killed with -9 leaves no worker behind)."""
+    worker) and die with it (a parent killed with -9 leaves no worker behind)."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if os.uname().sysname == "Linux":
-        try:
-            import ctypes
+    from archive.procs import die_with_parent
 
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
 
 
 def _prepare_chunk(args: tuple[list[FileStat], int]) -> list[Prepared]:
@@ -302,7 +297,7 @@ class Ingester:
 
             ctx = multiprocessing.get_context("forkserver")
             # Workers need this module only; never re-import the caller's __main__ in them.
-            ctx.set_forkserver_preload(["archive.ingest"])
+            ctx.set_forkserver_preload(["archive.forkserver_preload"])
             self._pool = cf.ProcessPoolExecutor(self.settings.parse_workers, mp_context=ctx,
                                                 initializer=_worker_init)
             self._own_pool = True
@@ -518,13 +513,13 @@ class Ingester:
             s.failed += len(fails)
         if deletions and not self.stopping():
             missing = [p for p, k in known.items() if p not in seen and not k.deleted and not p.startswith(blind)]
-            s.deleted += self.delete(missing)
+            s.deleted += self.delete(missing, root)
         return s
 
-    def delete(self, paths: Iterable[str]) -> int:
+    def delete(self, paths: Iterable[str], root: str | None = None) -> int:
         """Mark articles deleted whose files are gone, or are no longer regular files (a folder, a
         FIFO, a link out of the tree took their place); paths that are files again are skipped."""
-        gone = [p for p in paths if not is_article_file(p) and display(p) == p]
+        gone = [p for p in paths if not is_article_file(p, root) and display(p) == p]
         if not gone:
             return 0
         live = [p for p in gone if (k := self.store_known(p)) is not None and not k.deleted]

@@ -119,3 +119,48 @@ def item_for(path: Path) -> UpsertItem:
     src = Source(path=str(path), sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                  mtime=st.st_mtime, inode=st.st_ino, device=st.st_dev)
     return UpsertItem(parse_bytes(data, str(path)), src)
+
+
+# ---------------------------------------------------------------- no process outlives the suite
+
+_STARTED: set[int] = set()
+
+
+def _venv_processes() -> dict[int, str]:
+    """Processes running this checkout's Python (daemons, forkservers, parse workers, servers)."""
+    import sys
+
+    exe = os.path.realpath(sys.executable)
+    out: dict[int, str] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z" and (exe in cmd or sys.executable in cmd) and "pytest" not in cmd:
+            out[int(d.name)] = cmd
+    return out
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _STARTED.update(_venv_processes())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a process it started is still there (a killed daemon's workers, a server)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    left: dict[int, str] = {}
+    while time.monotonic() < deadline:
+        left = {p: c for p, c in _venv_processes().items() if p not in _STARTED}
+        if not left:
+            return
+        time.sleep(0.2)
+    print("\nprocesses started by the test suite are still running:")
+    for pid, cmd in left.items():
+        print(f"  {pid}: {cmd[:160]}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

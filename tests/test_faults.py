@@ -105,15 +105,14 @@ def test_dead_observer_is_noticed_and_restarted(tmp_path: Path) -> None:
     daemon = Daemon(settings, str(folder))
     t = threading.Thread(target=daemon.run, daemon=True)
     t.start()
-    wait_for(lambda: daemon.observer is not None and daemon.store is not None and not daemon._need_reconcile)
+    wait_for(lambda: daemon.ready.is_set() and daemon.observer is not None)
     first = daemon.observer
     first.stop()  # the observer thread dies under the daemon
     first.join(5)
     wait_for(lambda: daemon.observer is not first and daemon.observer.is_alive())
     (folder / "after.txt").write_text(article_text(title="After"))
     wait_for(lambda: str(folder / "after.txt") in articles(tmp_path / "a.db"))
-    daemon.stop.set()
-    daemon.tracker.wake.set()
+    daemon.request_stop()
     t.join(10)
     assert not t.is_alive()
 
@@ -135,13 +134,12 @@ def test_inotify_limit_falls_back_to_polling(tmp_path: Path, monkeypatch: pytest
     daemon = Daemon(settings, str(folder))
     t = threading.Thread(target=daemon.run, daemon=True)
     t.start()
-    wait_for(lambda: daemon.observer is not None and not daemon._need_reconcile)
+    wait_for(lambda: daemon.ready.is_set() and daemon.observer is not None)
     assert daemon.mode == "polling"
     assert "fs.inotify.max_user_watches" in caplog.text
     (folder / "x.txt").write_text(article_text())
     wait_for(lambda: str(folder / "x.txt") in articles(tmp_path / "a.db"))
-    daemon.stop.set()
-    daemon.tracker.wake.set()
+    daemon.request_stop()
     t.join(10)
 
 

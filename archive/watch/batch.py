@@ -28,8 +28,7 @@ def handle_ready(ing: Ingester, rules: Rules, root: str, tracker: Tracker, ready
                 gone.append(path)
             continue
         if stat_mod.S_ISDIR(st.st_mode):
-            if not p.is_dir:
-                gone.append(path)  # a file replaced by a folder: the file's article is deleted
+            gone.append(path)  # if a file stood here, its article is deleted (a folder took its place)
             total.add(ing.reconcile(path, deletions=True, whole=False))
             continue
         if not rules.wanted_file(path, root):
@@ -52,5 +51,5 @@ def handle_ready(ing: Ingester, rules: Rules, root: str, tracker: Tracker, ready
         total.add(ing.process(todo, known))
         total.unchanged += same
     if gone:
-        total.deleted += ing.delete(gone)
+        total.deleted += ing.delete(gone, root)
     return total

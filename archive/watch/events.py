@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import stat as stat_mod
 import threading
 from typing import Any
 
@@ -61,7 +62,8 @@ def make_handler(tracker: Tracker, root: str, rules: Rules, inotify: bool) -> An
                     tracker.add(src, delay=min(CLOSE_SETTLE, tracker.settle))
             elif kind in ("created", "modified"):
                 if wanted(src):
-                    tracker.add(src, writing=inotify)
+                    # Only a regular file is ever "being written" (a FIFO gets no close event).
+                    tracker.add(src, writing=inotify and _regular(src))
             elif kind == "deleted":
                 if wanted(src):
                     tracker.add(src, delay=min(CLOSE_SETTLE, tracker.settle))
@@ -72,6 +74,13 @@ def make_handler(tracker: Tracker, root: str, rules: Rules, inotify: bool) -> An
                     tracker.add(dest, delay=min(CLOSE_SETTLE, tracker.settle))
 
     return Handler()
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat_mod.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 class LostEvents(logging.Handler):
