@@ -78,6 +78,16 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No ARCHIVE_* from the caller's shell (the real-MongoDB URI aside), a private data dir."""
+    for k in list(os.environ):
+        if k.startswith("ARCHIVE_") and k != "ARCHIVE_TEST_MONGO_URI":
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    return tmp_path
+
+
+@pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     s = make_store("sqlite", tmp_path)
     yield s

@@ -20,11 +20,7 @@ from tests.conftest import SEEDS, article_text
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for k in list(os.environ):
-        if k.startswith("ARCHIVE_") and k != "ARCHIVE_TEST_MONGO_URI":
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+def env(tmp_path: Path, clean_env: Path) -> dict[str, Any]:
     folder = tmp_path / "seeds"
     shutil.copytree(SEEDS, folder)
     return {"db": str(tmp_path / "a.db"), "folder": folder, "tmp": tmp_path}

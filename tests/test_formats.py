@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -333,11 +332,7 @@ def run(*args: str, input: str | None = None) -> Result:
 
 
 @pytest.fixture
-def web(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for k in list(os.environ):
-        if k.startswith("ARCHIVE_") and k != "ARCHIVE_TEST_MONGO_URI":
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+def web(tmp_path: Path, clean_env: Path) -> dict[str, Any]:
     folder = tmp_path / "clips"
     folder.mkdir()
     (folder / "obsidian.md").write_text(OBSIDIAN)

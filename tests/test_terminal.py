@@ -34,11 +34,7 @@ def run(*args: str, input: str | None = None) -> Result:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for k in list(os.environ):
-        if k.startswith("ARCHIVE_") and k != "ARCHIVE_TEST_MONGO_URI":
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+def env(tmp_path: Path, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("COLUMNS", "80")
     folder = tmp_path / "seeds"
     shutil.copytree(SEEDS, folder)

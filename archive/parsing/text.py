@@ -225,11 +225,15 @@ def _strip_emphasis(text: str) -> str:
             del open_at[mark]
         elif can_open:
             open_at[mark] = a
-    if not drop:
+    return _cut(text, drop)
+
+
+def _cut(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` without the (non-overlapping) ``spans``."""
+    if not spans:
         return text
-    drop.sort()
     out, pos = [], 0
-    for a, b in drop:
+    for a, b in sorted(spans):
         out.append(text[pos:a])
         pos = b
     out.append(text[pos:])
@@ -247,15 +251,7 @@ def _strip_code(text: str) -> str:
             drop += [pending.pop(k), (a, b)]
         else:
             pending[k] = (a, b)
-    if not drop:
-        return text
-    drop.sort()
-    out, pos = [], 0
-    for a, b in drop:
-        out.append(text[pos:a])
-        pos = b
-    out.append(text[pos:])
-    return "".join(out)
+    return _cut(text, drop)
 
 
 def _is_heading(par: str) -> bool:

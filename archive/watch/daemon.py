@@ -144,20 +144,21 @@ class Daemon:
         else:
             log.warning("the watched folder %s was made again: watching it afresh and reconciling", self.root,
                         extra={"event": "root-back"})
-            events.stop_observer(self.observer)
-            self.observer, self.mode = events.start_observer(self.mode, self.root, self.tracker, self.rules,
-                                                             self.settings.poll_interval)
-            self._need_reconcile = True
+            self._rearm()
         self._root_id = ident
 
     def _check_observer(self) -> None:
         if self.observer is not None and not self.observer.is_alive() and not self.stop.is_set():
             log.warning("the %s observer stopped unexpectedly; restarting it and rescanning", self.mode,
                         extra={"event": "observer-restart"})
-            events.stop_observer(self.observer)
-            self.observer, self.mode = events.start_observer(self.mode, self.root, self.tracker, self.rules,
-                                                             self.settings.poll_interval)
-            self._need_reconcile = True
+            self._rearm()
+
+    def _rearm(self) -> None:
+        """A new observer on the folder, and a reconcile for what happened meanwhile."""
+        events.stop_observer(self.observer)
+        self.observer, self.mode = events.start_observer(self.mode, self.root, self.tracker, self.rules,
+                                                         self.settings.poll_interval)
+        self._need_reconcile = True
 
     # ------------------------------------------------------------ work
     def _reconcile(self) -> None:
