@@ -88,6 +88,11 @@ def to_ejson(doc: dict[str, Any]) -> dict[str, Any]:
         if k in ("ingested_at", "updated_at", "deleted_at") and v is not None:
             v = {"$date": v}
         out[k] = v
+    # What the MongoDB store's filters read (--author, --tag): a mongoimport'ed archive filters too.
+    from archive.store.base import fold_name
+
+    out["authors_key"] = [fold_name(a) for a in doc.get("authors") or []]
+    out["tags_key"] = [fold_name(t) for t in doc.get("tags") or []]
     return out
 
 
@@ -95,6 +100,8 @@ def from_ejson(doc: dict[str, Any]) -> dict[str, Any]:
     """Plain JSON from Extended JSON: ``_id`` to ``id``, ``{"$date": …}`` to the string."""
     out = {}
     for k, v in doc.items():
+        if k in ("authors_key", "tags_key"):
+            continue  # derived, for the MongoDB store's filters
         if isinstance(v, dict) and set(v) == {"$date"}:
             v = v["$date"]
             if isinstance(v, dict) and "$numberLong" in v:

@@ -42,7 +42,7 @@ def open_store(uri: str, settings: Settings | None = None, *, create: bool = Tru
     if kind == "mongodb":
         from archive.store.mongo import MongoStore
 
-        return MongoStore(uri, timeout=timeout)
+        return MongoStore(uri, timeout=timeout, create=create)
     from archive.store.sqlite import SQLiteStore, sqlite_path
 
     return SQLiteStore(sqlite_path(uri), create=create)

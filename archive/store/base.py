@@ -242,6 +242,54 @@ def parse_query(text: str) -> SearchQuery:
     return SearchQuery(positive, tuple(neg), any_of)
 
 
+# ------------------------------------------------------------------ verifying a match
+
+_STEMMER: Any = None
+
+
+def stem(word: str) -> str:
+    """The English (Snowball) stem of a folded word: what MongoDB's text index uses, and close to
+    SQLite's porter tokenizer."""
+    global _STEMMER
+    if _STEMMER is None:
+        import snowballstemmer
+
+        _STEMMER = snowballstemmer.stemmer("english")
+    return str(_STEMMER.stemWord(word))
+
+
+def field_tokens(text: str) -> list[str]:
+    """A field's words, folded (case and diacritics), as the query parser splits them."""
+    return _WORD.findall(fold(text).replace("_", " "))
+
+
+def matches(q: SearchQuery, fields: Sequence[str]) -> bool:
+    """Whether an article's fields (title, authors, tags, body) satisfy ``q`` with SQLite's
+    semantics: every positive term, one term of each ``OR`` group, no excluded term; a word
+    matches its stem, ``word*`` any word it starts, a phrase consecutive words of one field.
+    Backends that can only find candidates (MongoDB's ``$text`` ORs words, drops stop words and
+    matches phrases as substrings) check each candidate with this."""
+    toks = [field_tokens(f) for f in fields]
+    stems = [[stem(t) for t in ts] for ts in toks]
+    every = {s for ss in stems for s in ss}
+
+    def has(t: Term) -> bool:
+        want = [fold(w) for w in t.words]
+        if t.prefix:
+            return any(tok.startswith(want[0]) for ts in toks for tok in ts)
+        ws = [stem(w) for w in want]
+        if len(ws) == 1:
+            return ws[0] in every
+        for ss in stems:
+            for i in range(len(ss) - len(ws) + 1):
+                if ss[i : i + len(ws)] == ws:
+                    return True
+        return False
+
+    return (all(has(t) for t in q.positive) and all(any(has(t) for t in g) for g in q.any_of)
+            and not any(has(t) for t in q.negative))
+
+
 # ------------------------------------------------------------------ folding
 
 _FOLD_TABLE: dict[int, str] = {}

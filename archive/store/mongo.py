@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import pymongo
-from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReadPreference, ReplaceOne, UpdateOne, WriteConcern
 from pymongo.errors import (
     BulkWriteError,
     ConnectionFailure,
@@ -20,7 +21,7 @@ from pymongo.errors import (
 )
 
 from archive.config import redact
-from archive.errors import StoreError, StoreUnavailable
+from archive.errors import StoreError, StoreMissing, StoreUnavailable
 from archive.models import Article, Failure, Source, parse_iso, parse_iso_required, utcnow
 from archive.store.base import (
     Filters,
@@ -37,11 +38,94 @@ from archive.store.base import (
     fold,
     fold_name,
     make_snippet,
+    matches,
     next_revision,
     parse_query,
 )
 
 TEXT_INDEX = "articles_text"
+# Letters and digits of the scripts news is written in, spelled out: a regex means the same on the
+# server (PCRE, whose \w is ASCII) as in Python.
+WORD_CHAR = ("[0-9A-Za-z_\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
+             "\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u1e00-\u1fff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
+NON_WORD = "[^" + WORD_CHAR[1:]
+# MongoDB's English text index drops these words from $text queries (a query of only these is scanned).
+STOP_WORDS = frozenset((  # noqa: SIM905 - a list of words reads best as words
+    "a about above after again against all am an and any are as at be because been before being below between "
+    "both but by can did do does doing down during each few for from further had has have having he her here "
+    "hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now "
+    "of off on once only or other our ours ourselves out over own same she should so some such than that the "
+    "their theirs them themselves then there these they this those through to too under until up very was we "
+    "were what when where which while who whom why will with you your yours yourself yourselves"
+).split())
+SCHEMA_VERSION = 3
+TITLE_ORDER = {"locale": "en", "strength": 2}
+OPERATION_TIMEOUT_MS = 60_000
+# Server error codes that say "try again": the store's state, never the document's.
+TRANSIENT_CODES = frozenset({
+    6, 7, 43, 50, 63, 64, 89, 91, 112, 133, 150, 189, 251, 262, 9001, 10107, 11600, 11602, 13388, 13435,
+    13436, 8000,  # 8000: Atlas, e.g. over the space quota
+})
+RETRY_LABELS = ("RetryableWriteError", "TransientTransactionError", "ResumableChangeStreamError")
+
+
+def client_options(uri: str, timeout: float) -> dict[str, Any]:
+    """archive's client defaults, for the options the URI does not set itself."""
+    from pymongo.uri_parser import parse_uri
+
+    try:
+        given = {k.lower() for k in parse_uri(uri, warn=True)["options"]}
+    except Exception:  # noqa: BLE001 - pymongo reports a bad URI better itself (and an SRV one needs DNS)
+        given = set()
+    ms = int(timeout * 1000)
+    opts: dict[str, Any] = {"tz_aware": True, "appname": "archive"}
+    for key, value in (("serverSelectionTimeoutMS", ms), ("connectTimeoutMS", ms),
+                       ("socketTimeoutMS", OPERATION_TIMEOUT_MS)):
+        if key.lower() not in given:
+            opts[key] = value
+    return opts
+
+
+def classify(exc: BaseException, where: str) -> StoreError:
+    """A driver error as archive's: StoreUnavailable for what retrying can cure (no server, an
+    election, a write concern not met, a time limit, a retryable label, an SRV look-up that
+    failed), StoreError (with one line) for what it cannot."""
+    from pymongo.errors import ConfigurationError, WriteConcernError
+
+    if isinstance(exc, ConnectionFailure):
+        return StoreUnavailable(where, connection_reason(exc))
+    if isinstance(exc, ConfigurationError):
+        text = str(exc)
+        if any(w in text for w in ("DNS", "resolution", "resolve", "timed out", "SRV")):
+            return StoreUnavailable(where, f"cannot look the servers up: {text.splitlines()[0][:200]}")
+        return StoreError(f"MongoDB configuration: {redact(text.splitlines()[0][:300])}")
+    if isinstance(exc, WriteConcernError):
+        return StoreUnavailable(where, f"the write concern was not met: {str(exc)[:200]}")
+    if isinstance(exc, BulkWriteError):
+        details = exc.details or {}
+        if details.get("writeConcernErrors"):
+            return StoreUnavailable(where, "the write concern was not met")
+        errors = details.get("writeErrors") or []
+        if errors and all(e.get("code") in TRANSIENT_CODES for e in errors):
+            return StoreUnavailable(where, f"server busy: {errors[0].get('errmsg', '')[:200]}")
+        first = errors[0] if errors else {}
+        return StoreError(f"MongoDB at {where} refused {len(errors)} documents (first: code "
+                          f"{first.get('code')}, {str(first.get('errmsg', ''))[:200]})")
+    if isinstance(exc, OperationFailure):
+        code = exc.code
+        if code in TRANSIENT_CODES or any(exc.has_error_label(lab) for lab in RETRY_LABELS):
+            return StoreUnavailable(where, f"{_first_line(exc)} (code {code})")
+        hint = ""
+        if code == 18:
+            hint = "; if the user was created in the admin database, add ?authSource=admin to the URI"
+        elif code == 13:
+            hint = "; the user lacks a privilege (read commands need the read role, writers readWrite)"
+        return StoreError(f"MongoDB at {where} refused: {_first_line(exc)} (code {code}){hint}")
+    return StoreError(f"MongoDB at {where}: {_first_line(exc)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    return redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:300]
 _SORTS: dict[str, list[tuple[str, int]]] = {
     "-published": [("published", DESCENDING), ("_id", DESCENDING)],
     "published": [("published", ASCENDING), ("_id", ASCENDING)],
@@ -89,6 +173,21 @@ def connection_reason(exc: Exception) -> str:
     return reason[:1].lower() + reason[1:]
 
 
+def _int64(v: int | None) -> int | None:
+    """An unsigned 64-bit number (inode, device) as BSON's signed int64, bits kept."""
+    return v - (1 << 64) if v is not None and v >= (1 << 63) else v
+
+
+def _uint64(v: int | None) -> int | None:
+    return v + (1 << 64) if v is not None and v < 0 else v
+
+
+def source_doc(src: Source) -> dict[str, Any]:
+    d = src.model_dump()
+    d["inode"], d["device"] = _int64(d.get("inode")), _int64(d.get("device"))
+    return d
+
+
 def to_mongo(a: Article) -> dict[str, Any]:
     """The BSON form of an article."""
     return {
@@ -99,7 +198,7 @@ def to_mongo(a: Article) -> dict[str, Any]:
         "published": a.published.isoformat() if a.published else None,
         "body": a.body,
         "word_count": a.word_count,
-        "source": a.source.model_dump(),
+        "source": source_doc(a.source),
         "revision": a.revision,
         "ingested_at": a.ingested_at,
         "updated_at": a.updated_at,
@@ -123,7 +222,8 @@ def from_mongo(d: dict[str, Any]) -> Article:
         published=dt.date.fromisoformat(pub) if pub else None,
         body=d["body"],
         word_count=d.get("word_count", 0),
-        source=Source.model_construct(**d["source"]),
+        source=Source.model_construct(**{**d["source"], "inode": _uint64(d["source"].get("inode")),
+                                         "device": _uint64(d["source"].get("device"))}),
         revision=d.get("revision", 1),
         ingested_at=parse_iso_required(d.get("ingested_at")),
         updated_at=parse_iso_required(d.get("updated_at")),
@@ -139,8 +239,8 @@ def from_mongo(d: dict[str, Any]) -> Article:
 
 def _known(d: dict[str, Any]) -> KnownFile:
     s = d["source"]
-    return KnownFile(d["_id"], s["path"], s["sha256"], s["size"], s["mtime"], s.get("inode"),
-                     s.get("device"), d.get("deleted_at") is not None)
+    return KnownFile(d["_id"], s["path"], s["sha256"], s["size"], s["mtime"], _uint64(s.get("inode")),
+                     _uint64(s.get("device")), d.get("deleted_at") is not None)
 
 
 class MongoStore(Store):
@@ -148,23 +248,30 @@ class MongoStore(Store):
 
     kind = "mongodb"
 
-    def __init__(self, uri: str, *, timeout: float = 5.0, client: Any = None) -> None:
+    def __init__(self, uri: str, *, timeout: float = 5.0, client: Any = None, create: bool = True) -> None:
+        """Connect. Options in the URI win over archive's defaults (a 5 s server selection, a
+        60 s limit per operation). ``create=False`` (read commands) creates nothing: no indexes
+        (a user with the ``read`` role can search), and a database without articles is missing."""
         self.display = redact(uri)
         self._where = hosts_of(uri)
         self._text_ok: bool | None = None
-        ms = int(timeout * 1000)
         with self._guard():
-            self.client = client or pymongo.MongoClient(
-                uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, tz_aware=True, appname="archive"
-            )
+            self.client = client or pymongo.MongoClient(uri, **client_options(uri, timeout))
         try:
             with self._guard():
-                db = self.client[database_name(uri)]
+                # Read-then-write paths read from the primary and write with a majority.
+                db = self.client.get_database(database_name(uri), read_preference=ReadPreference.PRIMARY,
+                                              write_concern=WriteConcern(w="majority"))
+                self.db = db
                 self.articles = db["articles"]
                 self.revs = db["revisions"]
                 self.fails = db["failures"]
                 self.state = db["daemons"]
-                self._ensure_indexes()
+                self.meta = db["archive_meta"]
+                if create:
+                    self._ensure_indexes()
+                elif "articles" not in db.list_collection_names():
+                    raise StoreMissing(self.display)
         except BaseException:
             if client is None:  # ours to close: no socket or monitor thread left behind
                 self.client.close()
@@ -174,20 +281,22 @@ class MongoStore(Store):
     def _guard(self) -> Iterator[None]:
         try:
             yield
-        except ConnectionFailure as exc:
-            raise StoreUnavailable(self._where, connection_reason(exc)) from None
-        except OperationFailure as exc:
-            raise StoreError(f"MongoDB at {self._where} refused: {redact(str(exc.details or exc))}") from None
+        except PyMongoError as exc:
+            raise classify(exc, self._where) from None
 
     def _ensure_indexes(self) -> None:
         self.articles.create_index("source.path", unique=True, name="source_path")
-        self.articles.create_index([("published", DESCENDING)], name="published")
+        # Every sort archive asks for has its index, the _id tie-breaker included (no in-memory sorts).
+        self.articles.create_index([("published", DESCENDING), ("_id", DESCENDING)], name="published_id")
+        self.articles.create_index([("ingested_at", DESCENDING), ("_id", DESCENDING)], name="ingested_id")
+        self.articles.create_index([("title", ASCENDING), ("_id", ASCENDING)], name="title_id", collation=TITLE_ORDER)
         self.articles.create_index("authors_key", name="authors_key")
         self.articles.create_index("tags_key", name="tags_key")
         self.articles.create_index("site", name="site", sparse=True)
         self.articles.create_index("source.sha256", name="sha256")
         self.articles.create_index([("source.device", 1), ("source.inode", 1)], name="inode")
-        self.articles.create_index("updated_at", name="updated_at")
+        self.articles.create_index([("updated_at", DESCENDING), ("_id", DESCENDING)], name="updated_id")
+        self.meta.update_one({"_id": "schema"}, {"$max": {"version": SCHEMA_VERSION}}, upsert=True)
         self.revs.create_index([("article_id", 1), ("revision", 1)], unique=True, name="article_revision")
         with contextlib.suppress(OperationFailure, NotImplementedError, TypeError):
             # A collection has one text index: one made before tags were searched is replaced.
@@ -209,69 +318,93 @@ class MongoStore(Store):
 
     # ------------------------------------------------------------ writes
     def upsert_many(self, items: Sequence[UpsertItem]) -> list[UpsertResult]:
-        if not items:
-            return []
-        now = utcnow()
+        """New files are inserted in one unordered bulk; changes are written on condition that
+        the article is still at the revision and sha256 read (another writer, a second daemon or
+        ``archive ingest``, may have written it since): when nothing matched, it is read again
+        and the change re-applied, so no revision's content is lost."""
+        results: dict[int, UpsertResult] = {}
+        todo = list(range(len(items)))
+        for _ in range(5):
+            if not todo:
+                break
+            todo = self._upsert_round(items, todo, results)
+        if todo:
+            raise StoreUnavailable(self._where, f"{len(todo)} documents kept changing under concurrent writers")
         with self._guard():
-            paths = [i.source.path for i in items]
+            self.fails.delete_many({"_id": {"$in": [i.source.path for i in items]}})
+        return [results[i] for i in range(len(items))]
+
+    def _upsert_round(self, items: Sequence[UpsertItem], todo: list[int],
+                      results: dict[int, UpsertResult]) -> list[int]:
+        """One pass over ``todo``; the indexes to try again (a race lost)."""
+        now = utcnow()
+        again: list[int] = []
+        with self._guard():
+            paths = [items[i].source.path for i in todo]
             by_path = {d["source"]["path"]: d for d in self.articles.find({"source.path": {"$in": paths}})}
-            ids = [i.move_from for i in items if i.move_from and i.source.path not in by_path]
+            ids = [items[i].move_from for i in todo if items[i].move_from and items[i].source.path not in by_path]
             by_id = {d["_id"]: d for d in self.articles.find({"_id": {"$in": ids}})} if ids else {}
-            ops: list[Any] = []
-            rev_ops: list[Any] = []
-            results: list[UpsertResult] = []
-            for item in items:
+            inserts: list[tuple[int, Any]] = []
+            seen: set[str] = set()
+            for i in todo:
+                item = items[i]
                 src = item.source
+                if src.path in seen:  # the same path twice in one batch: the second after the first
+                    again.append(i)
+                    continue
+                seen.add(src.path)
                 old_doc = by_path.get(src.path) or (by_id.get(item.move_from) if item.move_from else None)
                 if old_doc is None:
                     art = Article.from_parsed(item.parsed, src)
-                    ops.append(InsertOne(to_mongo(art)))
-                    results.append(UpsertResult(src.path, art.id, "new", 1))
+                    inserts.append((i, InsertOne(to_mongo(art))))
+                    results[i] = UpsertResult(src.path, art.id, "new", 1)
                     continue
                 old = from_mongo(old_doc)
-                moved = old.source.path != src.path
-                if old.source.sha256 == src.sha256:
-                    outcome = "moved" if moved else ("undeleted" if old.deleted_at else "unchanged")
-                    upd: dict[str, Any] = {"source": src.model_dump(), "deleted_at": None}
-                    if outcome != "unchanged":
-                        upd["updated_at"] = now
-                    ops.append(UpdateOne({"_id": old.id}, {"$set": upd}))
-                    results.append(UpsertResult(src.path, old.id, outcome, old.revision))  # type: ignore[arg-type]
-                    continue
-                new = next_revision(old, item.parsed, src, now)
-                rev_ops.append(ReplaceOne({"_id": f"{old.id}:{old.revision}"}, self._rev_doc(old), upsert=True))
-                ops.append(ReplaceOne({"_id": old.id}, to_mongo(new)))
-                results.append(UpsertResult(src.path, old.id, "updated", new.revision))
-            if rev_ops:
-                self.revs.bulk_write(rev_ops, ordered=False)
-            failed = self._bulk(ops)
-            self.fails.delete_many({"_id": {"$in": paths}})
-        if failed:
-            retry = [items[i] for i in sorted(failed)]
-            # Lost a race (another writer inserted the same path first): upsert again.
-            again = {r.path: r for r in self.upsert_many(retry)} if len(retry) < len(items) else {}
-            results = [again.get(r.path, r) if i in failed else r for i, r in enumerate(results)]
-            still = [items[i].source.path for i in failed if items[i].source.path not in again]
-            if still:
-                raise StoreError(f"MongoDB refused {len(still)} documents, first {still[0]}")
-        return results
+                guard = {"_id": old.id, "revision": old.revision, "source.sha256": old.source.sha256,
+                         "source.path": old.source.path}
+                try:
+                    result = self._write_change(old, item, guard, now)
+                except DuplicateKeyError:  # the path was taken meanwhile: read it again
+                    result = None
+                if result is not None:
+                    results[i] = result
+                else:
+                    again.append(i)  # another writer got there first: read it again
+            lost = self._bulk([op for _, op in inserts])
+            for k in lost:  # a concurrent insert of the same path: upsert it again, as an update
+                i = inserts[k][0]
+                results.pop(i, None)
+                again.append(i)
+        return sorted(again)
+
+    def _write_change(self, old: Article, item: UpsertItem, guard: dict[str, Any], now: Any) -> UpsertResult | None:
+        """Write one known file's new state if the article is still as read (None: it was not)."""
+        src = item.source
+        if old.source.sha256 == src.sha256:
+            outcome = "moved" if old.source.path != src.path else ("undeleted" if old.deleted_at else "unchanged")
+            upd: dict[str, Any] = {"source": source_doc(src), "deleted_at": None}
+            if outcome != "unchanged":
+                upd["updated_at"] = now
+            res = self.articles.update_one(guard, {"$set": upd})
+            return UpsertResult(src.path, old.id, outcome, old.revision) if res.matched_count else None  # type: ignore[arg-type]
+        new = next_revision(old, item.parsed, src, now)
+        self.revs.replace_one({"_id": f"{old.id}:{old.revision}"}, self._rev_doc(old), upsert=True)
+        res = self.articles.replace_one(guard, to_mongo(new))
+        return UpsertResult(src.path, old.id, "updated", new.revision) if res.matched_count else None
 
     def _bulk(self, ops: list[Any]) -> set[int]:
-        """Run ops unordered; the indexes of ops refused with a duplicate key."""
+        """Run inserts unordered; the indexes refused with a duplicate key (a race with another
+        writer). Every other refusal, write concern errors included, raises."""
         if not ops:
             return set()
         try:
             self.articles.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            dup = {e["index"] for e in errors if e.get("code") == 11000}
-            other = [e for e in errors if e.get("code") != 11000]
-            if other:
-                raise StoreError(
-                    f"MongoDB refused {len(other)} documents: " + "; ".join(
-                        f"#{e['index']}: {e.get('errmsg', '')[:200]}" for e in other[:5])
-                ) from None
-            return dup
+            details = exc.details or {}
+            errors = details.get("writeErrors", [])
+            if details.get("writeConcernErrors") or any(e.get("code") != 11000 for e in errors):
+                raise classify(exc, self._where) from None
+            return {e["index"] for e in errors}
         return set()
 
     @staticmethod
@@ -286,7 +419,7 @@ class MongoStore(Store):
             return
         with self._guard():
             self.articles.bulk_write(
-                [UpdateOne({"source.path": f.path, "source.sha256": f.sha256}, {"$set": {"source": f.model_dump()}})
+                [UpdateOne({"source.path": f.path, "source.sha256": f.sha256}, {"$set": {"source": source_doc(f)}})
                  for f in files],
                 ordered=False,
             )
@@ -328,6 +461,7 @@ class MongoStore(Store):
                 for d in self.articles.find({"source.path": {"$in": [a.source.path for a in articles]}}, {"source": 1})
             }
             ops: list[Any] = []
+            kinds: list[str] = []
             for a in articles:
                 doc = to_mongo(a)
                 if a.id in existing and from_mongo(existing[a.id]).to_doc() == a.to_doc():
@@ -336,10 +470,12 @@ class MongoStore(Store):
                 if holders.get(a.source.path, a.id) != a.id:
                     counts["conflict"] += 1  # another document owns that file: never overwrite it
                     continue
-                counts["updated" if a.id in existing else "imported"] += 1
+                holders[a.source.path] = a.id  # a second document with this path in the batch conflicts
+                kinds.append("updated" if a.id in existing else "imported")
                 ops.append(ReplaceOne({"_id": a.id}, doc, upsert=True))
-            if ops:
-                self.articles.bulk_write(ops, ordered=False)
+            refused = self._bulk(ops)
+            for k, kind in enumerate(kinds):
+                counts["conflict" if k in refused else kind] += 1
             if revisions:
                 self.revs.bulk_write(
                     [ReplaceOne({"_id": f"{r.id}:{r.revision}"}, self._rev_doc(r), upsert=True) for r in revisions],
@@ -361,7 +497,7 @@ class MongoStore(Store):
         yield from self._iter(self.articles.find(flt, proj), _known)
 
     def move_candidates(self, device: int, inode: int, sha256: str) -> list[KnownFile]:
-        flt = {"$or": [{"source.device": device, "source.inode": inode}, {"source.sha256": sha256}]}
+        flt = {"$or": [{"source.device": _int64(device), "source.inode": _int64(inode)}, {"source.sha256": sha256}]}
         return list(self._iter(self.articles.find(flt, {"source": 1, "deleted_at": 1}), _known))
 
     def get(self, id: str) -> Article | None:
@@ -402,7 +538,10 @@ class MongoStore(Store):
         return q
 
     def query(self, filters: Filters, sort: Sort = "-published", limit: int | None = None) -> Iterator[Article]:
-        cur = self.articles.find(self._filter(filters)).sort(_SORTS[sort])
+        extra: dict[str, Any] = {"allow_disk_use": True}  # an unlimited sort may pass 100 MB (before 6.0)
+        if sort == "title":
+            extra["collation"] = TITLE_ORDER  # case-insensitive, as SQLite's NOCASE
+        cur = self.articles.find(self._filter(filters), **extra).sort(_SORTS[sort])
         if limit is not None:
             if limit <= 0:
                 return
@@ -414,35 +553,53 @@ class MongoStore(Store):
             return int(self.articles.count_documents(self._filter(filters)))
 
     def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]:
+        """Ranked search with SQLite's semantics. ``$text`` is asked for candidates only, every word
+        unquoted (it ORs them and stems them; quoted phrases would be bare substring matches); each
+        candidate is then checked with :func:`matches` (AND, phrases, OR groups, exclusions), in
+        text-score order with ``_id`` breaking ties. Prefixes, exclusion-only queries, queries of
+        stop words only (``$text`` drops them) and servers without the text index use a scan."""
         q = parse_query(text)
         if q.empty or (limit is not None and limit <= 0):
             return
-        words = q.highlight_words()
         flt = self._filter(filters)
-        if q.positive and not q.any_of and not any(t.prefix for t in q.positive) and self._text_ok is not False:
-            search = " ".join('"' + " ".join(t.words) + '"' for t in q.positive)
-            search += "".join(" -" + ('"' + " ".join(t.words) + '"' if t.phrase else t.words[0]) for t in q.negative)
-            cur = self.articles.find(
-                {**flt, "$text": {"$search": search}}, {"score": {"$meta": "textScore"}}
-            ).sort([("score", {"$meta": "textScore"})])
-            if limit is not None:
-                cur = cur.limit(limit)
-            try:
-                with self._guard():
-                    first = next(cur, None)
-                self._text_ok = True
-            except (StoreError, NotImplementedError, TypeError, KeyError) as exc:
-                if isinstance(exc, StoreUnavailable):
-                    raise
-                self._text_ok = False
-            else:
-                if first is None:
-                    return
-                yield self._hit(first, words, float(first.get("score", 0)))
-                for d in self._iter(cur, lambda d: d):
-                    yield self._hit(d, words, float(d.get("score", 0)))
+        terms = (*q.positive, *(t for g in q.any_of for t in g))
+        words = [w for t in terms for w in t.words]
+        prefix = any(t.prefix for t in terms)
+        if words and not prefix and self._text_ok is not False and not all(fold(w) in STOP_WORDS for w in words):
+            found = self._search_text(q, flt, " ".join(dict.fromkeys(words)), limit)
+            if found is not None:
+                yield from found
                 return
         yield from self._search_fallback(q, flt, limit)
+
+    def _search_text(self, q: SearchQuery, flt: dict[str, Any], search: str,
+                     limit: int | None) -> Iterator[Hit] | None:
+        """Hits through the text index, or None when the server has none (then a scan answers)."""
+        cur = self.articles.find({**flt, "$text": {"$search": search}}, {"score": {"$meta": "textScore"}})
+        cur = cur.sort([("score", {"$meta": "textScore"}), ("_id", ASCENDING)])
+        try:
+            with self._guard():
+                first = next(cur, None)
+            self._text_ok = True
+        except (StoreError, NotImplementedError, TypeError, KeyError) as exc:
+            if isinstance(exc, StoreUnavailable):
+                raise
+            self._text_ok = False
+            return None
+        return self._verified(q, itertools.chain([first] if first else [], self._iter(cur, lambda d: d)), limit)
+
+    def _verified(self, q: SearchQuery, docs: Iterable[dict[str, Any]], limit: int | None) -> Iterator[Hit]:
+        """The documents that really match ``q`` (see :func:`matches`), at most ``limit``."""
+        words = q.highlight_words()
+        n = 0
+        for d in docs:
+            fields = (d["title"], " ".join(d.get("authors") or []), " ".join(d.get("tags") or []), d["body"])
+            if not matches(q, fields):
+                continue
+            yield self._hit(d, words, float(d.get("score", 0)))
+            n += 1
+            if limit is not None and n >= limit:
+                return
 
     def _hit(self, d: dict[str, Any], words: list[str], score: float) -> Hit:
         art = from_mongo(d)
@@ -452,9 +609,11 @@ class MongoStore(Store):
         """Case- and accent-insensitive word matching, for servers without a text index."""
 
         def rx(t: Term) -> str:
+            # The server's \w is ASCII (PCRE without UCP): "Müller" would match "ller". Word
+            # characters are spelled out instead, meaning the same on the server and in Python.
             parts = [accent_insensitive_pattern(w) for w in t.words]
-            body = r"\W+".join(parts)
-            return r"(?<!\w)" + body + ("" if t.prefix else r"(?!\w)")
+            body = (NON_WORD + "+").join(parts)
+            return f"(?<!{WORD_CHAR})" + body + ("" if t.prefix else f"(?!{WORD_CHAR})")
 
         def any_field(t: Term) -> dict[str, Any]:
             r = {"$regex": rx(t), "$options": "i"}
@@ -466,7 +625,6 @@ class MongoStore(Store):
         if q.negative:
             conds.append({"$nor": [any_field(t) for t in q.negative]})
         query = {"$and": conds} if conds else {}
-        words = q.highlight_words()
         scored: list[tuple[float, str, dict[str, Any]]] = []
         pats = [re.compile(rx(t), re.I) for t in (*q.positive, *(t for g in q.any_of for t in g))]
         with self._guard():
@@ -479,8 +637,7 @@ class MongoStore(Store):
                 )
                 scored.append((float(score) / (1 + len(body) / 5000), d["_id"], d))
         scored.sort(key=lambda x: (-x[0], x[1]))
-        for score, _, d in scored[:limit] if limit is not None else scored:
-            yield self._hit(d, words, score)
+        yield from self._verified(q, ({**d, "score": score} for score, _, d in scored), limit)
 
     def revisions(self, id: str) -> list[Article]:
         with self._guard():

@@ -1,0 +1,272 @@
+"""The MongoDB backend against the server's documented rules: the exact commands and filters it
+sends (mongomock cannot show $text, write concerns or concurrent writers), error classification,
+conditional writes, and what a read-only user can do. The contract suite (test_store.py) runs
+the same behaviour on mongomock and, with ARCHIVE_TEST_MONGO_URI, on a real server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import mongomock
+import pytest
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    OperationFailure,
+    ServerSelectionTimeoutError,
+    WriteConcernError,
+)
+
+from archive.config import redact
+from archive.errors import StoreError, StoreMissing, StoreUnavailable
+from archive.store.base import Filters
+from archive.store.mongo import STOP_WORDS, MongoStore, classify, client_options
+from tests.conftest import item_for, patch_mongomock_bulk
+
+
+@pytest.fixture
+def mstore() -> Iterator[MongoStore]:
+    patch_mongomock_bulk()
+    s = MongoStore("mongodb://mongomock/archive_unit", client=mongomock.MongoClient())
+    yield s
+    s.close()
+
+
+class Cursor:
+    """A cursor that records how it was sorted and returns given documents."""
+
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self.docs = docs
+        self.sorted_by: Any = None
+
+    def sort(self, spec: Any) -> Cursor:
+        self.sorted_by = spec
+        return self
+
+    def limit(self, n: int) -> Cursor:
+        raise AssertionError("candidates must not be limited before they are checked")
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.docs)
+
+    def __next__(self) -> dict[str, Any]:
+        raise StopIteration
+
+
+def doc(i: int, title: str, body: str, score: float) -> dict[str, Any]:
+    return {"_id": f"{i:032d}", "title": title, "authors": [], "tags": [], "body": body, "score": score,
+            "word_count": 1, "revision": 1, "published": None,
+            "source": {"path": f"/x/{i}.txt", "sha256": "0" * 64, "size": 1, "mtime": 1.0},
+            "ingested_at": dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc),
+            "updated_at": dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc), "deleted_at": None}
+
+
+# ---------------------------------------------------------------- 1. search semantics
+
+
+def test_text_search_sends_words_unquoted_and_checks_every_candidate(mstore: MongoStore,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[tuple[Any, ...]] = []
+    cands = [doc(1, "Toward peace", "The march toward peace went on.", 9.0),  # "war" inside "toward"
+             doc(2, "War and oil", "A war over oil exports.", 5.0),
+             doc(3, "Oil", "Oil exports, and war; troops left.", 5.0),
+             doc(4, "State of the art", "State-of-the-art gear.", 1.0)]
+    cur = Cursor(cands)
+
+    class Spy:
+        def find(self, *args: Any, **kw: Any) -> Cursor:
+            sent.append(args)
+            return cur
+
+    monkeypatch.setattr(mstore, "articles", Spy())
+    mstore._text_ok = True
+    hits = list(mstore.search('war "oil exports" -troops', Filters(), limit=5))
+    flt = sent[0][0]
+    assert flt["$text"] == {"$search": "war oil exports"}  # unquoted: candidates and a score, no substring phrases
+    assert cur.sorted_by == [("score", {"$meta": "textScore"}), ("_id", 1)]  # equal scores in a stable order
+    assert [h.article.title for h in hits] == ["War and oil"]  # AND, the phrase and the exclusion enforced here
+    sent.clear()
+    cur.docs = cands
+    assert [h.article.title for h in mstore.search("state-of-the-art", Filters())] == ["State of the art"]
+
+
+def test_a_query_of_stop_words_is_scanned_not_sent_to_text(mstore: MongoStore, write_article: Any) -> None:
+    mstore.upsert_many([item_for(write_article("a.txt", title="Who we are", body="The who and the what."))])
+    assert {"the", "who", "we"} <= STOP_WORDS
+    assert [h.article.title for h in mstore.search("the who", Filters())] == ["Who we are"]
+
+
+def test_the_scan_regex_never_relies_on_the_servers_ascii_word_class(mstore: MongoStore,
+                                                                    write_article: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    mstore.upsert_many([item_for(write_article("m.txt", title="Müller speaks", body="Herr Müller said so."))])
+    sent: list[Any] = []
+    real = mstore.articles.find
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        sent.append(args)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(mstore.articles, "find", spy)
+    assert list(mstore.search("ller", Filters())) == []
+    assert [h.article.title for h in mstore.search("müller", Filters())] == ["Müller speaks"]
+    assert "\\w" not in repr(sent) and "\\W" not in repr(sent)
+
+
+# ---------------------------------------------------------------- 2. errors
+
+
+@pytest.mark.parametrize(
+    ("exc", "unavailable"),
+    [
+        (ServerSelectionTimeoutError("h:1: [Errno 111] Connection refused"), True),
+        (WriteConcernError("waiting for replication timed out", 64, {}), True),
+        (OperationFailure("not primary", 10107), True),
+        (OperationFailure("operation exceeded time limit", 50), True),
+        (OperationFailure("you are over your space quota", 8000), True),
+        (OperationFailure("interrupted", 11602), True),
+        (OperationFailure("x", 2, {"errorLabels": ["RetryableWriteError"]}), True),
+        (BulkWriteError({"writeErrors": [], "writeConcernErrors": [{"code": 64, "errmsg": "wtimeout"}]}), True),
+        (ConfigurationError("The DNS query name does not exist: _mongodb._tcp.x.example."), True),
+        (OperationFailure("BSONObj size is too large", 10334), False),
+        (OperationFailure("bad value", 2), False),
+    ],
+)
+def test_transient_server_errors_are_unavailable(exc: Exception, unavailable: bool) -> None:
+    got = classify(exc, "db:27017")
+    assert isinstance(got, StoreUnavailable) is unavailable
+    assert isinstance(got, StoreError) and "\n" not in str(got)
+
+
+def test_auth_failure_says_when_authsource_is_needed() -> None:
+    got = classify(OperationFailure("Authentication failed.", 18), "db:27017")
+    assert "authSource=admin" in str(got)
+
+
+def test_a_store_fault_is_never_recorded_against_a_file(tmp_path: Path, write_article: Any) -> None:
+    from archive.config import Settings
+    from archive.ingest import Ingester
+
+    class Flaky(MongoStore):
+        def upsert_many(self, items: Any) -> Any:
+            raise classify(OperationFailure("not primary", 10107), "db")
+
+    patch_mongomock_bulk()
+    s = Flaky("mongodb://mongomock/flaky", client=mongomock.MongoClient())
+    write_article("a.txt")
+    ing = Ingester(s, Settings(db="mongodb://mongomock/flaky", workers=1), log_each=False)
+    with pytest.raises(StoreUnavailable):
+        ing.reconcile(str(tmp_path / "articles"))
+    assert list(s.failures()) == []
+
+
+# ---------------------------------------------------------------- 3. concurrent writers
+
+
+def test_a_concurrent_change_is_not_lost(mstore: MongoStore, write_article: Any,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    p = write_article("a.txt", body="First version.")
+    mstore.upsert_many([item_for(p)])
+    other = MongoStore("mongodb://mongomock/archive_unit", client=mstore.client)  # a second writer
+    second = item_for(write_article("a.txt", body="Second version, by the other writer."))
+    third = item_for(write_article("a.txt", body="Third version, by this one."))
+    real = mstore.articles.find
+    raced = []
+
+    def find_then_race(*args: Any, **kw: Any) -> Any:
+        docs = list(real(*args, **kw))  # this writer has read revision 1 ...
+        if not raced:
+            raced.append(1)
+            other.upsert_many([second])  # ... and the other writes revision 2 meanwhile
+        return iter(docs)
+
+    monkeypatch.setattr(mstore.articles, "find", find_then_race)
+    (result,) = mstore.upsert_many([third])
+    assert result.outcome == "updated" and result.revision == 3
+    art = mstore.get(result.id)
+    assert art is not None and art.body == "Third version, by this one."
+    assert [r.body for r in mstore.revisions(result.id)] == ["First version.", "Second version, by the other writer."]
+
+
+def test_import_counts_two_documents_with_one_path_as_a_conflict(mstore: MongoStore, write_article: Any) -> None:
+    mstore.upsert_many([item_for(write_article("a.txt"))])
+    a = next(iter(mstore.query(Filters())))
+    twin = a.model_copy(update={"id": "f" * 32})
+    other = a.model_copy(update={"id": "e" * 32, "source": a.source.model_copy(update={"path": "/elsewhere.txt"})})
+    twin_of_other = other.model_copy(update={"id": "d" * 32})
+    counts = mstore.put_articles([twin, other, twin_of_other])
+    assert counts == {"imported": 1, "updated": 0, "unchanged": 0, "conflict": 2}
+
+
+# ---------------------------------------------------------------- 5, 6, 7: sorts, options, readers
+
+
+def test_sorts_have_indexes_and_title_sorts_without_case(mstore: MongoStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = set(mstore.articles.index_information())
+    assert {"published_id", "updated_id", "ingested_id", "title_id"} <= names
+    seen: list[dict[str, Any]] = []
+    real = mstore.articles.find
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        seen.append(kw)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(mstore.articles, "find", spy)
+    list(mstore.query(Filters(), sort="title"))
+    assert seen[-1]["collation"] == {"locale": "en", "strength": 2} and seen[-1]["allow_disk_use"] is True
+    assert mstore.meta.find_one({"_id": "schema"})["version"] == 3
+
+
+def test_the_users_uri_options_win() -> None:
+    mine = client_options("mongodb://db/archive?serverSelectionTimeoutMS=30000&socketTimeoutMS=1000", 5.0)
+    assert "serverSelectionTimeoutMS" not in mine and "socketTimeoutMS" not in mine
+    assert mine["connectTimeoutMS"] == 5000
+    default = client_options("mongodb://db/archive", 5.0)
+    assert default["serverSelectionTimeoutMS"] == 5000 and default["socketTimeoutMS"] == 60000
+
+
+def test_a_reader_creates_nothing(write_article: Any) -> None:
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    with pytest.raises(StoreMissing):
+        MongoStore("mongodb://mongomock/empty", client=client, create=False)
+    assert "empty" not in client.list_database_names()
+    writer = MongoStore("mongodb://mongomock/ro", client=client)
+    writer.upsert_many([item_for(write_article("a.txt", title="Readable"))])
+    writer.articles.drop_indexes()  # as a reader finds a store whose indexes it may not make
+    reader = MongoStore("mongodb://mongomock/ro", client=client, create=False)
+    assert set(reader.articles.index_information()) == {"_id_"}
+    assert [h.article.title for h in reader.search("readable", Filters())] == ["Readable"]
+
+
+# ---------------------------------------------------------------- 10: smaller
+
+
+def test_inode_numbers_above_int64_survive(mstore: MongoStore, write_article: Any) -> None:
+    item = item_for(write_article("a.txt"))
+    big = replace(item, source=item.source.model_copy(update={"inode": 2**64 - 5, "device": 2**63 + 1}))
+    mstore.upsert_many([big])
+    a = mstore.get_by_path(item.source.path)
+    assert a is not None and a.source.inode == 2**64 - 5 and a.source.device == 2**63 + 1
+    assert [k.inode for k in mstore.known_files()] == [2**64 - 5]
+    assert [c.id for c in mstore.move_candidates(2**63 + 1, 2**64 - 5, "x")] == [a.id]
+
+
+def test_secrets_in_uri_options_are_redacted() -> None:
+    uri = ("mongodb+srv://u:pw@c.example/db?tlsCertificateKeyFilePassword=s3cret"
+           "&authMechanismProperties=AWS_SESSION_TOKEN:tok&appName=x")
+    out = redact(f"cannot reach {uri}")
+    assert "pw" not in out and "s3cret" not in out and "tok" not in out and "appName=x" in out
+
+
+def test_ejson_export_carries_the_filter_keys() -> None:
+    from archive.export import from_ejson, to_ejson
+
+    d = {"id": "a" * 32, "authors": ["Jane DOE"], "tags": ["Energy"], "ingested_at": "2020-01-01T00:00:00.000Z"}
+    e = to_ejson(d)
+    assert e["authors_key"] == ["jane doe"] and e["tags_key"] == ["energy"]
+    assert from_ejson(e) == {**d, "ingested_at": "2020-01-01T00:00:00.000Z"}
