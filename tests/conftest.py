@@ -60,8 +60,15 @@ def make_store(kind: str, tmp_path: Path) -> Store:
         return MongoStore("mongodb://mongomock/archive_test", client=mongomock.MongoClient())
     uri = test_mongo_uri()
     assert uri
-    base = uri.rsplit("/", 1)[0] if uri.count("/") > 2 else uri.rstrip("/")
-    return MongoStore(f"{base}/archive_test_{uuid.uuid4().hex[:8]}")
+    return MongoStore(with_database(uri, f"archive_test_{uuid.uuid4().hex[:8]}"))
+
+
+def with_database(uri: str, name: str) -> str:
+    """``uri`` naming database ``name``, its options (replicaSet, authSource, tls…) kept."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 @pytest.fixture(params=_backends())

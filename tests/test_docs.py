@@ -23,6 +23,7 @@ def test_readme_documents_every_setting_and_the_test_command() -> None:
     for name in known_env_names():
         assert f"`{name}`" in readme, name
     assert "scripts/test" in readme and "ARCHIVE_TEST_MONGO_URI" in readme and "docker compose up -d mongo" in readme
+    assert "replicaSet=rs0" in readme
 
 
 def test_compose_file() -> None:
@@ -30,7 +31,7 @@ def test_compose_file() -> None:
     services = compose["services"]
     assert set(services) == {"mongo", "archive", "web"}
     web = services["web"]
-    assert web["command"][0] == "serve" and web["environment"]["ARCHIVE_DB"] == "mongodb://mongo:27017/archive"
+    assert web["command"][0] == "serve" and web["environment"]["ARCHIVE_DB"] == "mongodb://mongo:27017/archive?replicaSet=rs0"
     assert all(p.startswith("127.0.0.1:") for p in web["ports"])  # no login: never published beyond the machine
     assert web["depends_on"]["mongo"]["condition"] == "service_healthy"
     mongo, app = services["mongo"], services["archive"]
@@ -39,7 +40,8 @@ def test_compose_file() -> None:
     assert "mongosh" in " ".join(mongo["healthcheck"]["test"])
     assert any(v.startswith("mongo-data:") for v in mongo["volumes"]) and "mongo-data" in compose["volumes"]
     assert app["build"] == "." and app["command"] == ["watch", "/seeds"]
-    assert app["environment"]["ARCHIVE_DB"] == "mongodb://mongo:27017/archive"
+    assert app["environment"]["ARCHIVE_DB"] == "mongodb://mongo:27017/archive?replicaSet=rs0"
+    assert "--replSet" in mongo["command"] and "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
     assert app["environment"]["ARCHIVE_POLLING"] in ("1", "true")
     assert app["depends_on"]["mongo"]["condition"] == "service_healthy"
     assert app["restart"] in ("unless-stopped", "always", "on-failure")

@@ -270,3 +270,11 @@ def test_ejson_export_carries_the_filter_keys() -> None:
     e = to_ejson(d)
     assert e["authors_key"] == ["jane doe"] and e["tags_key"] == ["energy"]
     assert from_ejson(e) == {**d, "ingested_at": "2020-01-01T00:00:00.000Z"}
+
+
+def test_the_real_server_fixture_keeps_uri_options() -> None:
+    from tests.conftest import with_database
+
+    got = with_database("mongodb://u:p@h1,h2/admin?replicaSet=rs0&authSource=admin&tls=true", "archive_test_x")
+    assert got == "mongodb://u:p@h1,h2/archive_test_x?replicaSet=rs0&authSource=admin&tls=true"
+    assert with_database("mongodb://localhost:27017", "t") == "mongodb://localhost:27017/t"
