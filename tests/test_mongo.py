@@ -278,3 +278,125 @@ def test_the_real_server_fixture_keeps_uri_options() -> None:
     got = with_database("mongodb://u:p@h1,h2/admin?replicaSet=rs0&authSource=admin&tls=true", "archive_test_x")
     assert got == "mongodb://u:p@h1,h2/archive_test_x?replicaSet=rs0&authSource=admin&tls=true"
     assert with_database("mongodb://localhost:27017", "t") == "mongodb://localhost:27017/t"
+
+
+def test_lock_age_is_measured_on_the_servers_clock(mstore: MongoStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archive.config import Settings
+    from archive.watch import lease as lease_mod
+
+    settings = Settings(db="mongodb://mongomock/archive_unit")
+    live = {"token": "a" * 32, "pid": 1, "host": "another-host", "folder": "/w", "heartbeat_at": None}
+    assert mstore.acquire_lock("watch:/w", live, lambda old: True) is None  # daemon A, on the server's clock
+    real_now = mstore.server_now()
+    stamped = mstore.state.find_one({"_id": "watch:/w"})
+    assert isinstance(stamped["beat_at"], dt.datetime)  # a BSON date written with $currentDate
+    # Daemon B's machine runs 90 s fast: by its own clock A's heartbeat looks stale.
+    fast = lambda: real_now + dt.timedelta(seconds=90)  # noqa: E731
+    monkeypatch.setattr(lease_mod, "utcnow", fast)
+    monkeypatch.setattr("archive.store.mongo.utcnow", fast)
+    monkeypatch.setattr(mstore, "server_now", lambda: real_now)
+    b = lease_mod.Lease("watch:/w", {**live, "token": "b" * 32, "host": "b-host"}, settings)
+    held = b.acquire(mstore)
+    assert held is not None and held["token"] == "a" * 32  # A is live: B must not take over
+    assert lease_mod.daemon_state(mstore.daemons()[0], settings) == "running"
+
+
+# ---------------------------------------------------------------- the real-server tier (ARCHIVE_TEST_MONGO_URI)
+
+REAL = pytest.mark.skipif(not __import__("archive.config", fromlist=["x"]).test_mongo_uri(),
+                          reason="set ARCHIVE_TEST_MONGO_URI to run against a real MongoDB")
+
+
+@pytest.fixture
+def real_uri() -> Iterator[str]:
+    import uuid
+
+    from archive.config import test_mongo_uri
+    from tests.conftest import with_database
+
+    uri = with_database(test_mongo_uri() or "", f"archive_test_{uuid.uuid4().hex[:8]}")
+    yield uri
+    s = MongoStore(uri)
+    s.client.drop_database(s.db.name)
+    s.close()
+
+
+@REAL
+@pytest.mark.mongo
+def test_real_two_processes_ingesting_the_same_files(real_uri: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import article_text
+
+    folder = tmp_path / "w"
+    folder.mkdir()
+    for i in range(300):
+        (folder / f"a{i}.txt").write_text(article_text(title=f"A {i}", body=f"Body {i}."))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    cmd = [sys.executable, "-m", "archive", "--db", real_uri, "ingest", str(folder)]
+    procs = [subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    for i in range(0, 300, 3):  # both change the same files again, concurrently
+        (folder / f"a{i}.txt").write_text(article_text(title=f"A {i}", body=f"Body {i}, changed."))
+    procs = [subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    s = MongoStore(real_uri)
+    try:
+        assert list(s.failures()) == []
+        arts = list(s.query(Filters()))
+        assert len(arts) == 300
+        for a in arts:
+            revs = [r.revision for r in s.revisions(a.id)] + [a.revision]
+            assert revs == sorted(set(revs)) and revs == list(range(1, a.revision + 1))
+    finally:
+        s.close()
+
+
+@REAL
+@pytest.mark.mongo
+@pytest.mark.slow
+def test_real_unlimited_list_beyond_100_mb(real_uri: str) -> None:
+    from archive.models import Article, Source
+
+    s = MongoStore(real_uri)
+    try:
+        body = "word " * 20_000  # ~100 KB
+        batch = [Article(id=f"{i:032x}", title=f"T {i}", body=body, source=Source(
+            path=f"/big/{i}.txt", sha256="0" * 64, size=1, mtime=1.0)) for i in range(1300)]
+        for k in range(0, len(batch), 100):
+            s.put_articles(batch[k : k + 100])
+        assert sum(1 for _ in s.query(Filters(), sort="title")) == 1300  # a sort past 100 MB, on disk
+    finally:
+        s.close()
+
+
+@REAL
+@pytest.mark.mongo
+def test_real_read_only_user_can_search(real_uri: str, write_article: Any) -> None:
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    writer = MongoStore(real_uri)
+    writer.upsert_many([item_for(write_article("a.txt", title="Readable"))])
+    name = writer.db.name
+    try:
+        writer.db.command("createUser", "archive_reader", pwd="reader-pw", roles=[{"role": "read", "db": name}])
+    except OperationFailure as exc:
+        writer.close()
+        pytest.skip(f"cannot create a user on this server: {exc}")
+    try:
+        parts = urlsplit(real_uri)
+        host = parts.netloc.rsplit("@", 1)[-1]
+        query = "&".join(x for x in [parts.query, f"authSource={quote(name)}"] if x)
+        ro = urlunsplit((parts.scheme, f"archive_reader:reader-pw@{host}", parts.path, query, ""))
+        reader = MongoStore(ro, create=False)
+        assert [h.article.title for h in reader.search("readable", Filters())] == ["Readable"]
+        reader.close()
+    finally:
+        writer.db.command("dropUser", "archive_reader")
+        writer.close()
