@@ -264,6 +264,7 @@ class SQLiteStore(Store):
         self.display = str(self.path)
         self._busy = busy_timeout
         self.readonly = False
+        self._staged: list[tuple[Any, ...]] = []  # new rows of the batch being written
         if not create:
             if not self.path.is_file():
                 raise StoreMissing(str(self.path))
@@ -393,15 +394,35 @@ class SQLiteStore(Store):
                 q = f"SELECT {_COLS} FROM articles WHERE path IN ({','.join('?' * len(chunk))})"
                 rows.update((r[1], r) for r in self.db.execute(q, chunk))
             seen: set[str] = set()
+            self._staged = []
             for item in items:
                 path = item.source.path
-                # A path seen before in this batch may have been written since: read it again.
-                row = self._row_at(path) if path in seen else rows.get(path)
+                if path in seen:
+                    # A path seen before in this batch may have been written since: read it again.
+                    self._flush_staged()
+                    row = self._row_at(path)
+                else:
+                    row = rows.get(path)
                 seen.add(path)
                 out.append(self._upsert_one(item, now, row))
+            self._flush_staged()
             if items:
                 self.db.executemany("DELETE FROM failures WHERE path = ?", [(i.source.path,) for i in items])
         return out
+
+    def _flush_staged(self) -> None:
+        """Insert the batch's new articles with one statement. Rows go through a TEMP table and
+        one ``INSERT … SELECT``: the triggers still index each row, but FTS5 flushes its pending
+        terms once per statement instead of once per row (about half the cost of an ingest)."""
+        if not self._staged:
+            return
+        self.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS staged AS SELECT {', '.join(_WRITE_COLS)} FROM articles"
+                        " WHERE 0")
+        self.db.executemany(_INSERT.replace("INSERT INTO articles", "INSERT INTO temp.staged"), self._staged)
+        self.db.execute(f"INSERT INTO articles ({', '.join(_WRITE_COLS)}) SELECT {', '.join(_WRITE_COLS)}"
+                        " FROM temp.staged ORDER BY rowid")
+        self.db.execute("DELETE FROM temp.staged")
+        self._staged = []
 
     def _row_at(self, path: str) -> Any:
         return self.db.execute(f"SELECT {_COLS} FROM articles WHERE path = ?", (path,)).fetchone()
@@ -412,7 +433,7 @@ class SQLiteStore(Store):
             row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id = ?", (item.move_from,)).fetchone()
         if row is None:
             art = Article.from_parsed(item.parsed, src)
-            self.db.execute(_INSERT, _write_values(art))
+            self._staged.append(_write_values(art))
             return UpsertResult(src.path, art.id, "new", 1)
         old = _row_article(row)
         moved = old.source.path != src.path
