@@ -1,14 +1,13 @@
-"""The stored document and the records around it (pydantic models)."""
+"""The stored document and the records around it: plain dataclasses (validation of untrusted
+documents lives in archive.validation)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from dataclasses import dataclass, field
+from typing import Any
 
 EARLIEST = dt.date(1600, 1, 1)
 
@@ -80,75 +79,47 @@ class ParsedArticle:
             object.__setattr__(self, "word_count", word_count(self.body))
 
 
-class Source(BaseModel):
+@dataclass(slots=True)
+class Source:
     """Where a document came from."""
 
-    model_config = ConfigDict(extra="ignore")
-
     path: str
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size: int = Field(ge=0)
+    sha256: str
+    size: int
     mtime: float
     inode: int | None = None
     device: int | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "size": self.size, "mtime": self.mtime,
+                "inode": self.inode, "device": self.device}
 
-class Article(BaseModel):
-    """One document per file (SPEC.md, "The document")."""
 
-    model_config = ConfigDict(extra="ignore")
+@dataclass(slots=True)
+class Article:
+    """One document per file (SPEC.md, "The document").
 
-    id: str = Field(min_length=1, max_length=64)
-    title: str = Field(min_length=1)
-    authors: list[str] = Field(default_factory=list)
-    published: dt.date | None = None
-    body: str = Field(min_length=1)
-    word_count: int = Field(0, ge=0)
+    A plain record: what the stores read back is trusted, and reading stays free of validation
+    libraries (a query command imports only what it uses). Untrusted documents (an import file)
+    are checked by :mod:`archive.validation` on their way in, through :meth:`from_doc`.
+    """
+
+    id: str
+    title: str
+    body: str
     source: Source
-    revision: int = Field(1, ge=1)
-    ingested_at: dt.datetime = Field(default_factory=utcnow)
-    updated_at: dt.datetime = Field(default_factory=utcnow)
+    authors: list[str] = field(default_factory=list)
+    published: dt.date | None = None
+    word_count: int = 0
+    revision: int = 1
+    ingested_at: dt.datetime = field(default_factory=utcnow)
+    updated_at: dt.datetime = field(default_factory=utcnow)
     deleted_at: dt.datetime | None = None
     url: str | None = None
     site: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    format: Literal["text", "markdown", "html"] = "text"
+    tags: list[str] = field(default_factory=list)
+    format: str = "text"
     description: str | None = None
-
-    @field_validator("title", "body")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v
-
-    @field_validator("authors", "tags")
-    @classmethod
-    def _authors(cls, v: list[str]) -> list[str]:
-        if any(not a.strip() for a in v):
-            raise ValueError("a name must not be blank")
-        return v
-
-    @field_validator("published")
-    @classmethod
-    def _sane_date(cls, v: dt.date | None) -> dt.date | None:
-        if v is None:
-            return v
-        latest = dt.date.today() + dt.timedelta(days=366)
-        if not EARLIEST <= v <= latest:
-            raise ValueError(f"date {v} is outside {EARLIEST}..{latest}")
-        return v
-
-    @field_validator("ingested_at", "updated_at", "deleted_at", mode="before")
-    @classmethod
-    def _utc(cls, v: Any) -> Any:
-        return parse_iso(v) if isinstance(v, str) else v
-
-    @model_validator(mode="after")
-    def _count(self) -> Article:
-        if not self.word_count:
-            self.word_count = word_count(self.body)
-        return self
 
     @classmethod
     def from_parsed(
@@ -170,7 +141,7 @@ class Article(BaseModel):
             url=parsed.url,
             site=parsed.site,
             tags=list(parsed.tags),
-            format=parsed.format,  # type: ignore[arg-type]
+            format=parsed.format,
             description=parsed.description,
         )
 
@@ -183,7 +154,7 @@ class Article(BaseModel):
             "published": self.published.isoformat() if self.published else None,
             "body": self.body,
             "word_count": self.word_count,
-            "source": self.source.model_dump(),
+            "source": self.source.to_dict(),
             "revision": self.revision,
             "ingested_at": iso(self.ingested_at),
             "updated_at": iso(self.updated_at),
@@ -196,14 +167,34 @@ class Article(BaseModel):
         }
 
     @classmethod
+    def from_stored(cls, doc: dict[str, Any]) -> Article:
+        """Read back the JSON form this archive wrote itself (a stored revision): trusted, so not
+        validated again."""
+        src = doc["source"]
+        pub = doc.get("published")
+        return cls(
+            id=doc["id"], title=doc["title"], authors=list(doc.get("authors") or []),
+            published=dt.date.fromisoformat(pub) if pub else None, body=doc["body"],
+            word_count=int(doc.get("word_count") or 0), revision=int(doc.get("revision") or 1),
+            source=Source(path=src["path"], sha256=src["sha256"], size=src["size"], mtime=src["mtime"],
+                          inode=src.get("inode"), device=src.get("device")),
+            ingested_at=parse_iso_required(doc.get("ingested_at")),
+            updated_at=parse_iso_required(doc.get("updated_at")),
+            deleted_at=parse_iso(doc.get("deleted_at")), url=doc.get("url"), site=doc.get("site"),
+            tags=list(doc.get("tags") or []), format=doc.get("format") or "text", description=doc.get("description"),
+        )
+
+    @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Article:
-        """Read the JSON form back (``_id`` is accepted for ``id``)."""
-        if "id" not in doc and "_id" in doc:
-            doc = {**doc, "id": doc["_id"]}
-        return cls.model_validate(doc)
+        """Read the JSON form back, validated (``_id`` is accepted for ``id``): pydantic's
+        ValidationError for a document that is not one."""
+        from archive.validation import article_from_doc
+
+        return article_from_doc(doc)
 
 
-class Failure(BaseModel):
+@dataclass(slots=True)
+class Failure:
     """A file that could not be parsed."""
 
     path: str
@@ -212,15 +203,18 @@ class Failure(BaseModel):
     size: int | None = None
     mtime: float | None = None
     sha256: str | None = None
-    failed_at: dt.datetime = Field(default_factory=utcnow)
+    failed_at: dt.datetime = field(default_factory=utcnow)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "code": self.code, "reason": self.reason, "size": self.size,
+                "mtime": self.mtime, "sha256": self.sha256, "failed_at": self.failed_at}
 
     def to_doc(self) -> dict[str, Any]:
-        d = self.model_dump()
-        d["failed_at"] = iso(self.failed_at)
-        return d
+        return {**self.to_dict(), "failed_at": iso(self.failed_at)}
 
 
-class RevisionInfo(BaseModel):
+@dataclass(slots=True)
+class RevisionInfo:
     """One line of an article's history."""
 
     revision: int
@@ -232,6 +226,5 @@ class RevisionInfo(BaseModel):
     current: bool = False
 
     def to_doc(self) -> dict[str, Any]:
-        d = self.model_dump()
-        d["updated_at"] = iso(self.updated_at)
-        return d
+        return {"revision": self.revision, "updated_at": iso(self.updated_at), "sha256": self.sha256,
+                "size": self.size, "title": self.title, "path": self.path, "current": self.current}

@@ -195,9 +195,9 @@ def test_a_concurrent_change_is_not_lost(mstore: MongoStore, write_article: Any,
 def test_import_counts_two_documents_with_one_path_as_a_conflict(mstore: MongoStore, write_article: Any) -> None:
     mstore.upsert_many([item_for(write_article("a.txt"))])
     a = next(iter(mstore.query(Filters())))
-    twin = a.model_copy(update={"id": "f" * 32})
-    other = a.model_copy(update={"id": "e" * 32, "source": a.source.model_copy(update={"path": "/elsewhere.txt"})})
-    twin_of_other = other.model_copy(update={"id": "d" * 32})
+    twin = replace(a, id="f" * 32)
+    other = replace(a, id="e" * 32, source=replace(a.source, path="/elsewhere.txt"))
+    twin_of_other = replace(other, id="d" * 32)
     counts = mstore.put_articles([twin, other, twin_of_other])
     assert counts == {"imported": 1, "updated": 0, "unchanged": 0, "conflict": 2}
 
@@ -248,7 +248,7 @@ def test_a_reader_creates_nothing(write_article: Any) -> None:
 
 def test_inode_numbers_above_int64_survive(mstore: MongoStore, write_article: Any) -> None:
     item = item_for(write_article("a.txt"))
-    big = replace(item, source=item.source.model_copy(update={"inode": 2**64 - 5, "device": 2**63 + 1}))
+    big = replace(item, source=replace(item.source, inode=2**64 - 5, device=2**63 + 1))
     mstore.upsert_many([big])
     a = mstore.get_by_path(item.source.path)
     assert a is not None and a.source.inode == 2**64 - 5 and a.source.device == 2**63 + 1

@@ -184,8 +184,10 @@ def test_any_bytes_parse_or_raise_parse_error(data: bytes) -> None:
 
 
 def assert_storable(a: ParsedArticle) -> None:
-    """Whatever the parser returns must make a valid Article (the store validates it)."""
-    Article.from_parsed(a, Source(path="/x.txt", sha256="0" * 64, size=1, mtime=0.0))
+    """Whatever the parser returns must make a valid Article: it passes the rules an imported
+    document is checked against (archive.validation)."""
+    art = Article.from_parsed(a, Source(path="/x.txt", sha256="0" * 64, size=1, mtime=0.0))
+    assert Article.from_doc(art.to_doc()).to_doc() == art.to_doc()
 
 
 @settings(max_examples=200, deadline=None)

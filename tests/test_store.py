@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing
 import os
@@ -250,7 +251,7 @@ def test_put_articles_round_trip(store: Store, write_article: Writer, tmp_path: 
         got = other.get(r.id)
         assert got and got.to_doc() == art.to_doc()
         assert [x.to_doc() for x in other.revisions(r.id)] == [x.to_doc() for x in revs]
-        squatter = art.model_copy(update={"id": "f" * 32})
+        squatter = dataclasses.replace(art, id="f" * 32)
         assert other.put_articles([squatter])["conflict"] == 1  # the path is taken: nothing is overwritten
         assert other.get(r.id) and other.get("f" * 32) is None
         other.close()

@@ -183,7 +183,7 @@ def _uint64(v: int | None) -> int | None:
 
 
 def source_doc(src: Source) -> dict[str, Any]:
-    d = src.model_dump()
+    d = src.to_dict()
     d["inode"], d["device"] = _int64(d.get("inode")), _int64(d.get("device"))
     return d
 
@@ -215,14 +215,14 @@ def to_mongo(a: Article) -> dict[str, Any]:
 def from_mongo(d: dict[str, Any]) -> Article:
     """An article from its BSON form (trusted: no validation)."""
     pub = d.get("published")
-    return Article.model_construct(
+    return Article(
         id=d["_id"],
         title=d["title"],
         authors=list(d.get("authors") or []),
         published=dt.date.fromisoformat(pub) if pub else None,
         body=d["body"],
         word_count=d.get("word_count", 0),
-        source=Source.model_construct(**{**d["source"], "inode": _uint64(d["source"].get("inode")),
+        source=Source(**{**d["source"], "inode": _uint64(d["source"].get("inode")),
                                          "device": _uint64(d["source"].get("device"))}),
         revision=d.get("revision", 1),
         ingested_at=parse_iso_required(d.get("ingested_at")),
@@ -442,7 +442,7 @@ class MongoStore(Store):
             return
         with self._guard():
             self.fails.bulk_write(
-                [ReplaceOne({"_id": f.path}, {"_id": f.path, **f.model_dump()}, upsert=True) for f in failures],
+                [ReplaceOne({"_id": f.path}, {"_id": f.path, **f.to_dict()}, upsert=True) for f in failures],
                 ordered=False,
             )
 

@@ -199,14 +199,14 @@ def sqlite_path(uri: str) -> Path:
 
 
 def _row_article(r: sqlite3.Row | tuple[Any, ...]) -> Article:
-    return Article.model_construct(
+    return Article(
         id=r[0],
         title=r[2],
         authors=json.loads(r[3]),
         published=_date(r[4]),
         body=r[5],
         word_count=r[6],
-        source=Source.model_construct(path=r[1], sha256=r[7], size=r[8], mtime=r[9], inode=r[10], device=r[11]),
+        source=Source(path=r[1], sha256=r[7], size=r[8], mtime=r[9], inode=r[10], device=r[11]),
         revision=r[12],
         ingested_at=parse_iso_required(r[13]),
         updated_at=parse_iso_required(r[14]),
@@ -707,13 +707,13 @@ class SQLiteStore(Store):
 
     def revisions(self, id: str) -> list[Article]:
         rows = self._read("SELECT doc FROM revisions WHERE article_id=? ORDER BY revision", (id,)).fetchall()
-        return [Article.from_doc(json.loads(r[0])) for r in rows]
+        return [Article.from_stored(json.loads(r[0])) for r in rows]
 
     def all_revisions(self) -> Iterator[Article]:
         cur = self._read("SELECT doc FROM revisions ORDER BY article_id, revision")
         while rows := cur.fetchmany(256):
             for r in rows:
-                yield Article.from_doc(json.loads(r[0]))
+                yield Article.from_stored(json.loads(r[0]))
 
     def failures(self) -> Iterator[Failure]:
         for r in self._read(
