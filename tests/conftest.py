@@ -144,22 +144,36 @@ _STARTED: set[int] = set()
 
 
 def _venv_processes() -> dict[int, str]:
-    """Processes running this checkout's Python (daemons, forkservers, parse workers, servers)."""
+    """Processes running this checkout's Python (daemons, forkservers, parse workers, servers),
+    except the test process's own children: multiprocessing keeps one forkserver per process for
+    its lifetime, and it ends with this process (archive.procs)."""
     import sys
 
     exe = os.path.realpath(sys.executable)
     out: dict[int, str] = {}
+    parents: dict[int, int] = {}
     for d in Path("/proc").iterdir():
         if not d.name.isdigit() or int(d.name) == os.getpid():
             continue
         try:
             cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if state != "Z" and (exe in cmd or sys.executable in cmd) and "pytest" not in cmd:
+        parents[int(d.name)] = int(fields[1])
+        if fields[0] != "Z" and (exe in cmd or sys.executable in cmd) and "pytest" not in cmd:
             out[int(d.name)] = cmd
-    return out
+
+    def ours(pid: int) -> bool:
+        for _ in range(64):
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+            if pid <= 1:
+                return False
+        return False
+
+    return {pid: cmd for pid, cmd in out.items() if not ours(pid)}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
