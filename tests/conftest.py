@@ -165,12 +165,14 @@ def _venv_processes() -> dict[int, str]:
             out[int(d.name)] = cmd
 
     def ours(pid: int) -> bool:
+        """Under this process's own multiprocessing helpers (not under a daemon it started)."""
         for _ in range(64):
-            pid = parents.get(pid, 0)
-            if pid == os.getpid():
-                return True
-            if pid <= 1:
+            parent = parents.get(pid, 0)
+            if parent == os.getpid():
+                return "multiprocessing" in out.get(pid, "")
+            if parent <= 1:
                 return False
+            pid = parent
         return False
 
     return {pid: cmd for pid, cmd in out.items() if not ours(pid)}
