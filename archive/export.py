@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from pydantic import ValidationError
-
 from archive.errors import StoreError, UsageError
 from archive.models import Article
 from archive.store.base import Filters, Store
@@ -245,6 +243,8 @@ def _records(fh: IO[str]) -> Iterator[tuple[int, Any, str | None]]:
 
 def import_stream(store: Store, fh: IO[str], progress: Callable[[int], None] | None = None) -> ImportReport:
     """Upsert every document of an export by id; a bad line is reported and skipped."""
+    from pydantic import ValidationError  # validation only on this path: reading never loads it
+
     rep = ImportReport()
     batch: list[Article] = []
 
