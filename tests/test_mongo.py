@@ -400,3 +400,45 @@ def test_real_read_only_user_can_search(real_uri: str, write_article: Any) -> No
     finally:
         writer.db.command("dropUser", "archive_reader")
         writer.close()
+
+
+def test_a_long_read_survives_the_cursor_idle_timeout(mstore: MongoStore, write_article: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from pymongo.errors import CursorNotFound
+
+    mstore.upsert_many([item_for(write_article(f"{i}.txt", title=f"T{i}")) for i in range(7)])
+    want = [a.id for a in mstore.query(Filters(), sort="path")]
+    real = mstore.articles.find
+    dropped = []
+
+    class Dropping:
+        """The server drops the cursor after three documents, once."""
+
+        def __init__(self, cur: Any) -> None:
+            self.cur = cur
+            self.n = 0
+
+        def sort(self, *a: Any) -> Dropping:
+            self.cur = self.cur.sort(*a)
+            return self
+
+        def skip(self, n: int) -> Dropping:
+            self.cur = self.cur.skip(n)
+            return self
+
+        def limit(self, n: int) -> Dropping:
+            self.cur = self.cur.limit(n)
+            return self
+
+        def __iter__(self) -> Dropping:
+            return self
+
+        def __next__(self) -> Any:
+            if self.n == 3 and not dropped:
+                dropped.append(1)
+                raise CursorNotFound("cursor id 123 not found", 43)
+            self.n += 1
+            return next(self.cur)
+
+    monkeypatch.setattr(mstore.articles, "find", lambda *a, **k: Dropping(real(*a, **k)))
+    assert [a.id for a in mstore.query(Filters(), sort="path")] == want and dropped

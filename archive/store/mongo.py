@@ -489,6 +489,33 @@ class MongoStore(Store):
             for d in cursor:
                 yield conv(d)
 
+    def _stream(self, open_cursor: Any, conv: Any) -> Iterator[Any]:
+        """Every document of a long read (an export, a migration, an unlimited list) even when the
+        reader pauses past the server's 10-minute cursor idle timeout: a cursor the server has
+        dropped is opened again at the position reached (the sort is total: ``_id`` breaks ties)."""
+        from pymongo.errors import CursorNotFound
+
+        done = 0
+        for _ in range(100):
+            try:
+                with self._guard_except(CursorNotFound):
+                    for d in open_cursor(done):
+                        yield conv(d)
+                        done += 1
+                return
+            except CursorNotFound:
+                continue
+        raise StoreUnavailable(self._where, "the server kept dropping the cursor")
+
+    @contextlib.contextmanager
+    def _guard_except(self, passthrough: type[BaseException]) -> Iterator[None]:
+        try:
+            yield
+        except passthrough:
+            raise
+        except PyMongoError as exc:
+            raise classify(exc, self._where) from None
+
     def known_files(self, prefix: str | None = None) -> Iterator[KnownFile]:
         flt: dict[str, Any] = {}
         if prefix:
@@ -541,12 +568,16 @@ class MongoStore(Store):
         extra: dict[str, Any] = {"allow_disk_use": True}  # an unlimited sort may pass 100 MB (before 6.0)
         if sort == "title":
             extra["collation"] = TITLE_ORDER  # case-insensitive, as SQLite's NOCASE
-        cur = self.articles.find(self._filter(filters), **extra).sort(_SORTS[sort])
-        if limit is not None:
-            if limit <= 0:
-                return
-            cur = cur.limit(limit)
-        yield from self._iter(cur, from_mongo)
+        if limit is not None and limit <= 0:
+            return
+
+        def open_cursor(skip: int) -> Any:
+            cur = self.articles.find(self._filter(filters), **extra).sort(_SORTS[sort])
+            if skip:
+                cur = cur.skip(skip)
+            return cur.limit(limit - skip) if limit is not None else cur
+
+        yield from self._stream(open_cursor, from_mongo)
 
     def count(self, filters: Filters) -> int:
         with self._guard():
@@ -645,8 +676,9 @@ class MongoStore(Store):
         return [from_mongo({**d, "_id": d["article_id"]}) for d in docs]
 
     def all_revisions(self) -> Iterator[Article]:
-        cur = self.revs.find({}).sort([("article_id", 1), ("revision", 1)])
-        yield from self._iter(cur, lambda d: from_mongo({**d, "_id": d["article_id"]}))
+        yield from self._stream(
+            lambda skip: self.revs.find({}).sort([("article_id", 1), ("revision", 1)]).skip(skip),
+            lambda d: from_mongo({**d, "_id": d["article_id"]}))
 
     def failures(self) -> Iterator[Failure]:
         cur = self.fails.find({}).sort([("failed_at", -1), ("_id", 1)])
