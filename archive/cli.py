@@ -385,12 +385,12 @@ def _ingest_with_bar(ing: Any, paths: list[str]) -> tuple[Any, Any]:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from archive.console import ConsoleLogHandler
+    from archive.console import console_log_handler
 
     console = _err_console()
     logger = logging.getLogger("archive")
     saved = logger.handlers[:]
-    handler = ConsoleLogHandler(console)
+    handler = console_log_handler(console)
     total = ing.count_files(paths)
     try:
         with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -5,7 +5,6 @@ This is the only module that reads the environment.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import warnings
@@ -182,6 +181,8 @@ def unknown_env_warnings(environ: dict[str, str] | None = None) -> list[str]:
     for name in sorted(env):
         if not name.startswith(ENV_PREFIX) or name in known or name in _NOT_SETTINGS:
             continue
+        import difflib
+
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]}?" if close else ""
         out.append(f"unknown setting {name} is ignored{hint}")

@@ -3,7 +3,6 @@ log lines that print above a live progress bar instead of into it. Only the CLI 
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -77,30 +76,34 @@ def rich_snippet(s: str) -> Any:
     return t
 
 
-class ConsoleLogHandler(logging.Handler):
-    """Log records printed through a rich console (so a live progress bar stays whole below
-    them). After ``limit`` per-file warnings the rest are only counted: a thousand failures
-    must not flood the screen; ``archive failures`` lists them all."""
+def console_log_handler(console: Any, limit: int = 10) -> Any:
+    """A logging handler that prints through ``console`` (so a live progress bar stays whole
+    below the lines). After ``limit`` per-file warnings the rest are only counted (``suppressed``):
+    a thousand failures must not flood the screen; ``archive failures`` lists them all."""
+    import logging
 
-    def __init__(self, console: Any, limit: int = 10) -> None:
-        super().__init__(logging.WARNING)
-        self.console = console
-        self.limit = limit
-        self.shown = 0
-        self.suppressed = 0
+    from rich.text import Text
 
-    def emit(self, record: logging.LogRecord) -> None:
-        from rich.text import Text
+    class ConsoleLogHandler(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.WARNING)
+            self.console = console
+            self.limit = limit
+            self.shown = 0
+            self.suppressed = 0
 
-        per_file = getattr(record, "event", None) == "failed"
-        if per_file and self.shown >= self.limit:
-            self.suppressed += 1
-            return
-        if per_file:
-            self.shown += 1
-        try:
-            msg = self.format(record)
-        except Exception:  # noqa: BLE001 - a log line must never break the command
-            msg = record.getMessage()
-        style = "red" if record.levelno >= logging.ERROR else "yellow"
-        self.console.print(Text(f"{record.levelname.lower()}: {msg}", style=style), soft_wrap=True)
+        def emit(self, record: logging.LogRecord) -> None:
+            per_file = getattr(record, "event", None) == "failed"
+            if per_file and self.shown >= self.limit:
+                self.suppressed += 1
+                return
+            if per_file:
+                self.shown += 1
+            try:
+                msg = self.format(record)
+            except Exception:  # noqa: BLE001 - a log line must never break the command
+                msg = record.getMessage()
+            style = "red" if record.levelno >= logging.ERROR else "yellow"
+            self.console.print(Text(f"{record.levelname.lower()}: {msg}", style=style), soft_wrap=True)
+
+    return ConsoleLogHandler()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
 import json
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -67,6 +64,8 @@ def flat_row(doc: dict[str, Any], columns: Iterable[str]) -> list[str]:
 
 def write_csv(docs: Iterable[dict[str, Any]], out: IO[str], columns: Iterable[str] = CSV_COLUMNS) -> int:
     """RFC 4180 CSV (CRLF line ends, quotes doubled), safe from formula injection."""
+    import csv
+
     cols = list(columns)
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(cols)
@@ -153,6 +152,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def safe_name(title: str, id: str, ext: str = ".md") -> str:
     """A portable file name: ASCII slug of the title plus the id prefix (unique, never a path)."""
+    import unicodedata
+
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = _UNSAFE.sub("-", ascii_title).strip("-.").lower()[:80].rstrip("-.") or "article"
     return f"{slug}-{id[:12]}{ext}"
@@ -289,6 +290,8 @@ def import_stream(store: Store, fh: IO[str], progress: Callable[[int], None] | N
 
 def fingerprint(store: Store) -> tuple[int, int, int, str]:
     """Counts of articles, revisions and failures, and a digest of every (id, revision, sha256)."""
+    import hashlib
+
     h = hashlib.sha256()
     keys = sorted(f"a {a.id} {a.revision} {a.source.sha256}" for a in store.query(Filters(include_deleted=True)))
     keys += sorted(f"r {r.id} {r.revision} {r.source.sha256}" for r in store.all_revisions())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,8 @@ def utcnow() -> dt.datetime:
 
 def new_id() -> str:
     """A new, random, stable article id (32 hex digits)."""
+    import uuid
+
     return uuid.uuid4().hex
 
 
