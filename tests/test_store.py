@@ -389,3 +389,27 @@ def test_sqlite_processes_opening_a_new_store_at_once(tmp_path: Path) -> None:
         for p in procs:
             p.join(60)
         assert [p.exitcode for p in procs] == [0, 0, 0, 0], f"round {i}"
+
+
+@pytest.mark.parametrize("sort", ["-published", "published"])
+def test_keyset_pages_walk_the_whole_list_once(store: Store, write_article: Writer, sort: str) -> None:
+    from archive.store.base import Filters
+
+    texts = [("a.txt", "5 May 2017"), ("b.txt", "5 May 2017"), ("c.txt", "1 June 2018"), ("d.txt", None),
+             ("e.txt", None), ("f.txt", "2 January 2001")]
+    for name, date in texts:
+        body = f"# {name}\n\nJane Doe\n" + (f"{date}\n" if date else "") + "\nBody text.\n"
+        store.upsert_many([item_for(write_article(name, body))])
+    every = [a.id for a in store.query(Filters(), sort=sort)]  # type: ignore[arg-type]
+    assert len(every) == 6
+    seen: list[str] = []
+    after = None
+    for _ in range(10):
+        page = list(store.query(Filters(after=after, after_ascending=sort == "published"), sort=sort,  # type: ignore[arg-type]
+                                limit=2))
+        if not page:
+            break
+        seen += [a.id for a in page]
+        last = page[-1]
+        after = (last.published.isoformat() if last.published else None, last.id)
+    assert seen == every

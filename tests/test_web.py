@@ -104,6 +104,18 @@ def test_timeline_period_and_pagination(client: TestClient) -> None:
     assert {h["id"] for h in first["hits"]}.isdisjoint(h["id"] for h in second["hits"])
 
 
+def test_list_pages_are_keyset_new_articles_do_not_shift_them(client: TestClient, filled: dict[str, Any],
+                                                              write_article: Any) -> None:
+    first = client.get("/api/search", params={"limit": "2"}).json()
+    newest = "# Newest of all\n\nJane Doe\n1 January 2024\n\nFresh news.\n"  # sorts before every page read
+    filled["store"].upsert_many([item_for(write_article("newer.txt", newest))])
+    second = client.get("/api/search", params={"limit": "2", "cursor": first["next_cursor"]}).json()
+    ids = [h["id"] for h in first["hits"]] + [h["id"] for h in second["hits"]]
+    assert len(ids) == len(set(ids)) == 3  # no article twice, none skipped, the newcomer not in the old pages
+    page = client.get("/", params={"cursor": first["next_cursor"]}).text
+    assert "← first page" in page
+
+
 def test_article_page_with_revisions_and_diff(client: TestClient, filled: dict[str, Any]) -> None:
     aid = filled["ids"]["Troops"]
     r = client.get(f"/articles/{aid}")

@@ -28,6 +28,10 @@ class Filters:
     until: dt.date | None = None
     include_deleted: bool = False
     path_prefix: str | None = None
+    # Keyset paging of date-sorted lists: only rows after this (published or None, id) in the
+    # order being read (``after_ascending`` says which); see keyset_after().
+    after: tuple[str | None, str] | None = None
+    after_ascending: bool = False
 
     @property
     def authors_folded(self) -> list[str]:

@@ -562,6 +562,19 @@ class MongoStore(Store):
             q["site"] = {"$in": [str(x) for x in f.sites]}
         if f.path_prefix:
             q["source.path"] = {"$regex": "^" + re.escape(f.path_prefix.rstrip("/") + "/")}
+        if f.after is not None:
+            pub, id0 = f.after
+            after: dict[str, Any]
+            if f.after_ascending:  # null first, then dates up (BSON orders null before strings)
+                if pub is None:
+                    after = {"$or": [{"published": None, "_id": {"$gt": id0}}, {"published": {"$ne": None}}]}
+                else:
+                    after = {"$or": [{"published": {"$gt": pub}}, {"published": pub, "_id": {"$gt": id0}}]}
+            else:
+                after = ({"published": None, "_id": {"$lt": id0}} if pub is None else
+                         {"$or": [{"published": {"$lt": pub}}, {"published": pub, "_id": {"$lt": id0}},
+                                  {"published": None}]})
+            q = {"$and": [q, after]} if q else after
         return q
 
     def query(self, filters: Filters, sort: Sort = "-published", limit: int | None = None) -> Iterator[Article]:

@@ -178,8 +178,10 @@ _INSERT = f"INSERT INTO articles ({', '.join(_WRITE_COLS)}) VALUES ({','.join('?
 _UPDATE = f"UPDATE articles SET {', '.join(c + '=?' for c in _WRITE_COLS[1:])} WHERE id=?"
 _ORDER = {
     # SQLite sorts NULL first: undated articles come last when newest-first, first otherwise.
-    "-published": "a.published DESC, a.n DESC",
-    "published": "a.published ASC, a.n ASC",
+    # SQLite sorts NULL first: undated articles come last when newest-first. Ties by id: a total
+    # order, so that a page can start after a (published, id) key (keyset paging).
+    "-published": "a.published DESC, a.id DESC",
+    "published": "a.published ASC, a.id ASC",
     "-updated": "a.updated_at DESC, a.n DESC",
     "updated": "a.updated_at ASC, a.n ASC",
     "-ingested": "a.ingested_at DESC, a.n DESC",
@@ -577,6 +579,21 @@ class SQLiteStore(Store):
             p = f.path_prefix.rstrip("/") + "/"
             parts.append("a.path >= ? AND a.path < ?")
             args.extend([p, p[:-1] + "0"])
+        if f.after is not None:
+            pub, id0 = f.after
+            if f.after_ascending:  # NULLs first, then dates up
+                if pub is None:
+                    parts.append("((a.published IS NULL AND a.id > ?) OR a.published IS NOT NULL)")
+                    args.append(id0)
+                else:
+                    parts.append("(a.published > ? OR (a.published = ? AND a.id > ?))")
+                    args.extend([pub, pub, id0])
+            elif pub is None:  # newest first: NULLs come last
+                parts.append("(a.published IS NULL AND a.id < ?)")
+                args.append(id0)
+            else:
+                parts.append("(a.published < ? OR (a.published = ? AND a.id < ?) OR a.published IS NULL)")
+                args.extend([pub, pub, id0])
         return (" WHERE " + " AND ".join(parts)) if parts else "", args
 
     def query(self, filters: Filters, sort: Sort = "-published", limit: int | None = None) -> Iterator[Article]:

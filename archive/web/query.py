@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import calendar
+import dataclasses
 import datetime as dt
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ class Request:
     sort: str = "relevance"
     limit: int = PAGE
     offset: int = 0
+    after: tuple[str | None, str] | None = None  # keyset position of a date-ordered list
 
     def filters(self) -> Filters:
         since, until = self.since, self.until
@@ -96,17 +99,33 @@ def _date(name: str, value: str | None) -> dt.date | None:
         raise UsageError(f"{name} {value!r} is not a date: use YYYY-MM-DD") from None
 
 
+def _b64(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
 def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+    """The position in a ranked result (scores are no key: a page of a search is an offset)."""
+    return _b64(f"o{offset}")
 
 
-def decode_cursor(cursor: str) -> int:
+def encode_key(published: dt.date | None, id: str) -> str:
+    """The position in a date-ordered list: the last row's (published, id), a keyset that new
+    articles arriving meanwhile cannot shift."""
+    return _b64("k" + json.dumps([published.isoformat() if published else None, id]))
+
+
+def decode_cursor(cursor: str) -> tuple[int, tuple[str | None, str] | None]:
+    """``(offset, keyset)`` from a cursor this server gave out; UsageError for anything else."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("o"):
-            raise ValueError
-        return max(0, int(raw[1:]))
-    except (ValueError, UnicodeDecodeError):
+        if raw.startswith("o"):
+            return max(0, int(raw[1:])), None
+        if raw.startswith("k"):
+            pub, id0 = json.loads(raw[1:])
+            if (pub is None or isinstance(pub, str)) and isinstance(id0, str):
+                return 0, (pub, id0)
+        raise ValueError
+    except (ValueError, UnicodeDecodeError, TypeError):
         raise UsageError("cursor is not one this server gave out") from None
 
 
@@ -127,11 +146,12 @@ def parse_request(params: Any) -> Request:
     period = get("period") or None
     if period:
         period_range(period)
+    offset, after = decode_cursor(get("cursor")) if get("cursor") else (0, None)
     r = Request(
         q=(get("q") or "")[:1000], authors=tuple(getlist("author")), tags=tuple(getlist("tag")),
         sites=tuple(getlist("site")), period=period, since=_date("since", get("since")),
         until=_date("until", get("until")), include_deleted=get("deleted") in ("1", "true", "yes"),
-        sort=sort, limit=limit, offset=decode_cursor(get("cursor")) if get("cursor") else 0,
+        sort=sort, limit=limit, offset=offset, after=after,
     )
     if r.since and r.until and r.since > r.until:
         raise UsageError(f"since {r.since} is after until {r.until}")
@@ -162,9 +182,22 @@ def search_page(store: Store, r: Request, *, with_facets: bool = True, cache: di
         every = list(store.search(r.q, flt, None))
         every.sort(key=_date_key, reverse=r.sort == "newest")
         hits = every[: end + 1]
-    else:
-        sort = "-published" if r.sort in ("relevance", "newest") else "published"
-        hits = [Hit(a, 0.0, "") for a in store.query(flt, sort=sort, limit=end + 1)]  # type: ignore[arg-type]
+    else:  # a list by date: keyset pages
+        ascending = r.sort == "oldest"
+        keyed = dataclasses.replace(flt, after=r.after, after_ascending=ascending)
+        rows = list(store.query(keyed, sort="published" if ascending else "-published", limit=r.limit + 1))
+        more = len(rows) > r.limit
+        rows = rows[: r.limit]
+        facets = (cached_facets(store, r.q, flt, cache) if cache is not None else store.facets(r.q, flt)) \
+            if with_facets else None
+        last = rows[-1] if rows else None
+        return Page(
+            hits=[Hit(a, 0.0, "") for a in rows],
+            total=facets.total if facets is not None else store.count(flt),
+            took_ms=(time.perf_counter() - t) * 1000,
+            next_cursor=encode_key(last.published, last.id) if more and last else None,
+            prev_cursor="" if r.after is not None else None, facets=facets,
+        )
     more = len(hits) > end
     hits = hits[r.offset : end]
     facets = (cached_facets(store, r.q, flt, cache) if cache is not None else store.facets(r.q, flt)) \
