@@ -36,10 +36,42 @@ currency debt bank loan reform pension health care vaccine virus
 """.split()  # noqa: SIM905 - a word list reads better as text
 GOV = "government"
 RARE = "zanzibarite"
+VERSION = 2  # bump when the text changes: cached corpora are per version
+
+
+def _zipf_vocabulary(n: int = 5000) -> list[str]:
+    """``n`` made-up words (from syllables, a fixed seed), used with Zipf frequencies: word k is
+    about k times rarer than the first, so corpora have common, mid-frequency and rare words, and
+    pairs of words whose articles barely overlap (what a real search meets)."""
+    rng = random.Random(20261125)
+    onsets = ["b", "br", "c", "d", "dr", "f", "g", "gl", "h", "k", "l", "m", "n", "p", "pr", "r", "s", "st",
+              "t", "tr", "v", "z"]
+    vowels = ["a", "e", "i", "o", "u", "ai", "ou", "ea"]
+    codas = ["", "n", "r", "s", "l", "m", "t", "x"]
+    out: list[str] = []
+    seen: set[str] = set(WORDS)
+    while len(out) < n:
+        w = "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.randint(2, 4))) + rng.choice(codas)
+        if w not in seen:
+            seen.add(w)
+            out.append(w)
+    return out
+
+
+ZIPF = _zipf_vocabulary()
+_ZIPF_CUM: list[float] = []
+_acc = 0.0
+for _k in range(len(ZIPF)):
+    _acc += 1.0 / (_k + 1) ** 1.07
+    _ZIPF_CUM.append(_acc)
+COMMON_MID = ZIPF[5]  # in about 14% of articles
+MID_PAIR = (ZIPF[20], ZIPF[50])  # in about 4% and 1.6% of articles; together in under 0.1%
 
 
 def _sentence(rng: random.Random, n: int) -> str:
     words = rng.choices(WORDS, k=n)
+    if rng.random() < 0.15:  # a word of the long tail
+        words[rng.randrange(n)] = rng.choices(ZIPF, cum_weights=_ZIPF_CUM, k=1)[0]
     words[0] = words[0].capitalize()
     return " ".join(words) + rng.choice([".", ".", ".", "?", "!"])
 
