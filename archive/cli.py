@@ -40,14 +40,7 @@ class State:
 
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                try:
-                    self._settings = load_settings(**self.overrides, **more)
-                except Exception as exc:
-                    errs = getattr(exc, "errors", None)
-                    if callable(errs):
-                        e = errs()[0]
-                        raise UsageError(f"bad setting {'.'.join(map(str, e['loc']))}: {e['msg']}") from None
-                    raise
+                self._settings = load_settings(**self.overrides, **more)  # a ConfigError names the setting
             for w in caught:
                 click.echo(f"archive: warning: {w.message}", err=True)
         return self._settings
@@ -519,9 +512,7 @@ def search(state: State, query: tuple[str, ...], authors: tuple[str, ...], tags:
     lim = _limit(limit, fmt)
     if fmt != "table":
         hits = store.search(text, flt, lim)
-        from archive.console import plain_snippet
-
-        _machine(({**_doc(h.article), "score": h.score, "snippet": plain_snippet(h.snippet)} for h in hits), fmt,
+        _machine((h.to_doc() for h in hits), fmt,
                  ("id", "score", "title", "authors", "published", "path", "snippet"))
         return
     shown = list(store.search(text, flt, None if lim is None else lim + 1))
@@ -848,15 +839,9 @@ def stats(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since: 
     """
     fmt = _fmt(fmt)
     s = state.store().stats(_filters(authors, since, until, include_deleted, tags))
-    top = s.authors[: _limit(limit, fmt)] if _limit(limit, fmt) is not None else s.authors
     lim = _limit(limit, fmt)
-    top_tags = s.tags[:lim] if lim is not None else s.tags
-    top_sites = s.sites[:lim] if lim is not None else s.sites
-    doc = {"articles": s.articles, "deleted": s.deleted, "failures": s.failures, "revisions": s.revisions,
-           "words": s.words, "authors": [{"name": n, "articles": c} for n, c in top],
-           "years": [{"year": y, "articles": c} for y, c in s.years],
-           "tags": [{"tag": n, "articles": c} for n, c in top_tags],
-           "sites": [{"site": n, "articles": c} for n, c in top_sites]}
+    top, top_tags, top_sites = s.authors[:lim], s.tags[:lim], s.sites[:lim]
+    doc = s.to_doc(lim)
     if fmt in ("json", "jsonl"):
         _out().write(json.dumps(doc, ensure_ascii=False, indent=2 if fmt == "json" else None) + "\n")
         return
@@ -900,16 +885,11 @@ def status(state: State, fmt: str | None) -> None:
       archive status
     """
     from archive.store.base import Filters
-    from archive.watch.lease import daemon_state
+    from archive.watch.lease import daemon_records
 
     fmt = _fmt(fmt)
-    settings = state.settings()
     store = state.store()
-    daemons = []
-    for d in store.daemons():
-        d = {k: v for k, v in d.items() if k not in ("token", "proc_start")}
-        d["state"] = daemon_state(d, settings)
-        daemons.append(d)
+    daemons = daemon_records(store, state.settings())
     doc = {"store": store.display, "backend": store.kind, "articles": store.count(Filters()),
            "failures": sum(1 for _ in store.failures()), "daemons": daemons}
     if fmt in ("json", "jsonl"):
@@ -944,12 +924,12 @@ def status(state: State, fmt: str | None) -> None:
 
 def _when(value: Any) -> Any:
     """A stored ISO timestamp as a datetime (shown in local time), or the value as it is."""
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    return value
+    from archive.models import parse_iso
+
+    try:
+        return parse_iso(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
 
 
 def _short_paths(paths: list[str], roots: list[str], columns: int) -> list[str]:

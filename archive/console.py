@@ -7,7 +7,6 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-HL_START, HL_END = "\x02", "\x03"  # snippet markers (archive.store.base), kept here to avoid the import
 ELLIPSIS = "…"
 
 
@@ -61,18 +60,15 @@ def score_bars(scores: Sequence[float], width: int = 5) -> list[str]:
     return out
 
 
-def plain_snippet(s: str) -> str:
-    """Snippet markers as ``**match**`` (machine formats, plain text)."""
-    return s.replace(HL_START, "**").replace(HL_END, "**")
-
-
 def rich_snippet(s: str) -> Any:
     """Snippet markers as bold reverse video: visible without colour, and on any background."""
     from rich.text import Text
 
+    from archive.store.base import snippet_parts
+
     t = Text()
-    for i, part in enumerate(s.replace(HL_END, HL_START).split(HL_START)):
-        t.append(part, style="bold reverse" if i % 2 else "")
+    for part, match in snippet_parts(s):
+        t.append(part, style="bold reverse" if match else "")
     return t
 
 

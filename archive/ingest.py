@@ -458,13 +458,16 @@ class Ingester:
             and (k.inode is None or k.inode == fs.inode)
         )
 
-    def _failed_unchanged(self) -> dict[str, tuple[int | None, float | None]]:
+    @staticmethod
+    def _failed_unchanged(failures: Iterable[Failure]) -> dict[str, tuple[int | None, float | None]]:
         # A store fault recorded against a file by an older archive is retried, never trusted.
-        return {f.path: (f.size, f.mtime) for f in self.store.failures() if f.code != "store-error"}
+        return {f.path: (f.size, f.mtime) for f in failures if f.code != "store-error"}
 
-    def plan(self, files: Iterable[FileStat], known: dict[str, KnownFile]) -> tuple[list[FileStat], int]:
-        """Split files into those to read and a count of those unchanged (by stat alone)."""
-        failed = self._failed_unchanged()
+    def plan(self, files: Iterable[FileStat], known: dict[str, KnownFile],
+             failures: Sequence[Failure] | None = None) -> tuple[list[FileStat], int]:
+        """Split files into those to read and a count of those unchanged (by stat alone).
+        ``failures``: the store's failure rows, when the caller has read them already."""
+        failed = self._failed_unchanged(self.store.failures() if failures is None else failures)
         todo: list[FileStat] = []
         same = 0
         for fs in files:
@@ -491,13 +494,14 @@ class Ingester:
                 if len(seen) % 1024 == 0 and self.stopping():
                     return
 
-        todo, same = self.plan(files(), known)
+        failures = list(self.store.failures())  # read once: for the plan and for clearing stale rows
+        todo, same = self.plan(files(), known, failures)
         if self.stopping():
             return Summary()  # asked to stop mid-walk: the next start reconciles
         blind = tuple(d.rstrip("/") + "/" for d, _ in unreadable)
         # Failure rows of files that are gone (or are no longer articles) go: failures lists what is there.
         blind_now = {d for d, _ in unreadable}
-        stale = [f.path for f in self.store.failures()
+        stale = [f.path for f in failures
                  if f.path.startswith(root.rstrip("/") + "/") and f.path not in seen and not f.path.startswith(blind)
                  and (not os.path.lexists(f.path) or (os.path.isdir(f.path) and f.path not in blind_now))]
         if stale:
@@ -539,8 +543,8 @@ class Ingester:
             p = os.path.abspath(raw)
             if os.path.isdir(p):
                 s.add(self.reconcile(p, deletions=False, whole=False))
-            elif self.why_not_article(p):
-                log.debug("skipped %s: %s", p, self.why_not_article(p))
+            elif why := self.why_not_article(p):
+                log.debug("skipped %s: %s", p, why)
             else:
                 try:
                     singles.append(FileStat.of(p, os.stat(p)))

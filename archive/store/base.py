@@ -85,6 +85,17 @@ class Hit:
     score: float
     snippet: str
 
+    def to_doc(self) -> dict[str, Any]:
+        """The document as ``export`` writes it, with ``score`` and ``snippet`` (matches in ``**…**``)."""
+        plain = "".join(f"**{t}**" if match else t for t, match in snippet_parts(self.snippet))
+        return {**self.article.to_doc(), "score": self.score, "snippet": plain}
+
+
+def snippet_parts(snippet: str) -> list[tuple[str, bool]]:
+    """A snippet as ``(text, is_match)`` pieces: each output format marks matches its own way."""
+    parts = snippet.replace(HL_END, HL_START).split(HL_START)
+    return [(p, i % 2 == 1) for i, p in enumerate(parts) if p]
+
 
 @dataclass
 class Facets:
@@ -154,6 +165,17 @@ class Stats:
     years: list[tuple[str, int]] = field(default_factory=list)
     tags: list[tuple[str, int]] = field(default_factory=list)
     sites: list[tuple[str, int]] = field(default_factory=list)
+
+    def to_doc(self, limit: int | None = None) -> dict[str, Any]:
+        """The JSON form (``stats --format json``, ``/api/stats``); ``limit`` authors, tags and sites."""
+        return {
+            "articles": self.articles, "deleted": self.deleted, "failures": self.failures,
+            "revisions": self.revisions, "words": self.words,
+            "authors": [{"name": n, "articles": c} for n, c in self.authors[:limit]],
+            "years": [{"year": y, "articles": c} for y, c in self.years],
+            "tags": [{"tag": n, "articles": c} for n, c in self.tags[:limit]],
+            "sites": [{"site": n, "articles": c} for n, c in self.sites[:limit]],
+        }
 
 
 # ---------------------------------------------------------------- search query

@@ -695,23 +695,9 @@ class SQLiteStore(Store):
         matching = f"SELECT a.n FROM articles a{where}"
         f = Facets()
         f.total = int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
-        for table, col, src, attr in (("article_authors", "name", "authors", "authors"),
-                                      ("article_tags", "tag", "tags", "tags")):
-            rows = self._read(
-                f"SELECT x.{col}, count(*) FROM {table} x WHERE x.n IN ({matching})"
-                f" GROUP BY x.{col} ORDER BY count(*) DESC, x.{col} LIMIT ?", [*args, limit],
-            ).fetchall()
-            out = []
-            for key, c in rows:  # the spelling of one article that has it, not the folded key
-                one = self._read(f"SELECT a.{src} FROM {table} x JOIN articles a ON a.n = x.n WHERE x.{col} = ?"
-                                 " LIMIT 1", (key,)).fetchone()
-                out.append((next((v for v in json.loads(one[0]) if fold_name(v) == key), key) if one else key,
-                            int(c)))
-            setattr(f, attr, out)
-        f.sites = [(r[0], int(r[1])) for r in self._read(
-            # The partial index holds every site and rowid: the rows (site is stored after the body) are never read.
-            f"SELECT site, count(*) FROM articles INDEXED BY articles_site WHERE site IS NOT NULL AND n IN ({matching})"
-            " GROUP BY site ORDER BY count(*) DESC, site LIMIT ?", [*args, limit])]
+        f.authors = self._name_counts("authors", matching, args, limit)
+        f.tags = self._name_counts("tags", matching, args, limit)
+        f.sites = self._site_counts(matching, args, limit)
         month_where = (where + " AND " if where else " WHERE ") + "a.published IS NOT NULL"
         f.months = [(r[0], int(r[1])) for r in self._read(
             f"SELECT substr(a.published, 1, 7) AS m, count(*) FROM articles a{month_where} GROUP BY m ORDER BY m",
@@ -721,6 +707,29 @@ class SQLiteStore(Store):
             years[m[:4]] = years.get(m[:4], 0) + c
         f.years = sorted(years.items())
         return f
+
+    def _name_counts(self, kind: str, matching: str, args: list[Any], limit: int | None) -> list[tuple[str, int]]:
+        """Authors or tags of the articles ``matching`` (a rowid query) selects, most frequent first,
+        counted from the small side table (never the article rows: their bodies are long), each in
+        the spelling of one article that has it rather than the folded key."""
+        table, col = {"authors": ("article_authors", "name"), "tags": ("article_tags", "tag")}[kind]
+        rows = self._read(
+            f"SELECT x.{col}, count(*), min(x.n) FROM {table} x WHERE x.n IN ({matching})"
+            f" GROUP BY x.{col} ORDER BY count(*) DESC, x.{col} LIMIT ?", [*args, -1 if limit is None else limit],
+        ).fetchall()
+        lists: dict[int, list[str]] = {}
+        ns = sorted({r[2] for r in rows})
+        for k in range(0, len(ns), 500):  # one article per value, read in chunks
+            chunk = ns[k : k + 500]
+            lists.update((n, json.loads(v)) for n, v in self._read(
+                f"SELECT n, {kind} FROM articles WHERE n IN ({','.join('?' * len(chunk))})", chunk))
+        return [(next((v for v in lists.get(n, []) if fold_name(v) == key), key), int(c)) for key, c, n in rows]
+
+    def _site_counts(self, matching: str, args: list[Any], limit: int | None) -> list[tuple[str, int]]:
+        # The partial index holds every site and rowid: the rows (site is stored after the body) are never read.
+        return [(r[0], int(r[1])) for r in self._read(
+            f"SELECT site, count(*) FROM articles INDEXED BY articles_site WHERE site IS NOT NULL AND n IN ({matching})"
+            " GROUP BY site ORDER BY count(*) DESC, site LIMIT ?", [*args, -1 if limit is None else limit])]
 
     def revisions(self, id: str) -> list[Article]:
         rows = self._read("SELECT doc FROM revisions WHERE article_id=? ORDER BY revision", (id,)).fetchall()
@@ -750,35 +759,10 @@ class SQLiteStore(Store):
         s.deleted = int(self._read(f"SELECT count(*) FROM articles a{dwhere}", args).fetchone()[0])
         s.failures = int(self._read("SELECT count(*) FROM failures").fetchone()[0])
         s.revisions = int(self._read("SELECT count(*) FROM revisions").fetchone()[0])
-        # Show the author's spelling, not the folded key.
-        names = self._read(
-            f"SELECT aa.name, a.authors FROM article_authors aa JOIN articles a ON a.n = aa.n{lwhere}"
-            " GROUP BY aa.name",
-            largs,
-        ).fetchall()
-        spelled = {}
-        for key, authors_json in names:
-            for a in json.loads(authors_json):
-                if fold_name(a) == key:
-                    spelled[key] = a
-        counted = self._read(
-            f"SELECT aa.name, count(*) FROM article_authors aa JOIN articles a ON a.n = aa.n{lwhere}"
-            " GROUP BY aa.name ORDER BY count(*) DESC, aa.name",
-            largs,
-        ).fetchall()
-        s.authors = [(spelled.get(k, k), int(c)) for k, c in counted]
-        tag_rows = self._read(
-            f"SELECT at.tag, count(*), min(a.tags) FROM article_tags at JOIN articles a ON a.n = at.n{lwhere}"
-            " GROUP BY at.tag ORDER BY count(*) DESC, at.tag",
-            largs,
-        ).fetchall()
-        s.tags = [(next((t for t in json.loads(tags) if fold_name(t) == key), key), int(c))
-                  for key, c, tags in tag_rows]
-        site_where = (lwhere + " AND " if lwhere else " WHERE ") + "a.site IS NOT NULL"
-        s.sites = [(r[0], int(r[1])) for r in self._read(
-            f"SELECT a.site, count(*) FROM articles a{site_where} GROUP BY a.site ORDER BY count(*) DESC, a.site",
-            largs,
-        )]
+        matching = f"SELECT a.n FROM articles a{lwhere}"
+        s.authors = self._name_counts("authors", matching, largs, None)
+        s.tags = self._name_counts("tags", matching, largs, None)
+        s.sites = self._site_counts(matching, largs, None)
         s.years = [
             (r[0] or "unknown", int(r[1]))
             for r in self._read(

@@ -64,6 +64,17 @@ def lock_key(root: str) -> str:
     return "watch:" + os.path.realpath(root)
 
 
+def daemon_records(store: Any, settings: Any) -> list[dict[str, Any]]:
+    """The daemons a store knows, as ``status`` and the web page show them: no lock token, and
+    each with its state (running / stopped / stale)."""
+    out = []
+    for d in store.daemons():
+        d = {k: v for k, v in d.items() if k not in ("token", "proc_start")}
+        d["state"] = daemon_state(d, settings)
+        out.append(d)
+    return out
+
+
 class Lease:
     """This daemon's hold on ``key`` in the store: taken at start, renewed by heartbeats (which also
     publish what ``status`` shows), released at a clean stop."""

@@ -97,7 +97,7 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None) -> Starlet
         r = wq.parse_request(request.query_params)
         p = store_call(lambda s: wq.search_page(s, r, with_facets=False))
         return JSONResponse({"total": p.total, "took_ms": round(p.took_ms, 2), "next_cursor": p.next_cursor,
-                             "hits": [wq.hit_doc(h) for h in p.hits]})
+                             "hits": [h.to_doc() for h in p.hits]})
 
     async def api_article(request: Request) -> Response:
         ref = request.path_params["id"]
@@ -115,13 +115,7 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None) -> Starlet
 
     async def api_stats(request: Request) -> Response:
         r = wq.parse_request(request.query_params)
-        s = store_call(lambda st: st.stats(r.filters()))
-        return JSONResponse({"articles": s.articles, "deleted": s.deleted, "failures": s.failures,
-                             "revisions": s.revisions, "words": s.words,
-                             "authors": [{"name": n, "articles": c} for n, c in s.authors],
-                             "tags": [{"tag": n, "articles": c} for n, c in s.tags],
-                             "sites": [{"site": n, "articles": c} for n, c in s.sites],
-                             "years": [{"year": y, "articles": c} for y, c in s.years]})
+        return JSONResponse(store_call(lambda st: st.stats(r.filters())).to_doc())
 
     async def api_facets(request: Request) -> Response:
         r = wq.parse_request(request.query_params)
@@ -152,14 +146,10 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None) -> Starlet
         return error(request, 500, "internal error")
 
     def _status(s: Store) -> dict[str, Any]:
-        from archive.watch.lease import daemon_state
+        from archive.config import Settings
+        from archive.watch.lease import daemon_records
 
-        daemons = []
-        for d in s.daemons():
-            d = {k: v for k, v in d.items() if k not in ("token", "proc_start")}
-            if settings is not None:
-                d["state"] = daemon_state(d, settings)
-            daemons.append(d)
+        daemons = daemon_records(s, settings or Settings())
         return {"store": s.display, "backend": s.kind, "articles": s.count(Filters()),
                 "failures": list(s.failures())[:500], "daemons": daemons}
 

@@ -9,7 +9,6 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -236,9 +235,4 @@ def _date_key(h: Hit) -> tuple[str, str]:
     return (p.isoformat() if p else "", h.article.id)
 
 
-def hit_doc(h: Hit, plain: Sequence[str] = ("\x02", "\x03")) -> dict[str, Any]:
-    """A hit as the API gives it: the document as ``export --format jsonl`` writes it, with
-    ``score`` and ``snippet`` (matches marked ``**…**``, as the CLI does)."""
-    return {**h.article.to_doc(), "score": h.score,
-            "snippet": h.snippet.replace(plain[0], "**").replace(plain[1], "**")}
 

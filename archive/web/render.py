@@ -9,13 +9,13 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-HL_START, HL_END = "\x02", "\x03"  # snippet markers (archive.store.base)
+from archive.store.base import snippet_parts
 
 
 def snippet_html(snippet: str) -> Markup:
     """A snippet with its matches in ``<mark>``; the text itself is escaped."""
-    parts = snippet.replace(HL_END, HL_START).split(HL_START)
-    return Markup("").join(Markup("<mark>{}</mark>").format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
+    return Markup("").join(Markup("<mark>{}</mark>").format(t) if match else escape(t)
+                           for t, match in snippet_parts(snippet))
 
 
 def _buckets(months: Sequence[tuple[str, int]]) -> list[tuple[str, str, int]]:
