@@ -33,10 +33,11 @@ def handle_ready(ing: Ingester, rules: Rules, root: str, tracker: Tracker, ready
             continue
         if not rules.wanted_file(path, root):
             continue
-        if not is_article_file(path, root):
-            gone.append(path)  # a FIFO, a socket, a link out of the tree: never read, the article is deleted
-            continue
-        st = os.stat(path)
+        if not stat_mod.S_ISREG(st.st_mode):  # only a link needs more than the lstat we have
+            if not is_article_file(path, root):
+                gone.append(path)  # a FIFO, a socket, a link out of the tree: never read, the article is deleted
+                continue
+            st = os.stat(path)
         if p.stat is not None and p.stat != (st.st_size, st.st_mtime):
             again.append((path, p))  # still changing: look again after the settle time
             continue
