@@ -171,43 +171,34 @@ class Page:
 
 
 def search_page(store: Store, r: Request, *, with_facets: bool = True, cache: dict[Any, Any] | None = None) -> Page:
-    """The hits of one page (and the facets of the whole result) for a request."""
+    """The hits of one page (and the facets of the whole result) for a request. A list by date
+    pages by keyset; ranked (or re-sorted) search results by position."""
     t = time.perf_counter()
     flt = r.filters()
-    end = r.offset + r.limit
-    if r.q.strip() and r.sort == "relevance":
-        hits = list(store.search(r.q, flt, end + 1))
-    elif r.q.strip():
-        every = list(store.search(r.q, flt, None))
-        every.sort(key=_date_key, reverse=r.sort == "newest")
-        hits = every[: end + 1]
-    else:  # a list by date: keyset pages
+    facets = None
+    if with_facets:
+        facets = cached_facets(store, r.q, flt, cache) if cache is not None else store.facets(r.q, flt)
+    if not r.q.strip():
         ascending = r.sort == "oldest"
         keyed = dataclasses.replace(flt, after=r.after, after_ascending=ascending)
         rows = list(store.query(keyed, sort="published" if ascending else "-published", limit=r.limit + 1))
-        more = len(rows) > r.limit
-        rows = rows[: r.limit]
-        facets = (cached_facets(store, r.q, flt, cache) if cache is not None else store.facets(r.q, flt)) \
-            if with_facets else None
-        last = rows[-1] if rows else None
-        return Page(
-            hits=[Hit(a, 0.0, "") for a in rows],
-            total=facets.total if facets is not None else store.count(flt),
-            took_ms=(time.perf_counter() - t) * 1000,
-            next_cursor=encode_key(last.published, last.id) if more and last else None,
-            prev_cursor="" if r.after is not None else None, facets=facets,
-        )
-    more = len(hits) > end
-    hits = hits[r.offset : end]
-    facets = (cached_facets(store, r.q, flt, cache) if cache is not None else store.facets(r.q, flt)) \
-        if with_facets else None
-    total = facets.total if facets is not None else (
-        store.count_matches(r.q, flt) if r.q.strip() else store.count(flt))
-    return Page(
-        hits=hits, total=total, took_ms=(time.perf_counter() - t) * 1000,
-        next_cursor=encode_cursor(end) if more else None,
-        prev_cursor=encode_cursor(max(0, r.offset - r.limit)) if r.offset else None, facets=facets,
-    )
+        last = rows[r.limit - 1] if len(rows) > r.limit else None
+        hits = [Hit(a, 0.0, "") for a in rows[: r.limit]]
+        next_cursor = encode_key(last.published, last.id) if last else None
+        prev_cursor = "" if r.after is not None else None
+        total = facets.total if facets is not None else store.count(flt)
+    else:
+        end = r.offset + r.limit
+        if r.sort == "relevance":
+            found = list(store.search(r.q, flt, end + 1))
+        else:
+            found = sorted(store.search(r.q, flt, None), key=_date_key, reverse=r.sort == "newest")[: end + 1]
+        hits = found[r.offset : end]
+        next_cursor = encode_cursor(end) if len(found) > end else None
+        prev_cursor = encode_cursor(max(0, r.offset - r.limit)) if r.offset else None
+        total = facets.total if facets is not None else store.count_matches(r.q, flt)
+    return Page(hits=hits, total=total, took_ms=(time.perf_counter() - t) * 1000, next_cursor=next_cursor,
+                prev_cursor=prev_cursor, facets=facets)
 
 
 FACETS_CACHED = 256
