@@ -278,9 +278,12 @@ class MongoStore(Store):
             raise
 
     @contextlib.contextmanager
-    def _guard(self) -> Iterator[None]:
+    def _guard(self, passthrough: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+        """Driver errors as archive's (see classify); ``passthrough`` ones are left to the caller."""
         try:
             yield
+        except passthrough:
+            raise
         except PyMongoError as exc:
             raise classify(exc, self._where) from None
 
@@ -498,7 +501,7 @@ class MongoStore(Store):
         done = 0
         for _ in range(100):
             try:
-                with self._guard_except(CursorNotFound):
+                with self._guard((CursorNotFound,)):
                     for d in open_cursor(done):
                         yield conv(d)
                         done += 1
@@ -506,15 +509,6 @@ class MongoStore(Store):
             except CursorNotFound:
                 continue
         raise StoreUnavailable(self._where, "the server kept dropping the cursor")
-
-    @contextlib.contextmanager
-    def _guard_except(self, passthrough: type[BaseException]) -> Iterator[None]:
-        try:
-            yield
-        except passthrough:
-            raise
-        except PyMongoError as exc:
-            raise classify(exc, self._where) from None
 
     def known_files(self, prefix: str | None = None) -> Iterator[KnownFile]:
         flt: dict[str, Any] = {}
