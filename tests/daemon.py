@@ -90,3 +90,43 @@ def articles(db: Path, include_deleted: bool = False) -> dict[str, Any]:
         return {a.source.path: a for a in s.query(Filters(include_deleted=include_deleted), sort="path")}
     finally:
         s.close()
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` now (its parse workers, the forkserver, the resource tracker)."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.add(c)
+            todo.append(c)
+    return out
+
+
+def all_gone(pids: set[int]) -> bool:
+    """True once none of ``pids`` is running (zombies count as gone)."""
+
+    def running() -> list[int]:
+        left = []
+        for q in pids:
+            try:
+                state = Path(f"/proc/{q}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state != "Z":
+                left.append(q)
+        return left
+
+    try:
+        wait_for(lambda: not running(), timeout=10)
+    except AssertionError:
+        return False
+    return True

@@ -26,8 +26,7 @@ from archive.ingest import Ingester
 from archive.models import Failure
 from archive.store.sqlite import SQLiteStore
 from tests.conftest import article_text
-from tests.daemon import DaemonProc, articles, wait_for
-from tests.test_terminal import all_gone, descendants
+from tests.daemon import DaemonProc, all_gone, articles, descendants, wait_for
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mount, chattr)")
 

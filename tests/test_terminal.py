@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 
 from archive.cli import cli
 from tests.conftest import ROOT, SEEDS, article_text
-from tests.daemon import wait_for
+from tests.daemon import all_gone, descendants, wait_for
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -388,43 +388,3 @@ def test_ctrl_c_during_the_daemons_first_scan_exits_0(tmp_path: Path) -> None:
     assert "Traceback" not in text and "KeyboardInterrupt" not in text
     assert "--polling" not in text  # no container hint where events work
     assert all_gone(kids)
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` now (its parse workers, the forkserver, the resource tracker)."""
-    children: dict[int, list[int]] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(d.name))
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.add(c)
-            todo.append(c)
-    return out
-
-
-def all_gone(pids: set[int]) -> bool:
-    """True once none of ``pids`` is running (zombies count as gone)."""
-
-    def running() -> list[int]:
-        left = []
-        for q in pids:
-            try:
-                state = Path(f"/proc/{q}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                continue
-            if state != "Z":
-                left.append(q)
-        return left
-
-    try:
-        wait_for(lambda: not running(), timeout=10)
-    except AssertionError:
-        return False
-    return True
