@@ -88,6 +88,34 @@ def browser() -> Iterator[Any]:
     driver.quit()
 
 
+def texts(driver: Any, css: str) -> list[str]:
+    """The rendered text of every element matching css, read in one script call.
+
+    The page swaps its results in as you type, so an element found by one WebDriver call can be
+    gone by the next (StaleElementReferenceException); one script call reads a consistent page."""
+    return list(driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText.trim())", css))
+
+
+def text(driver: Any, css: str) -> str:
+    found = texts(driver, css)
+    return found[0] if found else ""
+
+
+def click(driver: Any, css: str) -> None:
+    """Click the first element matching css, finding it again if the page swapped it meanwhile."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    for _ in range(20):
+        try:
+            driver.find_element(By.CSS_SELECTOR, css).click()
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    raise AssertionError(f"{css} kept being replaced")
+
+
 def shot(driver: Any, name: str) -> None:
     """Screenshots for the docs, when asked for (ARCHIVE_SCREENSHOTS=folder)."""
     where = os.environ.get("ARCHIVE_SCREENSHOTS")
@@ -100,14 +128,13 @@ def test_type_a_query_and_see_ranked_highlighted_hits(server: dict[str, Any], br
     from selenium.webdriver.common.by import By
 
     browser.get(server["url"] + "/")
-    total = browser.find_element(By.ID, "total").text
-    assert total == "3"
+    assert text(browser, "#total") == "3"
     box = browser.find_element(By.ID, "q")
     box.send_keys("withdrawal")
     # results as you type: no submit, the list updates and the URL follows
-    wait_for(lambda: browser.find_element(By.ID, "total").text == "1", timeout=10)
-    marks = browser.find_elements(By.CSS_SELECTOR, ".hit .snippet mark")
-    assert marks and marks[0].text.lower().startswith("withdraw")  # stemmed: withdrawal, withdraw
+    wait_for(lambda: text(browser, "#total") == "1", timeout=10)
+    marks = texts(browser, ".hit .snippet mark")
+    assert marks and marks[0].lower().startswith("withdraw")  # stemmed: withdrawal, withdraw
     assert "q=withdrawal" in browser.current_url
     shot(browser, "serve-search.png")
 
@@ -116,15 +143,14 @@ def test_click_a_facet_and_the_count_changes(server: dict[str, Any], browser: An
     from selenium.webdriver.common.by import By
 
     browser.get(server["url"] + "/?q=iraq")
-    assert browser.find_element(By.ID, "total").text == "3"
+    assert text(browser, "#total") == "3"
     facet = next(a for a in browser.find_elements(By.CSS_SELECTOR, "a.facet[data-kind=author]")
                  if a.text == "Bill Van Auken")
     facet.click()
-    wait_for(lambda: browser.find_element(By.ID, "total").text == "1", timeout=10)
-    chip = browser.find_element(By.CSS_SELECTOR, ".chips .chip")
-    assert "Bill Van Auken" in chip.text
-    chip.click()
-    wait_for(lambda: browser.find_element(By.ID, "total").text == "3", timeout=10)
+    wait_for(lambda: text(browser, "#total") == "1", timeout=10)
+    assert "Bill Van Auken" in text(browser, ".chips .chip")
+    click(browser, ".chips .chip")
+    wait_for(lambda: text(browser, "#total") == "3", timeout=10)
 
 
 def test_open_an_article_and_its_revision_diff(server: dict[str, Any], browser: Any) -> None:
@@ -133,11 +159,11 @@ def test_open_an_article_and_its_revision_diff(server: dict[str, Any], browser: 
     browser.get(server["url"] + "/?q=renewed")
     browser.find_element(By.CSS_SELECTOR, ".hit a.title").click()
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "article.doc h1"), timeout=10)
-    assert "(updated)" in browser.find_element(By.CSS_SELECTOR, "article.doc h1").text
+    assert "(updated)" in text(browser, "article.doc h1")
     shot(browser, "serve-article.png")
     browser.find_element(By.CSS_SELECTOR, "a.difflink").click()
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".diff ins"), timeout=10)
-    assert "it now appears," in " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, ".diff ins"))
+    assert "it now appears," in " ".join(texts(browser, ".diff ins"))
     shot(browser, "serve-diff.png")
 
 
@@ -151,5 +177,5 @@ def test_a_hostile_article_renders_as_text(server: dict[str, Any], browser: Any)
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "article.doc h1"), timeout=10)
     time.sleep(0.3)  # give an injected handler its chance to run
     assert browser.title != "pwned" and browser.title.startswith("Hostile <script>")
-    assert "<img src=x" in browser.find_element(By.CSS_SELECTOR, "article.doc .body").text
+    assert "<img src=x" in text(browser, "article.doc .body")
     assert not browser.find_elements(By.CSS_SELECTOR, "article.doc img")
