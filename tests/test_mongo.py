@@ -293,7 +293,7 @@ def test_lock_age_is_measured_on_the_servers_clock(mstore: MongoStore, monkeypat
     # Daemon B's machine runs 90 s fast: by its own clock A's heartbeat looks stale.
     fast = lambda: real_now + dt.timedelta(seconds=90)  # noqa: E731
     monkeypatch.setattr(lease_mod, "utcnow", fast)
-    monkeypatch.setattr("archive.store.mongo.utcnow", fast)
+    monkeypatch.setattr("archive.store.mongo.lock.utcnow", fast)
     monkeypatch.setattr(mstore, "server_now", lambda: real_now)
     b = lease_mod.Lease("watch:/w", {**live, "token": "b" * 32, "host": "b-host"}, settings)
     held = b.acquire(mstore)

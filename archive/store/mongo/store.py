@@ -1,249 +1,38 @@
-"""The MongoDB store (pymongo): for real deployments, replica sets, sharding, Atlas."""
+"""The MongoDB store: opening, indexes, writes and reads (search and the daemon lock are mixins)."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import pymongo
 from pymongo import ASCENDING, DESCENDING, InsertOne, ReadPreference, ReplaceOne, UpdateOne, WriteConcern
-from pymongo.errors import (
-    BulkWriteError,
-    ConnectionFailure,
-    DuplicateKeyError,
-    OperationFailure,
-    PyMongoError,
-)
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from archive.config import redact
-from archive.errors import StoreError, StoreMissing, StoreUnavailable
-from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_required, utcnow
+from archive.errors import StoreMissing, StoreUnavailable
+from archive.models import Article, Failure, Source, utcnow
 from archive.store.base import (
     Filters,
-    Hit,
     KnownFile,
-    SearchQuery,
     Sort,
     Stats,
     Store,
-    Term,
     UpsertItem,
     UpsertResult,
-    accent_insensitive_pattern,
-    fold,
     fold_name,
-    make_snippet,
-    matches,
     next_revision,
-    parse_query,
 )
+from archive.store.mongo.conn import classify, client_options, database_name, hosts_of
+from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, from_mongo, source_doc, to_mongo
+from archive.store.mongo.lock import LockMixin
+from archive.store.mongo.search import TEXT_INDEX, SearchMixin
 
-TEXT_INDEX = "articles_text"
-# Letters and digits of the scripts news is written in, spelled out: a regex means the same on the
-# server (PCRE, whose \w is ASCII) as in Python.
-WORD_CHAR = ("[0-9A-Za-z_\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
-             "\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u1e00-\u1fff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
-NON_WORD = "[^" + WORD_CHAR[1:]
-# MongoDB's English text index drops these words from $text queries (a query of only these is scanned).
-STOP_WORDS = frozenset((  # noqa: SIM905 - a list of words reads best as words
-    "a about above after again against all am an and any are as at be because been before being below between "
-    "both but by can did do does doing down during each few for from further had has have having he her here "
-    "hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now "
-    "of off on once only or other our ours ourselves out over own same she should so some such than that the "
-    "their theirs them themselves then there these they this those through to too under until up very was we "
-    "were what when where which while who whom why will with you your yours yourself yourselves"
-).split())
 SCHEMA_VERSION = 3
-TITLE_ORDER = {"locale": "en", "strength": 2}
-OPERATION_TIMEOUT_MS = 60_000
-# Server error codes that say "try again": the store's state, never the document's.
-TRANSIENT_CODES = frozenset({
-    6, 7, 43, 50, 63, 64, 89, 91, 112, 133, 150, 189, 251, 262, 9001, 10107, 11600, 11602, 13388, 13435,
-    13436, 8000,  # 8000: Atlas, e.g. over the space quota
-})
-RETRY_LABELS = ("RetryableWriteError", "TransientTransactionError", "ResumableChangeStreamError")
 
-
-def client_options(uri: str, timeout: float) -> dict[str, Any]:
-    """archive's client defaults, for the options the URI does not set itself."""
-    from pymongo.uri_parser import parse_uri
-
-    try:
-        given = {k.lower() for k in parse_uri(uri, warn=True)["options"]}
-    except Exception:  # noqa: BLE001 - pymongo reports a bad URI better itself (and an SRV one needs DNS)
-        given = set()
-    ms = int(timeout * 1000)
-    opts: dict[str, Any] = {"tz_aware": True, "appname": "archive"}
-    for key, value in (("serverSelectionTimeoutMS", ms), ("connectTimeoutMS", ms),
-                       ("socketTimeoutMS", OPERATION_TIMEOUT_MS)):
-        if key.lower() not in given:
-            opts[key] = value
-    return opts
-
-
-def classify(exc: BaseException, where: str) -> StoreError:
-    """A driver error as archive's: StoreUnavailable for what retrying can cure (no server, an
-    election, a write concern not met, a time limit, a retryable label, an SRV look-up that
-    failed), StoreError (with one line) for what it cannot."""
-    from pymongo.errors import ConfigurationError, WriteConcernError
-
-    if isinstance(exc, ConnectionFailure):
-        return StoreUnavailable(where, connection_reason(exc))
-    if isinstance(exc, ConfigurationError):
-        text = str(exc)
-        if any(w in text for w in ("DNS", "resolution", "resolve", "timed out", "SRV")):
-            return StoreUnavailable(where, f"cannot look the servers up: {text.splitlines()[0][:200]}")
-        return StoreError(f"MongoDB configuration: {redact(text.splitlines()[0][:300])}")
-    if isinstance(exc, WriteConcernError):
-        return StoreUnavailable(where, f"the write concern was not met: {str(exc)[:200]}")
-    if isinstance(exc, BulkWriteError):
-        details = exc.details or {}
-        if details.get("writeConcernErrors"):
-            return StoreUnavailable(where, "the write concern was not met")
-        errors = details.get("writeErrors") or []
-        if errors and all(e.get("code") in TRANSIENT_CODES for e in errors):
-            return StoreUnavailable(where, f"server busy: {errors[0].get('errmsg', '')[:200]}")
-        first = errors[0] if errors else {}
-        return StoreError(f"MongoDB at {where} refused {len(errors)} documents (first: code "
-                          f"{first.get('code')}, {str(first.get('errmsg', ''))[:200]})")
-    if isinstance(exc, OperationFailure):
-        code = exc.code
-        if code in TRANSIENT_CODES or any(exc.has_error_label(lab) for lab in RETRY_LABELS):
-            return StoreUnavailable(where, f"{_first_line(exc)} (code {code})")
-        hint = ""
-        if code == 18:
-            hint = "; if the user was created in the admin database, add ?authSource=admin to the URI"
-        elif code == 13:
-            hint = "; the user lacks a privilege (read commands need the read role, writers readWrite)"
-        return StoreError(f"MongoDB at {where} refused: {_first_line(exc)} (code {code}){hint}")
-    return StoreError(f"MongoDB at {where}: {_first_line(exc)}")
-
-
-def _first_line(exc: BaseException) -> str:
-    return redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:300]
-_SORTS: dict[str, list[tuple[str, int]]] = {
-    "-published": [("published", DESCENDING), ("_id", DESCENDING)],
-    "published": [("published", ASCENDING), ("_id", ASCENDING)],
-    "-updated": [("updated_at", DESCENDING), ("_id", DESCENDING)],
-    "updated": [("updated_at", ASCENDING), ("_id", ASCENDING)],
-    "-ingested": [("ingested_at", DESCENDING), ("_id", DESCENDING)],
-    "ingested": [("ingested_at", ASCENDING), ("_id", ASCENDING)],
-    "title": [("title", ASCENDING), ("_id", ASCENDING)],
-    "path": [("source.path", ASCENDING)],
-}
-
-
-def database_name(uri: str) -> str:
-    """The database named by the URI's path, ``archive`` by default."""
-    path = urlsplit(uri).path.lstrip("/")
-    return path.split("?")[0] or "archive"
-
-
-def hosts_of(uri: str) -> str:
-    """The host part of a URI without credentials, for messages."""
-    netloc = urlsplit(uri).netloc
-    return netloc.rsplit("@", 1)[-1] or "localhost"
-
-
-_CONFIGURED = re.compile(r"\s*\(configured timeouts:[^)]*\)")
-_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
-
-
-def connection_reason(exc: Exception) -> str:
-    """What went wrong reaching the server, in plain words: no driver internals (timeouts
-    configured, topology description), no host repeated (the message names it already)."""
-    text = redact(str(exc)).split(", Timeout:")[0]
-    text = _CONFIGURED.sub("", text)
-    reasons: list[str] = []
-    for part in text.split(","):
-        part = part.strip()
-        # "host:port: reason" -> "reason"
-        host, sep, rest = part.partition(": ")
-        if sep and re.fullmatch(r"[\w.\-\[\]:]+", host):
-            part = rest
-        part = _ERRNO.sub("", part).strip()
-        if part and part not in reasons:
-            reasons.append(part)
-    reason = "; ".join(reasons) or type(exc).__name__
-    return reason[:1].lower() + reason[1:]
-
-
-def _int64(v: int | None) -> int | None:
-    """An unsigned 64-bit number (inode, device) as BSON's signed int64, bits kept."""
-    return v - (1 << 64) if v is not None and v >= (1 << 63) else v
-
-
-def _uint64(v: int | None) -> int | None:
-    return v + (1 << 64) if v is not None and v < 0 else v
-
-
-def source_doc(src: Source) -> dict[str, Any]:
-    d = src.to_dict()
-    d["inode"], d["device"] = _int64(d.get("inode")), _int64(d.get("device"))
-    return d
-
-
-def to_mongo(a: Article) -> dict[str, Any]:
-    """The BSON form of an article."""
-    return {
-        "_id": a.id,
-        "title": a.title,
-        "authors": list(a.authors),
-        "authors_key": [fold_name(x) for x in a.authors],
-        "published": a.published.isoformat() if a.published else None,
-        "body": a.body,
-        "word_count": a.word_count,
-        "source": source_doc(a.source),
-        "revision": a.revision,
-        "ingested_at": a.ingested_at,
-        "updated_at": a.updated_at,
-        "deleted_at": a.deleted_at,
-        "url": a.url,
-        "site": a.site,
-        "tags": list(a.tags),
-        "tags_key": [fold_name(t) for t in a.tags],
-        "format": a.format,
-        "description": a.description,
-    }
-
-
-def from_mongo(d: dict[str, Any]) -> Article:
-    """An article from its BSON form (trusted: no validation)."""
-    pub = d.get("published")
-    return Article(
-        id=d["_id"],
-        title=d["title"],
-        authors=list(d.get("authors") or []),
-        published=dt.date.fromisoformat(pub) if pub else None,
-        body=d["body"],
-        word_count=d.get("word_count", 0),
-        source=Source(**{**d["source"], "inode": _uint64(d["source"].get("inode")),
-                                         "device": _uint64(d["source"].get("device"))}),
-        revision=d.get("revision", 1),
-        ingested_at=parse_iso_required(d.get("ingested_at")),
-        updated_at=parse_iso_required(d.get("updated_at")),
-        deleted_at=parse_iso(d.get("deleted_at")),
-        # Documents written before these fields existed read as plain text articles.
-        url=d.get("url"),
-        site=d.get("site"),
-        tags=list(d.get("tags") or []),
-        format=d.get("format") or "text",
-        description=d.get("description"),
-    )
-
-
-def _known(d: dict[str, Any]) -> KnownFile:
-    s = d["source"]
-    return KnownFile(d["_id"], s["path"], s["sha256"], s["size"], s["mtime"], _uint64(s.get("inode")),
-                     _uint64(s.get("device")), d.get("deleted_at") is not None)
-
-
-class MongoStore(Store):
+class MongoStore(SearchMixin, LockMixin, Store):
     """MongoDB through pymongo. ``client`` may be injected (mongomock in tests)."""
 
     kind = "mongodb"
@@ -590,93 +379,6 @@ class MongoStore(Store):
         with self._guard():
             return int(self.articles.count_documents(self._filter(filters)))
 
-    def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]:
-        """Ranked search with SQLite's semantics. ``$text`` is asked for candidates only, every word
-        unquoted (it ORs them and stems them; quoted phrases would be bare substring matches); each
-        candidate is then checked with :func:`matches` (AND, phrases, OR groups, exclusions), in
-        text-score order with ``_id`` breaking ties. Prefixes, exclusion-only queries, queries of
-        stop words only (``$text`` drops them) and servers without the text index use a scan."""
-        q = parse_query(text)
-        if q.empty or (limit is not None and limit <= 0):
-            return
-        flt = self._filter(filters)
-        terms = (*q.positive, *(t for g in q.any_of for t in g))
-        words = [w for t in terms for w in t.words]
-        prefix = any(t.prefix for t in terms)
-        if words and not prefix and self._text_ok is not False and not all(fold(w) in STOP_WORDS for w in words):
-            found = self._search_text(q, flt, " ".join(dict.fromkeys(words)), limit)
-            if found is not None:
-                yield from found
-                return
-        yield from self._search_fallback(q, flt, limit)
-
-    def _search_text(self, q: SearchQuery, flt: dict[str, Any], search: str,
-                     limit: int | None) -> Iterator[Hit] | None:
-        """Hits through the text index, or None when the server has none (then a scan answers)."""
-        cur = self.articles.find({**flt, "$text": {"$search": search}}, {"score": {"$meta": "textScore"}})
-        cur = cur.sort([("score", {"$meta": "textScore"}), ("_id", ASCENDING)])
-        try:
-            with self._guard():
-                first = next(cur, None)
-            self._text_ok = True
-        except (StoreError, NotImplementedError, TypeError, KeyError) as exc:
-            if isinstance(exc, StoreUnavailable):
-                raise
-            self._text_ok = False
-            return None
-        return self._verified(q, itertools.chain([first] if first else [], self._iter(cur, lambda d: d)), limit)
-
-    def _verified(self, q: SearchQuery, docs: Iterable[dict[str, Any]], limit: int | None) -> Iterator[Hit]:
-        """The documents that really match ``q`` (see :func:`matches`), at most ``limit``."""
-        words = q.highlight_words()
-        n = 0
-        for d in docs:
-            fields = (d["title"], " ".join(d.get("authors") or []), " ".join(d.get("tags") or []), d["body"])
-            if not matches(q, fields):
-                continue
-            yield self._hit(d, words, float(d.get("score", 0)))
-            n += 1
-            if limit is not None and n >= limit:
-                return
-
-    def _hit(self, d: dict[str, Any], words: list[str], score: float) -> Hit:
-        art = from_mongo(d)
-        return Hit(art, round(score, 6), make_snippet(art.body, words))
-
-    def _search_fallback(self, q: SearchQuery, flt: dict[str, Any], limit: int | None) -> Iterator[Hit]:
-        """Case- and accent-insensitive word matching, for servers without a text index."""
-
-        def rx(t: Term) -> str:
-            # The server's \w is ASCII (PCRE without UCP): "Müller" would match "ller". Word
-            # characters are spelled out instead, meaning the same on the server and in Python.
-            parts = [accent_insensitive_pattern(w) for w in t.words]
-            body = (NON_WORD + "+").join(parts)
-            return f"(?<!{WORD_CHAR})" + body + ("" if t.prefix else f"(?!{WORD_CHAR})")
-
-        def any_field(t: Term) -> dict[str, Any]:
-            r = {"$regex": rx(t), "$options": "i"}
-            return {"$or": [{"title": r}, {"authors": r}, {"tags": r}, {"body": r}]}
-
-        conds: list[dict[str, Any]] = [flt] if flt else []
-        conds += [any_field(t) for t in q.positive]
-        conds += [{"$or": [any_field(t) for t in g]} for g in q.any_of]
-        if q.negative:
-            conds.append({"$nor": [any_field(t) for t in q.negative]})
-        query = {"$and": conds} if conds else {}
-        scored: list[tuple[float, str, dict[str, Any]]] = []
-        pats = [re.compile(rx(t), re.I) for t in (*q.positive, *(t for g in q.any_of for t in g))]
-        with self._guard():
-            for d in self.articles.find(query):
-                title, authors, body = fold(d["title"]), fold(" ".join(d.get("authors") or [])), fold(d["body"])
-                tags = fold(" ".join(d.get("tags") or []))
-                score: float = sum(
-                    10 * len(p.findall(title)) + 5 * len(p.findall(authors)) + 3 * len(p.findall(tags))
-                    + len(p.findall(body)) for p in pats
-                )
-                scored.append((float(score) / (1 + len(body) / 5000), d["_id"], d))
-        scored.sort(key=lambda x: (-x[0], x[1]))
-        yield from self._verified(q, ({**d, "score": score} for score, _, d in scored), limit)
-
     def revisions(self, id: str) -> list[Article]:
         with self._guard():
             docs = list(self.revs.find({"article_id": id}).sort("revision", 1))
@@ -747,63 +449,3 @@ class MongoStore(Store):
                 out.append([from_mongo(d) for d in docs])
         return out
 
-    # ------------------------------------------------------------ daemon
-    def server_now(self) -> dt.datetime:
-        """The server's clock (``hello``'s localTime): lock ages are measured on one clock, so a
-        daemon whose machine runs fast or slow neither takes a live lock nor keeps a dead one."""
-        try:
-            with self._guard():
-                now = self.db.command("hello").get("localTime")
-        except (StoreError, NotImplementedError):  # mongomock has no hello: its clock is ours
-            now = None
-        if not isinstance(now, dt.datetime):
-            return utcnow()
-        return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
-
-    def _on_our_clock(self, old: dict[str, Any]) -> dict[str, Any]:
-        """A lock record whose heartbeat (stamped with the server's time) is moved onto this
-        machine's clock, so that ``can_take``'s age is the age the server sees."""
-        beat = old.get("beat_at")
-        if not isinstance(beat, dt.datetime):
-            return old
-        beat = beat if beat.tzinfo else beat.replace(tzinfo=dt.timezone.utc)
-        age = self.server_now() - beat
-        return {**old, "heartbeat_at": iso(utcnow() - age)}
-
-    def acquire_lock(self, key: str, holder: dict[str, Any], can_take: Any) -> dict[str, Any] | None:
-        stamp = {"$currentDate": {"beat_at": True}}  # the server's time, a BSON date (a TTL index can use it)
-        with self._guard():
-            for _ in range(5):
-                old = self.state.find_one({"_id": key})
-                if old is None:
-                    try:
-                        self.state.insert_one({"_id": key, **holder})
-                        self.state.update_one({"_id": key, "token": holder["token"]}, stamp)
-                        return None
-                    except DuplicateKeyError:
-                        continue
-                old.pop("_id", None)
-                if not old.get("stopped_at") and not can_take(self._on_our_clock(old)):
-                    return {k: v for k, v in old.items() if k != "beat_at"}
-                res = self.state.replace_one({"_id": key, "token": old["token"]}, {"_id": key, **holder})
-                if res.matched_count:
-                    self.state.update_one({"_id": key, "token": holder["token"]}, stamp)
-                    return None
-        raise StoreError(f"could not take the daemon lock {key}: too much contention")
-
-    def heartbeat(self, key: str, token: str, data: dict[str, Any]) -> bool:
-        with self._guard():
-            res = self.state.update_one({"_id": key, "token": token},
-                                        {"$set": data, "$currentDate": {"beat_at": True}})
-        return bool(res.matched_count)
-
-    def release_lock(self, key: str, token: str, data: dict[str, Any]) -> None:
-        self.heartbeat(key, token, data)
-
-    def daemons(self) -> list[dict[str, Any]]:
-        with self._guard():
-            docs = list(self.state.find({}).sort("_id", 1))
-        return [{k: v for k, v in self._on_our_clock(d).items() if k not in ("_id", "beat_at")} for d in docs]
-
-
-__all__ = ["MongoStore", "PyMongoError"]

@@ -1,0 +1,77 @@
+"""The daemon lock on MongoDB, aged on the server's clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from archive.errors import StoreError
+from archive.models import iso, utcnow
+
+
+class LockMixin:
+    """The daemon-record half of :class:`archive.store.mongo.MongoStore`."""
+
+    db: Any
+    state: Any
+    _guard: Any
+
+    # ------------------------------------------------------------ daemon
+    def server_now(self) -> dt.datetime:
+        """The server's clock (``hello``'s localTime): lock ages are measured on one clock, so a
+        daemon whose machine runs fast or slow neither takes a live lock nor keeps a dead one."""
+        try:
+            with self._guard():
+                now = self.db.command("hello").get("localTime")
+        except (StoreError, NotImplementedError):  # mongomock has no hello: its clock is ours
+            now = None
+        if not isinstance(now, dt.datetime):
+            return utcnow()
+        return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
+
+    def _on_our_clock(self, old: dict[str, Any]) -> dict[str, Any]:
+        """A lock record whose heartbeat (stamped with the server's time) is moved onto this
+        machine's clock, so that ``can_take``'s age is the age the server sees."""
+        beat = old.get("beat_at")
+        if not isinstance(beat, dt.datetime):
+            return old
+        beat = beat if beat.tzinfo else beat.replace(tzinfo=dt.timezone.utc)
+        age = self.server_now() - beat
+        return {**old, "heartbeat_at": iso(utcnow() - age)}
+
+    def acquire_lock(self, key: str, holder: dict[str, Any], can_take: Any) -> dict[str, Any] | None:
+        stamp = {"$currentDate": {"beat_at": True}}  # the server's time, a BSON date (a TTL index can use it)
+        with self._guard():
+            for _ in range(5):
+                old = self.state.find_one({"_id": key})
+                if old is None:
+                    try:
+                        self.state.insert_one({"_id": key, **holder})
+                        self.state.update_one({"_id": key, "token": holder["token"]}, stamp)
+                        return None
+                    except DuplicateKeyError:
+                        continue
+                old.pop("_id", None)
+                if not old.get("stopped_at") and not can_take(self._on_our_clock(old)):
+                    return {k: v for k, v in old.items() if k != "beat_at"}
+                res = self.state.replace_one({"_id": key, "token": old["token"]}, {"_id": key, **holder})
+                if res.matched_count:
+                    self.state.update_one({"_id": key, "token": holder["token"]}, stamp)
+                    return None
+        raise StoreError(f"could not take the daemon lock {key}: too much contention")
+
+    def heartbeat(self, key: str, token: str, data: dict[str, Any]) -> bool:
+        with self._guard():
+            res = self.state.update_one({"_id": key, "token": token},
+                                        {"$set": data, "$currentDate": {"beat_at": True}})
+        return bool(res.matched_count)
+
+    def release_lock(self, key: str, token: str, data: dict[str, Any]) -> None:
+        self.heartbeat(key, token, data)
+
+    def daemons(self) -> list[dict[str, Any]]:
+        with self._guard():
+            docs = list(self.state.find({}).sort("_id", 1))
+        return [{k: v for k, v in self._on_our_clock(d).items() if k not in ("_id", "beat_at")} for d in docs]
