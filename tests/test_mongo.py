@@ -202,6 +202,179 @@ def test_import_counts_two_documents_with_one_path_as_a_conflict(mstore: MongoSt
     assert counts == {"imported": 1, "updated": 0, "unchanged": 0, "conflict": 2}
 
 
+# ---------------------------------------------------------------- 3. transactions on replica sets
+
+
+class Recorder:
+    """A mongomock collection that takes a ``session`` (mongomock refuses one) and notes, for each
+    call, whether it came with the transaction's session."""
+
+    def __init__(self, coll: Any, log: list[tuple[str, str, bool]], session: object) -> None:
+        self._coll, self._log, self._session = coll, log, session
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._coll, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kw: Any) -> Any:
+            given = kw.pop("session", None)
+            self._log.append((self._coll.name, name, given is self._session))
+            return attr(*args, **kw)
+
+        return call
+
+
+@pytest.fixture
+def txn_store(mstore: MongoStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MongoStore, dict[str, Any]]]:
+    """``mstore`` as on a replica set: sessions and transactions, recorded."""
+    session = object()
+    seen: dict[str, Any] = {"log": [], "transactions": [], "fail_once": None}
+
+    class Session:
+        def __enter__(self) -> Session:
+            return self
+
+        def __exit__(self, *exc: Any) -> None:
+            return None
+
+        def with_transaction(self, work: Any, **kw: Any) -> Any:
+            seen["transactions"].append(kw)
+            return work(session)
+
+    mstore.transactions = True
+    monkeypatch.setattr(mstore.client, "start_session", lambda **kw: Session())
+    for name in ("articles", "revs", "fails", "paths"):
+        setattr(mstore, name, Recorder(getattr(mstore, name), seen["log"], session))
+    mstore.claims.paths, mstore.claims.articles = mstore.paths, mstore.articles
+    yield mstore, seen
+
+
+def test_on_a_replica_set_article_revision_claims_and_failure_commit_together(
+        txn_store: tuple[MongoStore, dict[str, Any]], write_article: Any) -> None:
+    from archive.models import Failure
+
+    store, seen = txn_store
+    p = write_article("a.txt", body="First version.")
+    store.upsert_many([item_for(p)])
+    moved = p.with_name("b.txt")
+    store.record_failures([Failure(path=str(moved), code="parse-error", reason="x")])  # b.txt was broken
+    p.rename(moved)
+    moved.write_text(moved.read_text().replace("First version.", "Second version."))
+    item = replace(item_for(moved), move_from=next(iter(store.query(Filters()))).id)
+    seen["log"].clear()
+    seen["transactions"].clear()
+    (result,) = store.upsert_many([item])
+    assert result.outcome == "updated" and result.revision == 2
+    rc, wc = seen["transactions"][0]["read_concern"], seen["transactions"][0]["write_concern"]
+    assert rc.level == "snapshot" and wc.document == {"w": "majority"}
+    writes = [(coll, op) for coll, op, in_txn in seen["log"] if op not in ("find", "find_one")]
+    assert {("paths", "bulk_write"), ("revisions", "bulk_write"), ("articles", "replace_one"),
+            ("failures", "delete_many")} <= set(writes)
+    assert all(in_txn for _, _, in_txn in seen["log"]), seen["log"]  # reads too: one snapshot
+    assert list(store.failures()) == []
+    assert {d["_id"] for d in store.paths.find({})} == {str(moved)}  # the old path given up
+
+
+def test_a_duplicate_key_inside_a_transaction_runs_the_round_again(
+        txn_store: tuple[MongoStore, dict[str, Any]], write_article: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, seen = txn_store
+    real = store.claims.claim
+    calls = []
+
+    def lose_first(wanted: Any, s: Any = None) -> Any:
+        calls.append(1)
+        if len(calls) == 1:  # a concurrent writer claimed the path first: the transaction aborts
+            raise BulkWriteError({"writeErrors": [{"index": 0, "code": 11000, "errmsg": "E11000"}]})
+        return real(wanted, s)
+
+    monkeypatch.setattr(store.claims, "claim", lose_first)
+    (result,) = store.upsert_many([item_for(write_article("a.txt"))])
+    assert result.outcome == "new" and len(calls) == 2 and len(seen["transactions"]) == 2
+    assert store.articles.count_documents({}) == 1
+
+
+# ---------------------------------------------------------------- 4. a layout that can be sharded
+
+
+def test_paths_are_unique_through_claims_not_an_index_on_articles(mstore: MongoStore, write_article: Any) -> None:
+    info = mstore.articles.index_information()
+    assert not info["source_path"].get("unique")  # a sharded articles collection could not keep it
+    a, b = write_article("a.txt"), write_article("b.txt", title="B")
+    mstore.upsert_many([item_for(a), item_for(b)])
+    claims = {d["_id"]: d["article"] for d in mstore.paths.find({})}
+    assert claims == {x.source.path: x.id for x in mstore.query(Filters())}
+    # another article (an import) cannot take a path that is held
+    held = next(iter(mstore.query(Filters())))
+    assert mstore.put_articles([replace(held, id="f" * 32)])["conflict"] == 1
+    assert mstore.articles.count_documents({"source.path": held.source.path}) == 1
+
+
+def test_every_single_document_write_names_the_shard_key(mstore: MongoStore, write_article: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """articles and paths are sharded on {_id: "hashed"}, revisions on {article_id: 1, revision: 1},
+    failures on {_id: "hashed"}: before 7.1 a single-document update or upsert must name it."""
+    filters: list[tuple[str, dict[str, Any]]] = []
+    for coll in (mstore.articles, mstore.revs, mstore.fails, mstore.paths):
+        for op in ("update_one", "replace_one", "bulk_write"):
+            real = getattr(coll, op)
+
+            def spy(*args: Any, _real: Any = real, _op: str = op, _name: str = coll.name, **kw: Any) -> Any:
+                if _op == "bulk_write":
+                    for r in args[0]:
+                        if type(r).__name__ in ("UpdateOne", "ReplaceOne", "DeleteOne"):
+                            filters.append((_name, r._filter))
+                else:
+                    filters.append((_name, args[0]))
+                return _real(*args, **kw)
+
+            monkeypatch.setattr(coll, op, spy)
+    p = write_article("a.txt", body="One.")
+    mstore.upsert_many([item_for(p)])
+    mstore.touch_many([item_for(p).source])
+    p.write_text(p.read_text().replace("One.", "Two."))
+    mstore.upsert_many([item_for(p)])
+    moved = p.rename(p.with_name("c.txt"))
+    mstore.upsert_many([replace(item_for(moved), move_from=next(iter(mstore.query(Filters()))).id)])
+    mstore.put_articles(list(mstore.query(Filters())), list(mstore.all_revisions()))
+    key = {"articles": ("_id",), "paths": ("_id",), "failures": ("_id",), "revisions": ("article_id", "revision")}
+    assert {name for name, _ in filters} >= {"articles", "paths", "revisions"}
+    for name, flt in filters:
+        assert all(k in flt for k in key[name]), (name, flt)
+
+
+def test_a_claim_left_by_a_crashed_writer_is_taken_over_after_the_grace(mstore: MongoStore, write_article: Any) -> None:
+    from archive.store.mongo.claims import GRACE
+
+    p = write_article("a.txt")
+    now = mstore.server_now()
+    mstore.paths.insert_one({"_id": str(p), "article": "0" * 32, "at": now})  # in flight, or crashed just now
+    with pytest.raises(StoreUnavailable):
+        mstore.upsert_many([item_for(p)])
+    assert mstore.articles.count_documents({}) == 0
+    mstore.paths.update_one({"_id": str(p)}, {"$set": {"at": now - GRACE - dt.timedelta(seconds=1)}})
+    (result,) = mstore.upsert_many([item_for(p)])
+    assert result.outcome == "new" and mstore.paths.find_one({"_id": str(p)})["article"] == result.id
+
+
+def test_an_older_store_gets_its_claims_and_loses_its_unique_index(write_article: Any) -> None:
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    s = MongoStore("mongodb://mongomock/old", client=client)
+    s.upsert_many([item_for(write_article("a.txt")), item_for(write_article("b.txt", title="B"))])
+    # what schema 3 left: a unique index on source.path, no claims
+    s.paths.drop()
+    s.articles.drop_index("source_path")
+    s.articles.create_index("source.path", unique=True, name="source_path")
+    s.meta.update_one({"_id": "schema"}, {"$set": {"version": 3}})
+    s.close()
+    s = MongoStore("mongodb://mongomock/old", client=client)
+    assert not s.articles.index_information()["source_path"].get("unique")
+    assert {d["_id"] for d in s.paths.find({})} == {a.source.path for a in s.query(Filters())}
+    assert s.meta.find_one({"_id": "schema"})["version"] == 4
+    s.close()
+
+
 # ---------------------------------------------------------------- 5, 6, 7: sorts, options, readers
 
 
@@ -218,7 +391,7 @@ def test_sorts_have_indexes_and_title_sorts_without_case(mstore: MongoStore, mon
     monkeypatch.setattr(mstore.articles, "find", spy)
     list(mstore.query(Filters(), sort="title"))
     assert seen[-1]["collation"] == {"locale": "en", "strength": 2} and seen[-1]["allow_disk_use"] is True
-    assert mstore.meta.find_one({"_id": "schema"})["version"] == 3
+    assert mstore.meta.find_one({"_id": "schema"})["version"] == 4
 
 
 def test_the_users_uri_options_win() -> None:
@@ -350,7 +523,10 @@ def test_real_two_processes_ingesting_the_same_files(real_uri: str, tmp_path: Pa
     try:
         assert list(s.failures()) == []
         arts = list(s.query(Filters()))
-        assert len(arts) == 300
+        assert len(arts) == 300 and len({a.source.path for a in arts}) == 300
+        assert {d["_id"]: d["article"] for d in s.paths.find({})} == {a.source.path: a.id for a in arts}
+        hello = s.db.command("hello")
+        assert s.transactions == bool(hello.get("setName") or hello.get("msg") == "isdbgrid")
         for a in arts:
             revs = [r.revision for r in s.revisions(a.id)] + [a.revision]
             assert revs == sorted(set(revs)) and revs == list(range(1, a.revision + 1))

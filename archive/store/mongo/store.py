@@ -4,35 +4,34 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pymongo
-from pymongo import ASCENDING, DESCENDING, InsertOne, ReadPreference, ReplaceOne, UpdateOne, WriteConcern
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo import ASCENDING, DESCENDING, ReadPreference, WriteConcern
+from pymongo.errors import OperationFailure, PyMongoError
 
 from archive.config import redact
 from archive.errors import StoreMissing, StoreUnavailable
-from archive.models import Article, Failure, Source, utcnow
+from archive.models import Article, Failure
 from archive.store.base import (
     Filters,
     KnownFile,
     Sort,
     Stats,
     Store,
-    UpsertItem,
-    UpsertResult,
     fold_name,
-    next_revision,
 )
+from archive.store.mongo.claims import PathClaims
 from archive.store.mongo.conn import classify, client_options, database_name, hosts_of
-from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, from_mongo, source_doc, to_mongo
+from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, from_mongo
 from archive.store.mongo.lock import LockMixin
 from archive.store.mongo.search import TEXT_INDEX, SearchMixin
+from archive.store.mongo.writes import WritesMixin
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: paths claimed in their own collection (articles can be sharded)
 
-class MongoStore(SearchMixin, LockMixin, Store):
+class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
     """MongoDB through pymongo. ``client`` may be injected (mongomock in tests)."""
 
     kind = "mongodb"
@@ -57,7 +56,11 @@ class MongoStore(SearchMixin, LockMixin, Store):
                 self.fails = db["failures"]
                 self.state = db["daemons"]
                 self.meta = db["archive_meta"]
+                self.paths = db["paths"]
+                self.claims = PathClaims(self.paths, self.articles, self.server_now)
+                self.transactions = False
                 if create:
+                    self.transactions = self._has_transactions()
                     self._ensure_indexes()
                 elif "articles" not in db.list_collection_names():
                     raise StoreMissing(self.display)
@@ -76,8 +79,24 @@ class MongoStore(SearchMixin, LockMixin, Store):
         except PyMongoError as exc:
             raise classify(exc, self._where) from None
 
+    def _has_transactions(self) -> bool:
+        """A replica set member or a mongos (``hello`` says so): multi-document transactions."""
+        try:
+            hello = self.db.command("hello")
+        except (PyMongoError, NotImplementedError):  # mongomock has no hello
+            return False
+        return bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
+
     def _ensure_indexes(self) -> None:
-        self.articles.create_index("source.path", unique=True, name="source_path")
+        schema = self.meta.find_one({"_id": "schema"}) or {}
+        if int(schema.get("version", 0)) < 4:
+            # Claims for the articles of an older store, before its unique path index goes: path
+            # uniqueness lives in ``paths`` now, so that ``articles`` can be sharded.
+            self.claims.backfill()
+        old = self.articles.index_information().get("source_path") or {}
+        if old.get("unique"):
+            self.articles.drop_index("source_path")
+        self.articles.create_index("source.path", name="source_path")
         # Every sort archive asks for has its index, the _id tie-breaker included (no in-memory sorts).
         self.articles.create_index([("published", DESCENDING), ("_id", DESCENDING)], name="published_id")
         self.articles.create_index([("ingested_at", DESCENDING), ("_id", DESCENDING)], name="ingested_id")
@@ -107,173 +126,6 @@ class MongoStore(SearchMixin, LockMixin, Store):
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
-
-    # ------------------------------------------------------------ writes
-    def upsert_many(self, items: Sequence[UpsertItem]) -> list[UpsertResult]:
-        """New files are inserted in one unordered bulk; changes are written on condition that
-        the article is still at the revision and sha256 read (another writer, a second daemon or
-        ``archive ingest``, may have written it since): when nothing matched, it is read again
-        and the change re-applied, so no revision's content is lost."""
-        results: dict[int, UpsertResult] = {}
-        todo = list(range(len(items)))
-        for _ in range(5):
-            if not todo:
-                break
-            todo = self._upsert_round(items, todo, results)
-        if todo:
-            raise StoreUnavailable(self._where, f"{len(todo)} documents kept changing under concurrent writers")
-        with self._guard():
-            self.fails.delete_many({"_id": {"$in": [i.source.path for i in items]}})
-        return [results[i] for i in range(len(items))]
-
-    def _upsert_round(self, items: Sequence[UpsertItem], todo: list[int],
-                      results: dict[int, UpsertResult]) -> list[int]:
-        """One pass over ``todo``; the indexes to try again (a race lost)."""
-        now = utcnow()
-        again: list[int] = []
-        with self._guard():
-            paths = [items[i].source.path for i in todo]
-            by_path = {d["source"]["path"]: d for d in self.articles.find({"source.path": {"$in": paths}})}
-            ids = [items[i].move_from for i in todo if items[i].move_from and items[i].source.path not in by_path]
-            by_id = {d["_id"]: d for d in self.articles.find({"_id": {"$in": ids}})} if ids else {}
-            inserts: list[tuple[int, Any]] = []
-            seen: set[str] = set()
-            for i in todo:
-                item = items[i]
-                src = item.source
-                if src.path in seen:  # the same path twice in one batch: the second after the first
-                    again.append(i)
-                    continue
-                seen.add(src.path)
-                old_doc = by_path.get(src.path) or (by_id.get(item.move_from) if item.move_from else None)
-                if old_doc is None:
-                    art = Article.from_parsed(item.parsed, src)
-                    inserts.append((i, InsertOne(to_mongo(art))))
-                    results[i] = UpsertResult(src.path, art.id, "new", 1)
-                    continue
-                old = from_mongo(old_doc)
-                guard = {"_id": old.id, "revision": old.revision, "source.sha256": old.source.sha256,
-                         "source.path": old.source.path}
-                try:
-                    result = self._write_change(old, item, guard, now)
-                except DuplicateKeyError:  # the path was taken meanwhile: read it again
-                    result = None
-                if result is not None:
-                    results[i] = result
-                else:
-                    again.append(i)  # another writer got there first: read it again
-            lost = self._bulk([op for _, op in inserts])
-            for k in lost:  # a concurrent insert of the same path: upsert it again, as an update
-                i = inserts[k][0]
-                results.pop(i, None)
-                again.append(i)
-        return sorted(again)
-
-    def _write_change(self, old: Article, item: UpsertItem, guard: dict[str, Any], now: Any) -> UpsertResult | None:
-        """Write one known file's new state if the article is still as read (None: it was not)."""
-        src = item.source
-        if old.source.sha256 == src.sha256:
-            outcome = "moved" if old.source.path != src.path else ("undeleted" if old.deleted_at else "unchanged")
-            upd: dict[str, Any] = {"source": source_doc(src), "deleted_at": None}
-            if outcome != "unchanged":
-                upd["updated_at"] = now
-            res = self.articles.update_one(guard, {"$set": upd})
-            return UpsertResult(src.path, old.id, outcome, old.revision) if res.matched_count else None  # type: ignore[arg-type]
-        new = next_revision(old, item.parsed, src, now)
-        self.revs.replace_one({"_id": f"{old.id}:{old.revision}"}, self._rev_doc(old), upsert=True)
-        res = self.articles.replace_one(guard, to_mongo(new))
-        return UpsertResult(src.path, old.id, "updated", new.revision) if res.matched_count else None
-
-    def _bulk(self, ops: list[Any]) -> set[int]:
-        """Run inserts unordered; the indexes refused with a duplicate key (a race with another
-        writer). Every other refusal, write concern errors included, raises."""
-        if not ops:
-            return set()
-        try:
-            self.articles.bulk_write(ops, ordered=False)
-        except BulkWriteError as exc:
-            details = exc.details or {}
-            errors = details.get("writeErrors", [])
-            if details.get("writeConcernErrors") or any(e.get("code") != 11000 for e in errors):
-                raise classify(exc, self._where) from None
-            return {e["index"] for e in errors}
-        return set()
-
-    @staticmethod
-    def _rev_doc(a: Article) -> dict[str, Any]:
-        d = to_mongo(a)
-        d["article_id"] = d.pop("_id")
-        d["_id"] = f"{a.id}:{a.revision}"
-        return d
-
-    def touch_many(self, files: Sequence[Source]) -> None:
-        if not files:
-            return
-        with self._guard():
-            self.articles.bulk_write(
-                [UpdateOne({"source.path": f.path, "source.sha256": f.sha256}, {"$set": {"source": source_doc(f)}})
-                 for f in files],
-                ordered=False,
-            )
-
-    def mark_deleted(self, paths: Iterable[str]) -> int:
-        paths = list(paths)
-        if not paths:
-            return 0
-        now = utcnow()
-        with self._guard():
-            res = self.articles.update_many(
-                {"source.path": {"$in": paths}, "deleted_at": None},
-                {"$set": {"deleted_at": now, "updated_at": now}},
-            )
-            self.fails.delete_many({"_id": {"$in": paths}})
-        return int(res.modified_count)
-
-    def record_failures(self, failures: Sequence[Failure]) -> None:
-        if not failures:
-            return
-        with self._guard():
-            self.fails.bulk_write(
-                [ReplaceOne({"_id": f.path}, {"_id": f.path, **f.to_dict()}, upsert=True) for f in failures],
-                ordered=False,
-            )
-
-    def clear_failures(self, paths: Iterable[str]) -> None:
-        paths = list(paths)
-        if paths:
-            with self._guard():
-                self.fails.delete_many({"_id": {"$in": paths}})
-
-    def put_articles(self, articles: Sequence[Article], revisions: Sequence[Article] = ()) -> dict[str, int]:
-        counts = {"imported": 0, "updated": 0, "unchanged": 0, "conflict": 0}
-        with self._guard():
-            existing = {d["_id"]: d for d in self.articles.find({"_id": {"$in": [a.id for a in articles]}})}
-            holders = {
-                d["source"]["path"]: d["_id"]
-                for d in self.articles.find({"source.path": {"$in": [a.source.path for a in articles]}}, {"source": 1})
-            }
-            ops: list[Any] = []
-            kinds: list[str] = []
-            for a in articles:
-                doc = to_mongo(a)
-                if a.id in existing and from_mongo(existing[a.id]).to_doc() == a.to_doc():
-                    counts["unchanged"] += 1
-                    continue
-                if holders.get(a.source.path, a.id) != a.id:
-                    counts["conflict"] += 1  # another document owns that file: never overwrite it
-                    continue
-                holders[a.source.path] = a.id  # a second document with this path in the batch conflicts
-                kinds.append("updated" if a.id in existing else "imported")
-                ops.append(ReplaceOne({"_id": a.id}, doc, upsert=True))
-            refused = self._bulk(ops)
-            for k, kind in enumerate(kinds):
-                counts["conflict" if k in refused else kind] += 1
-            if revisions:
-                self.revs.bulk_write(
-                    [ReplaceOne({"_id": f"{r.id}:{r.revision}"}, self._rev_doc(r), upsert=True) for r in revisions],
-                    ordered=False,
-                )
-        return counts
 
     # ------------------------------------------------------------ reads
     def _iter(self, cursor: Any, conv: Any) -> Iterator[Any]:

@@ -1,0 +1,273 @@
+"""Writes to MongoDB: upserts of parsed files, imports, deletions, failures.
+
+Every write is valid on a sharded cluster (single-document writes name the shard key) and safe
+beside another writer (changes are conditional on the revision and sha256 read; paths are claimed,
+see :mod:`claims`). On a replica set or a sharded cluster a round's writes (claims, articles, the
+revision kept, the failure cleared) commit together in one transaction; on a standalone server
+each write is atomic on its own and a crash between two is repaired by the next writer."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from archive.errors import StoreUnavailable
+from archive.models import Article, Failure, Source, utcnow
+from archive.store.base import UpsertItem, UpsertResult, next_revision
+from archive.store.mongo.claims import DUPLICATE_KEY, PathClaims
+from archive.store.mongo.conn import classify
+from archive.store.mongo.docs import from_mongo, source_doc, to_mongo
+
+T = TypeVar("T")
+Done = dict[int, UpsertResult]
+ROUNDS = 5
+
+
+def _only_duplicates(exc: Exception) -> bool:
+    """A duplicate key (a race lost to another writer), and nothing else, is what ``exc`` says."""
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    if isinstance(exc, BulkWriteError):
+        details = exc.details or {}
+        errors = details.get("writeErrors") or []
+        return bool(errors) and not details.get("writeConcernErrors") and all(
+            e.get("code") == DUPLICATE_KEY for e in errors)
+    return False
+
+
+def revision_doc(a: Article) -> dict[str, Any]:
+    """A kept revision as stored in ``revisions``: ``article_id`` and ``revision`` are its key."""
+    d = to_mongo(a)
+    d["article_id"] = d.pop("_id")
+    d["_id"] = f"{a.id}:{a.revision}"
+    return d
+
+
+def put_revision(a: Article) -> ReplaceOne[dict[str, Any]]:
+    """Keep a revision; the filter is the shard key of ``revisions`` (a targeted upsert)."""
+    return ReplaceOne({"article_id": a.id, "revision": a.revision}, revision_doc(a), upsert=True)
+
+
+class WritesMixin:
+    """The write half of :class:`archive.store.mongo.MongoStore`."""
+
+    client: Any
+    articles: Any
+    revs: Any
+    fails: Any
+    claims: PathClaims
+    transactions: bool
+    _where: str
+    _guard: Any
+
+    def _atomically(self, work: Callable[[Any], T]) -> T:
+        """``work(session)`` in one transaction where the deployment has them, else ``work(None)``.
+        A transaction that meets a concurrent writer is run again by the driver; one that loses a
+        duplicate key raises it (nothing was written)."""
+        if not self.transactions:
+            return work(None)
+        from pymongo.read_concern import ReadConcern
+        from pymongo.write_concern import WriteConcern
+
+        with self.client.start_session() as session:
+            result: T = session.with_transaction(work, read_concern=ReadConcern("snapshot"),
+                                                 write_concern=WriteConcern("majority"))
+            return result
+
+    def upsert_many(self, items: Sequence[UpsertItem]) -> list[UpsertResult]:
+        """New files are inserted; changes are written on condition that the article is still at
+        the revision and sha256 read (another writer, a second daemon or ``archive ingest``, may
+        have written it since): when nothing matched, it is read again and the change re-applied,
+        so no revision's content is lost."""
+        results: Done = {}
+        todo = list(range(len(items)))
+        for _ in range(ROUNDS):
+            if not todo:
+                break
+            with self._guard():
+                try:
+                    todo, done = self._atomically(functools.partial(self._round, items, todo))
+                except (DuplicateKeyError, BulkWriteError) as exc:  # in a transaction: nothing written
+                    if not _only_duplicates(exc):
+                        raise
+                    done = {}
+            results.update(done)
+        if todo:
+            raise StoreUnavailable(self._where, f"{len(todo)} documents kept changing under concurrent writers")
+        return [results[i] for i in range(len(items))]
+
+    def _round(self, items: Sequence[UpsertItem], todo: list[int], s: Any) -> tuple[list[int], Done]:
+        """One pass over ``todo``: the indexes to try again (a race lost), and the results."""
+        now = utcnow()
+        again: list[int] = []
+        done: Done = {}
+        paths = [items[i].source.path for i in todo]
+        by_path = {d["source"]["path"]: d for d in self.articles.find({"source.path": {"$in": paths}}, session=s)}
+        ids = [items[i].move_from for i in todo if items[i].move_from and items[i].source.path not in by_path]
+        by_id = {d["_id"]: d for d in self.articles.find({"_id": {"$in": ids}}, session=s)} if ids else {}
+        inserts: list[tuple[int, Article]] = []
+        changes: list[tuple[int, Article]] = []
+        wanted: dict[str, str] = {}  # path -> the article that will be there
+        seen: set[str] = set()
+        for i in todo:
+            src = items[i].source
+            if src.path in seen:
+                again.append(i)  # the same path twice in one batch: the second after the first
+                continue
+            seen.add(src.path)
+            old_doc = by_path.get(src.path) or (by_id.get(items[i].move_from) if items[i].move_from else None)
+            if old_doc is None:
+                art = Article.from_parsed(items[i].parsed, src)
+                inserts.append((i, art))
+                wanted[src.path] = art.id
+            else:
+                old = from_mongo(old_doc)
+                changes.append((i, old))
+                if old.source.path != src.path:
+                    wanted[src.path] = old.id
+        refused = self.claims.claim(wanted, s)
+        given_up: dict[str, str] = {}
+        for i, old in changes:
+            src = items[i].source
+            if src.path in refused:
+                again.append(i)
+                continue
+            try:
+                result = self._write_change(old, items[i], now, s)
+            except DuplicateKeyError:
+                if s is not None:
+                    raise
+                result = None  # a revision kept meanwhile by another writer: read it again
+            if result is None:
+                again.append(i)
+                continue
+            done[i] = result
+            if old.source.path != src.path:
+                given_up[old.source.path] = old.id
+        ops = [(i, art) for i, art in inserts if art.source.path not in refused]
+        again += [i for i, art in inserts if art.source.path in refused]
+        lost = self._bulk([InsertOne(to_mongo(art)) for _, art in ops], s)
+        for k, (i, art) in enumerate(ops):
+            if k in lost:
+                again.append(i)
+            else:
+                done[i] = UpsertResult(art.source.path, art.id, "new", 1)
+        self.claims.release(given_up, s)
+        if done:
+            self.fails.delete_many({"_id": {"$in": [items[i].source.path for i in done]}}, session=s)
+        return sorted(again), done
+
+    def _write_change(self, old: Article, item: UpsertItem, now: Any, s: Any) -> UpsertResult | None:
+        """Write one known file's new state if the article is still as read (None: it was not)."""
+        src = item.source
+        guard = {"_id": old.id, "revision": old.revision, "source.sha256": old.source.sha256,
+                 "source.path": old.source.path}
+        if old.source.sha256 == src.sha256:
+            outcome = "moved" if old.source.path != src.path else ("undeleted" if old.deleted_at else "unchanged")
+            upd: dict[str, Any] = {"source": source_doc(src), "deleted_at": None}
+            if outcome != "unchanged":
+                upd["updated_at"] = now
+            res = self.articles.update_one(guard, {"$set": upd}, session=s)
+            return UpsertResult(src.path, old.id, outcome, old.revision) if res.matched_count else None  # type: ignore[arg-type]
+        new = next_revision(old, item.parsed, src, now)
+        self.revs.bulk_write([put_revision(old)], session=s)
+        res = self.articles.replace_one(guard, to_mongo(new), session=s)
+        return UpsertResult(src.path, old.id, "updated", new.revision) if res.matched_count else None
+
+    def _bulk(self, ops: list[Any], s: Any = None) -> set[int]:
+        """Run writes to ``articles`` unordered; outside a transaction, the indexes refused with a
+        duplicate key (a race with another writer). Every other refusal, write concern errors
+        included, raises; inside a transaction every refusal does."""
+        if not ops:
+            return set()
+        try:
+            self.articles.bulk_write(ops, ordered=False, session=s)
+        except BulkWriteError as exc:
+            if s is not None:
+                raise
+            if not _only_duplicates(exc):
+                raise classify(exc, self._where) from None
+            return {e["index"] for e in (exc.details or {}).get("writeErrors", [])}
+        return set()
+
+    def touch_many(self, files: Sequence[Source]) -> None:
+        if not files:
+            return
+        with self._guard():
+            holders = self.claims.holders([f.path for f in files])
+            ops = [UpdateOne({"_id": holders[f.path], "source.path": f.path, "source.sha256": f.sha256},
+                             {"$set": {"source": source_doc(f)}}) for f in files if f.path in holders]
+            if ops:
+                self.articles.bulk_write(ops, ordered=False)
+
+    def mark_deleted(self, paths: Iterable[str]) -> int:
+        """Mark the articles of vanished files deleted; they keep their paths (an article is never
+        removed: a file that comes back there undeletes it)."""
+        paths = list(paths)
+        if not paths:
+            return 0
+        now = utcnow()
+
+        def work(s: Any) -> int:
+            res = self.articles.update_many({"source.path": {"$in": paths}, "deleted_at": None},
+                                            {"$set": {"deleted_at": now, "updated_at": now}}, session=s)
+            self.fails.delete_many({"_id": {"$in": paths}}, session=s)
+            return int(res.modified_count)
+
+        with self._guard():
+            return self._atomically(work)
+
+    def record_failures(self, failures: Sequence[Failure]) -> None:
+        if not failures:
+            return
+        with self._guard():
+            self.fails.bulk_write(
+                [ReplaceOne({"_id": f.path}, {"_id": f.path, **f.to_dict()}, upsert=True) for f in failures],
+                ordered=False,
+            )
+
+    def clear_failures(self, paths: Iterable[str]) -> None:
+        paths = list(paths)
+        if paths:
+            with self._guard():
+                self.fails.delete_many({"_id": {"$in": paths}})
+
+    def put_articles(self, articles: Sequence[Article], revisions: Sequence[Article] = ()) -> dict[str, int]:
+        """Imported articles, each replacing the one with its id; one whose file another article
+        holds (in the store, or earlier in the batch) is a conflict and is not written."""
+
+        def work(s: Any) -> dict[str, int]:
+            counts = {"imported": 0, "updated": 0, "unchanged": 0, "conflict": 0}
+            ids = [a.id for a in articles]
+            existing = {d["_id"]: from_mongo(d) for d in self.articles.find({"_id": {"$in": ids}}, session=s)}
+            wanted: dict[str, str] = {}
+            plan: list[Article] = []
+            for a in articles:
+                if a.id in existing and existing[a.id].to_doc() == a.to_doc():
+                    counts["unchanged"] += 1
+                elif wanted.get(a.source.path, a.id) != a.id:
+                    counts["conflict"] += 1  # a second document with this path in the batch
+                else:
+                    wanted[a.source.path] = a.id
+                    plan.append(a)
+            refused = self.claims.claim(wanted, s)
+            writes = [a for a in plan if a.source.path not in refused]
+            counts["conflict"] += len(plan) - len(writes)  # another article owns that file: never overwrite it
+            lost = self._bulk([ReplaceOne({"_id": a.id}, to_mongo(a), upsert=True) for a in writes], s)
+            given_up: dict[str, str] = {}
+            for k, a in enumerate(writes):
+                counts["conflict" if k in lost else "updated" if a.id in existing else "imported"] += 1
+                old = existing.get(a.id)
+                if k not in lost and old is not None and old.source.path != a.source.path:
+                    given_up[old.source.path] = a.id
+            self.claims.release(given_up, s)
+            if revisions:
+                self.revs.bulk_write([put_revision(r) for r in revisions], ordered=False, session=s)
+            return counts
+
+        with self._guard():
+            return self._atomically(work)
