@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import os
 import sys
@@ -677,21 +678,34 @@ def _resolve(store: Store, ref: str) -> Article:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv", "ejson", "markdown"]), default="jsonl",
               show_default=True, help="jsonl, json, csv, ejson (for mongoimport), or markdown (a folder of files).")
 @click.option("-o", "--output", type=click.Path(), help="File (or folder for markdown); stdout by default.")
+@click.option("--revisions", is_flag=True,
+              help="Export the kept earlier revisions instead (ids ARTICLE:REVISION, with article_id).")
 @click.pass_obj
 def export(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since: dt.date | None, until: dt.date | None,
-           include_deleted: bool, limit: int | None, fmt: str, output: str | None) -> None:
+           include_deleted: bool, limit: int | None, fmt: str, output: str | None, revisions: bool) -> None:
     """Export every matching article, streaming, in constant memory.
 
     \b
     Examples:
       archive export -o all.jsonl
       archive export --format ejson | mongoimport -d archive -c articles
+      archive export --revisions --format ejson | mongoimport -c revisions
       archive export --format markdown -o backup/   # re-ingestable files
     """
     from archive import export as ex
 
     store = state.store()
     flt = _filters(authors, since, until, include_deleted, tags)
+    if revisions:
+        if fmt == "markdown" or authors or tags or since or until or include_deleted:
+            raise UsageError("--revisions exports every kept revision as jsonl, json, csv or ejson; "
+                             "filters and markdown do not apply")
+        revs = itertools.islice(store.all_revisions(), limit) if limit else store.all_revisions()
+        docs = (ex.revision_doc(r) for r in revs)
+        n = _write_docs((ex.to_ejson(d) for d in docs) if fmt == "ejson" else docs, fmt, output, ex)
+        if output:
+            click.echo(f"{n} revisions written to {output}", err=True)
+        return
     arts = store.query(flt, sort="path", limit=limit)
     progress = None
     bar: Any = None
@@ -717,23 +731,25 @@ def export(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since:
             n = ex.write_markdown(counted(arts), output)
         else:
             docs = (_doc(a) for a in counted(arts))
-            if fmt == "ejson":
-                docs = (ex.to_ejson(d) for d in docs)
-            fh: IO[str] = open(output, "w", encoding="utf-8", newline="") if output else _out()  # noqa: SIM115
-            try:
-                writer = {"jsonl": ex.write_jsonl, "ejson": ex.write_jsonl, "json": ex.write_json,
-                          "csv": ex.write_csv}[fmt]
-                n = writer(docs, fh)
-            finally:
-                if output:
-                    fh.close()
-                else:
-                    fh.flush()
+            n = _write_docs((ex.to_ejson(d) for d in docs) if fmt == "ejson" else docs, fmt, output, ex)
     finally:
         if bar is not None:
             bar.stop()
     if output:
         click.echo(f"{n} articles written to {output}", err=True)
+
+
+def _write_docs(docs: Iterable[dict[str, Any]], fmt: str, output: str | None, ex: Any) -> int:
+    """Write documents in one of the file formats (jsonl, ejson, json, csv) to a file or stdout."""
+    fh: IO[str] = open(output, "w", encoding="utf-8", newline="") if output else _out()  # noqa: SIM115
+    try:
+        writer = {"jsonl": ex.write_jsonl, "ejson": ex.write_jsonl, "json": ex.write_json, "csv": ex.write_csv}[fmt]
+        return int(writer(docs, fh))
+    finally:
+        if output:
+            fh.close()
+        else:
+            fh.flush()
 
 
 @cli.command("import")

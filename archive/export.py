@@ -93,6 +93,12 @@ def to_ejson(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def revision_doc(r: Article) -> dict[str, Any]:
+    """A kept revision as ``export --revisions`` writes it: ``id`` is ``ARTICLE:REVISION`` (the
+    ``_id`` of the MongoDB store's ``revisions`` collection) and ``article_id`` names its article."""
+    return {"id": f"{r.id}:{r.revision}", "article_id": r.id, **{k: v for k, v in r.to_doc().items() if k != "id"}}
+
+
 def from_ejson(doc: dict[str, Any]) -> dict[str, Any]:
     """Plain JSON from Extended JSON: ``_id`` to ``id``, ``{"$date": …}`` to the string."""
     out = {}
@@ -267,6 +273,8 @@ def import_stream(store: Store, fh: IO[str], progress: Callable[[int], None] | N
         if err is None:
             if not isinstance(obj, dict):
                 err = f"expected a JSON object, got {type(obj).__name__}"
+            elif "article_id" in obj:  # importing it would put an old revision over the article
+                err = "a kept revision (export --revisions): import reads articles; migrate copies revisions"
             else:
                 try:
                     batch.append(Article.from_doc(from_ejson(obj)))

@@ -445,6 +445,38 @@ def test_ejson_export_carries_the_filter_keys() -> None:
     assert from_ejson(e) == {**d, "ingested_at": "2020-01-01T00:00:00.000Z"}
 
 
+def test_ejson_revisions_mongoimport_into_the_stores_layout(tmp_path: Path, write_article: Any) -> None:
+    """export --format ejson --revisions is what the MongoDB store's revisions collection holds:
+    loaded as mongoimport would, the store reads the history back; import refuses it."""
+    from bson import json_util
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    db = str(tmp_path / "a.db")
+    p = write_article("a.txt", body="First version.")
+    run = CliRunner().invoke
+    assert run(cli, ["--db", db, "ingest", str(p.parent)]).exit_code == 0
+    p.write_text(p.read_text().replace("First version.", "Second version."))
+    assert run(cli, ["--db", db, "ingest", str(p.parent)]).exit_code == 0
+    r = run(cli, ["--db", db, "export", "--format", "ejson", "--revisions"])
+    assert r.exit_code == 0, r.output
+    (line,) = r.stdout.splitlines()
+    patch_mongomock_bulk()
+    m = MongoStore("mongodb://mongomock/imported", client=mongomock.MongoClient())
+    m.revs.insert_one(json_util.loads(line))  # what mongoimport -c revisions does with the line
+    doc = json_util.loads(line)
+    assert doc["_id"] == f"{doc['article_id']}:1" and doc["revision"] == 1
+    (rev,) = m.revisions(doc["article_id"])
+    assert rev.body == "First version." and rev.revision == 1
+    m.close()
+    out = tmp_path / "revs.jsonl"
+    assert run(cli, ["--db", db, "export", "--revisions", "-o", str(out)]).exit_code == 0
+    r = run(cli, ["--db", db, "import", str(out)])
+    assert r.exit_code == 1 and "migrate copies revisions" in r.output
+    assert run(cli, ["--db", db, "export", "--revisions", "--author", "x"]).exit_code == 2
+
+
 def test_the_real_server_fixture_keeps_uri_options() -> None:
     from tests.conftest import with_database
 
