@@ -486,6 +486,10 @@ def test_the_real_server_fixture_keeps_uri_options() -> None:
 
 
 def test_lock_age_is_measured_on_the_servers_clock(mstore: MongoStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    check_lock_age_on_the_servers_clock(mstore, monkeypatch)
+
+
+def check_lock_age_on_the_servers_clock(mstore: MongoStore, monkeypatch: pytest.MonkeyPatch) -> None:
     from archive.config import Settings
     from archive.watch import lease as lease_mod
 
@@ -580,6 +584,16 @@ def test_real_unlimited_list_beyond_100_mb(real_uri: str) -> None:
         for k in range(0, len(batch), 100):
             s.put_articles(batch[k : k + 100])
         assert sum(1 for _ in s.query(Filters(), sort="title")) == 1300  # a sort past 100 MB, on disk
+    finally:
+        s.close()
+
+
+@REAL
+@pytest.mark.mongo
+def test_real_lock_takeover_under_clock_skew(real_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = MongoStore(real_uri)
+    try:
+        check_lock_age_on_the_servers_clock(s, monkeypatch)
     finally:
         s.close()
 
