@@ -184,6 +184,45 @@ def _read_hash(folder: Path) -> float:
     return time.perf_counter() - t
 
 
+def _ingest_stages(folder: Path) -> dict[str, float]:
+    """Seconds per file for each stage of an ingest, run one after another in this process: where
+    a file's time goes (the pool runs read+hash+parse on the workers, the store on the main one)."""
+    import pickle
+
+    from archive.ingest import Prepared
+
+    settings = Settings(db="x.db")
+    t = time.perf_counter()
+    files = list(walk(str(folder), Rules(settings)))
+    stages = {"walk (lstat)": time.perf_counter() - t}
+    t = time.perf_counter()
+    data = []
+    for f in files:
+        with open(f.path, "rb") as fh:
+            data.append(fh.read())
+    stages["read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    shas = [hashlib.sha256(d).hexdigest() for d in data]
+    stages["sha256"] = time.perf_counter() - t
+    t = time.perf_counter()
+    parsed = [parse_bytes(d, f.path) for d, f in zip(data, files, strict=True)]
+    stages["parse"] = time.perf_counter() - t
+    prepared = [Prepared(f, h, p, None) for f, h, p in zip(files, shas, parsed, strict=True)]
+    t = time.perf_counter()
+    for i in range(0, len(prepared), 64):  # the pool's chunks, there and back
+        pickle.loads(pickle.dumps(prepared[i:i + 64]))
+    stages["pool transfer (pickle)"] = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as d:
+        s = SQLiteStore(Path(d) / "stages.db")
+        items = [UpsertItem(p.parsed, p.source) for p in prepared if p.parsed is not None]
+        t = time.perf_counter()
+        for i in range(0, len(items), settings.batch_size):
+            s.upsert_many(items[i:i + settings.batch_size])
+        stages["store (SQL + FTS5, one transaction per batch)"] = time.perf_counter() - t
+        s.close()
+    return {k: v / len(files) for k, v in stages.items()}
+
+
 def bench_ingest(a: argparse.Namespace) -> Path:
     folder = corpus(a.n)
     db = store_path(a.n)
@@ -204,6 +243,14 @@ def bench_ingest(a: argparse.Namespace) -> Path:
         f"{summary.new:,} new, {summary.failed} failed")
     row("ingest", f"initial ingest, {n:,} files, 1 worker (no pool)", f"{n / med(one):,.0f} files/s", "",
         f"{med(one) / med(runs):.2f}x", "pool speed-up")
+    per_run = [_ingest_stages(folder) for _ in range(max(1, a.runs))]
+    total = sum(med([r[k] for r in per_run]) for k in per_run[0])
+    for k in per_run[0]:
+        v = med([r[k] for r in per_run])
+        row("ingest", f"stage: {k}", f"{v * 1e6:.0f} µs/file", f"all stages: {total * 1e6:.0f} µs/file",
+            f"{v / total:.0%}", "one process, stages in turn")
+    row("ingest", "wall time per file, 2 workers", f"{med(runs) / n * 1e6:.0f} µs/file",
+        f"all stages: {total * 1e6:.0f} µs/file", f"{med(runs) / n / total:.2f}x", "overlap of pool and store")
     return db
 
 
@@ -228,11 +275,17 @@ def bench_rescan(a: argparse.Namespace, db: Path | None = None) -> None:
         f"{med(runs) / med(base):.1f}x")
 
 
+# Commands are timed as users run them: with Python's bytecode cache (an installed package has its
+# .pyc files; PYTHONDONTWRITEBYTECODE, set on some build machines, would time the compiler).
+TIMING_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _timeit(cmd: list[str] | str, runs: int) -> float:
+    subprocess.run(cmd, shell=isinstance(cmd, str), capture_output=True, env=TIMING_ENV)  # caches warm
     xs = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run(cmd, shell=isinstance(cmd, str), capture_output=True)
+        subprocess.run(cmd, shell=isinstance(cmd, str), capture_output=True, env=TIMING_ENV)
         xs.append(time.perf_counter() - t)
     return med(xs)
 
@@ -518,8 +571,10 @@ def machine() -> str:
             cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, SQLite " + __import__(
-        "sqlite3").sqlite_version + f", {platform.system()} {platform.release()}"
+    import sqlite3
+
+    return (f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, SQLite "
+            f"{sqlite3.sqlite_version}, {platform.system()} {platform.release()}")
 
 
 def write_md(path: Path, cmd: str) -> None:
