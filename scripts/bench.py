@@ -184,6 +184,15 @@ def _read_hash(folder: Path) -> float:
     return time.perf_counter() - t
 
 
+def _parse_or_none(data: bytes, path: str) -> Any:
+    from archive.errors import ParseError
+
+    try:
+        return parse_bytes(data, path)
+    except ParseError:  # the corpus has a few broken files, as real folders do
+        return None
+
+
 def _ingest_stages(folder: Path) -> dict[str, float]:
     """Seconds per file for each stage of an ingest, run one after another in this process: where
     a file's time goes (the pool runs read+hash+parse on the workers, the store on the main one)."""
@@ -205,7 +214,7 @@ def _ingest_stages(folder: Path) -> dict[str, float]:
     shas = [hashlib.sha256(d).hexdigest() for d in data]
     stages["sha256"] = time.perf_counter() - t
     t = time.perf_counter()
-    parsed = [parse_bytes(d, f.path) for d, f in zip(data, files, strict=True)]
+    parsed = [_parse_or_none(d, f.path) for d, f in zip(data, files, strict=True)]
     stages["parse"] = time.perf_counter() - t
     prepared = [Prepared(f, h, p, None) for f, h, p in zip(files, shas, parsed, strict=True)]
     t = time.perf_counter()

@@ -477,6 +477,29 @@ def test_ejson_revisions_mongoimport_into_the_stores_layout(tmp_path: Path, writ
     assert run(cli, ["--db", db, "export", "--revisions", "--author", "x"]).exit_code == 2
 
 
+def test_facets_of_a_filter_are_one_aggregation_not_a_read_of_every_article(
+        mstore: MongoStore, write_article: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    mstore.upsert_many([item_for(write_article(f"{i}.txt", author=["Ann Zed", "Bob Roe", "Cy Dee"][i % 3])) for i in range(9)])
+    calls: list[str] = []
+    depth = [0]  # mongomock's aggregate calls its own find: only archive's calls count
+
+    def spy(real: Any, op: str) -> Any:
+        def call(*a: Any, **k: Any) -> Any:
+            if not depth[0]:
+                calls.append(op)
+            depth[0] += 1
+            try:
+                return real(*a, **k)
+            finally:
+                depth[0] -= 1
+        return call
+
+    for op in ("find", "aggregate"):
+        monkeypatch.setattr(mstore.articles, op, spy(getattr(mstore.articles, op), op))
+    f = mstore.facets("", Filters())
+    assert calls == ["aggregate"] and f.total == 9 and [c for _, c in f.authors] == [3, 3, 3]
+
+
 def test_the_real_server_fixture_keeps_uri_options() -> None:
     from tests.conftest import with_database
 

@@ -15,12 +15,15 @@ from archive.config import redact
 from archive.errors import StoreMissing, StoreUnavailable
 from archive.models import Article, Failure
 from archive.store.base import (
+    Facets,
     Filters,
     KnownFile,
     Sort,
     Stats,
     Store,
     fold_name,
+    parse_query,
+    sorted_counts,
 )
 from archive.store.mongo.claims import PathClaims
 from archive.store.mongo.conn import classify, client_options, database_name, hosts_of
@@ -285,6 +288,53 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
             ])
             s.sites = sorted(((d["_id"], int(d["n"])) for d in per_site), key=lambda x: (-x[1], x[0]))
         return s
+
+    def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
+        """Facets of a filter alone (the home page, a click on a facet) counted on the server in
+        one ``$facet`` aggregation; with query words, counted from the verified hits."""
+        if not parse_query(text).empty:
+            return super().facets(text, filters, limit)
+
+        def per_value(field: str, key: str) -> list[dict[str, Any]]:
+            # the spelling of each folded value is its newest article's (as the hits' order gives)
+            return [{"$unwind": {"path": f"${field}", "includeArrayIndex": "i"}},
+                    {"$group": {"_id": {"$arrayElemAt": [f"${key}", "$i"]}, "name": {"$first": f"${field}"},
+                                "n": {"$sum": 1}}}]
+
+        pipeline = [
+            {"$match": self._filter(filters)},
+            {"$sort": {"published": -1, "_id": -1}},
+            {"$project": {"authors": 1, "authors_key": 1, "tags": 1, "tags_key": 1, "site": 1, "published": 1}},
+            {"$facet": {
+                "total": [{"$count": "n"}],
+                "authors": per_value("authors", "authors_key"),
+                "tags": per_value("tags", "tags_key"),
+                "sites": [{"$match": {"site": {"$ne": None}}}, {"$group": {"_id": "$site", "n": {"$sum": 1}}}],
+                "days": [{"$group": {"_id": "$published", "n": {"$sum": 1}}}],  # a few thousand dates
+            }},
+        ]
+        with self._guard():
+            (res,) = list(self.articles.aggregate(pipeline, allowDiskUse=True))
+        f = Facets(total=int(res["total"][0]["n"]) if res["total"] else 0)
+        for kind in ("authors", "tags"):
+            counts: dict[str, int] = {}
+            spelled: dict[str, str] = {}
+            for d in res[kind]:
+                k = d["_id"] if isinstance(d["_id"], str) else fold_name(d["name"])
+                counts[k] = counts.get(k, 0) + int(d["n"])
+                spelled.setdefault(k, d["name"])
+            setattr(f, kind, [(spelled[k], c) for k, c in sorted_counts(counts)[:limit]])
+        f.sites = sorted_counts({d["_id"]: d["n"] for d in res["sites"]})[:limit]
+        months: dict[str, int] = {}
+        for d in res["days"]:
+            if d["_id"]:
+                months[d["_id"][:7]] = months.get(d["_id"][:7], 0) + int(d["n"])
+        f.months = sorted(months.items())
+        years: dict[str, int] = {}
+        for m, c in f.months:
+            years[m[:4]] = years.get(m[:4], 0) + c
+        f.years = sorted(years.items())
+        return f
 
     def duplicates(self, include_deleted: bool = False) -> list[list[Article]]:
         match = {} if include_deleted else {"deleted_at": None}
