@@ -343,9 +343,12 @@ def test_every_single_document_write_names_the_shard_key(mstore: MongoStore, wri
         assert all(k in flt for k in key[name]), (name, flt)
 
 
-def test_a_claim_left_by_a_crashed_writer_is_taken_over_after_the_grace(mstore: MongoStore, write_article: Any) -> None:
+@pytest.mark.parametrize("deployment", ["standalone", "replica set"])
+def test_a_claim_left_by_a_crashed_writer_is_taken_over_after_the_grace(
+        deployment: str, request: pytest.FixtureRequest, write_article: Any) -> None:
     from archive.store.mongo.claims import GRACE
 
+    mstore = request.getfixturevalue("mstore") if deployment == "standalone" else request.getfixturevalue("txn_store")[0]
     p = write_article("a.txt")
     now = mstore.server_now()
     mstore.paths.insert_one({"_id": str(p), "article": "0" * 32, "at": now})  # in flight, or crashed just now

@@ -39,28 +39,35 @@ class PathClaims:
     def claim(self, wanted: Mapping[str, str], session: Any = None) -> set[str]:
         """Claim each path for its article id; the paths that another article holds (refused).
 
-        A path already held by the same article is claimed again (its ``at`` refreshed). Inside a
-        transaction a claim lost to a concurrent writer aborts it (the caller runs the round again)."""
+        A path free or already held by the same article is claimed (``at`` refreshed); one held
+        by another is taken over only when stale (see the module). Outside a transaction a claim
+        lost to a concurrent writer is refused; inside one it aborts the transaction (the caller
+        runs the round again on a fresh snapshot)."""
         if not wanted:
             return set()
-        order = list(wanted)
-        ops = [UpdateOne({"_id": p, "article": wanted[p]}, {"$currentDate": {"at": True}}, upsert=True)
-               for p in order]
-        try:
-            self.paths.bulk_write(ops, ordered=False, session=session)
-            return set()
-        except BulkWriteError as exc:
-            details = exc.details or {}
-            errors = details.get("writeErrors") or []
-            if session is not None or details.get("writeConcernErrors") or any(
-                    e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            refused = {order[e["index"]] for e in errors}
-        return self._take_stale(refused, wanted, session)
+        held = {d["_id"]: d for d in self.paths.find({"_id": {"$in": sorted(wanted)}}, session=session)}
+        others = {p for p, d in held.items() if d.get("article") != wanted[p]}
+        order = [p for p in wanted if p not in others]
+        refused: set[str] = set()
+        if order:
+            ops = [UpdateOne({"_id": p, "article": wanted[p]}, {"$currentDate": {"at": True}}, upsert=True)
+                   for p in order]
+            try:
+                self.paths.bulk_write(ops, ordered=False, session=session)
+            except BulkWriteError as exc:
+                details = exc.details or {}
+                errors = details.get("writeErrors") or []
+                if session is not None or details.get("writeConcernErrors") or any(
+                        e.get("code") != DUPLICATE_KEY for e in errors):
+                    raise
+                refused = {order[e["index"]] for e in errors}  # claimed meanwhile by another writer
+        return refused | self._take_stale(others, wanted, session)
 
     def _take_stale(self, refused: set[str], wanted: Mapping[str, str], session: Any) -> set[str]:
-        """Take over the refused claims whose holder is not at the path and that are older than
+        """Take over the claims held by other articles that are not at the path and are older than
         GRACE; the paths still held by someone else."""
+        if not refused:
+            return set()
         holders = {d["_id"]: d for d in self.paths.find({"_id": {"$in": sorted(refused)}}, session=session)}
         ids = sorted({d["article"] for d in holders.values()})
         at_path = {d["_id"]: d["source"]["path"]

@@ -270,4 +270,10 @@ class WritesMixin:
             return counts
 
         with self._guard():
-            return self._atomically(work)
+            for _ in range(ROUNDS):
+                try:
+                    return self._atomically(work)
+                except (DuplicateKeyError, BulkWriteError) as exc:  # in a transaction: nothing written
+                    if not _only_duplicates(exc):
+                        raise
+        raise StoreUnavailable(self._where, "the paths kept being claimed by concurrent writers")
