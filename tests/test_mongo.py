@@ -343,12 +343,21 @@ def test_every_single_document_write_names_the_shard_key(mstore: MongoStore, wri
         assert all(k in flt for k in key[name]), (name, flt)
 
 
+def test_a_writer_refuses_a_database_made_by_a_newer_archive() -> None:
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    client["newer"]["archive_meta"].insert_one({"_id": "schema", "version": 99})
+    with pytest.raises(StoreError, match=r"schema version 99.*upgrade archive"):
+        MongoStore("mongodb://mongomock/newer", client=client)
+
+
 @pytest.mark.parametrize("deployment", ["standalone", "replica set"])
 def test_a_claim_left_by_a_crashed_writer_is_taken_over_after_the_grace(
         deployment: str, request: pytest.FixtureRequest, write_article: Any) -> None:
     from archive.store.mongo.claims import GRACE
 
-    mstore = request.getfixturevalue("mstore") if deployment == "standalone" else request.getfixturevalue("txn_store")[0]
+    mstore = (request.getfixturevalue("mstore") if deployment == "standalone"
+              else request.getfixturevalue("txn_store")[0])
     p = write_article("a.txt")
     now = mstore.server_now()
     mstore.paths.insert_one({"_id": str(p), "article": "0" * 32, "at": now})  # in flight, or crashed just now
@@ -482,7 +491,8 @@ def test_ejson_revisions_mongoimport_into_the_stores_layout(tmp_path: Path, writ
 
 def test_facets_of_a_filter_are_one_aggregation_not_a_read_of_every_article(
         mstore: MongoStore, write_article: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    mstore.upsert_many([item_for(write_article(f"{i}.txt", author=["Ann Zed", "Bob Roe", "Cy Dee"][i % 3])) for i in range(9)])
+    names = ["Ann Zed", "Bob Roe", "Cy Dee"]
+    mstore.upsert_many([item_for(write_article(f"{i}.txt", author=names[i % 3])) for i in range(9)])
     calls: list[str] = []
     depth = [0]  # mongomock's aggregate calls its own find: only archive's calls count
 

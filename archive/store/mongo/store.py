@@ -12,7 +12,7 @@ from pymongo import ASCENDING, DESCENDING, ReadPreference, WriteConcern
 from pymongo.errors import OperationFailure, PyMongoError
 
 from archive.config import redact
-from archive.errors import StoreMissing, StoreUnavailable
+from archive.errors import StoreError, StoreMissing, StoreUnavailable
 from archive.models import Article, Failure
 from archive.store.base import (
     Facets,
@@ -92,6 +92,9 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
 
     def _ensure_indexes(self) -> None:
         schema = self.meta.find_one({"_id": "schema"}) or {}
+        if int(schema.get("version", 0)) > SCHEMA_VERSION:
+            raise StoreError(f"{self.display} has schema version {schema['version']}; this archive knows "
+                             f"{SCHEMA_VERSION}: upgrade archive")
         if int(schema.get("version", 0)) < 4:
             # Claims for the articles of an older store, before its unique path index goes: path
             # uniqueness lives in ``paths`` now, so that ``articles`` can be sharded.
