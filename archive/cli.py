@@ -908,6 +908,9 @@ def status(state: State, fmt: str | None) -> None:
     daemons = daemon_records(store, state.settings())
     doc = {"store": store.display, "backend": store.kind, "articles": store.count(Filters()),
            "failures": sum(1 for _ in store.failures()), "daemons": daemons}
+    deployment = store.deployment()
+    if deployment:
+        doc["deployment"] = deployment
     if fmt in ("json", "jsonl"):
         _out().write(json.dumps(doc, ensure_ascii=False, default=str, indent=2 if fmt == "json" else None) + "\n")
         return
@@ -922,7 +925,7 @@ def status(state: State, fmt: str | None) -> None:
     t = Table.grid(padding=(0, 2))
     t.add_column(no_wrap=True, style="bold")
     t.add_column(overflow="fold")
-    t.add_row("store", f"{doc['store']} ({doc['backend']})")
+    t.add_row("store", f"{doc['store']} ({doc['backend']}" + (f", {deployment})" if deployment else ")"))
     t.add_row("articles", f"{doc['articles']:,}")
     t.add_row("failures", f"{doc['failures']:,}" + ("  (archive failures lists them)" if doc["failures"] else ""))
     if not daemons:

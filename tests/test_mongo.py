@@ -513,6 +513,32 @@ def test_facets_of_a_filter_are_one_aggregation_not_a_read_of_every_article(
     assert calls == ["aggregate"] and f.total == 9 and [c for _, c in f.authors] == [3, 3, 3]
 
 
+@pytest.mark.parametrize(("hello", "said"), [
+    ({"setName": "rs0", "isWritablePrimary": True}, "replica set rs0, writes in transactions"),
+    ({"msg": "isdbgrid"}, "sharded cluster, writes in transactions"),
+    ({"isWritablePrimary": True}, "standalone server, no transactions"),
+])
+def test_status_says_what_the_store_runs_on(hello: dict[str, Any], said: str, write_article: Any,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+    from archive.store import mongo as mongo_mod
+
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    monkeypatch.setattr(mongo_mod.pymongo, "MongoClient", lambda *a, **k: client)
+    uri = "mongodb://db.example:27017/arch"
+    assert CliRunner().invoke(cli, ["--db", uri, "ingest", str(write_article("a.txt").parent)]).exit_code == 0
+    monkeypatch.setattr(MongoStore, "_hello", lambda self: hello)
+    r = CliRunner().invoke(cli, ["--db", uri, "status", "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["deployment"] == said
+    r = CliRunner().invoke(cli, ["--db", uri, "status", "--format", "table"])
+    assert said.split(",")[0] in r.stdout
+
+
 def test_the_real_server_fixture_keeps_uri_options() -> None:
     from tests.conftest import with_database
 

@@ -462,6 +462,10 @@ class Store(abc.ABC):
         """Raise StoreReplaced if the store went away under this handle (default: it cannot)."""
         return None
 
+    def deployment(self) -> str | None:
+        """What the store runs on, for ``status`` (None: nothing worth saying)."""
+        return None
+
     def data_version(self) -> object | None:
         """A value that changes whenever the stored data may have changed (None: unknown).
         Readers use it to keep derived answers, such as facet counts, while it holds."""

@@ -82,13 +82,28 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
         except PyMongoError as exc:
             raise classify(exc, self._where) from None
 
+    def _hello(self) -> dict[str, Any]:
+        try:
+            return dict(self.db.command("hello"))
+        except (PyMongoError, NotImplementedError):  # mongomock has no hello
+            return {}
+
     def _has_transactions(self) -> bool:
         """A replica set member or a mongos (``hello`` says so): multi-document transactions."""
-        try:
-            hello = self.db.command("hello")
-        except (PyMongoError, NotImplementedError):  # mongomock has no hello
-            return False
+        hello = self._hello()
         return bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
+
+    def deployment(self) -> str | None:
+        """``replica set NAME``, ``sharded cluster`` or ``standalone server``, and whether writes
+        are transactions there (what ``status`` shows)."""
+        hello = self._hello()
+        if not hello:
+            return None
+        if hello.get("msg") == "isdbgrid":
+            return "sharded cluster, writes in transactions"
+        if hello.get("setName"):
+            return f"replica set {hello['setName']}, writes in transactions"
+        return "standalone server, no transactions"
 
     def _ensure_indexes(self) -> None:
         schema = self.meta.find_one({"_id": "schema"}) or {}
