@@ -142,11 +142,16 @@ def count_facets(articles: Iterable[Article], limit: int) -> Facets:
     f.tags = [(spelled["t" + k], c) for k, c in top(tags)[:limit]]
     f.sites = top(sites)[:limit]
     f.months = sorted((m, c) for m, c in months.items() if m != "unknown")
-    years: Counter[str] = Counter()
-    for m, c in f.months:
-        years[m[:4]] += c
-    f.years = sorted(years.items())
+    f.years = years_of(f.months)
     return f
+
+
+def years_of(months: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Per-year counts, oldest first, from ``("YYYY-MM", count)`` pairs."""
+    years: dict[str, int] = {}
+    for m, c in months:
+        years[m[:4]] = years.get(m[:4], 0) + c
+    return sorted(years.items())
 
 
 def sorted_counts(counts: Any) -> list[tuple[str, int]]:

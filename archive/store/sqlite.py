@@ -29,6 +29,7 @@ from archive.store.base import (
     make_snippet,
     next_revision,
     parse_query,
+    years_of,
 )
 
 SCHEMA_VERSION = 3
@@ -708,10 +709,7 @@ class SQLiteStore(Store):
         f.months = [(r[0], int(r[1])) for r in self._read(
             f"SELECT substr(a.published, 1, 7) AS m, count(*) FROM articles a{month_where} GROUP BY m ORDER BY m",
             args)]
-        years: dict[str, int] = {}
-        for m, c in f.months:
-            years[m[:4]] = years.get(m[:4], 0) + c
-        f.years = sorted(years.items())
+        f.years = years_of(f.months)
         return f
 
     def _name_counts(self, kind: str, matching: str, args: list[Any], limit: int | None) -> list[tuple[str, int]]:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from archive.store.base import snippet_parts
+from archive.store.base import snippet_parts, years_of
 
 
 def snippet_html(snippet: str) -> Markup:
@@ -28,9 +28,7 @@ def _buckets(months: Sequence[tuple[str, int]]) -> list[tuple[str, str, int]]:
     span = (y1 - y0) * 12 + (m1 - m0) + 1
     counts = dict(months)
     if span > 240:
-        years: dict[str, int] = {}
-        for month, c in months:
-            years[month[:4]] = years.get(month[:4], 0) + c
+        years = dict(years_of(months))
         return [(str(y), str(y), years.get(str(y), 0)) for y in range(y0, y1 + 1)]
     out = []
     y, mo = y0, m0
