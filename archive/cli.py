@@ -702,7 +702,7 @@ def export(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since:
                              "filters and markdown do not apply")
         revs = itertools.islice(store.all_revisions(), limit) if limit else store.all_revisions()
         docs = (ex.revision_doc(r) for r in revs)
-        n = _write_docs((ex.to_ejson(d) for d in docs) if fmt == "ejson" else docs, fmt, output, ex)
+        n = _write_docs((ex.to_ejson(d) for d in docs) if fmt == "ejson" else docs, fmt, output)
         if output:
             click.echo(f"{n} revisions written to {output}", err=True)
         return
@@ -731,7 +731,7 @@ def export(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since:
             n = ex.write_markdown(counted(arts), output)
         else:
             docs = (_doc(a) for a in counted(arts))
-            n = _write_docs((ex.to_ejson(d) for d in docs) if fmt == "ejson" else docs, fmt, output, ex)
+            n = _write_docs((ex.to_ejson(d) for d in docs) if fmt == "ejson" else docs, fmt, output)
     finally:
         if bar is not None:
             bar.stop()
@@ -739,8 +739,10 @@ def export(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since:
         click.echo(f"{n} articles written to {output}", err=True)
 
 
-def _write_docs(docs: Iterable[dict[str, Any]], fmt: str, output: str | None, ex: Any) -> int:
+def _write_docs(docs: Iterable[dict[str, Any]], fmt: str, output: str | None) -> int:
     """Write documents in one of the file formats (jsonl, ejson, json, csv) to a file or stdout."""
+    from archive import export as ex
+
     fh: IO[str] = open(output, "w", encoding="utf-8", newline="") if output else _out()  # noqa: SIM115
     try:
         writer = {"jsonl": ex.write_jsonl, "ejson": ex.write_jsonl, "json": ex.write_json, "csv": ex.write_csv}[fmt]

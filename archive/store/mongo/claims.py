@@ -61,23 +61,22 @@ class PathClaims:
                         e.get("code") != DUPLICATE_KEY for e in errors):
                     raise
                 refused = {order[e["index"]] for e in errors}  # claimed meanwhile by another writer
-        return refused | self._take_stale(others, wanted, session)
+        return refused | self._take_stale({p: held[p] for p in others}, wanted, session)
 
-    def _take_stale(self, refused: set[str], wanted: Mapping[str, str], session: Any) -> set[str]:
-        """Take over the claims held by other articles that are not at the path and are older than
-        GRACE; the paths still held by someone else."""
-        if not refused:
+    def _take_stale(self, holders: Mapping[str, Any], wanted: Mapping[str, str], session: Any) -> set[str]:
+        """Take over the claims (as read: ``{path: claim}``) held by other articles that are not at
+        the path and are older than GRACE; the paths still held by someone else."""
+        if not holders:
             return set()
-        holders = {d["_id"]: d for d in self.paths.find({"_id": {"$in": sorted(refused)}}, session=session)}
         ids = sorted({d["article"] for d in holders.values()})
         at_path = {d["_id"]: d["source"]["path"]
                    for d in self.articles.find({"_id": {"$in": ids}}, {"source.path": 1}, session=session)}
         cutoff = self.now() - GRACE
         held: set[str] = set()
-        for p in sorted(refused):
-            h = holders.get(p)
-            if h is None or at_path.get(h["article"]) == p or (_aware(h.get("at")) or cutoff) >= cutoff:
-                held.add(p)  # released meanwhile (the next round claims it), really held, or in flight
+        for p in sorted(holders):
+            h = holders[p]
+            if at_path.get(h["article"]) == p or (_aware(h.get("at")) or cutoff) >= cutoff:
+                held.add(p)  # really held, or in flight
                 continue
             res = self.paths.update_one({"_id": p, "article": h["article"], "at": h.get("at")},
                                         {"$set": {"article": wanted[p]}, "$currentDate": {"at": True}},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from archive.errors import StoreError
 from archive.models import iso, utcnow
@@ -19,14 +19,18 @@ class LockMixin:
     _guard: Any
 
     # ------------------------------------------------------------ daemon
+    def _hello(self) -> dict[str, Any]:
+        """The server's ``hello`` reply, or {} when it cannot be had (mongomock has none)."""
+        try:
+            return dict(self.db.command("hello"))
+        except (PyMongoError, NotImplementedError):
+            return {}
+
     def server_now(self) -> dt.datetime:
         """The server's clock (``hello``'s localTime): lock ages are measured on one clock, so a
-        daemon whose machine runs fast or slow neither takes a live lock nor keeps a dead one."""
-        try:
-            with self._guard():
-                now = self.db.command("hello").get("localTime")
-        except (StoreError, NotImplementedError):  # mongomock has no hello: its clock is ours
-            now = None
+        daemon whose machine runs fast or slow neither takes a live lock nor keeps a dead one.
+        Without one (mongomock), this machine's."""
+        now = self._hello().get("localTime")
         if not isinstance(now, dt.datetime):
             return utcnow()
         return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)

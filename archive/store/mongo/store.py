@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pymongo
@@ -24,6 +24,7 @@ from archive.store.base import (
     fold_name,
     parse_query,
     sorted_counts,
+    years_of,
 )
 from archive.store.mongo.claims import PathClaims
 from archive.store.mongo.conn import classify, client_options, database_name, hosts_of
@@ -82,12 +83,6 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
         except PyMongoError as exc:
             raise classify(exc, self._where) from None
 
-    def _hello(self) -> dict[str, Any]:
-        try:
-            return dict(self.db.command("hello"))
-        except (PyMongoError, NotImplementedError):  # mongomock has no hello
-            return {}
-
     def _has_transactions(self) -> bool:
         """A replica set member or a mongos (``hello`` says so): multi-document transactions."""
         hello = self._hello()
@@ -114,7 +109,8 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
             # Claims for the articles of an older store, before its unique path index goes: path
             # uniqueness lives in ``paths`` now, so that ``articles`` can be sharded.
             self.claims.backfill()
-        old = self.articles.index_information().get("source_path") or {}
+        indexes = self.articles.index_information()
+        old = indexes.get("source_path") or {}
         if old.get("unique"):
             self.articles.drop_index("source_path")
         self.articles.create_index("source.path", name="source_path")
@@ -132,7 +128,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
         self.revs.create_index([("article_id", 1), ("revision", 1)], unique=True, name="article_revision")
         with contextlib.suppress(OperationFailure, NotImplementedError, TypeError):
             # A collection has one text index: one made before tags were searched is replaced.
-            old = self.articles.index_information().get(TEXT_INDEX) or {}
+            old = indexes.get(TEXT_INDEX) or {}
             if old and "tags" not in (old.get("weights") or {}):
                 self.articles.drop_index(TEXT_INDEX)
             self.articles.create_index(
@@ -279,54 +275,54 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
             total = {"$group": {"_id": None, "w": {"$sum": "$word_count"}}}
             words = list(self.articles.aggregate([{"$match": live}, total]))
             s.words = int(words[0]["w"]) if words else 0
-            per_author = self.articles.aggregate([
-                {"$match": live}, {"$unwind": "$authors"},
-                {"$group": {"_id": {"$toLower": "$authors"}, "name": {"$first": "$authors"}, "n": {"$sum": 1}}},
-            ])
-            merged: dict[str, list[Any]] = {}
-            for d in per_author:
-                key = fold_name(d["name"])
-                merged.setdefault(key, [d["name"], 0])[1] += d["n"]
-            s.authors = sorted(((v[0], int(v[1])) for v in merged.values()), key=lambda x: (-x[1], fold_name(x[0])))
+            s.authors = self._name_counts([{"$match": live}], "authors")
             years: dict[str, int] = {}
             for d in self.articles.find(live, {"published": 1}):
                 y = (d.get("published") or "")[:4] or "unknown"
                 years[y] = years.get(y, 0) + 1
             s.years = sorted(years.items())
-            per_tag = self.articles.aggregate([
-                {"$match": live}, {"$unwind": "$tags"},
-                {"$group": {"_id": {"$toLower": "$tags"}, "name": {"$first": "$tags"}, "n": {"$sum": 1}}},
-            ])
-            tags: dict[str, list[Any]] = {}
-            for d in per_tag:
-                tags.setdefault(fold_name(d["name"]), [d["name"], 0])[1] += d["n"]
-            s.tags = sorted(((v[0], int(v[1])) for v in tags.values()), key=lambda x: (-x[1], fold_name(x[0])))
+            s.tags = self._name_counts([{"$match": live}], "tags")
             per_site = self.articles.aggregate([
                 {"$match": {**live, "site": {"$ne": None}}}, {"$group": {"_id": "$site", "n": {"$sum": 1}}},
             ])
             s.sites = sorted(((d["_id"], int(d["n"])) for d in per_site), key=lambda x: (-x[1], x[0]))
         return s
 
+    @staticmethod
+    def _per_name(field: str) -> list[dict[str, Any]]:
+        """Pipeline stages counting the articles per folded author or tag (``authors_key`` and
+        ``tags_key`` hold the folded values, index for index), with one spelling of each."""
+        return [{"$unwind": {"path": f"${field}", "includeArrayIndex": "i"}},
+                {"$group": {"_id": {"$arrayElemAt": [f"${field}_key", "$i"]}, "name": {"$first": f"${field}"},
+                            "n": {"$sum": 1}}}]
+
+    @staticmethod
+    def _merged(groups: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
+        """``_per_name`` groups as (spelling, count), most frequent first (documents without the
+        folded key, imported from elsewhere, are folded here)."""
+        counts: dict[str, int] = {}
+        spelled: dict[str, str] = {}
+        for d in groups:
+            k = d["_id"] if isinstance(d["_id"], str) else fold_name(d["name"])
+            counts[k] = counts.get(k, 0) + int(d["n"])
+            spelled.setdefault(k, d["name"])
+        return [(spelled[k], c) for k, c in sorted_counts(counts)]
+
+    def _name_counts(self, head: list[dict[str, Any]], field: str) -> list[tuple[str, int]]:
+        return self._merged(self.articles.aggregate([*head, *self._per_name(field)], allowDiskUse=True))
+
     def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
         """Facets of a filter alone (the home page, a click on a facet) counted on the server in
         one ``$facet`` aggregation; with query words, counted from the verified hits."""
         if not parse_query(text).empty:
             return super().facets(text, filters, limit)
-
-        def per_value(field: str, key: str) -> list[dict[str, Any]]:
-            # the spelling of each folded value is its newest article's (as the hits' order gives)
-            return [{"$unwind": {"path": f"${field}", "includeArrayIndex": "i"}},
-                    {"$group": {"_id": {"$arrayElemAt": [f"${key}", "$i"]}, "name": {"$first": f"${field}"},
-                                "n": {"$sum": 1}}}]
-
         pipeline = [
             {"$match": self._filter(filters)},
-            {"$sort": {"published": -1, "_id": -1}},
             {"$project": {"authors": 1, "authors_key": 1, "tags": 1, "tags_key": 1, "site": 1, "published": 1}},
             {"$facet": {
                 "total": [{"$count": "n"}],
-                "authors": per_value("authors", "authors_key"),
-                "tags": per_value("tags", "tags_key"),
+                "authors": self._per_name("authors"),
+                "tags": self._per_name("tags"),
                 "sites": [{"$match": {"site": {"$ne": None}}}, {"$group": {"_id": "$site", "n": {"$sum": 1}}}],
                 "days": [{"$group": {"_id": "$published", "n": {"$sum": 1}}}],  # a few thousand dates
             }},
@@ -334,24 +330,15 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
         with self._guard():
             (res,) = list(self.articles.aggregate(pipeline, allowDiskUse=True))
         f = Facets(total=int(res["total"][0]["n"]) if res["total"] else 0)
-        for kind in ("authors", "tags"):
-            counts: dict[str, int] = {}
-            spelled: dict[str, str] = {}
-            for d in res[kind]:
-                k = d["_id"] if isinstance(d["_id"], str) else fold_name(d["name"])
-                counts[k] = counts.get(k, 0) + int(d["n"])
-                spelled.setdefault(k, d["name"])
-            setattr(f, kind, [(spelled[k], c) for k, c in sorted_counts(counts)[:limit]])
+        f.authors = self._merged(res["authors"])[:limit]
+        f.tags = self._merged(res["tags"])[:limit]
         f.sites = sorted_counts({d["_id"]: d["n"] for d in res["sites"]})[:limit]
         months: dict[str, int] = {}
         for d in res["days"]:
             if d["_id"]:
                 months[d["_id"][:7]] = months.get(d["_id"][:7], 0) + int(d["n"])
         f.months = sorted(months.items())
-        years: dict[str, int] = {}
-        for m, c in f.months:
-            years[m[:4]] = years.get(m[:4], 0) + c
-        f.years = sorted(years.items())
+        f.years = years_of(f.months)
         return f
 
     def duplicates(self, include_deleted: bool = False) -> list[list[Article]]:
