@@ -444,10 +444,11 @@ class Ingester:
     ) -> Summary:
         """Read, parse and store ``files`` (already known to need it)."""
         s = Summary()
-        for batch in self._prepared(files):
-            s.add(self.apply(batch, known, may_move))
-            if self.stopping():
-                break
+        with self.store.bulk():
+            for batch in self._prepared(files):
+                s.add(self.apply(batch, known, may_move))
+                if self.stopping():
+                    break
         return s
 
     # ------------------------------------------------------------ entry points

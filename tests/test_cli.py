@@ -258,7 +258,8 @@ def test_markdown_export_never_leaves_its_folder(env: dict[str, Any]) -> None:
     out = env["tmp"] / "md"
     run("--db", env["db"], "export", "--format", "markdown", "-o", str(out))
     assert len(list(out.iterdir())) == 9
-    assert {p.name for p in env["tmp"].iterdir()} - {"a.db-shm", "a.db-wal", "xdg"} == {"a.db", "md", "seeds"}
+    extra = {"a.db-shm", "a.db-wal", "a.db-search", "xdg"}
+    assert {p.name for p in env["tmp"].iterdir()} - extra == {"a.db", "md", "seeds"}
 
 
 def test_migrate_sqlite_to_sqlite_and_mongomock(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,7 +48,7 @@ def test_kill9_at_20_random_moments_of_a_5000_file_ingest(tmp_path: Path) -> Non
         assert art.body == f"Version {v} of file {i}." and art.deleted_at is None
     s = SQLiteStore(db)
     try:
-        assert s.fts_consistent()
+        assert s.index_consistent()
         assert len({a.id for a in arts.values()}) == 5000
         hits = list(s.search("version", s_filters()))
         assert len(hits) == 5000

@@ -294,7 +294,8 @@ def test_new_fields_on_every_backend(store: Store, write_article: Any) -> None:
     assert ("Drought", 1) in s.tags and ("climate", 1) in s.tags and s.sites == [("Example News", 1)]
 
 
-def test_sqlite_v2_store_migrates_to_v3(tmp_path: Path, write_article: Any) -> None:
+def test_sqlite_v2_store_migrates_to_the_current_schema(tmp_path: Path, write_article: Any) -> None:
+    """v3 added the web fields; v4 moved search from FTS5 to the index beside the file."""
     from archive.store import sqlite as sq
 
     db = tmp_path / "old.db"
@@ -313,11 +314,12 @@ def test_sqlite_v2_store_migrates_to_v3(tmp_path: Path, write_article: Any) -> N
     con.close()
     store = sq.SQLiteStore(db)
     try:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == sq.SCHEMA_VERSION == 4
+        assert not store.db.execute("SELECT 1 FROM sqlite_master WHERE name LIKE 'articles_fts%'").fetchall()
         a = store.get("a1")
         assert a is not None and a.tags == [] and a.format == "text" and a.url is None
-        assert [h.article.id for h in store.search("rivers", Filters())] == ["a1"]  # the index was rebuilt
-        assert store.fts_consistent()
+        assert [h.article.id for h in store.search("rivers", Filters())] == ["a1"]  # indexed from the table
+        assert store.index_consistent()
         store.upsert_many([web_item(write_article("n.txt", title="New", body="Rivers again."))])
         assert [h.article.title for h in store.search("climate", Filters())] == ["New"]
     finally:

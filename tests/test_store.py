@@ -310,7 +310,7 @@ def test_daemon_lock(store: Store) -> None:
 # ---------------------------------------------------------------- SQLite only
 
 
-def test_sqlite_fts_stays_exact_after_1000_reingests(sqlite_store: Store, write_article: Writer) -> None:
+def test_sqlite_search_index_stays_exact_after_1000_reingests(sqlite_store: Store, write_article: Writer) -> None:
     from archive.store.sqlite import SQLiteStore
 
     assert isinstance(sqlite_store, SQLiteStore)
@@ -318,8 +318,8 @@ def test_sqlite_fts_stays_exact_after_1000_reingests(sqlite_store: Store, write_
     for i in range(1000):
         write_article("a.txt", body=f"Body version {i}.")
         sqlite_store.upsert_many([item_for(p)])
-    assert sqlite_store.db.execute("SELECT count(*) FROM articles_fts_docsize").fetchone()[0] == 1
-    assert sqlite_store.fts_consistent()
+    assert [n for n, _ in sqlite_store._index().every_rowid()] == [1]
+    assert sqlite_store.index_consistent()
     assert [h.article.body for h in sqlite_store.search("version", Filters())] == ["Body version 999."]
     assert list(sqlite_store.search("998", Filters())) == []
 
@@ -379,7 +379,7 @@ def test_sqlite_two_processes_upserting_one_file(tmp_path: Path, write_article: 
 
     s = SQLiteStore(db)
     assert s.count(Filters(include_deleted=True)) == 1
-    assert s.fts_consistent()
+    assert s.index_consistent()
     s.close()
 
 

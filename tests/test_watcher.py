@@ -184,7 +184,7 @@ def test_kill9_mid_burst_then_restart(folder: Path, db: Path) -> None:
         body = arts[str(folder / f"k{i:03}.txt")].body
         assert body == (f"Latest {i}." if i % 10 == 0 else f"First {i}.")
     s = SQLiteStore(db)
-    assert s.fts_consistent()
+    assert s.index_consistent()
     s.close()
     assert d.stop() == 0
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -278,9 +280,10 @@ def parse_query(text: str) -> SearchQuery:
 _STEMMER: Any = None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """The English (Snowball) stem of a folded word: what MongoDB's text index uses, and close to
-    SQLite's porter tokenizer."""
+    """The English (Snowball, porter2) stem of a folded word: what MongoDB's text index and the
+    SQLite store's search index use."""
     global _STEMMER
     if _STEMMER is None:
         import snowballstemmer
@@ -357,34 +360,67 @@ def accent_insensitive_pattern(word: str) -> str:
     return "".join(out)
 
 
+def _common_prefix(a: str, b: str) -> str:
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    return a[:k]
+
+
+@functools.lru_cache(maxsize=256)
+def _snippet_matcher(words: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...], frozenset[str]] | None:
+    """A regex over the text itself (folding 6 KB costs more than the rest) that finds the
+    candidate words, case- and accent-blind; the prefixes (three letters or more) and stems a
+    candidate is then checked against."""
+    wanted = [w for w in (fold(w) for w in words if w) if w]
+    if not wanted:
+        return None
+    heads = {(_common_prefix(w, stem(w)) or w[:1]) for w in wanted}
+    heads_re = "|".join(accent_insensitive_pattern(h) for h in sorted(heads, key=len, reverse=True))
+    pattern = re.compile(r"(?<!\w)(?:" + heads_re + r")\w*", re.IGNORECASE)
+    return pattern, tuple(w for w in wanted if len(w) > 2), frozenset(stem(w) for w in wanted)
+
+
 def make_snippet(text: str, words: Sequence[str], width: int = 32) -> str:
-    """About ``width`` words of ``text`` around the first match, matches wrapped in markers."""
+    """About ``width`` words of ``text`` around the first match, matches wrapped in markers.
+    A word matches what search matched: the same stem, or (three letters or more) a prefix.
+    Only the few candidate words a regex finds are stemmed: a snippet costs tens of µs."""
     if not text:
         return ""
-    folded = fold(text)
-    wanted = [fold(w) for w in words if w]
-    spans: list[tuple[int, int]] = []
-    for m in _WORD.finditer(folded):
-        tok = m.group()
-        if any(tok == w or (len(w) > 2 and tok.startswith(w)) for w in wanted):
-            spans.append(m.span())
-    tokens = list(re.finditer(r"\S+", text))
-    if not tokens:
-        return ""
-    first = spans[0][0] if spans else 0
-    idx = next((k for k, t in enumerate(tokens) if t.end() > first), 0)
-    start = max(0, idx - width // 3)
-    end = min(len(tokens), start + width)
-    lo, hi = tokens[start].start(), tokens[end - 1].end()
+    matcher = _snippet_matcher(tuple(words))
+
+    def found(lo: int, hi: int) -> Iterator[tuple[int, int]]:
+        if matcher is None:
+            return
+        pattern, wanted, stems = matcher
+        for m in pattern.finditer(text, lo, hi):
+            tok = fold(m.group())
+            if stem(tok) in stems or any(tok.startswith(w) for w in wanted):
+                yield m.span()
+
+    first = next(found(0, len(text)), (0, 0))[0]
+    # The window: a third of the words before the first match, the rest after, read from slices
+    # around it rather than by splitting the whole text.
+    before = text[max(0, first - 40 * width):first].split()
+    keep = before[-(width // 3):] if width // 3 else []
+    lo = first
+    for w in reversed(keep):
+        lo = text.rindex(w, 0, lo)
+    after_text = text[first:first + 60 * width]
+    after = after_text.split()
+    n_after = max(1, width - len(keep))
+    hi = first
+    for w in after[:n_after]:
+        hi = text.index(w, hi) + len(w)
+    at_start = not text[:lo].strip()
+    at_end = not text[hi:].strip()
     out, pos = [], lo
-    for s, e in spans:
-        if s < lo or e > hi:
-            continue
+    for s, e in found(lo, hi):
         out.append(text[pos:s] + HL_START + text[s:e] + HL_END)
         pos = e
     out.append(text[pos:hi])
     snippet = " ".join("".join(out).split())
-    return ("…" if start > 0 else "") + snippet + ("…" if end < len(tokens) else "")
+    return ("" if at_start else "…") + snippet + ("" if at_end else "…")
 
 
 # ------------------------------------------------------------------ interface
@@ -462,6 +498,11 @@ class Store(abc.ABC):
         if parse_query(text).empty:
             return count_facets(self.query(filters), limit)
         return count_facets((h.article for h in self.search(text, filters)), limit)
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Many writes follow: a backend may keep resources (the SQLite store's index writer) across them."""
+        yield
 
     def check(self) -> None:
         """Raise StoreReplaced if the store went away under this handle (default: it cannot)."""

@@ -1,4 +1,4 @@
-"""The embedded store: one SQLite file, WAL, FTS5."""
+"""The embedded store: one SQLite file (WAL) and its full-text index (textindex.py)."""
 
 from __future__ import annotations
 
@@ -13,26 +13,21 @@ from typing import Any
 from archive.errors import StoreError, StoreMissing, StoreReplaced, StoreUnavailable
 from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_required, utcnow
 from archive.store.base import (
-    HL_END,
-    HL_START,
     Facets,
     Filters,
-    Hit,
     KnownFile,
     Sort,
     Stats,
     Store,
-    Term,
     UpsertItem,
     UpsertResult,
     fold_name,
-    make_snippet,
     next_revision,
-    parse_query,
     years_of,
 )
+from archive.store.sqlite_search import SearchIndexMixin
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE articles (
@@ -161,8 +156,35 @@ CREATE TRIGGER articles_au_tags AFTER UPDATE OF tags_key ON articles BEGIN
 END;
 """
 
+_V4 = """
+-- Full-text search moves to a tantivy index beside the file (textindex.py), derived from this
+-- table through a change log: every article once now, then each insert, edit and deletion.
+DROP TRIGGER articles_ai;
+DROP TRIGGER articles_ad;
+DROP TRIGGER articles_au_text;
+DROP TABLE articles_fts;
+CREATE TABLE store_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+INSERT INTO store_meta (k, v) VALUES ('id', lower(hex(randomblob(16))));
+-- op: i(nserted), u(pdated), d(eleted); a row only ever inserted needs no delete in the index.
+CREATE TABLE search_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER NOT NULL, op TEXT NOT NULL);
+INSERT INTO search_log (n, op) SELECT n, 'u' FROM articles ORDER BY n;
+CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+    INSERT INTO search_log (n, op) VALUES (new.n, 'i');
+    INSERT INTO article_authors(n, name) SELECT new.n, value FROM json_each(new.authors_key);
+    INSERT INTO article_tags(n, tag) SELECT new.n, value FROM json_each(new.tags_key);
+END;
+CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+    INSERT INTO search_log (n, op) VALUES (old.n, 'd');
+    DELETE FROM article_authors WHERE n = old.n;
+    DELETE FROM article_tags WHERE n = old.n;
+END;
+CREATE TRIGGER articles_au_text AFTER UPDATE OF title, authors_text, tags_text, body, deleted_at ON articles BEGIN
+    INSERT INTO search_log (n, op) VALUES (new.n, 'u');
+END;
+"""
+
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3}
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4}
 
 _COLS = (
     "id, path, title, authors, published, body, word_count, sha256, size, mtime, inode, device, "
@@ -247,20 +269,7 @@ def _write_values(a: Article) -> tuple[Any, ...]:
     )
 
 
-def _fts_term(t: Term) -> str:
-    s = '"' + " ".join(t.words).replace('"', '""') + '"'
-    return s + " *" if t.prefix else s
-
-
-def fts_expression(terms: Sequence[Term], any_of: Sequence[Sequence[Term]] = ()) -> str:
-    """Terms as a safe FTS5 expression: every term a quoted string, so no user text is syntax;
-    each group of alternatives is ORed inside parentheses."""
-    out = [_fts_term(t) for t in terms]
-    out += ["(" + " OR ".join(_fts_term(t) for t in g) + ")" for g in any_of]
-    return " AND ".join(out)
-
-
-class SQLiteStore(Store):
+class SQLiteStore(SearchIndexMixin, Store):
     """The embedded store (default)."""
 
     kind = "sqlite"
@@ -316,6 +325,8 @@ class SQLiteStore(Store):
                     self.db.close()
                     raise exc if isinstance(exc, StoreUnavailable) else self._unavailable(exc) from None
                 time.sleep(0.05)
+        if create:
+            self.open_index()  # a writer repairs the search index before anything else
 
     def _connect_readonly(self) -> sqlite3.Connection:
         """A read-only connection. A WAL store needs its -shm file: where that cannot be made
@@ -364,8 +375,10 @@ class SQLiteStore(Store):
                 version += 1
                 self.db.execute(f"PRAGMA user_version={version}")
 
-    def _write(self) -> _Txn:
-        return _Txn(self)
+    def _write(self, index: bool = True) -> _Txn:
+        """A write transaction; ``index=False`` for writes no search sees (failures, daemons),
+        which then never wait for the search index's writer."""
+        return _Txn(self, index)
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
@@ -386,6 +399,7 @@ class SQLiteStore(Store):
             raise StoreReplaced(str(self.path), "the store file was replaced by another file")
 
     def close(self) -> None:
+        self.release_writer()
         try:
             self.db.close()
         except sqlite3.Error:  # closing twice is harmless
@@ -466,7 +480,7 @@ class SQLiteStore(Store):
     def touch_many(self, files: Sequence[Source]) -> None:
         if not files:
             return
-        with self._write():
+        with self._write(index=False):
             self.db.executemany(
                 "UPDATE articles SET size=?, mtime=?, inode=?, device=? WHERE path=? AND sha256=?",
                 [(f.size, f.mtime, f.inode, f.device, f.path, f.sha256) for f in files],
@@ -477,18 +491,16 @@ class SQLiteStore(Store):
         if not rows:
             return 0
         with self._write():
-            before = self.db.total_changes
-            self.db.executemany(
+            changed = self.db.executemany(  # rowcount: the rows updated, not what triggers did
                 "UPDATE articles SET deleted_at=?, updated_at=?1 WHERE path=? AND deleted_at IS NULL", rows
-            )
-            changed = self.db.total_changes - before
+            ).rowcount
             self.db.executemany("DELETE FROM failures WHERE path=?", [(p,) for _, p in rows])
         return changed
 
     def record_failures(self, failures: Sequence[Failure]) -> None:
         if not failures:
             return
-        with self._write():
+        with self._write(index=False):
             self.db.executemany(
                 "INSERT OR REPLACE INTO failures (path, code, reason, size, mtime, sha256, failed_at)"
                 " VALUES (?,?,?,?,?,?,?)",
@@ -498,7 +510,7 @@ class SQLiteStore(Store):
     def clear_failures(self, paths: Iterable[str]) -> None:
         rows = [(p,) for p in paths]
         if rows:
-            with self._write():
+            with self._write(index=False):
                 self.db.executemany("DELETE FROM failures WHERE path=?", rows)
 
     def put_articles(self, articles: Sequence[Article], revisions: Sequence[Article] = ()) -> dict[str, int]:
@@ -618,81 +630,26 @@ class SQLiteStore(Store):
         where, args = self._where(filters)
         return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
 
-    def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]:
-        q = parse_query(text)
-        if q.empty:
-            return
-        where, args = self._where(filters)
-        cols = ", ".join("a." + c.strip() for c in _COLS.split(","))
-        lim = " LIMIT ?" if limit is not None else ""
-        if q.has_positive:
-            expr = fts_expression(q.positive, q.any_of)
-            if q.negative:
-                expr = f"({expr}) NOT ({fts_expression(q.negative).replace(' AND ', ' OR ')})"
-            # Rank first, keeping only rowid and score; read rows and make snippets for the top
-            # hits only (in one query SQLite would build a snippet and load a body for every match).
-            if filters == Filters():
-                # The usual case: only live articles. Checking each hit against the (few) deleted
-                # rowids is much cheaper than joining every hit to its row.
-                join, extra = "", " AND articles_fts.rowid NOT IN (SELECT n FROM articles WHERE deleted_at IS NOT NULL)"
-                args = []
-            else:
-                join = " JOIN articles a ON a.n = articles_fts.rowid"
-                extra = (" AND " + where[len(" WHERE "):]) if where else ""
-            rank_sql = (
-                "SELECT articles_fts.rowid, bm25(articles_fts, 10.0, 5.0, 3.0, 1.0) AS r FROM articles_fts"
-                f"{join} WHERE articles_fts MATCH ?{extra} ORDER BY r{lim}"
-            )
-            ranked = self._read(rank_sql, [expr, *args] + ([limit] if limit is not None else []))
-            while page := ranked.fetchmany(64):
-                rows = {r[0]: r for r in self._read(
-                    f"SELECT a.n, {cols}, snippet(articles_fts, -1, '{HL_START}', '{HL_END}', '…', 24)"
-                    f" FROM articles_fts JOIN articles a ON a.n = articles_fts.rowid"
-                    f" WHERE articles_fts MATCH ? AND articles_fts.rowid IN ({','.join('?' * len(page))})",
-                    [expr, *(p[0] for p in page)],
-                )}
-                for n, score in page:
-                    r = rows[n]
-                    yield Hit(_row_article(r[1 : 1 + _NCOLS]), round(-float(score), 6), r[1 + _NCOLS])
-            return
-        expr = fts_expression(q.negative).replace(" AND ", " OR ")
-        cond = "a.n NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
-        where = f"{where} AND {cond}" if where else f" WHERE {cond}"
-        sql = f"SELECT {cols} FROM articles a{where} ORDER BY {_ORDER['-published']}{lim}"
-        cur = self._read(sql, [*args, expr] + ([limit] if limit is not None else []))
-        while batch := cur.fetchmany(128):
-            for r in batch:
-                art = _row_article(r)
-                yield Hit(art, 0.0, make_snippet(art.body, []))
+    def _cols_sql(self) -> str:
+        return ", ".join("a." + c.strip() for c in _COLS.split(","))
 
-    def _match_where(self, text: str, filters: Filters) -> tuple[str, list[Any]] | None:
-        """A WHERE clause (over ``articles a``) for every article ``text`` matches under
-        ``filters``; None when the query is empty."""
-        q = parse_query(text)
-        if q.empty:
-            return None
-        where, args = self._where(filters)
-        if q.has_positive:
-            expr = fts_expression(q.positive, q.any_of)
-            if q.negative:
-                expr = f"({expr}) NOT ({fts_expression(q.negative).replace(' AND ', ' OR ')})"
-            cond = "a.n IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
-        else:
-            expr = fts_expression(q.negative).replace(" AND ", " OR ")
-            cond = "a.n NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
-        return (f"{where} AND {cond}" if where else f" WHERE {cond}"), [*args, expr]
+    @staticmethod
+    def _row_to_article(r: Any) -> Article:
+        return _row_article(r)
+
+    def _articles_by_n(self, ns: Sequence[int], live_only: bool) -> dict[int, Article]:
+        """The rows of rowids ``ns`` (live ones only, with ``live_only``)."""
+        if not ns:
+            return {}
+        # "+": by rowid, never by the index on deleted_at (which would walk every live article)
+        cond = " AND +a.deleted_at IS NULL" if live_only else ""
+        return {r[0]: _row_article(r[1:]) for r in self._read(
+            f"SELECT a.n, {self._cols_sql()} FROM articles a WHERE a.n IN ({','.join('?' * len(ns))}){cond}", list(ns))}
 
     def data_version(self) -> object | None:
         # Changes when another connection commits (the daemon, an ingest); this one only reads
         # when it asks (the web page).
         return (int(self._read("PRAGMA data_version").fetchone()[0]), self.db.total_changes)
-
-    def count_matches(self, text: str, filters: Filters) -> int:
-        got = self._match_where(text, filters)
-        if got is None:
-            return 0
-        where, args = got
-        return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
 
     def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
         got = self._match_where(text, filters) if text.strip() else None
@@ -790,7 +747,7 @@ class SQLiteStore(Store):
 
     # ------------------------------------------------------------ daemon
     def acquire_lock(self, key: str, holder: dict[str, Any], can_take: Any) -> dict[str, Any] | None:
-        with self._write():
+        with self._write(index=False):
             row = self.db.execute("SELECT doc FROM daemons WHERE key=?", (key,)).fetchone()
             if row is not None:
                 old = json.loads(row[0])
@@ -803,7 +760,7 @@ class SQLiteStore(Store):
         return None
 
     def heartbeat(self, key: str, token: str, data: dict[str, Any]) -> bool:
-        with self._write():
+        with self._write(index=False):
             row = self.db.execute("SELECT doc FROM daemons WHERE key=? AND token=?", (key, token)).fetchone()
             if row is None:
                 return False
@@ -817,23 +774,13 @@ class SQLiteStore(Store):
     def daemons(self) -> list[dict[str, Any]]:
         return [json.loads(r[0]) for r in self._read("SELECT doc FROM daemons ORDER BY key")]
 
-    # ------------------------------------------------------------ checks
-    def fts_consistent(self) -> bool:
-        """True if the full-text index agrees with the articles table (FTS5 integrity-check)."""
-        try:
-            self.db.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
-        except sqlite3.DatabaseError:
-            return False
-        n_fts = self.db.execute("SELECT count(*) FROM articles_fts_docsize").fetchone()[0]
-        n_art = self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
-        return bool(n_fts == n_art)
-
 
 class _Txn:
     """``BEGIN IMMEDIATE`` … ``COMMIT``; a locked database becomes StoreUnavailable."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: SQLiteStore, index: bool = True) -> None:
         self.store = store
+        self.index = index
 
     def __enter__(self) -> None:
         deadline = time.monotonic() + self.store._busy
@@ -844,18 +791,28 @@ class _Txn:
             except sqlite3.OperationalError as exc:
                 if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
                     raise self.store._unavailable(exc) from None
+                # Another process writes, and may be waiting for the search index's writer.
+                self.store.release_writer()
                 time.sleep(0.05)
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         db = self.store.db
         if exc_type is None:
             try:
+                top = self.store._index_before_commit() if self.index else None
                 db.execute("COMMIT")
-                return
             except sqlite3.Error as err:
                 _rollback(db)
+                self.store._index_rollback()
                 raise self.store._unavailable(err) from None
-        _rollback(db)
+            except BaseException:
+                _rollback(db)
+                self.store._index_rollback()
+                raise
+            if self.index:
+                self.store._index_after_commit(top)
+            return
+        _rollback(db)  # nothing was handed to the index yet
         if is_store_fault(exc):
             # Disk full, read-only, I/O error, locked, a vanished file: the store's fault, never
             # the document's. The caller keeps its paths and tries again later.

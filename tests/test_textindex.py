@@ -1,0 +1,183 @@
+"""The SQLite store's search index (archive/store/textindex.py, sqlite_search.py): derived from
+the table, repaired after a crash between the two commits, rebuilt when it cannot be trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from archive.store.base import Filters
+from archive.store.sqlite import SQLiteStore
+from archive.store.textindex import WATERMARK, folder_for
+from tests.conftest import item_for
+
+Writer = Callable[..., Path]
+
+
+def _ingest(db: Path, paths: list[Path]) -> None:
+    s = SQLiteStore(db)
+    try:
+        s.upsert_many([item_for(p) for p in paths])
+    finally:
+        s.close()
+
+
+def _titles(db: Path, q: str) -> list[str]:
+    s = SQLiteStore(db, create=False)
+    try:
+        return sorted(h.article.title for h in s.search(q, Filters()))
+    finally:
+        s.close()
+
+
+def test_the_index_lives_beside_the_file_and_follows_every_change(tmp_path: Path, write_article: Writer) -> None:
+    db = tmp_path / "a.db"
+    a = write_article("a.txt", title="Alpha ceasefire", body="Troops withdrew.")
+    b = write_article("b.txt", title="Beta", body="Governments negotiated a ceasefire.")
+    _ingest(db, [a, b])
+    assert (folder_for(db) / "meta.json").exists()
+    assert _titles(db, "ceasefire") == ["Alpha ceasefire", "Beta"]
+    assert _titles(db, "government") == ["Beta"]  # stems: government(s)
+    write_article("b.txt", title="Beta", body="Nothing about it now.")
+    _ingest(db, [b])
+    assert _titles(db, "ceasefire") == ["Alpha ceasefire"]
+    s = SQLiteStore(db)
+    assert s.mark_deleted([str(a)]) == 1
+    assert [h.article.title for h in s.search("ceasefire", Filters())] == []
+    assert [h.article.title for h in s.search("ceasefire", Filters(include_deleted=True))] == ["Alpha ceasefire"]
+    assert s.index_consistent()
+    s.close()
+
+
+def test_a_crash_between_the_two_commits_is_repaired_when_a_writer_opens(
+        tmp_path: Path, write_article: Writer, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "a.db"
+    _ingest(db, [write_article("a.txt", title="First", body="Ceasefire talks.")])
+    # The table commits, the process dies before the index does: simulated by an index commit
+    # that never happens (the writer is thrown away, as a killed process's would be).
+    s = SQLiteStore(db)
+    monkeypatch.setattr(SQLiteStore, "_index_after_commit",
+                        lambda self, top: self._drop_writer(rollback=True))
+    s.upsert_many([item_for(write_article("b.txt", title="Second", body="Ceasefire again."))])
+    s.db.close()
+    monkeypatch.undo()
+    from archive.store.textindex import TextIndex
+
+    ix = TextIndex(folder_for(db), readonly=True)
+    assert [n for n, _ in ix.every_rowid()] == [1]  # the second article is in the table only
+    s = SQLiteStore(db)  # a writer opens: the logged change above the watermark is indexed
+    assert s.index_consistent()
+    s.close()
+    assert _titles(db, "ceasefire") == ["First", "Second"]
+
+
+def test_readers_never_show_an_article_the_table_lacks(tmp_path: Path, write_article: Writer) -> None:
+    db = tmp_path / "a.db"
+    _ingest(db, [write_article("a.txt", title="Real", body="Ceasefire.")])
+    s = SQLiteStore(db)
+    ix = s._index()
+    # The index committed, the table's transaction did not (a crash, or a writer whose COMMIT failed).
+    w = ix.writer(5)
+    w.add_document(ix.document(999, True, "Phantom", "", "", "Ceasefire ceasefire ceasefire."))
+    w.commit()
+    w.wait_merging_threads()
+    assert [h.article.title for h in s.search("ceasefire", Filters())] == ["Real"]
+    assert not s.index_consistent()
+    s.close()
+
+
+@pytest.mark.parametrize("damage", ["removed", "unreadable", "another store", "ahead of the table"])
+def test_an_index_that_cannot_be_trusted_is_rebuilt_from_the_table(
+        tmp_path: Path, write_article: Writer, damage: str) -> None:
+    db = tmp_path / "a.db"
+    paths = [write_article(f"{i}.txt", title=f"Article {i}", body=f"Ceasefire number {i}.") for i in range(30)]
+    _ingest(db, paths)
+    folder = folder_for(db)
+    if damage == "removed":
+        shutil.rmtree(folder)
+    elif damage == "unreadable":
+        (folder / "meta.json").write_text("{not json")
+    elif damage == "another store":
+        other = tmp_path / "other.db"
+        _ingest(other, [write_article("x.txt", title="Other", body="Ceasefire elsewhere.")])
+        shutil.rmtree(folder)
+        shutil.copytree(folder_for(other), folder)
+    else:  # an older copy of the database came back beside a newer index
+        wm = json.loads((folder / WATERMARK).read_text())
+        (folder / WATERMARK).write_text(json.dumps({**wm, "seq": wm["seq"] + 1000}))
+    s = SQLiteStore(db)
+    assert s.index_consistent()
+    assert len(list(s.search("ceasefire", Filters()))) == 30
+    s.close()
+
+
+def test_a_read_only_store_without_its_index_says_so(tmp_path: Path, write_article: Writer) -> None:
+    from archive.errors import StoreError
+
+    db = tmp_path / "a.db"
+    _ingest(db, [write_article("a.txt")])
+    shutil.rmtree(folder_for(db))
+    s = SQLiteStore(db, create=False)
+    s.readonly = True  # as on read-only media
+    with pytest.raises(StoreError, match="no usable search index"):
+        list(s.search("body", Filters()))
+    s.close()
+
+
+def test_segments_a_killed_writer_left_are_garbage_collected(tmp_path: Path, write_article: Writer) -> None:
+    db = tmp_path / "a.db"
+    _ingest(db, [write_article("a.txt")])
+    folder = folder_for(db)
+    before = set(os.listdir(folder))
+    # A writer flushes segments to disk before it commits (its heap fills up), then is killed.
+    code = textwrap.dedent(f"""
+        import os
+        from archive.store.textindex import TextIndex
+        ix = TextIndex(__import__("pathlib").Path({str(folder)!r}), readonly=False)
+        w = ix.index.writer(15_000_000, 1)
+        body = " ".join(f"word{{i}}" for i in range(3000))
+        for n in range(1000, 2500):
+            w.add_document(ix.document(n, True, "t", "", "", body))
+        os._exit(9)
+    """)
+    subprocess.run([sys.executable, "-c", code], check=False, timeout=120)
+    left = set(os.listdir(folder)) - before
+    assert any(f.endswith((".idx", ".pos", ".term", ".fast", ".store", ".fieldnorm")) for f in left), left
+    s = SQLiteStore(db)  # a writer's open collects what no commit refers to
+    s.close()
+    assert not {f for f in set(os.listdir(folder)) - before if not f.startswith(".")}
+    assert _titles(db, "body") == ["A title"]
+
+
+def test_two_writer_processes_share_the_index(tmp_path: Path, write_article: Writer) -> None:
+    db = tmp_path / "a.db"
+    _ingest(db, [write_article("seed.txt")])
+    for k in range(2):
+        for i in range(40):
+            write_article(f"p{k}/{i}.txt", title=f"P{k} {i}", body=f"Ceasefire from process {k}.")
+    code = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from archive.store.sqlite import SQLiteStore
+        from tests.conftest import item_for
+        s = SQLiteStore(sys.argv[1])
+        for p in sorted(Path(sys.argv[2]).iterdir()):
+            s.upsert_many([item_for(p)])
+        s.close()
+    """)
+    root = tmp_path / "articles"
+    top = Path(__file__).parent.parent
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db), str(root / f"p{k}")], cwd=top) for k in range(2)]
+    assert [p.wait(timeout=180) for p in procs] == [0, 0]
+    s = SQLiteStore(db)
+    assert s.index_consistent()
+    assert s.count_matches("ceasefire", Filters()) == 80
+    s.close()
