@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -368,7 +368,8 @@ def _common_prefix(a: str, b: str) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _snippet_matcher(words: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...], frozenset[str]] | None:
+def _snippet_matcher(words: tuple[str, ...], stem: Callable[[str], str]
+                     ) -> tuple[re.Pattern[str], tuple[str, ...], frozenset[str]] | None:
     """A regex over the text itself (folding 6 KB costs more than the rest) that finds the
     candidate words, case- and accent-blind; the prefixes (three letters or more) and stems a
     candidate is then checked against."""
@@ -381,13 +382,13 @@ def _snippet_matcher(words: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str
     return pattern, tuple(w for w in wanted if len(w) > 2), frozenset(stem(w) for w in wanted)
 
 
-def make_snippet(text: str, words: Sequence[str], width: int = 32) -> str:
+def make_snippet(text: str, words: Sequence[str], width: int = 32, stem: Callable[[str], str] = stem) -> str:
     """About ``width`` words of ``text`` around the first match, matches wrapped in markers.
-    A word matches what search matched: the same stem, or (three letters or more) a prefix.
+    A word matches what search matched: the same ``stem``, or (three letters or more) a prefix.
     Only the few candidate words a regex finds are stemmed: a snippet costs tens of µs."""
     if not text:
         return ""
-    matcher = _snippet_matcher(tuple(words))
+    matcher = _snippet_matcher(tuple(words), stem)
 
     def found(lo: int, hi: int) -> Iterator[tuple[int, int]]:
         if matcher is None:

@@ -234,6 +234,8 @@ class SearchIndexMixin:
         if not q.has_positive:
             yield from self._search_excluding(q, searcher, restrict, filters, limit)
             return
+        from archive.store.textindex import stem
+
         query = ix.query(q, restrict, live_only)
         words = q.highlight_words()
         want = limit if limit is not None else ix.count(searcher, query)
@@ -249,7 +251,7 @@ class SearchIndexMixin:
                 if art is None:  # indexed, but not (or no longer) in the table: never shown
                     continue
                 done += 1
-                yield Hit(art, round(score, 6), make_snippet(art.body, words))
+                yield Hit(art, round(score, 6), make_snippet(art.body, words, stem=stem))
             page = 256
 
     def _search_excluding(self, q: SearchQuery, searcher: Any, restrict: list[int] | None, filters: Filters,

@@ -16,7 +16,7 @@ against ~80 ms.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
 import os
 import re
@@ -66,6 +66,18 @@ def _analyzer() -> Any:
             .filter(tantivy.Filter.ascii_fold())
             .filter(tantivy.Filter.stemmer("english"))
             .build())
+
+
+_ANALYZER: Any = None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """A word as the index stores it (the same analyzer): for snippets, without snowballstemmer."""
+    global _ANALYZER
+    if _ANALYZER is None:
+        _ANALYZER = _analyzer()
+    return "".join(_ANALYZER.analyze(word))
 
 
 class TextIndex:
@@ -185,12 +197,3 @@ class TextIndex:
         live = set(self.rowids(s, tantivy.Query.const_score_query(self._live, 0.0)))
         for n in self.rowids(s, tantivy.Query.all_query()):
             yield n, n in live
-
-
-@contextlib.contextmanager
-def suppressed() -> Iterator[None]:
-    """Index errors after the table committed are not the caller's: the log keeps the changes."""
-    try:
-        yield
-    except (OSError, ValueError):
-        pass
