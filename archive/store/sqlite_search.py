@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("archive.store")
 
 _CHUNK = 500
+BULK_COMMIT_EVERY = 2.0  # seconds between index commits inside bulk(): what readers wait at most
 
 
 class SearchIndexMixin:
@@ -44,6 +46,8 @@ class SearchIndexMixin:
     _bulk_depth = 0
     _indexed_to: int | None = None  # the watermark this process last wrote (it knows that index state)
     _store_id = ""
+    _pending_top: int | None = None  # handed to the writer and committed in SQLite, not yet in the index
+    _last_commit = 0.0
     _index_wait: float | None = None  # how long to wait for another process's index writer (None: busy timeout)
 
     if TYPE_CHECKING:
@@ -94,7 +98,8 @@ class SearchIndexMixin:
             ix = TextIndex(folder, readonly=False)
             owner, seq = ix.watermark()
             top = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='search_log'").fetchone()
-            stale = (owner is not None and owner != self._store_id) or seq > (top[0] if top else 0)
+            stale = (ix.untrusted() or (owner is not None and owner != self._store_id)
+                     or seq > (top[0] if top else 0))
             if stale:
                 log.warning("search index %s is of another store or state: rebuilding it", folder)
         except (OSError, ValueError) as exc:
@@ -139,9 +144,7 @@ class SearchIndexMixin:
         if self._ix is None:
             self._ensure_index(in_txn=True)  # a writer's first write
             assert self._ix is not None
-        _, wm = self._ix.watermark()
-        if wm:
-            self.db.execute("DELETE FROM search_log WHERE seq <= ?", (wm,))
+        wm = self._handed_mark()
         top = self.db.execute("SELECT max(seq) FROM search_log").fetchone()[0]
         if top is None or top <= wm:
             return None
@@ -152,14 +155,14 @@ class SearchIndexMixin:
                 self._writer = self._ix.writer(self._busy if self._index_wait is None else self._index_wait)
             except IndexBusy as exc:
                 raise StoreUnavailable(str(self._index_folder()), f"search index busy: {exc}") from None
+            # Read again holding the writer (its lock is the index's): another process may have
+            # indexed, and moved the watermark, while this one waited for it.
+            wm = self._handed_mark()
         w = self._writer
-        # Read again holding the writer (its lock is the index's): another process may have
-        # indexed, and moved the watermark, while this one waited for it.
-        _, wm = self._ix.watermark()
         ops: dict[int, set[str]] = {}
         for n, op in self.db.execute("SELECT n, op FROM search_log WHERE seq > ?", (wm,)):
             ops.setdefault(n, set()).add(op)
-        known = self._indexed_to == wm  # this process wrote that watermark: nothing above it is indexed
+        known = self._indexed_to == wm  # this process indexed up to there: nothing above it is in the index
         ns = sorted(ops)
         for n in ns:
             if not known or ops[n] != {"i"}:
@@ -172,19 +175,40 @@ class SearchIndexMixin:
                 w.add_document(TextIndex.document(*r))
         return int(top)
 
+    def _handed_mark(self) -> int:
+        """The log seq up to which the index has everything: the watermark, or (holding the writer,
+        which no other process can then move) what this process handed its writer since."""
+        assert self._ix is not None
+        _, wm = self._ix.watermark()
+        if wm:
+            self.db.execute("DELETE FROM search_log WHERE seq <= ?", (wm,))
+        if self._writer is not None and self._indexed_to is not None and self._indexed_to > wm:
+            return self._indexed_to
+        return wm
+
     def _index_after_commit(self, top: int | None) -> None:
-        """After SQLite committed: commit the index and move the watermark. A failure here loses
-        nothing (the log still holds the changes); it is logged and the next write retries."""
-        if top is not None and self._writer is not None and self._ix is not None:
-            try:
-                self._writer.commit()
-                self._ix.set_watermark(self._store_id, top)
-                self._indexed_to = top
-            except (OSError, ValueError) as exc:
-                log.warning("search index %s not updated (%s): the next write retries", self._index_folder(), exc)
-                self._drop_writer(rollback=True)
+        """After SQLite committed: commit the index and move the watermark (in a bulk load, every
+        few seconds and at its end: fewer, larger segments). A failure here loses nothing (the log
+        still holds the changes); it is logged and the next write retries."""
+        if top is not None and self._writer is not None:
+            self._pending_top = self._indexed_to = top
+            if not self._bulk_depth or time.monotonic() - self._last_commit >= BULK_COMMIT_EVERY:
+                self._commit_index()
         if not self._bulk_depth:
             self.release_writer()
+
+    def _commit_index(self) -> None:
+        if self._writer is None or self._pending_top is None or self._ix is None:
+            return
+        try:
+            self._writer.commit()
+            self._ix.set_watermark(self._store_id, self._pending_top)
+        except (OSError, ValueError) as exc:
+            log.warning("search index %s not updated (%s): the next write retries", self._index_folder(), exc)
+            self._drop_writer(rollback=True)
+            return
+        self._pending_top = None
+        self._last_commit = time.monotonic()
 
     def _index_rollback(self) -> None:
         """SQLite rolled back: what the writer was handed must not reach a later commit."""
@@ -192,13 +216,14 @@ class SearchIndexMixin:
 
     def _drop_writer(self, rollback: bool) -> None:
         w, self._writer = self._writer, None
-        self._indexed_to = None
+        self._indexed_to = self._pending_top = None
         if w is not None and rollback:
             with contextlib.suppress(ValueError, OSError):
                 w.rollback()
 
     def release_writer(self) -> None:
         """Let other processes write the index: finish merging, free the writer's lock."""
+        self._commit_index()
         w, self._writer = self._writer, None
         if w is not None:
             with contextlib.suppress(ValueError, OSError):
@@ -236,7 +261,7 @@ class SearchIndexMixin:
             return
         from archive.store.textindex import stem
 
-        query = ix.query(q, restrict, live_only)
+        query = ix.query(searcher, q, restrict, live_only)
         words = q.highlight_words()
         want = limit if limit is not None else ix.count(searcher, query)
         done, offset, page = 0, 0, 64
@@ -277,10 +302,10 @@ class SearchIndexMixin:
         where, args = self._where(filters)
         live_only = not filters.include_deleted
         if q.has_positive:
-            ns = ix.rowids(searcher, ix.query(q, None, live_only))
+            ns = ix.rowids(searcher, ix.query(searcher, q, None, live_only))
             cond = "a.n IN (SELECT value FROM json_each(?))"
         else:
-            ns = ix.rowids(searcher, ix.any_query(q.negative, None, False))
+            ns = ix.rowids(searcher, ix.any_query(searcher, q.negative, None, False))
             cond = "a.n NOT IN (SELECT value FROM json_each(?))"
         return (f"{where} AND {cond}" if where else f" WHERE {cond}"), [*args, json.dumps(ns)]
 
@@ -294,7 +319,8 @@ class SearchIndexMixin:
             return 0
         if q.has_positive and self._restrict(filters) is None:
             ix = self._index()
-            return ix.count(ix.searcher(), ix.query(q, None, not filters.include_deleted))
+            searcher = ix.searcher()
+            return ix.count(searcher, ix.query(searcher, q, None, not filters.include_deleted))
         where, args = self._match_where_of(q, filters)
         return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
 
