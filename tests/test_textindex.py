@@ -181,3 +181,41 @@ def test_two_writer_processes_share_the_index(tmp_path: Path, write_article: Wri
     assert s.index_consistent()
     assert s.count_matches("ceasefire", Filters()) == 80
     s.close()
+
+
+VOCAB = ("govern governs governed governing government governments governor happy happier happiness "
+         "sensible sensibility die dies dying died run runs running ran minister ministers ministerial "
+         "prime primes primed café cafe Cafés troops troop ceasefire ceasefires the of and talks").split()
+
+
+def test_hits_are_exactly_what_the_query_semantics_say(tmp_path: Path, write_article: Writer) -> None:
+    """Words match every indexed form of their stem, in any field; phrases consecutive forms in one
+    field; word* any word it begins; OR and exclusions: the index, which stores words unstemmed
+    and expands query words, agrees with base.matches (the semantics in Python) on every query."""
+    import random
+
+    from archive.store.base import matches, parse_query
+
+    rng = random.Random(7)
+    db = tmp_path / "a.db"
+    docs = []
+    for i in range(120):
+        title = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(1, 4))).capitalize()
+        body = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(5, 40))) + "."
+        docs.append(write_article(f"{i}.txt", title=title, body=body))
+    _ingest(db, docs)
+    s = SQLiteStore(db, create=False)
+    arts = {a.id: a for a in s.query(Filters())}
+    queries = [*VOCAB, "govern*", "happ*", "cafe*", '"prime minister"', '"troops ceasefire"', '"the talks"',
+               "government -happy", "dying OR sensible", "ministerial troop", '"running troops" -cafe']
+    queries += [f'"{rng.choice(VOCAB)} {rng.choice(VOCAB)}"' for _ in range(30)]
+    queries += [f"{rng.choice(VOCAB)} {rng.choice(VOCAB)}" for _ in range(30)]
+    try:
+        for q in queries:
+            want = {i for i, a in arts.items()
+                    if matches(parse_query(q), [a.title, ", ".join(a.authors), " ".join(a.tags), a.body])}
+            got = {h.article.id for h in s.search(q, Filters())}
+            assert got == want, q
+            assert s.count_matches(q, Filters()) == len(want), q
+    finally:
+        s.close()

