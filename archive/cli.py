@@ -913,6 +913,9 @@ def status(state: State, fmt: str | None) -> None:
     deployment = store.deployment()
     if deployment:
         doc["deployment"] = deployment
+    index = store.search_index()
+    if index is not None:
+        doc["search_index"] = index
     if fmt in ("json", "jsonl"):
         _out().write(json.dumps(doc, ensure_ascii=False, default=str, indent=2 if fmt == "json" else None) + "\n")
         return
@@ -930,6 +933,8 @@ def status(state: State, fmt: str | None) -> None:
     t.add_row("store", f"{doc['store']} ({doc['backend']}" + (f", {deployment})" if deployment else ")"))
     t.add_row("articles", f"{doc['articles']:,}")
     t.add_row("failures", f"{doc['failures']:,}" + ("  (archive failures lists them)" if doc["failures"] else ""))
+    if index is not None:
+        t.add_row("search index", _index_line(index))
     if not daemons:
         t.add_row("daemon", "none has run on this store (start one with: archive watch DIR)")
     for d in daemons:
@@ -941,6 +946,15 @@ def status(state: State, fmt: str | None) -> None:
                       f"last ingest {_short_date(_when(d.get('last_ingest_at'))) or '-'}, "
                       f"backlog {d.get('backlog', 0):,}")
     _console().print(t)
+
+
+def _index_line(index: dict[str, Any]) -> str:
+    if "error" in index:
+        return f"{index['path']}: {index['error']}"
+    pending = index["pending"]
+    state = ("up to date" if not pending else
+             f"{pending:,} change{'s' if pending != 1 else ''} not indexed yet (the next writer indexes them)")
+    return f"{index['path']}: {index['articles']:,} articles, {index['bytes'] / 1e6:,.1f} MB, {state}"
 
 
 def _when(value: Any) -> Any:

@@ -183,9 +183,10 @@ def test_two_writer_processes_share_the_index(tmp_path: Path, write_article: Wri
     s.close()
 
 
-VOCAB = ("govern governs governed governing government governments governor happy happier happiness "
-         "sensible sensibility die dies dying died run runs running ran minister ministers ministerial "
-         "prime primes primed café cafe Cafés troops troop ceasefire ceasefires the of and talks").split()
+_VOCAB_TEXT = ("govern governs governed governing government governments governor happy happier happiness "
+               "sensible sensibility die dies dying died run runs running ran minister ministers ministerial "
+               "prime primes primed café cafe Cafés troops troop ceasefire ceasefires the of and talks")
+VOCAB = tuple(_VOCAB_TEXT.split())
 
 
 def test_hits_are_exactly_what_the_query_semantics_say(tmp_path: Path, write_article: Writer) -> None:
@@ -219,3 +220,32 @@ def test_hits_are_exactly_what_the_query_semantics_say(tmp_path: Path, write_art
             assert s.count_matches(q, Filters()) == len(want), q
     finally:
         s.close()
+
+
+def test_status_reports_the_index_and_what_it_lacks(
+        tmp_path: Path, write_article: Writer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    db = tmp_path / "a.db"
+    _ingest(db, [write_article("a.txt"), write_article("b.txt", title="Other")])
+
+    def status() -> dict[str, object]:
+        r = CliRunner().invoke(cli, ["--db", str(db), "status", "--format", "json"])
+        assert r.exit_code == 0, r.output
+        return dict(json.loads(r.output)["search_index"])
+
+    first = status()
+    assert first["articles"] == 2 and first["pending"] == 0 and first["path"] == str(folder_for(db))
+    s = SQLiteStore(db)  # a writer whose index commit never happens (killed between the commits)
+    monkeypatch.setattr(SQLiteStore, "_index_after_commit", lambda self, top: self._drop_writer(rollback=True))
+    s.upsert_many([item_for(write_article("c.txt", title="Third"))])
+    s.db.close()
+    monkeypatch.undo()
+    lagging = status()  # a read command reports it and leaves it to the writers
+    assert lagging["articles"] == 2 and lagging["pending"] == 1
+    r = CliRunner().invoke(cli, ["--db", str(db), "status", "--format", "table"])
+    assert "1 change not indexed yet" in r.output
+    SQLiteStore(db).close()
+    assert status()["articles"] == 3 and status()["pending"] == 0

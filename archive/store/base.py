@@ -509,6 +509,11 @@ class Store(abc.ABC):
         """Raise StoreReplaced if the store went away under this handle (default: it cannot)."""
         return None
 
+    def search_index(self) -> dict[str, Any] | None:
+        """What ``archive status`` says of a search index kept apart from the documents (None: the
+        backend has none of its own)."""
+        return None
+
     def deployment(self) -> str | None:
         """What the store runs on, for ``status`` (None: nothing worth saying)."""
         return None

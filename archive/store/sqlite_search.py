@@ -53,6 +53,7 @@ class SearchIndexMixin:
     _store_id = ""
     _pending_top: int | None = None  # handed to the writer and committed in SQLite, not yet in the index
     _last_commit = 0.0
+    _counted: tuple[str, Filters, int] | None = None  # (query, filters, matches) of the last search
     _index_wait: float | None = None  # how long to wait for another process's index writer (None: busy timeout)
 
     if TYPE_CHECKING:
@@ -284,7 +285,9 @@ class SearchIndexMixin:
         want = limit if limit is not None else ix.count(searcher, query)
         done, offset, page = 0, 0, 64
         while done < want:
-            ranked = ix.top(searcher, query, min(page, want - done), offset)
+            ranked, total = ix.top(searcher, query, min(page, want - done), offset, count=not offset)
+            if total is not None:  # for count_matches right after ("50 of 9,157 shown")
+                self._counted = (text, filters, total)
             if not ranked:
                 return
             offset += len(ranked)
@@ -332,6 +335,9 @@ class SearchIndexMixin:
         return None if q.empty else self._match_where_of(q, filters)
 
     def count_matches(self, text: str, filters: Filters) -> int:
+        counted, self._counted = self._counted, None
+        if counted is not None and counted[:2] == (text, filters):
+            return counted[2]  # the search just made counted them
         q = parse_query(text)
         if q.empty:
             return 0
@@ -341,6 +347,21 @@ class SearchIndexMixin:
             return ix.count(searcher, ix.query(searcher, q, None, not filters.include_deleted))
         where, args = self._match_where_of(q, filters)
         return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
+
+    def search_index(self) -> dict[str, Any] | None:
+        """The index folder, how many live articles it finds, and how many logged changes it lacks."""
+        folder = self._index_folder()
+        doc: dict[str, Any] = {"path": str(folder)}
+        try:
+            ix = self._index()
+            searcher = ix.searcher()
+            doc["articles"] = ix.count(searcher, ix.query(searcher, parse_query(""), None, True))
+            doc["pending"] = int(self._read("SELECT count(*) FROM search_log WHERE seq > ?",
+                                            (ix.watermark()[1],)).fetchone()[0])
+            doc["bytes"] = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        except (StoreError, OSError, ValueError) as exc:
+            doc["error"] = str(exc)
+        return doc
 
     # ------------------------------------------------------------ checks
     def index_consistent(self) -> bool:

@@ -233,13 +233,15 @@ class TextIndex:
         return tantivy.Query.boolean_query(clauses)
 
     @staticmethod
-    def top(searcher: Any, query: Any, limit: int, offset: int = 0) -> list[tuple[int, float]]:
-        """(rowid, score) of the best ``limit`` hits after ``offset``, best first."""
+    def top(searcher: Any, query: Any, limit: int, offset: int = 0,
+            count: bool = False) -> tuple[list[tuple[int, float]], int | None]:
+        """(rowid, score) of the best ``limit`` hits after ``offset``, best first; with ``count``,
+        also how many match (nearly free here: the matches are walked for the ranking anyway)."""
         if limit <= 0:
-            return []
-        res = searcher.search(query, limit, count=False, offset=offset)
+            return [], (TextIndex.count(searcher, query) if count else None)
+        res = searcher.search(query, limit, count=count, offset=offset)
         ns = searcher.fast_field_values("n", [a for _, a in res.hits])
-        return [(int(n), float(score)) for (score, _), n in zip(res.hits, ns, strict=True)]
+        return [(int(n), float(score)) for (score, _), n in zip(res.hits, ns, strict=True)], res.count
 
     @staticmethod
     def count(searcher: Any, query: Any) -> int:
