@@ -287,11 +287,11 @@ class SearchIndexMixin:
             return
         ix = self._index()
         searcher = ix.searcher()
+        if not q.has_positive:
+            yield from self._search_excluding(q, searcher, filters, limit)
+            return
         restrict = self._restrict(filters)
         live_only = not filters.include_deleted
-        if not q.has_positive:
-            yield from self._search_excluding(q, searcher, restrict, filters, limit)
-            return
         from archive.store.textindex import stem
 
         query = ix.query(searcher, q, restrict, live_only)
@@ -314,7 +314,7 @@ class SearchIndexMixin:
                 yield Hit(art, round(score, 6), make_snippet(art.body, words, stem=stem))
             page = 256
 
-    def _search_excluding(self, q: SearchQuery, searcher: Any, restrict: list[int] | None, filters: Filters,
+    def _search_excluding(self, q: SearchQuery, searcher: Any, filters: Filters,
                           limit: int | None) -> Iterator[Hit]:
         """Only exclusions: the articles without those words, newest first."""
         where, args = self._match_where_of(q, filters, searcher)
