@@ -249,3 +249,24 @@ def test_status_reports_the_index_and_what_it_lacks(
     assert "1 change not indexed yet" in r.output
     SQLiteStore(db).close()
     assert status()["articles"] == 3 and status()["pending"] == 0
+
+
+def test_an_index_on_read_only_media_is_read_through_links(
+        tmp_path: Path, write_article: Writer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tantivy takes a lock file even to read: where the folder cannot be written (a read-only
+    mount; root can write anything here, so the check is what is faked), it reads the index
+    through a temporary folder of links, and writes nothing beside the store."""
+    db = tmp_path / "a.db"
+    _ingest(db, [write_article("a.txt", title="Readable", body="Ceasefire.")])
+    folder = folder_for(db)
+    for lock in folder.glob(".tantivy-*"):
+        lock.unlink()
+    before = sorted(os.listdir(folder))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) in (folder, db, db.parent)
+                        else real_access(p, mode, **kw))
+    s = SQLiteStore(db, create=False)
+    assert s.readonly
+    assert [h.article.title for h in s.search("ceasefire", Filters())] == ["Readable"]
+    s.close()
+    assert sorted(os.listdir(folder)) == before

@@ -103,6 +103,21 @@ def _head(word: str, s: str) -> str:
     return word[: max(1, k - 2)]
 
 
+def _shadow(folder: Path) -> Path:
+    """A writable stand-in for an index on read-only media: tantivy takes a lock file even to read,
+    so it opens a temporary folder of links to the index's files (removed at exit)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    shadow = Path(tempfile.mkdtemp(prefix="archive-index-"))
+    atexit.register(shutil.rmtree, shadow, True)
+    for entry in os.listdir(folder):
+        if not entry.startswith(".tantivy-"):  # lock files stay behind
+            os.symlink(folder / entry, shadow / entry)
+    return shadow
+
+
 class TextIndex:
     """One open index folder; ``readonly`` never creates or changes it."""
 
@@ -110,7 +125,8 @@ class TextIndex:
         self.folder = folder
         self.readonly = readonly
         if (folder / "meta.json").exists():
-            self.index = tantivy.Index.open(str(folder))  # a fifth of creating-or-reusing's cost
+            where = folder if not readonly or os.access(folder, os.W_OK) else _shadow(folder)
+            self.index = tantivy.Index.open(str(where))  # a fifth of creating-or-reusing's cost
             self.schema = self.index.schema
         else:
             if readonly:
