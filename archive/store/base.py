@@ -360,11 +360,14 @@ def accent_insensitive_pattern(word: str) -> str:
     return "".join(out)
 
 
-def _common_prefix(a: str, b: str) -> str:
+def stem_head(word: str, stem_of_word: str) -> str:
+    """A prefix every word with this stem starts with: the stem's last letters may be rewritten
+    (happy → happi, sensible → sensibl ← sensibility), so two letters less than what the word and
+    its stem share. Search expands a query word from it; snippets find candidates with it."""
     k = 0
-    while k < min(len(a), len(b)) and a[k] == b[k]:
+    while k < min(len(word), len(stem_of_word)) and word[k] == stem_of_word[k]:
         k += 1
-    return a[:k]
+    return word[: max(1, k - 2)]
 
 
 @functools.lru_cache(maxsize=256)
@@ -376,7 +379,7 @@ def _snippet_matcher(words: tuple[str, ...], stem: Callable[[str], str]
     wanted = [w for w in (fold(w) for w in words if w) if w]
     if not wanted:
         return None
-    heads = {(_common_prefix(w, stem(w)) or w[:1]) for w in wanted}
+    heads = {stem_head(w, stem(w)) for w in wanted}
     heads_re = "|".join(accent_insensitive_pattern(h) for h in sorted(heads, key=len, reverse=True))
     pattern = re.compile(r"(?<!\w)(?:" + heads_re + r")\w*", re.IGNORECASE)
     return pattern, tuple(w for w in wanted if len(w) > 2), frozenset(stem(w) for w in wanted)

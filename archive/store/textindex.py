@@ -28,7 +28,7 @@ from typing import Any
 
 import tantivy
 
-from archive.store.base import SearchQuery, Term
+from archive.store.base import SearchQuery, Term, stem_head
 
 FORMAT = 2  # bump to rebuild every index from its table (2: words unstemmed)
 FIELDS = ("title", "authors", "tags", "body")
@@ -77,30 +77,19 @@ def _stem_analyzer() -> Any:
             .build())
 
 
-_ANALYZERS: dict[str, Any] = {}
+@functools.cache
+def _built(kind: str) -> Any:
+    return _words_analyzer() if kind == "words" else _stem_analyzer()
 
 
 def _analyze(kind: str, text: str) -> list[str]:
-    a = _ANALYZERS.get(kind)
-    if a is None:
-        a = _ANALYZERS[kind] = _words_analyzer() if kind == "words" else _stem_analyzer()
-    return list(a.analyze(text))
+    return list(_built(kind).analyze(text))
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """The English (Snowball, porter2) stem of a word, as search matches words."""
     return "".join(_analyze("stem", word))
-
-
-def _head(word: str, s: str) -> str:
-    """A prefix every word with stem ``s`` starts with: the stem's last letters may be rewritten
-    (happy → happi, sensible → sensibl ← sensibility), so two letters less than what word and
-    stem share."""
-    k = 0
-    while k < min(len(word), len(s)) and word[k] == s[k]:
-        k += 1
-    return word[: max(1, k - 2)]
 
 
 def _shadow(folder: Path) -> Path:
@@ -197,7 +186,7 @@ class TextIndex:
         """The indexed words of ``field`` with ``word``'s stem (``word`` itself first)."""
         want = stem(word)
         out = [word]
-        for term, _ in searcher.terms_with_prefix(field, _head(word, want)):
+        for term, _ in searcher.terms_with_prefix(field, stem_head(word, want)):
             if term != word and stem(term) == want:
                 out.append(term)
         return out
