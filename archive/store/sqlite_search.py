@@ -92,8 +92,7 @@ class SearchIndexMixin:
 
             try:
                 ix = TextIndex(self._index_folder(), readonly=True)
-                owner, _ = ix.watermark()
-                ok = not ix.untrusted() and owner in (None, self._meta_id())
+                ok = self._trusts(ix)
             except (OSError, ValueError) as exc:
                 why, ok = str(exc), False
             else:
@@ -108,8 +107,15 @@ class SearchIndexMixin:
         assert self._ix is not None
         return self._ix
 
-    def _meta_id(self) -> str:
+    def _read_store_id(self) -> str:
         return str(self.db.execute("SELECT v FROM store_meta WHERE k='id'").fetchone()[0])
+
+    def _trusts(self, ix: TextIndex) -> bool:
+        """The one test of whether ``ix`` may serve this store (readers use it as it is, writers
+        rebuild it when not)."""
+        store_id = self._read_store_id()
+        top = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='search_log'").fetchone()
+        return ix.trusted_by(store_id, top[0] if top else 0)
 
     def open_index(self) -> None:
         """Open the index for writing and index what a crash left above its watermark."""
@@ -121,15 +127,12 @@ class SearchIndexMixin:
         what is logged above the watermark."""
         from archive.store.textindex import TextIndex
 
-        self._store_id = self._meta_id()
+        self._store_id = self._read_store_id()
         folder = self._index_folder()
         ix: TextIndex | None = None
         try:
             ix = TextIndex(folder, readonly=False)
-            owner, seq = ix.watermark()
-            top = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='search_log'").fetchone()
-            stale = (ix.untrusted() or (owner is not None and owner != self._store_id)
-                     or seq > (top[0] if top else 0))
+            stale = not self._trusts(ix)
             if stale:
                 _log().warning("search index %s is of another store or state: rebuilding it", folder)
         except (OSError, ValueError) as exc:
@@ -146,8 +149,10 @@ class SearchIndexMixin:
                 for sql in relog:
                     self.db.execute(sql)
             return
-        with contextlib.suppress(ValueError, OSError):
-            ix.index.writer(15_000_000, 1).garbage_collect_files()  # files a killed writer left
+        from archive.store.textindex import IndexBusy
+
+        with contextlib.suppress(IndexBusy, ValueError, OSError):
+            ix.writer(0).garbage_collect_files()  # files a killed writer left (unless one is writing now)
         if stale or self.db.execute("SELECT 1 FROM search_log WHERE seq > ? LIMIT 1", (ix.watermark()[1],)).fetchone():
             # Its commit indexes what is logged above the watermark. If another process holds the
             # index's writer, that process indexes it (a writer takes everything above the mark).
@@ -274,9 +279,14 @@ class SearchIndexMixin:
                 self.release_writer()
 
     # ------------------------------------------------------------ reading
+    @staticmethod
+    def _index_alone(filters: Filters) -> bool:
+        """Whether the index's own live flag says all ``filters`` say."""
+        return filters in (Filters(), Filters(include_deleted=True))
+
     def _restrict(self, filters: Filters) -> list[int] | None:
-        """The rowids ``filters`` allow, or None when the index's own live flag says it all."""
-        if filters == Filters() or filters == Filters(include_deleted=True):
+        """The rowids ``filters`` allow, or None when the index alone can apply them."""
+        if self._index_alone(filters):
             return None
         where, args = self._where(filters)
         return [r[0] for r in self._read(f"SELECT a.n FROM articles a{where}", args)]
@@ -355,7 +365,7 @@ class SearchIndexMixin:
         q = parse_query(text)
         if q.empty:
             return 0
-        if q.has_positive and self._restrict(filters) is None:
+        if q.has_positive and self._index_alone(filters):
             ix = self._index()
             searcher = ix.searcher()
             return ix.count(searcher, ix.query(searcher, q, None, not filters.include_deleted))
@@ -369,9 +379,8 @@ class SearchIndexMixin:
         try:
             ix = self._index()
             searcher = ix.searcher()
-            doc["articles"] = ix.count(searcher, ix.query(searcher, parse_query(""), None, True))
-            doc["pending"] = int(self._read("SELECT count(*) FROM search_log WHERE seq > ?",
-                                            (ix.watermark()[1],)).fetchone()[0])
+            doc["articles"] = ix.live_count(searcher)
+            doc["pending"] = self._unindexed(ix)
             doc["bytes"] = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
         except (StoreError, OSError, ValueError) as exc:
             doc["error"] = str(exc)
@@ -384,8 +393,11 @@ class SearchIndexMixin:
         ix = self._index()
         got = sorted(ix.every_rowid())
         want = sorted((int(n), bool(live)) for n, live in self.db.execute("SELECT n, deleted_at IS NULL FROM articles"))
-        pending = self.db.execute("SELECT count(*) FROM search_log WHERE seq > ?", (ix.watermark()[1],)).fetchone()[0]
-        return got == want and pending == 0
+        return got == want and self._unindexed(ix) == 0
+
+    def _unindexed(self, ix: TextIndex) -> int:
+        """Logged changes above the index's watermark."""
+        return int(self._read("SELECT count(*) FROM search_log WHERE seq > ?", (ix.watermark()[1],)).fetchone()[0])
 
     if TYPE_CHECKING:
         def _cols_sql(self) -> str: ...

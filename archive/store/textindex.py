@@ -135,26 +135,40 @@ class TextIndex:
         shutil.rmtree(folder, ignore_errors=True)
 
     # ------------------------------------------------------------ watermark
-    def watermark(self) -> tuple[str | None, int]:
-        """(store id, seq) of the last indexed change; (None, 0) when unknown or of another format."""
-        try:
-            doc = json.loads((self.folder / WATERMARK).read_text())
-        except (OSError, ValueError):
-            return None, 0
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            return None, 0
-        return str(doc.get("store")), int(doc.get("seq", 0))
-
-    def untrusted(self) -> bool:
-        """An index whose watermark is unreadable or of another format, or that has articles but
-        no watermark: what it holds is not known, so it is rebuilt."""
+    def _watermark_doc(self) -> dict[str, Any] | None:
+        """The watermark file as written; None when there is none; ValueError when unreadable."""
         try:
             doc = json.loads((self.folder / WATERMARK).read_text())
         except FileNotFoundError:
-            return bool(self.searcher().num_docs)
-        except (OSError, ValueError):
-            return True
-        return not isinstance(doc, dict) or doc.get("format") != FORMAT
+            return None
+        except OSError as exc:
+            raise ValueError(str(exc)) from None
+        if not isinstance(doc, dict):
+            raise ValueError("not a watermark")
+        return doc
+
+    def watermark(self) -> tuple[str | None, int]:
+        """(store id, seq) of the last indexed change; (None, 0) when unknown or of another format."""
+        try:
+            doc = self._watermark_doc()
+        except ValueError:
+            return None, 0
+        if doc is None or doc.get("format") != FORMAT:
+            return None, 0
+        return str(doc.get("store")), int(doc.get("seq", 0))
+
+    def trusted_by(self, store_id: str, last_seq: int) -> bool:
+        """Whether this index may serve the store ``store_id`` whose change log has reached
+        ``last_seq``: its watermark is readable, of this format, of that store, and not ahead of
+        the log (an older copy of the file came back); or it is a new, empty index."""
+        try:
+            doc = self._watermark_doc()
+        except ValueError:
+            return False
+        if doc is None:
+            return not self.searcher().num_docs
+        return (doc.get("format") == FORMAT and str(doc.get("store")) == store_id
+                and int(doc.get("seq", 0)) <= last_seq)
 
     def set_watermark(self, store_id: str, seq: int) -> None:
         tmp = self.folder / (WATERMARK + ".tmp")
@@ -258,6 +272,9 @@ class TextIndex:
         n = max(1, int(searcher.num_docs))
         res = searcher.search(query, n, count=False, order_by_field="n", order=tantivy.Order.Asc)
         return [int(k) for k, _ in res.hits]
+
+    def live_count(self, searcher: Any) -> int:
+        return self.count(searcher, tantivy.Query.const_score_query(self._live, 0.0))
 
     def every_rowid(self) -> Iterator[tuple[int, bool]]:
         """(rowid, live) of every document in the index (for consistency checks)."""
