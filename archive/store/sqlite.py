@@ -435,17 +435,11 @@ class SQLiteStore(SearchIndexMixin, Store):
         return out
 
     def _flush_staged(self) -> None:
-        """Insert the batch's new articles with one statement. Rows go through a TEMP table and
-        one ``INSERT … SELECT``: the triggers still index each row, but FTS5 flushes its pending
-        terms once per statement instead of once per row (about half the cost of an ingest)."""
+        """Insert the batch's new articles in one executemany (a later read of a path written in
+        the same batch needs them in the table first)."""
         if not self._staged:
             return
-        self.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS staged AS SELECT {', '.join(_WRITE_COLS)} FROM articles"
-                        " WHERE 0")
-        self.db.executemany(_INSERT.replace("INSERT INTO articles", "INSERT INTO temp.staged"), self._staged)
-        self.db.execute(f"INSERT INTO articles ({', '.join(_WRITE_COLS)}) SELECT {', '.join(_WRITE_COLS)}"
-                        " FROM temp.staged ORDER BY rowid")
-        self.db.execute("DELETE FROM temp.staged")
+        self.db.executemany(_INSERT, self._staged)
         self._staged = []
 
     def _row_at(self, path: str) -> Any:
