@@ -191,6 +191,7 @@ _COLS = (
     "revision, ingested_at, updated_at, deleted_at, url, site, tags, format, description"
 )
 _NCOLS = len(_COLS.split(","))
+_A_COLS = ", ".join("a." + c.strip() for c in _COLS.split(","))  # the same, over ``articles a``
 # Every column a write sets: the document's fields and what is derived from them for search.
 _WRITE_COLS = (
     "id", "path", "title", "authors", "authors_text", "authors_key", "published", "body", "word_count",
@@ -612,7 +613,11 @@ class SQLiteStore(SearchIndexMixin, Store):
 
     def query(self, filters: Filters, sort: Sort = "-published", limit: int | None = None) -> Iterator[Article]:
         where, args = self._where(filters)
-        sql = f"SELECT {_COLS.replace('id,', 'a.id,', 1)} FROM articles a{where} ORDER BY {_ORDER[sort]}"
+        return self._articles_where(where, args, sort, limit)
+
+    def _articles_where(self, where: str, args: list[Any], sort: Sort, limit: int | None) -> Iterator[Article]:
+        """The articles a WHERE clause over ``articles a`` selects, in ``sort`` order."""
+        sql = f"SELECT {_A_COLS} FROM articles a{where} ORDER BY {_ORDER[sort]}"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -625,13 +630,6 @@ class SQLiteStore(SearchIndexMixin, Store):
         where, args = self._where(filters)
         return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
 
-    def _cols_sql(self) -> str:
-        return ", ".join("a." + c.strip() for c in _COLS.split(","))
-
-    @staticmethod
-    def _row_to_article(r: Any) -> Article:
-        return _row_article(r)
-
     def _articles_by_n(self, ns: Sequence[int], live_only: bool) -> dict[int, Article]:
         """The rows of rowids ``ns`` (live ones only, with ``live_only``)."""
         if not ns:
@@ -639,7 +637,7 @@ class SQLiteStore(SearchIndexMixin, Store):
         # "+": by rowid, never by the index on deleted_at (which would walk every live article)
         cond = " AND +a.deleted_at IS NULL" if live_only else ""
         return {r[0]: _row_article(r[1:]) for r in self._read(
-            f"SELECT a.n, {self._cols_sql()} FROM articles a WHERE a.n IN ({','.join('?' * len(ns))}){cond}", list(ns))}
+            f"SELECT a.n, {_A_COLS} FROM articles a WHERE a.n IN ({','.join('?' * len(ns))}){cond}", list(ns))}
 
     def data_version(self) -> object | None:
         # Changes when another connection commits (the daemon, an ingest); this one only reads

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from archive.errors import StoreError, StoreUnavailable
-from archive.store.base import Filters, Hit, SearchQuery, make_snippet, parse_query
+from archive.store.base import Filters, Hit, SearchQuery, Sort, make_snippet, parse_query
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,7 +50,7 @@ def _trim_memory() -> None:
 
 class SearchIndexMixin:
     """The index half of SQLiteStore (which provides ``db``, ``path``, ``readonly``, ``_busy``,
-    ``_write()``, ``_where()`` and ``_articles_by_n()``)."""
+    ``_write()``, ``_where()``, ``_articles_by_n()`` and ``_articles_where()``)."""
 
     db: sqlite3.Connection
     path: Path
@@ -72,6 +72,7 @@ class SearchIndexMixin:
         @staticmethod
         def _where(f: Filters) -> tuple[str, list[Any]]: ...
         def _articles_by_n(self, ns: Sequence[int], live_only: bool) -> dict[int, Article]: ...
+        def _articles_where(self, where: str, args: list[Any], sort: Sort, limit: int | None) -> Iterator[Article]: ...
         def _read(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor: ...
 
     # ------------------------------------------------------------ opening
@@ -328,16 +329,8 @@ class SearchIndexMixin:
                           limit: int | None) -> Iterator[Hit]:
         """Only exclusions: the articles without those words, newest first."""
         where, args = self._match_where_of(q, filters, searcher)
-        cols_sql = self._cols_sql()
-        sql = f"SELECT {cols_sql} FROM articles a{where} ORDER BY a.published DESC, a.id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args = [*args, limit]
-        cur = self._read(sql, args)
-        while batch := cur.fetchmany(128):
-            for r in batch:
-                art = self._row_to_article(r)
-                yield Hit(art, 0.0, make_snippet(art.body, []))
+        for art in self._articles_where(where, args, "-published", limit):
+            yield Hit(art, 0.0, make_snippet(art.body, []))
 
     def _match_where_of(self, q: SearchQuery, filters: Filters, searcher: Any = None) -> tuple[str, list[Any]]:
         """A WHERE clause over ``articles a`` for what ``q`` matches under ``filters``: the index's
@@ -398,7 +391,3 @@ class SearchIndexMixin:
     def _unindexed(self, ix: TextIndex) -> int:
         """Logged changes above the index's watermark."""
         return int(self._read("SELECT count(*) FROM search_log WHERE seq > ?", (ix.watermark()[1],)).fetchone()[0])
-
-    if TYPE_CHECKING:
-        def _cols_sql(self) -> str: ...
-        def _row_to_article(self, r: Any) -> Article: ...
