@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -104,37 +103,70 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-@dataclass
+# Every setting: its default and the converter that checks a given value (from a flag, from
+# ARCHIVE_*, or from code) and turns it into the typed value.
+_SETTINGS: dict[str, tuple[Any, Any]] = {
+    "db": (None, _text),  # store URI or .db path; None: default_db()
+    "watch_dir": ("seeds", lambda v: Path(v)),  # folder the daemon watches
+    "log_level": ("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True)),
+    "log_format": ("text", _choice("text", "json")),
+    "polling": (False, _bool),
+    "poll_interval": (1.0, _number(float, gt=0)),
+    "settle": (0.25, _number(float, ge=0)),
+    "rescan_interval": (300.0, _number(float, ge=0)),
+    "heartbeat_interval": (5.0, _number(float, gt=0)),
+    "ignore": ((), lambda v: list(_split_list(v))),
+    "extensions": ((".txt", ".md", ".markdown", ".html", ".htm"), _extensions),
+    "max_bytes": (5 * 1024 * 1024, _number(int, gt=0)),
+    "batch_size": (500, _number(int, gt=0)),
+    "workers": (0, _number(int, ge=0)),  # parse processes; 0 = one per core
+    "connect_timeout": (5.0, _number(float, gt=0)),  # seconds to find a MongoDB server
+    "host": ("127.0.0.1", _text),  # address archive serve listens on
+    "port": (8080, _number(int, ge=0, le=65535)),  # port archive serve listens on
+}
+
+
 class Settings:
     """Every setting of archive. A flag beats ``ARCHIVE_*``, which beats the default.
 
-    A plain dataclass whose values are converted and checked on construction (a ConfigError
-    names the setting): it loads in a millisecond, so a query command starts fast."""
+    A plain class whose values are converted and checked on construction (a ConfigError names
+    the setting): no validation library and no generated code, so a query command starts fast."""
 
-    db: str = field(default_factory=default_db)  # store URI or .db path
-    watch_dir: Path = Path("seeds")  # folder the daemon watches
-    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR
-    log_format: str = "text"  # text or json
-    polling: bool = False
-    poll_interval: float = 1.0
-    settle: float = 0.25
-    rescan_interval: float = 300.0
-    heartbeat_interval: float = 5.0
-    ignore: list[str] = field(default_factory=list)
-    extensions: list[str] = field(default_factory=lambda: [".txt", ".md", ".markdown", ".html", ".htm"])
-    max_bytes: int = 5 * 1024 * 1024
-    batch_size: int = 500
-    workers: int = 0  # parse processes; 0 = one per core
-    connect_timeout: float = 5.0  # seconds to find a MongoDB server
-    host: str = "127.0.0.1"  # address archive serve listens on
-    port: int = 8080  # port archive serve listens on
+    __slots__ = tuple(_SETTINGS)
 
-    def __post_init__(self) -> None:
-        for name, conv in _CONVERT.items():
+    db: str
+    watch_dir: Path
+    log_level: str
+    log_format: str
+    polling: bool
+    poll_interval: float
+    settle: float
+    rescan_interval: float
+    heartbeat_interval: float
+    ignore: list[str]
+    extensions: list[str]
+    max_bytes: int
+    batch_size: int
+    workers: int
+    connect_timeout: float
+    host: str
+    port: int
+
+    def __init__(self, **values: Any) -> None:
+        unknown = sorted(values.keys() - _SETTINGS.keys())
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(unknown)}")
+        for name, (default, conv) in _SETTINGS.items():
+            raw = values.get(name, default)
+            if raw is None and name == "db":
+                raw = default_db()
             try:
-                setattr(self, name, conv(getattr(self, name)))
+                object.__setattr__(self, name, conv(raw))
             except ValueError as exc:
                 raise ConfigError(f"bad setting {name} ({ENV_PREFIX}{name.upper()}): {exc}") from None
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in _SETTINGS) + ")"
 
     @property
     def ignore_patterns(self) -> tuple[str, ...]:
@@ -147,30 +179,9 @@ class Settings:
         return self.workers or (os.cpu_count() or 1)
 
 
-_CONVERT: dict[str, Any] = {
-    "db": _text,
-    "watch_dir": lambda v: Path(v),
-    "log_level": _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True),
-    "log_format": _choice("text", "json"),
-    "polling": _bool,
-    "poll_interval": _number(float, gt=0),
-    "settle": _number(float, ge=0),
-    "rescan_interval": _number(float, ge=0),
-    "heartbeat_interval": _number(float, gt=0),
-    "ignore": lambda v: list(_split_list(v)),
-    "extensions": _extensions,
-    "max_bytes": _number(int, gt=0),
-    "batch_size": _number(int, gt=0),
-    "workers": _number(int, ge=0),
-    "connect_timeout": _number(float, gt=0),
-    "host": _text,
-    "port": _number(int, ge=0, le=65535),
-}
-
-
 def known_env_names() -> list[str]:
     """Every ``ARCHIVE_*`` variable archive understands."""
-    return sorted(ENV_PREFIX + f.name.upper() for f in fields(Settings))
+    return sorted(ENV_PREFIX + name.upper() for name in _SETTINGS)
 
 
 def unknown_env_warnings(environ: dict[str, str] | None = None) -> list[str]:
@@ -193,7 +204,7 @@ def load_settings(**overrides: Any) -> Settings:
     """Build the settings: ``overrides`` (flags given on the command line) beat the environment."""
     for msg in unknown_env_warnings():
         warnings.warn(msg, stacklevel=2)
-    names = {f.name for f in fields(Settings)}
+    names = _SETTINGS.keys()
     given: dict[str, Any] = {}
     for name in names:
         raw = os.environ.get(ENV_PREFIX + name.upper())

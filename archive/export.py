@@ -1,14 +1,11 @@
 """Streaming export and import: jsonl, json, csv, ejson, markdown; and migrate between stores."""
 
-from __future__ import annotations
-
 import datetime as dt
 import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from archive.errors import StoreError, UsageError
 from archive.models import Article
@@ -188,13 +185,12 @@ def write_markdown(articles: Iterable[Article], folder: str, progress: Callable[
 # ---------------------------------------------------------------- import
 
 
-@dataclass
 class ImportReport:
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
+    """What an import did, counted as it goes."""
+
+    def __init__(self) -> None:
+        self.imported = self.updated = self.unchanged = self.failed = 0
+        self.errors: list[str] = []
 
     def line(self) -> str:
         return f"{self.imported} imported, {self.updated} updated, {self.unchanged} unchanged, {self.failed} failed"
@@ -310,8 +306,7 @@ def fingerprint(store: Store) -> tuple[int, int, int, str]:
     return n_art, len(keys) - n_art, n_fail, h.hexdigest()
 
 
-@dataclass
-class MigrateReport:
+class MigrateReport(NamedTuple):
     articles: int
     revisions: int
     failures: int

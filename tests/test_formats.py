@@ -268,12 +268,10 @@ def test_only_real_markdown_is_stripped() -> None:
 
 
 def web_item(path: Path, **kw: Any) -> Any:
-    from dataclasses import replace
-
     item = item_for(path)
-    parsed = replace(item.parsed, url=kw.get("url", "https://x.org/a"), site=kw.get("site", "Example News"),
-                     tags=kw.get("tags", ("Drought", "climate")), format="html", description="d")
-    return replace(item, parsed=parsed)
+    parsed = item.parsed._replace(url=kw.get("url", "https://x.org/a"), site=kw.get("site", "Example News"),
+                                  tags=kw.get("tags", ("Drought", "climate")), format="html", description="d")
+    return item._replace(parsed=parsed)
 
 
 def test_new_fields_on_every_backend(store: Store, write_article: Any) -> None:

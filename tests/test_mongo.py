@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -195,9 +194,9 @@ def test_a_concurrent_change_is_not_lost(mstore: MongoStore, write_article: Any,
 def test_import_counts_two_documents_with_one_path_as_a_conflict(mstore: MongoStore, write_article: Any) -> None:
     mstore.upsert_many([item_for(write_article("a.txt"))])
     a = next(iter(mstore.query(Filters())))
-    twin = replace(a, id="f" * 32)
-    other = replace(a, id="e" * 32, source=replace(a.source, path="/elsewhere.txt"))
-    twin_of_other = replace(other, id="d" * 32)
+    twin = a._replace(id="f" * 32)
+    other = a._replace(id="e" * 32, source=a.source._replace(path="/elsewhere.txt"))
+    twin_of_other = other._replace(id="d" * 32)
     counts = mstore.put_articles([twin, other, twin_of_other])
     assert counts == {"imported": 1, "updated": 0, "unchanged": 0, "conflict": 2}
 
@@ -261,7 +260,7 @@ def test_on_a_replica_set_article_revision_claims_and_failure_commit_together(
     store.record_failures([Failure(path=str(moved), code="parse-error", reason="x")])  # b.txt was broken
     p.rename(moved)
     moved.write_text(moved.read_text().replace("First version.", "Second version."))
-    item = replace(item_for(moved), move_from=next(iter(store.query(Filters()))).id)
+    item = item_for(moved)._replace(move_from=next(iter(store.query(Filters()))).id)
     seen["log"].clear()
     seen["transactions"].clear()
     (result,) = store.upsert_many([item])
@@ -306,7 +305,7 @@ def test_paths_are_unique_through_claims_not_an_index_on_articles(mstore: MongoS
     assert claims == {x.source.path: x.id for x in mstore.query(Filters())}
     # another article (an import) cannot take a path that is held
     held = next(iter(mstore.query(Filters())))
-    assert mstore.put_articles([replace(held, id="f" * 32)])["conflict"] == 1
+    assert mstore.put_articles([held._replace(id="f" * 32)])["conflict"] == 1
     assert mstore.articles.count_documents({"source.path": held.source.path}) == 1
 
 
@@ -335,7 +334,7 @@ def test_every_single_document_write_names_the_shard_key(mstore: MongoStore, wri
     p.write_text(p.read_text().replace("One.", "Two."))
     mstore.upsert_many([item_for(p)])
     moved = p.rename(p.with_name("c.txt"))
-    mstore.upsert_many([replace(item_for(moved), move_from=next(iter(mstore.query(Filters()))).id)])
+    mstore.upsert_many([item_for(moved)._replace(move_from=next(iter(mstore.query(Filters()))).id)])
     mstore.put_articles(list(mstore.query(Filters())), list(mstore.all_revisions()))
     key = {"articles": ("_id",), "paths": ("_id",), "failures": ("_id",), "revisions": ("article_id", "revision")}
     assert {name for name, _ in filters} >= {"articles", "paths", "revisions"}
@@ -433,7 +432,7 @@ def test_a_reader_creates_nothing(write_article: Any) -> None:
 
 def test_inode_numbers_above_int64_survive(mstore: MongoStore, write_article: Any) -> None:
     item = item_for(write_article("a.txt"))
-    big = replace(item, source=replace(item.source, inode=2**64 - 5, device=2**63 + 1))
+    big = item._replace(source=item.source._replace(inode=2**64 - 5, device=2**63 + 1))
     mstore.upsert_many([big])
     a = mstore.get_by_path(item.source.path)
     assert a is not None and a.source.inode == 2**64 - 5 and a.source.device == 2**63 + 1

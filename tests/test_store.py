@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import multiprocessing
 import os
@@ -149,8 +148,8 @@ def test_facets_of_a_filter_count_every_match(store: Store, write_article: Write
     from archive.store.base import count_facets, fold_name
 
     def folded(f: Any) -> Any:
-        return dataclasses.replace(f, authors=[(fold_name(n), c) for n, c in f.authors],
-                                   tags=[(fold_name(n), c) for n, c in f.tags])
+        return f._replace(authors=[(fold_name(n), c) for n, c in f.authors],
+                          tags=[(fold_name(n), c) for n, c in f.tags])
 
     def clip(name: str, title: str, date: str | None, authors: list[str], tags: list[str], site: str | None) -> Path:
         head = [f"title: {title}", f"authors: {authors}", f"tags: {tags}"]
@@ -288,7 +287,7 @@ def test_put_articles_round_trip(store: Store, write_article: Writer, tmp_path: 
         got = other.get(r.id)
         assert got and got.to_doc() == art.to_doc()
         assert [x.to_doc() for x in other.revisions(r.id)] == [x.to_doc() for x in revs]
-        squatter = dataclasses.replace(art, id="f" * 32)
+        squatter = art._replace(id="f" * 32)
         assert other.put_articles([squatter])["conflict"] == 1  # the path is taken: nothing is overwritten
         assert other.get(r.id) and other.get("f" * 32) is None
         other.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,8 @@ def filled(store: Store, write_article: Any) -> dict[str, Any]:
     c = write_article("paris.txt", title="Rain in Paris", author="Jane Doe", body="It rained in Paris all week.")
     h = write_article("hostile.txt", title=f"Hostile {HOSTILE}", author="Eve Hacker",
                       body=f"Body with {HOSTILE} inside and the word iraq.")
-    tagged = replace(item_for(b), parsed=replace(item_for(b).parsed, tags=("Energy", "Middle East"),
-                                                 site="Example News", url="https://news.example/oil"))
+    tagged = item_for(b)._replace(parsed=item_for(b).parsed._replace(
+        tags=("Energy", "Middle East"), site="Example News", url="https://news.example/oil"))
     store.upsert_many([item_for(a), tagged, item_for(c), item_for(h)])
     a.write_text(article_text(title="Troops leave Iraq", author="Jane Doe",
                               body="Troops left Iraq in December after the talks collapsed."))

@@ -4,7 +4,6 @@ then Markdown. Fields the block lacks come from the text rules (archive.parsing.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import sys
@@ -154,7 +153,7 @@ def parse_markdown(text: str, path: str | None = None) -> ParsedArticle:
     """A Markdown file: front matter (if any) first, then the text rules for what it lacks."""
     split = split_front_matter(text)
     if split is None:
-        return dataclasses.replace(parse_text(text, path), format="markdown")
+        return parse_text(text, path)._replace(format="markdown")
     kind, block, rest = split
     meta = load_block(kind, block, path)
     rest = _strip_excerpt(rest)
@@ -169,8 +168,7 @@ def parse_markdown(text: str, path: str | None = None) -> ParsedArticle:
     tags = list(dict.fromkeys(t.lstrip("#") for t in tags if t.lstrip("#")))
     url = _text(meta.get("source")) or _text(meta.get("url")) or _text(meta.get("canonical"))
     site = _text(meta.get("site")) or _text(meta.get("site_name")) or _text(meta.get("publisher"))
-    return dataclasses.replace(
-        parsed,
+    return parsed._replace(
         authors=tuple(authors) or parsed.authors,
         published=published or parsed.published,
         url=url,

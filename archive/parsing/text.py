@@ -363,4 +363,4 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None) 
     body = "\n\n".join(joined)
     if not body:
         raise ParseError(path, "no-body", "no body: nothing follows the title and byline")
-    return ParsedArticle(title=title, authors=tuple(authors), published=published, body=body)
+    return ParsedArticle.of(title, tuple(authors), published, body)

@@ -1,7 +1,5 @@
 """The store interface every backend implements, and what they share."""
 
-from __future__ import annotations
-
 import abc
 import contextlib
 import datetime as dt
@@ -9,8 +7,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from archive.models import Article, Failure, ParsedArticle, RevisionInfo, Source
 
@@ -19,9 +16,9 @@ Sort = Literal["-published", "published", "-updated", "updated", "-ingested", "i
 HL_START, HL_END = "\x02", "\x03"
 
 
-@dataclass(frozen=True)
-class Filters:
-    """The SPEC filters shared by search, list, export and stats."""
+class Filters(NamedTuple):
+    """The SPEC filters shared by search, list, export and stats (records here are named tuples,
+    like archive.models: cheap to define, so a query command starts fast)."""
 
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -44,8 +41,7 @@ class Filters:
         return [fold_name(t.lstrip("#")) for t in self.tags]
 
 
-@dataclass(frozen=True)
-class UpsertItem:
+class UpsertItem(NamedTuple):
     """A parsed file to store at ``source.path``; ``move_from`` is the id of an
     article whose file moved here (its identity is kept)."""
 
@@ -57,16 +53,14 @@ class UpsertItem:
 Outcome = Literal["new", "updated", "unchanged", "moved", "undeleted"]
 
 
-@dataclass(frozen=True)
-class UpsertResult:
+class UpsertResult(NamedTuple):
     path: str
     id: str
     outcome: Outcome
     revision: int
 
 
-@dataclass(frozen=True)
-class KnownFile:
+class KnownFile(NamedTuple):
     """What the store remembers of a file, enough to skip it when unchanged."""
 
     id: str
@@ -79,8 +73,7 @@ class KnownFile:
     deleted: bool
 
 
-@dataclass
-class Hit:
+class Hit(NamedTuple):
     """One search result."""
 
     article: Article
@@ -99,16 +92,15 @@ def snippet_parts(snippet: str) -> list[tuple[str, bool]]:
     return [(p, i % 2 == 1) for i, p in enumerate(parts) if p]
 
 
-@dataclass
-class Facets:
+class Facets(NamedTuple):
     """What a query matches, counted by value: the sidebar of a search page."""
 
-    total: int = 0
-    authors: list[tuple[str, int]] = field(default_factory=list)
-    tags: list[tuple[str, int]] = field(default_factory=list)
-    sites: list[tuple[str, int]] = field(default_factory=list)
-    years: list[tuple[str, int]] = field(default_factory=list)
-    months: list[tuple[str, int]] = field(default_factory=list)  # "YYYY-MM", oldest first
+    total: int
+    authors: list[tuple[str, int]]
+    tags: list[tuple[str, int]]
+    sites: list[tuple[str, int]]
+    years: list[tuple[str, int]]
+    months: list[tuple[str, int]]  # "YYYY-MM", oldest first
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -122,14 +114,14 @@ def count_facets(articles: Iterable[Article], limit: int) -> Facets:
     """Facets counted from the matching articles themselves (any backend)."""
     from collections import Counter
 
-    f = Facets()
+    total = 0
     authors: Counter[str] = Counter()
     tags: Counter[str] = Counter()
     spelled: dict[str, str] = {}
     sites: Counter[str] = Counter()
     months: Counter[str] = Counter()
     for a in articles:
-        f.total += 1
+        total += 1
         for name in a.authors:
             spelled.setdefault("a" + fold_name(name), name)
             authors[fold_name(name)] += 1
@@ -140,12 +132,10 @@ def count_facets(articles: Iterable[Article], limit: int) -> Facets:
             sites[a.site] += 1
         months[a.published.strftime("%Y-%m") if a.published else "unknown"] += 1
     top = sorted_counts
-    f.authors = [(spelled["a" + k], c) for k, c in top(authors)[:limit]]
-    f.tags = [(spelled["t" + k], c) for k, c in top(tags)[:limit]]
-    f.sites = top(sites)[:limit]
-    f.months = sorted((m, c) for m, c in months.items() if m != "unknown")
-    f.years = years_of(f.months)
-    return f
+    by_month = sorted((m, c) for m, c in months.items() if m != "unknown")
+    return Facets(total=total, authors=[(spelled["a" + k], c) for k, c in top(authors)[:limit]],
+                  tags=[(spelled["t" + k], c) for k, c in top(tags)[:limit]], sites=top(sites)[:limit],
+                  years=years_of(by_month), months=by_month)
 
 
 def years_of(months: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -161,17 +151,18 @@ def sorted_counts(counts: Any) -> list[tuple[str, int]]:
     return sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0].casefold()))
 
 
-@dataclass
-class Stats:
-    articles: int = 0
-    deleted: int = 0
-    failures: int = 0
-    revisions: int = 0
-    words: int = 0
-    authors: list[tuple[str, int]] = field(default_factory=list)
-    years: list[tuple[str, int]] = field(default_factory=list)
-    tags: list[tuple[str, int]] = field(default_factory=list)
-    sites: list[tuple[str, int]] = field(default_factory=list)
+class Stats(NamedTuple):
+    """What ``archive stats`` reports."""
+
+    articles: int
+    deleted: int
+    failures: int
+    revisions: int
+    words: int
+    authors: list[tuple[str, int]]
+    years: list[tuple[str, int]]
+    tags: list[tuple[str, int]]
+    sites: list[tuple[str, int]]
 
     def to_doc(self, limit: int | None = None) -> dict[str, Any]:
         """The JSON form (``stats --format json``, ``/api/stats``); ``limit`` authors, tags and sites."""
@@ -188,8 +179,7 @@ class Stats:
 # ---------------------------------------------------------------- search query
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     words: tuple[str, ...]
     negated: bool = False
     prefix: bool = False
@@ -199,8 +189,7 @@ class Term:
         return len(self.words) > 1
 
 
-@dataclass(frozen=True)
-class SearchQuery:
+class SearchQuery(NamedTuple):
     """A user's query: words ANDed, ``"phrases"``, ``-word`` excluded, ``word*`` prefix, and
     ``a OR b`` alternatives (each group in ``any_of`` needs one of its terms)."""
 
@@ -370,19 +359,37 @@ def stem_head(word: str, stem_of_word: str) -> str:
     return word[: max(1, k - 2)]
 
 
+# Letters fold() changes other than by case: a text without any is folded by lower() alone.
+_ACCENTED = re.compile("[\u00c0-\u024f]")
+
+
+class _Matcher(NamedTuple):
+    """What make_snippet looks for: a regex of the candidate words' heads over lower-cased text
+    (a literal scan), one over the text itself for texts with accented letters (case- and
+    accent-blind, compiled when first needed: its character classes cost ~2 ms to compile); and
+    the prefixes (three letters or more) and stems a candidate is then checked against."""
+
+    heads: tuple[str, ...]
+    plain: re.Pattern[str]
+    wanted: tuple[str, ...]
+    stems: frozenset[str]
+
+
 @functools.lru_cache(maxsize=256)
-def _snippet_matcher(words: tuple[str, ...], stem: Callable[[str], str]
-                     ) -> tuple[re.Pattern[str], tuple[str, ...], frozenset[str]] | None:
-    """A regex over the text itself (folding 6 KB costs more than the rest) that finds the
-    candidate words, case- and accent-blind; the prefixes (three letters or more) and stems a
-    candidate is then checked against."""
+def _snippet_matcher(words: tuple[str, ...], stem: Callable[[str], str]) -> _Matcher | None:
     wanted = [w for w in (fold(w) for w in words if w) if w]
     if not wanted:
         return None
-    heads = {stem_head(w, stem(w)) for w in wanted}
-    heads_re = "|".join(accent_insensitive_pattern(h) for h in sorted(heads, key=len, reverse=True))
-    pattern = re.compile(r"(?<!\w)(?:" + heads_re + r")\w*", re.IGNORECASE)
-    return pattern, tuple(w for w in wanted if len(w) > 2), frozenset(stem(w) for w in wanted)
+    heads = tuple(sorted({stem_head(w, stem(w)) for w in wanted}, key=len, reverse=True))
+    # No look-behind for the word start: it makes the engine try every position (5x slower);
+    # found() checks the character before each (rare) match instead.
+    plain = re.compile("(?:" + "|".join(re.escape(h) for h in heads) + r")\w*")
+    return _Matcher(heads, plain, tuple(w for w in wanted if len(w) > 2), frozenset(stem(w) for w in wanted))
+
+
+@functools.lru_cache(maxsize=256)
+def _accent_blind(heads: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("(?:" + "|".join(accent_insensitive_pattern(h) for h in heads) + r")\w*", re.IGNORECASE)
 
 
 def make_snippet(text: str, words: Sequence[str], width: int = 32, stem: Callable[[str], str] = stem) -> str:
@@ -392,14 +399,22 @@ def make_snippet(text: str, words: Sequence[str], width: int = 32, stem: Callabl
     if not text:
         return ""
     matcher = _snippet_matcher(tuple(words), stem)
+    hay, pattern = text, None
+    if matcher is not None:
+        if text.isascii() or _ACCENTED.search(text) is None:
+            hay, pattern = text.lower(), matcher.plain
+        if pattern is None or len(hay) != len(text):  # accents to fold (lower() keeps offsets then)
+            hay, pattern = text, _accent_blind(matcher.heads)
 
     def found(lo: int, hi: int) -> Iterator[tuple[int, int]]:
-        if matcher is None:
+        if matcher is None or pattern is None:
             return
-        pattern, wanted, stems = matcher
-        for m in pattern.finditer(text, lo, hi):
+        for m in pattern.finditer(hay, lo, hi):
+            s = m.start()
+            if s and (hay[s - 1].isalnum() or hay[s - 1] == "_"):
+                continue  # inside a word: only words that start with a head are candidates
             tok = fold(m.group())
-            if stem(tok) in stems or any(tok.startswith(w) for w in wanted):
+            if stem(tok) in matcher.stems or any(tok.startswith(w) for w in matcher.wanted):
                 yield m.span()
 
     first = next(found(0, len(text)), (0, 0))[0]
@@ -436,7 +451,7 @@ class Store(abc.ABC):
     kind: str
     display: str  # the store's URI with credentials removed
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> "Store":
         return self
 
     def __exit__(self, *exc: object) -> None:

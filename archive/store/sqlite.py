@@ -500,7 +500,7 @@ class SQLiteStore(SearchIndexMixin, Store):
             self.db.executemany(
                 "INSERT OR REPLACE INTO failures (path, code, reason, size, mtime, sha256, failed_at)"
                 " VALUES (?,?,?,?,?,?,?)",
-                [(f.path, f.code, f.reason, f.size, f.mtime, f.sha256, iso(f.failed_at)) for f in failures],
+                [(f.path, f.code, f.reason, f.size, f.mtime, f.sha256, iso(f.failed_at or utcnow())) for f in failures],
             )
 
     def clear_failures(self, paths: Iterable[str]) -> None:
@@ -650,17 +650,15 @@ class SQLiteStore(SearchIndexMixin, Store):
         # Every count reads the matching rowids once (a covering index when there is no query)
         # and the small side tables, never the article rows: their bodies are long.
         matching = f"SELECT a.n FROM articles a{where}"
-        f = Facets()
-        f.total = int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
-        f.authors = self._name_counts("authors", matching, args, limit)
-        f.tags = self._name_counts("tags", matching, args, limit)
-        f.sites = self._site_counts(matching, args, limit)
         month_where = (where + " AND " if where else " WHERE ") + "a.published IS NOT NULL"
-        f.months = [(r[0], int(r[1])) for r in self._read(
+        months = [(r[0], int(r[1])) for r in self._read(
             f"SELECT substr(a.published, 1, 7) AS m, count(*) FROM articles a{month_where} GROUP BY m ORDER BY m",
             args)]
-        f.years = years_of(f.months)
-        return f
+        return Facets(
+            total=int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0]),
+            authors=self._name_counts("authors", matching, args, limit),
+            tags=self._name_counts("tags", matching, args, limit),
+            sites=self._site_counts(matching, args, limit), years=years_of(months), months=months)
 
     def _name_counts(self, kind: str, matching: str, args: list[Any], limit: int | None) -> list[tuple[str, int]]:
         """Authors or tags of the articles ``matching`` (a rowid query) selects, most frequent first,
@@ -703,28 +701,23 @@ class SQLiteStore(SearchIndexMixin, Store):
                           failed_at=parse_iso(r[6]))  # type: ignore[arg-type]
 
     def stats(self, filters: Filters) -> Stats:
-        where, args = self._where(Filters(**{**filters.__dict__, "include_deleted": True}))
-        live = Filters(**{**filters.__dict__, "include_deleted": False})
-        lwhere, largs = self._where(live)
-        s = Stats()
+        where, args = self._where(filters._replace(include_deleted=True))
+        lwhere, largs = self._where(filters._replace(include_deleted=False))
         row = self._read(f"SELECT count(*), coalesce(sum(word_count),0) FROM articles a{lwhere}", largs).fetchone()
-        s.articles, s.words = int(row[0]), int(row[1])
         dwhere = (where + " AND " if where else " WHERE ") + "a.deleted_at IS NOT NULL"
-        s.deleted = int(self._read(f"SELECT count(*) FROM articles a{dwhere}", args).fetchone()[0])
-        s.failures = int(self._read("SELECT count(*) FROM failures").fetchone()[0])
-        s.revisions = int(self._read("SELECT count(*) FROM revisions").fetchone()[0])
         matching = f"SELECT a.n FROM articles a{lwhere}"
-        s.authors = self._name_counts("authors", matching, largs, None)
-        s.tags = self._name_counts("tags", matching, largs, None)
-        s.sites = self._site_counts(matching, largs, None)
-        s.years = [
-            (r[0] or "unknown", int(r[1]))
-            for r in self._read(
+        return Stats(
+            articles=int(row[0]), words=int(row[1]),
+            deleted=int(self._read(f"SELECT count(*) FROM articles a{dwhere}", args).fetchone()[0]),
+            failures=int(self._read("SELECT count(*) FROM failures").fetchone()[0]),
+            revisions=int(self._read("SELECT count(*) FROM revisions").fetchone()[0]),
+            authors=self._name_counts("authors", matching, largs, None),
+            tags=self._name_counts("tags", matching, largs, None),
+            sites=self._site_counts(matching, largs, None),
+            years=[(r[0] or "unknown", int(r[1])) for r in self._read(
                 f"SELECT substr(a.published,1,4) AS y, count(*) FROM articles a{lwhere} GROUP BY y ORDER BY y",
-                largs,
-            )
-        ]
-        return s
+                largs)],
+        )
 
     def duplicates(self, include_deleted: bool = False) -> list[list[Article]]:
         cond = "" if include_deleted else " WHERE deleted_at IS NULL"

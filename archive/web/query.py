@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import calendar
-import dataclasses
 import datetime as dt
 import json
 import time
@@ -180,7 +179,7 @@ def search_page(store: Store, r: Request, *, with_facets: bool = True, cache: di
         facets = cached_facets(store, r.q, flt, cache) if cache is not None else store.facets(r.q, flt)
     if not r.q.strip():
         ascending = r.sort == "oldest"
-        keyed = dataclasses.replace(flt, after=r.after, after_ascending=ascending)
+        keyed = flt._replace(after=r.after, after_ascending=ascending)
         rows = list(store.query(keyed, sort="published" if ascending else "-published", limit=r.limit + 1))
         last = rows[r.limit - 1] if len(rows) > r.limit else None
         hits = [Hit(a, 0.0, "") for a in rows[: r.limit]]

@@ -263,30 +263,29 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
         yield from self._iter(cur, lambda d: Failure(**{k: v for k, v in d.items() if k != "_id"}))
 
     def stats(self, filters: Filters) -> Stats:
-        live = self._filter(Filters(**{**filters.__dict__, "include_deleted": False}))
-        deleted = {**self._filter(Filters(**{**filters.__dict__, "include_deleted": True})),
-                   "deleted_at": {"$ne": None}}
-        s = Stats()
+        live = self._filter(filters._replace(include_deleted=False))
+        deleted = {**self._filter(filters._replace(include_deleted=True)), "deleted_at": {"$ne": None}}
         with self._guard():
-            s.articles = int(self.articles.count_documents(live))
-            s.deleted = int(self.articles.count_documents(deleted))
-            s.failures = int(self.fails.count_documents({}))
-            s.revisions = int(self.revs.count_documents({}))
             total = {"$group": {"_id": None, "w": {"$sum": "$word_count"}}}
             words = list(self.articles.aggregate([{"$match": live}, total]))
-            s.words = int(words[0]["w"]) if words else 0
-            s.authors = self._name_counts([{"$match": live}], "authors")
             years: dict[str, int] = {}
             for d in self.articles.find(live, {"published": 1}):
                 y = (d.get("published") or "")[:4] or "unknown"
                 years[y] = years.get(y, 0) + 1
-            s.years = sorted(years.items())
-            s.tags = self._name_counts([{"$match": live}], "tags")
             per_site = self.articles.aggregate([
                 {"$match": {**live, "site": {"$ne": None}}}, {"$group": {"_id": "$site", "n": {"$sum": 1}}},
             ])
-            s.sites = sorted(((d["_id"], int(d["n"])) for d in per_site), key=lambda x: (-x[1], x[0]))
-        return s
+            return Stats(
+                articles=int(self.articles.count_documents(live)),
+                deleted=int(self.articles.count_documents(deleted)),
+                failures=int(self.fails.count_documents({})),
+                revisions=int(self.revs.count_documents({})),
+                words=int(words[0]["w"]) if words else 0,
+                authors=self._name_counts([{"$match": live}], "authors"),
+                years=sorted(years.items()),
+                tags=self._name_counts([{"$match": live}], "tags"),
+                sites=sorted(((d["_id"], int(d["n"])) for d in per_site), key=lambda x: (-x[1], x[0])),
+            )
 
     @staticmethod
     def _per_name(field: str) -> list[dict[str, Any]]:
@@ -329,17 +328,15 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
         ]
         with self._guard():
             (res,) = list(self.articles.aggregate(pipeline, allowDiskUse=True))
-        f = Facets(total=int(res["total"][0]["n"]) if res["total"] else 0)
-        f.authors = self._merged(res["authors"])[:limit]
-        f.tags = self._merged(res["tags"])[:limit]
-        f.sites = sorted_counts({d["_id"]: d["n"] for d in res["sites"]})[:limit]
         months: dict[str, int] = {}
         for d in res["days"]:
             if d["_id"]:
                 months[d["_id"][:7]] = months.get(d["_id"][:7], 0) + int(d["n"])
-        f.months = sorted(months.items())
-        f.years = years_of(f.months)
-        return f
+        by_month = sorted(months.items())
+        return Facets(total=int(res["total"][0]["n"]) if res["total"] else 0,
+                      authors=self._merged(res["authors"])[:limit], tags=self._merged(res["tags"])[:limit],
+                      sites=sorted_counts({d["_id"]: d["n"] for d in res["sites"]})[:limit],
+                      years=years_of(by_month), months=by_month)
 
     def duplicates(self, include_deleted: bool = False) -> list[list[Article]]:
         match = {} if include_deleted else {"deleted_at": None}
