@@ -592,11 +592,16 @@ def bench_cli(a: argparse.Namespace) -> None:
         cmds = {"pass": [sys.executable, "-c", "pass"], "archive --help": [*archive, "--help"],
                 "archive list (empty store)": [*archive, "--db", db, "list", "--format", "jsonl"],
                 "archive --db mongodb://… --help": [*archive, "--db", "mongodb://x/y", "--help"],
-                "import click": [sys.executable, "-c", "import click"]}
+                "import click": [sys.executable, "-c", "import click"],
+                "deps": [sys.executable, "-c", "import click, json, sqlite3, tantivy"],
+                "ours": [sys.executable, "-c", "import click, json, sqlite3, tantivy, archive.cli, archive.config, "
+                         "archive.store.sqlite, archive.store.textindex, archive.export"]}
         t = _race(cmds, runs)
-        for label in list(cmds)[1:]:
+        for label in list(cmds)[1:5]:
             row("cli", f"start-up: {label}", f"{t[label] * 1000:.0f} ms", f"python -c pass: {t['pass'] * 1000:.0f} ms",
                 f"{t[label] / t['pass']:.2f}x")
+        row("cli", "start-up: archive's modules a search imports", f"{(t['ours'] - t['deps']) * 1000:.1f} ms",
+            f"click+json+sqlite3+tantivy: {t['deps'] * 1000:.0f} ms", "", "the difference of the two imports")
     # End to end, what a user waits for: the archive's search against tools with no index, and
     # against the floor: the least a click program can do for a search from the same index and
     # file (open the index, one term query, the rows from SQLite; no settings, stems or snippets).
