@@ -345,3 +345,31 @@ def test_settings_precedence(env: dict[str, Any], monkeypatch: pytest.MonkeyPatc
     assert s.extensions == [".txt", ".md", ".markdown", ".html", ".htm"]
     assert load_settings(settle=0.5).settle == 0.5
     assert s.db.endswith("archive/archive.db")
+
+
+# What a query command may not import: validation and settings libraries, the daemon (status reads
+# only its lease record), the ingest pipeline, the parsers, the MongoDB driver for a SQLite store,
+# and generated-code records (a dataclass costs ~0.5 ms to define).
+HEAVY = ("pydantic", "pydantic_settings", "asyncio", "dataclasses", "snowballstemmer", "watchdog", "pymongo",
+         "archive.ingest", "archive.parsing", "archive.validation", "archive.watch.daemon", "archive.watch.tracker",
+         "archive.watch.events", "archive.watch.batch")
+
+
+@pytest.mark.parametrize("args", [
+    ("search", "iraq", "--format", "jsonl"), ("list", "--format", "jsonl"), ("show", "Iraq", "--format", "json"),
+    ("status", "--format", "json"), ("stats", "--format", "json"), ("export", "--format", "jsonl"),
+])
+def test_a_query_command_imports_only_what_it_uses(env: dict[str, Any], args: tuple[str, ...]) -> None:
+    ingested(env)
+    ref = next(a for a in jsonl(run("--db", env["db"], "list", "--format", "jsonl").output) if "Iraq" in a["title"])
+    args = tuple(ref["id"] if a == "Iraq" else a for a in args)
+    probe = ("import sys, runpy; sys.argv = ['archive', *sys.argv[1:]]; code = 0\n"
+             "try:\n    runpy.run_module('archive', run_name='__main__')\n"
+             "except SystemExit as e:\n    code = e.code\n"
+             "print('\\nMODULES', ' '.join(sorted(sys.modules)), file=sys.stderr)\nsys.exit(code)")
+    p = subprocess.run([sys.executable, "-c", probe, "--db", env["db"], *args], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    loaded = set(p.stderr.rsplit("MODULES", 1)[1].split())
+    assert {"archive.cli", "sqlite3"} <= loaded and p.stdout.strip()  # the probe saw a real run
+    assert not {m for m in loaded for h in HEAVY if m == h or m.startswith(h + ".")}
