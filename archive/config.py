@@ -161,7 +161,7 @@ class Settings:
             if raw is None and name == "db":
                 raw = default_db()
             try:
-                object.__setattr__(self, name, conv(raw))
+                setattr(self, name, conv(raw))
             except ValueError as exc:
                 raise ConfigError(f"bad setting {name} ({ENV_PREFIX}{name.upper()}): {exc}") from None
 

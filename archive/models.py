@@ -213,7 +213,8 @@ class Failure(NamedTuple):
                 "mtime": self.mtime, "sha256": self.sha256, "failed_at": self.failed_at or utcnow()}
 
     def to_doc(self) -> dict[str, Any]:
-        return {**self.to_dict(), "failed_at": iso(self.to_dict()["failed_at"])}
+        d = self.to_dict()
+        return {**d, "failed_at": iso(d["failed_at"])}
 
 
 class RevisionInfo(NamedTuple):
