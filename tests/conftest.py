@@ -178,6 +178,15 @@ def _venv_processes() -> dict[int, str]:
     return {pid: cmd for pid, cmd in out.items() if not ours(pid)}
 
 
+@pytest.fixture(autouse=True)
+def _stop_leftover_daemons() -> Iterator[None]:
+    """A test that fails before stopping its daemon must not leave it running."""
+    yield
+    from tests.daemon import DaemonProc
+
+    DaemonProc.stop_leftovers()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     _STARTED.update(_venv_processes())
 

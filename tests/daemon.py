@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from archive.store.base import Filters
 from archive.store.sqlite import SQLiteStore
@@ -28,7 +28,10 @@ def wait_for(pred: Callable[[], Any], timeout: float = 15.0, interval: float = 0
 
 
 class DaemonProc:
-    """``archive watch`` in a subprocess, logging JSON to a file."""
+    """``archive watch`` in a subprocess, logging JSON to a file. One a test left running (it
+    failed before its ``stop``) is stopped after the test by ``stop_leftovers`` (conftest)."""
+
+    running: ClassVar[set[DaemonProc]] = set()
 
     def __init__(self, folder: Path, db: Path, *extra: str, polling: bool = False) -> None:
         self.folder, self.db = folder, db
@@ -42,6 +45,7 @@ class DaemonProc:
         env["ARCHIVE_HEARTBEAT_INTERVAL"] = "0.5"
         self.fh = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(args, stdout=self.fh, stderr=subprocess.STDOUT, env=env)
+        DaemonProc.running.add(self)
 
     def lines(self) -> list[dict[str, Any]]:
         out = []
@@ -74,6 +78,9 @@ class DaemonProc:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError("daemon did not stop in time") from None
+            finally:
+                DaemonProc.running.discard(self)
+        DaemonProc.running.discard(self)
         self.fh.close()
         return self.proc.returncode
 
@@ -81,6 +88,18 @@ class DaemonProc:
         self.proc.kill()
         self.proc.wait()
         self.fh.close()
+        DaemonProc.running.discard(self)
+
+    @classmethod
+    def stop_leftovers(cls) -> None:
+        """Stop every daemon a test started and did not stop (SIGTERM, then SIGKILL)."""
+        for d in list(cls.running):
+            try:
+                d.stop()
+            except AssertionError:
+                pass  # it was killed
+            finally:
+                d.fh.close()
 
 
 def articles(db: Path, include_deleted: bool = False) -> dict[str, Any]:
