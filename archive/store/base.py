@@ -399,12 +399,14 @@ def make_snippet(text: str, words: Sequence[str], width: int = 32, stem: Callabl
     if not text:
         return ""
     matcher = _snippet_matcher(tuple(words), stem)
-    hay, pattern = text, None
-    if matcher is not None:
-        if text.isascii() or _ACCENTED.search(text) is None:
-            hay, pattern = text.lower(), matcher.plain
-        if pattern is None or len(hay) != len(text):  # accents to fold (lower() keeps offsets then)
-            hay, pattern = text, _accent_blind(matcher.heads)
+    # Without accented letters, fold() is lower(), which then keeps every offset (the one letter
+    # it lengthens, U+0130, is accented).
+    if matcher is None:
+        hay, pattern = text, None
+    elif text.isascii() or _ACCENTED.search(text) is None:
+        hay, pattern = text.lower(), matcher.plain
+    else:
+        hay, pattern = text, _accent_blind(matcher.heads)
 
     def found(lo: int, hi: int) -> Iterator[tuple[int, int]]:
         if matcher is None or pattern is None:

@@ -307,10 +307,15 @@ class SearchIndexMixin:
 
         query = ix.query(searcher, q, restrict, live_only)
         words = q.highlight_words()
-        want = limit if limit is not None else ix.count(searcher, query)
+        if limit is None:  # every match: count them once, up front
+            want = ix.count(searcher, query)
+            self._counted = (text, filters, want)
+        else:
+            want = limit
         done, offset, page = 0, 0, 64
         while done < want:
-            ranked, total = ix.top(searcher, query, min(page, want - done), offset, count=not offset)
+            ranked, total = ix.top(searcher, query, min(page, want - done), offset,
+                                   count=limit is not None and not offset)
             if total is not None:  # for count_matches right after ("50 of 9,157 shown")
                 self._counted = (text, filters, total)
             if not ranked:
