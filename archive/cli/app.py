@@ -1,0 +1,452 @@
+"""The click CLI: the group, the commands that write (parse, ingest, watch, import, migrate,
+serve), and the read commands built from their declarations in ``spec`` around the bodies in
+``read``. It only parses arguments and formats output; the work is elsewhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import IO, Any, TypeVar
+
+import click
+
+from archive import __version__
+from archive.cli import output, read
+from archive.cli.spec import GLOBAL, READ, Param, parse_date
+from archive.cli.state import State, report
+from archive.errors import UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ArchiveGroup(click.Group):
+    """Turns archive's errors into one line on stderr and an exit code (``state.report``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BaseException as exc:
+            code = report(exc, ctx.obj if isinstance(ctx.obj, State) else None)
+            if code is None:
+                raise
+            ctx.exit(code)
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from None
+
+
+def click_param(p: Param) -> Callable[[F], F]:
+    """The click option or argument a declaration in ``spec`` stands for."""
+    if p.kind == "words":
+        return click.argument(p.name, nargs=-1, required=True)
+    if p.kind == "argument":
+        return click.argument(p.name)
+    kw: dict[str, Any] = {"help": p.help, "show_default": p.show_default}
+    if p.metavar:
+        kw["metavar"] = p.metavar
+    if p.kind == "flag":
+        kw["is_flag"] = True
+    elif p.kind == "multiple":
+        kw["multiple"] = True
+    if isinstance(p.type, tuple):
+        kw["type"] = click.Choice(p.type, case_sensitive=p.case_sensitive)
+    elif p.type == "int":
+        kw["type"] = click.IntRange(min=p.min)
+    elif p.type == "date":
+        kw["callback"] = _date
+    elif p.type == "path":
+        kw["type"] = click.Path()
+    if p.default is not None:
+        kw["default"] = p.default
+    return click.option(*p.opts, p.name, **kw)
+
+
+def click_params(params: tuple[Param, ...]) -> Callable[[F], F]:
+    """All of a command's declared parameters, in their order (click lists them as decorated)."""
+    def apply(func: F) -> F:
+        for p in reversed(params):
+            func = click_param(p)(func)
+        return func
+    return apply
+
+
+@click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click_params(GLOBAL)
+@click.version_option(__version__, "--version", prog_name="archive")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, log_level: str | None) -> None:
+    """Turn a folder of news articles into a queryable document store.
+
+    \b
+    Examples:
+      archive watch seeds/            # keep the store in line with a folder
+      archive search '"oil exports" -war'
+      archive show 3f2a               # by id prefix, id or file path
+      archive export --format csv -o articles.csv
+    """
+    ctx.obj = State(db, log_level.upper() if log_level else None)
+    ctx.call_on_close(ctx.obj.close)
+
+
+# ---------------------------------------------------------------- parse, ingest, watch
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.pass_obj
+def parse(state: State, files: tuple[str, ...]) -> None:
+    """Show what the parser makes of FILES, without storing anything.
+
+    One JSON object per file on stdout; exit 1 if any file failed.
+
+    \b
+    Example:
+      archive parse seeds/*.txt | jq .title
+    """
+    import hashlib
+
+    from archive.errors import ParseError
+    from archive.export import dumps
+    from archive.parsing import parse_bytes
+
+    settings = state.settings()
+    failed = 0
+    out = output.out()
+    for f in files:
+        path = os.path.abspath(f)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(settings.max_bytes + 1)
+            a = parse_bytes(data, path, settings.max_bytes)
+        except OSError as exc:
+            failed += 1
+            out.write(dumps({"path": path, "error": f"cannot read: {exc.strerror or exc}"}) + "\n")
+            continue
+        except ParseError as exc:
+            failed += 1
+            out.write(dumps({"path": path, "error": exc.reason}) + "\n")
+            continue
+        st = os.stat(path)
+        out.write(dumps({
+            "title": a.title, "authors": list(a.authors),
+            "published": a.published.isoformat() if a.published else None,
+            "body": a.body, "word_count": a.word_count,
+            "source": {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                       "mtime": st.st_mtime},
+            "url": a.url, "site": a.site, "tags": list(a.tags), "format": a.format, "description": a.description,
+        }) + "\n")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--workers", type=click.IntRange(min=0), help="Parse processes (0 = one per core) [ARCHIVE_WORKERS].")
+@click.pass_obj
+def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
+    """Parse files or folders (recursively) and upsert them into the store.
+
+    Prints `N new, N updated, N unchanged, N failed` on stderr; exit 1 if any file failed.
+
+    \b
+    Example:
+      archive ingest ~/articles/ extra/one.txt
+    """
+    from archive.ingest import Ingester
+    from archive.logsetup import configure_logging
+
+    settings = state.settings(workers=workers)
+    configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level, settings.log_format)
+    store = state.store(create=True)
+    missing = [p for p in paths if not os.path.lexists(p)]
+    for p in missing:
+        click.echo(f"archive: {p}: no such file or folder", err=True)
+    existing = [p for p in paths if os.path.lexists(p)]
+    ing = Ingester(store, settings, log_each=False)
+    for p in existing:
+        why = ing.why_not_article(p)
+        if why:
+            click.echo(f"archive: {p}: skipped: {why}", err=True)
+    handler = None
+    try:
+        if sys.stderr.isatty():
+            summary, handler = _ingest_with_bar(ing, existing)
+        else:
+            summary = ing.ingest_paths(existing)
+    except KeyboardInterrupt:
+        ing.close()
+        click.echo(f"archive: interrupted after {ing.totals.line()}; run the same command again to finish",
+                   err=True)
+        raise click.exceptions.Exit(130) from None
+    ing.close()
+    summary.failed += len(missing)
+    click.echo(summary.line(), err=True)
+    if handler is not None and handler.suppressed:
+        click.echo(f"archive: {handler.suppressed:,} more failures not shown above", err=True)
+    if summary.failed:
+        if summary.failed > len(missing):
+            click.echo("archive: 'archive failures' lists the files that failed, with the reasons", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _ingest_with_bar(ing: Any, paths: list[str]) -> tuple[Any, Any]:
+    """Ingest under one live progress bar; warnings print above it through the same console."""
+    import logging
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from archive.console import console_log_handler
+
+    console = output.err_console()
+    logger = logging.getLogger("archive")
+    saved = logger.handlers[:]
+    handler = console_log_handler(console)
+    total = ing.count_files(paths)
+    try:
+        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      transient=True, console=console) as bar:
+            logger.handlers[:] = [handler]
+            task = bar.add_task("ingest", total=total)
+            ing.progress = lambda n: bar.advance(task, n)
+            summary = ing.ingest_paths(paths)
+            bar.update(task, completed=total)
+    finally:
+        logger.handlers[:] = saved
+    return summary, handler
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--polling/--native", default=None, help="Poll the folder instead of OS events [ARCHIVE_POLLING].")
+@click.option("--poll-interval", type=float, metavar="SECONDS", help="Seconds between polls [ARCHIVE_POLL_INTERVAL].")
+@click.option("--settle", type=float, metavar="SECONDS",
+              help="Quiet time before a changed file is read [ARCHIVE_SETTLE].")
+@click.option("--rescan-interval", type=float, metavar="SECONDS",
+              help="Full safety rescan every N seconds, 0 disables [ARCHIVE_RESCAN_INTERVAL].")
+@click.option("--ignore", multiple=True, metavar="PATTERN", help="Also ignore names matching PATTERN [ARCHIVE_IGNORE].")
+@click.option("--log-format", type=click.Choice(["text", "json"]),
+              help="Log lines as text or JSON [ARCHIVE_LOG_FORMAT].")
+@click.option("--once", is_flag=True, help="Reconcile the folder with the store, then exit.")
+@click.pass_obj
+def watch(state: State, directory: str | None, polling: bool | None, poll_interval: float | None,
+          settle: float | None, rescan_interval: float | None, ignore: tuple[str, ...],
+          log_format: str | None, once: bool) -> None:
+    """The daemon: keep the store in line with DIRECTORY until SIGINT/SIGTERM.
+
+    Reconciles first (files new, changed, moved or deleted while it was down), then
+    follows changes. DIRECTORY defaults to ARCHIVE_WATCH_DIR, else ./seeds.
+
+    \b
+    Examples:
+      archive watch seeds/
+      archive watch --polling --poll-interval 2 /mnt/share/articles
+      archive watch --once            # reconcile and exit (cron-friendly)
+    """
+    from archive.logsetup import configure_logging
+    from archive.watch import Daemon
+
+    settings = state.settings(
+        watch_dir=directory, polling=polling, poll_interval=poll_interval, settle=settle,
+        rescan_interval=rescan_interval, ignore=list(ignore) or None, log_format=log_format,
+    )
+    configure_logging(settings.log_level, settings.log_format)
+    daemon = Daemon(settings, str(settings.watch_dir))
+    daemon.install_signal_handlers()
+    code = daemon.run(once=once)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+# ---------------------------------------------------------------- export, import, migrate
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.pass_obj
+def import_cmd(state: State, file: str) -> None:
+    """Read an export (jsonl, json or ejson; - for stdin) and upsert it by id.
+
+    Prints `N imported, N updated, N failed`; a malformed line is reported with its
+    number and skipped; exit 1 if any line failed.
+
+    \b
+    Examples:
+      archive import all.jsonl
+      archive --db other.db import - < all.jsonl
+    """
+    from archive.export import import_stream
+
+    store = state.store(create=True)
+    if file == "-":
+        fh: IO[str] = sys.stdin
+        rep = import_stream(store, fh)
+    else:
+        try:
+            with open(file, encoding="utf-8-sig", errors="strict") as fh:
+                rep = import_stream(store, fh)
+        except FileNotFoundError:
+            raise UsageError(f"{file}: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    for e in rep.errors[:100]:
+        click.echo(f"archive: {file}: {e}", err=True)
+    if len(rep.errors) > 100:
+        click.echo(f"archive: … and {len(rep.errors) - 100} more", err=True)
+    click.echo(rep.line(), err=True)
+    if rep.failed:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.option("--to", "target", required=True, metavar="URI", help="The store to copy into.")
+@click.pass_obj
+def migrate(state: State, target: str) -> None:
+    """Copy the whole archive (revisions and failures too) into another store, then verify it.
+
+    \b
+    Example:
+      archive migrate --to mongodb://localhost:27017/archive
+    """
+    from archive.export import migrate as run_migrate
+    from archive.store import open_store
+
+    settings = state.settings()
+    src = state.store()
+    dst = open_store(target, settings)
+    try:
+        if getattr(dst, "display", None) == src.display:
+            raise UsageError("--to names the store being copied")
+        bar: Any = None
+        progress = None
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            from archive.store.base import Filters
+
+            bar = Progress(TextColumn("migrate"), BarColumn(), MofNCompleteColumn(), transient=True,
+                           console=output.err_console())
+            task = bar.add_task("migrate", total=src.count(Filters(include_deleted=True)))
+            progress = functools.partial(bar.advance, task)
+            bar.start()
+        try:
+            rep = run_migrate(src, dst, progress)
+        finally:
+            if bar is not None:
+                bar.stop()
+    finally:
+        dst.close()
+    from archive.config import redact
+
+    click.echo(f"{rep.articles} articles, {rep.revisions} revisions, {rep.failures} failures copied to "
+               f"{redact(target)}", err=True)
+    if not rep.verified:
+        click.echo(f"archive: verification failed: {rep.detail}", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo("verified: counts and checksums match", err=True)
+
+
+@cli.command()
+@click.option("--host", metavar="ADDRESS", help="Listen on ADDRESS (default 127.0.0.1: this machine) [ARCHIVE_HOST].")
+@click.option("--port", type=click.IntRange(0, 65535), help="Listen on PORT (default 8080) [ARCHIVE_PORT].")
+@click.pass_obj
+def serve(state: State, host: str | None, port: int | None) -> None:
+    """A read-only web page and JSON API over the store: search, facets, articles, revisions.
+
+    Nothing it serves can change the store. It listens on 127.0.0.1 unless told otherwise;
+    the API is described at /openapi.json.
+
+    \b
+    Examples:
+      archive serve                    # then open http://127.0.0.1:8080/
+      archive --db mongodb://db/archive serve --host 0.0.0.0 --port 8000
+    """
+    import ipaddress
+
+    import uvicorn
+
+    from archive.store import open_store
+    from archive.web import create_app
+
+    settings = state.settings(host=host, port=port)
+    state.store().close()  # fail now, with the CLI's message, if the store is missing or away
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback:
+        click.echo(f"archive: warning: listening on {settings.host}: anyone who can reach this machine can read "
+                   "the archive (there is no login)", err=True)
+    app = create_app(lambda: open_store(settings.db, settings, create=False), settings=settings)
+    click.echo(f"archive: serving {state.store_display()} at http://{settings.host}:{settings.port}/ "
+               "(Ctrl-C stops)", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+
+
+# ---------------------------------------------------------------- the read commands
+
+
+class QueryCommand(click.Command):
+    """A command whose words are a query: a word that starts with ``-`` is an exclusion, never
+    an option (SPEC.md), so ``archive search iraq -iran`` works as typed. Only the command's own
+    options (exact names) and ``--`` are read as such; an unknown ``--long`` option is still a
+    usage error, with click's suggestion."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for p in self.get_params(ctx):
+            if isinstance(p, click.Option):
+                for o in (*p.opts, *p.secondary_opts):
+                    takes_value[o] = not p.is_flag and not p.count
+        opts: list[str] = []
+        words: list[str] = []
+        i = 0
+        while i < len(args):
+            a = args[i]
+            name = a.split("=", 1)[0]
+            if a == "--":
+                words.extend(args[i + 1:])
+                break
+            if name in takes_value or (a.startswith("--") and len(a) > 2):
+                opts.append(a)
+                if takes_value.get(name) and "=" not in a and i + 1 < len(args):
+                    opts.append(args[i + 1])
+                    i += 1
+            else:
+                words.append(a)
+            i += 1
+        return super().parse_args(ctx, [*opts, "--", *words])
+
+
+def _read_command(name: str, params: tuple[Param, ...]) -> click.Command:
+    def callback(**kw: Any) -> None:
+        code = read.run(name, click.get_current_context().obj, kw)
+        if code:
+            raise click.exceptions.Exit(code)
+
+    callback.__doc__ = read.COMMANDS[name].__doc__  # the help
+    cls = QueryCommand if any(p.kind == "words" for p in params) else click.Command
+    return cli.command(name, cls=cls)(click_params(params)(callback))
+
+
+for _name, _params in READ.items():
+    _read_command(_name, _params)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="archive")
+
+
+if __name__ == "__main__":
+    main()
