@@ -349,8 +349,11 @@ def test_settings_precedence(env: dict[str, Any], monkeypatch: pytest.MonkeyPatc
 
 # What a query command may not import: validation and settings libraries, the daemon (status reads
 # only its lease record), the ingest pipeline, the parsers, the MongoDB driver for a SQLite store,
-# and generated-code records (a dataclass costs ~0.5 ms to define).
+# generated-code records (a dataclass costs ~0.5 ms to define), click (archive/cli/fast.py reads
+# the plain read commands; click costs as much as the interpreter's start-up) and, for a machine
+# format, rich.
 HEAVY = ("pydantic", "pydantic_settings", "asyncio", "dataclasses", "snowballstemmer", "watchdog", "pymongo",
+         "click", "rich",
          "archive.ingest", "archive.parsing", "archive.validation", "archive.watch.daemon", "archive.watch.tracker",
          "archive.watch.events", "archive.watch.batch")
 

@@ -1,12 +1,22 @@
-"""The command line: ``archive [--db URI] COMMAND …`` (the click CLI is in ``app``)."""
+"""The command line: ``archive [--db URI] COMMAND …``.
+
+``main`` runs a plain read command (search, list, show, …) through ``fast`` without importing
+click; everything else, help and every usage error included, goes to the click CLI in ``app``.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
 def main() -> None:
     """Console-script entry point."""
+    from archive.cli.fast import parse, run
+
+    inv = parse(sys.argv[1:])
+    if inv is not None:
+        sys.exit(run(inv))
     from archive.cli.app import cli
 
     cli(prog_name="archive")
