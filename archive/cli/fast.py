@@ -9,8 +9,6 @@ whatever it accepts it reads exactly as click does (tests/test_cli_fast.py holds
 same parameters on generated command lines).
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
