@@ -11,7 +11,6 @@ from archive.errors import StoreError, UsageError
 from archive.models import Article
 from archive.store.base import Filters, Store
 
-EXPORT_FORMATS = ("jsonl", "json", "csv", "ejson", "markdown")
 CSV_COLUMNS = ("id", "title", "authors", "published", "word_count", "path", "sha256", "revision",
                "ingested_at", "updated_at", "deleted_at", "url", "site", "tags", "format", "body")
 BATCH = 500

@@ -158,6 +158,15 @@ def test_help_usage_errors_and_other_commands_go_to_click(argv: list[str]) -> No
     assert fast.parse(argv) is None
 
 
+def test_the_sort_choices_are_the_stores_sorts() -> None:
+    import typing
+
+    from archive.cli.spec import SORTS
+    from archive.store.base import Sort
+
+    assert typing.get_args(Sort) == SORTS
+
+
 def test_every_read_command_has_a_body_and_a_click_command() -> None:
     assert set(READ) == set(read.COMMANDS) <= set(cli.commands)
     for name in READ:

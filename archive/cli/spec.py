@@ -9,10 +9,9 @@ which costs a query command about as much as the interpreter's own start-up. Eve
 import datetime as dt
 from typing import Any, NamedTuple
 
-from archive.export import EXPORT_FORMATS
-from archive.store.base import SORTS
-
 OUT_FORMATS = ("table", "json", "jsonl", "csv")
+EXPORT_FORMATS = ("jsonl", "json", "csv", "ejson", "markdown")
+SORTS = ("-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path")  # store.base.Sort
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 

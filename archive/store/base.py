@@ -11,7 +11,6 @@ from typing import Any, Literal, NamedTuple
 
 from archive.models import Article, Failure, ParsedArticle, RevisionInfo, Source
 
-SORTS = ("-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path")
 Sort = Literal["-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path"]
 HL_START, HL_END = "\x02", "\x03"
 
