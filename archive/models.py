@@ -57,8 +57,18 @@ def parse_iso_required(value: str | dt.datetime | None) -> dt.datetime:
 _NOT_A_WORD = re.compile(r"\s[^\w\s]+(?=\s)")
 
 
+# ASCII text, byte by byte: whitespace (\s) becomes a space, a word character (\w) an "x", anything
+# else is deleted; then each word starts at " x". No token is built (~4x the regex's speed). For
+# other text the regex: str.translate is fast for ASCII only, and bytes split at ASCII whitespace only.
+_ASCII_CLASS = bytes(0x20 if chr(c).isspace() else 0x78 if chr(c).isalnum() or c == 0x5F else c for c in range(256))
+_ASCII_NEITHER = bytes(c for c in range(128) if not (chr(c).isspace() or chr(c).isalnum() or c == 0x5F))
+
+
 def word_count(body: str) -> int:
     """Words in ``body``: whitespace-separated tokens with at least one letter or digit."""
+    if body.isascii():
+        classes = body.encode("ascii").translate(_ASCII_CLASS, _ASCII_NEITHER)
+        return classes.count(b" x") + classes.startswith(b"x")
     return len(body.split()) - len(_NOT_A_WORD.findall(f" {body} "))
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archive.errors import ParseError
-from archive.models import Article, ParsedArticle, Source
+from archive.models import Article, ParsedArticle, Source, word_count
 from archive.parsing import parse_byline, parse_bytes, parse_date, parse_file, plain_inline
 from tests.conftest import SEEDS
 
@@ -49,6 +49,20 @@ def test_seed_002_exact() -> None:
     assert "The aim of this intervention, like the 2003 invasion itself" in a.body
     assert pars[-1].endswith("the region as a whole.")
     assert "Socialist Equality Party" not in a.body and "wsws.org" not in a.body
+
+
+def _words_by_definition(text: str) -> int:
+    """A whitespace-separated token with at least one letter, digit or underscore (as \\w) is a word."""
+    return sum(1 for t in text.split() if any(c.isalnum() or c == "_" for c in t))
+
+
+@settings(max_examples=400)
+@given(st.one_of(st.text(alphabet=st.characters(max_codepoint=127), max_size=300),
+                 st.text(alphabet=st.sampled_from(" \t\n\x1c\x1f\xa0\u2009\u3000-—–“”’•.,!?_aZ9éß中٣"), max_size=300),
+                 st.text(max_size=300)))
+def test_word_count_counts_tokens_with_a_letter_or_digit(text: str) -> None:
+    """Both ways of counting (a translate table for ASCII text, a regex otherwise) agree with the definition."""
+    assert word_count(text) == _words_by_definition(text)
 
 
 def test_seeds_word_counts_are_words() -> None:
