@@ -323,6 +323,24 @@ def test_sqlite_search_index_stays_exact_after_1000_reingests(sqlite_store: Stor
     assert list(sqlite_store.search("998", Filters())) == []
 
 
+def test_sqlite_bulk_load_checkpoints_less_often_and_only_while_it_lasts(sqlite_store: Store,
+                                                                        write_article: Writer) -> None:
+    from archive.store.sqlite import BULK_CHECKPOINT_PAGES, SQLiteStore
+
+    assert isinstance(sqlite_store, SQLiteStore)
+
+    def every() -> int:
+        return int(sqlite_store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    assert every() == 1000
+    with sqlite_store.bulk():
+        with sqlite_store.bulk():  # nested: the outer one owns the setting
+            sqlite_store.upsert_many([item_for(write_article("a.txt"))])
+        assert every() == BULK_CHECKPOINT_PAGES > 1000
+    assert every() == 1000  # the daemon between scans: SQLite's default
+    assert [a.title for a in sqlite_store.query(Filters())] == ["A title"]
+
+
 def test_sqlite_file_is_user_only_and_versioned(tmp_path: Path) -> None:
     from archive.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
