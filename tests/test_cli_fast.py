@@ -5,6 +5,7 @@ gets, with its help and its messages. The real ``archive`` script runs the fast 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -228,6 +229,13 @@ def test_what_the_fast_path_declines_the_script_still_answers(db: str) -> None:
     assert p.returncode == 2 and "'many' is not a valid integer" in p.stderr
     p = script("search", "--help")
     assert p.returncode == 0 and p.stdout.startswith("Usage: archive search")
+
+
+def test_shell_completion_is_clicks_even_with_a_read_command_line() -> None:
+    env = {**os.environ, "_ARCHIVE_COMPLETE": "bash_complete", "COMP_WORDS": "archive sea", "COMP_CWORD": "1"}
+    for args in ([], ["search", "x"]):
+        p = subprocess.run([*ARCHIVE, *args], capture_output=True, text=True, timeout=60, env=env)
+        assert (p.returncode, p.stdout.split()) == (0, ["plain,search"]), p.stderr
 
 
 def test_a_reader_that_goes_away_is_not_an_error(db: str) -> None:

@@ -12,9 +12,12 @@ from typing import Any
 
 def main() -> None:
     """Console-script entry point."""
+    import os
+
     from archive.cli.fast import parse, run
 
-    inv = parse(sys.argv[1:])
+    # Shell completion is click's protocol (the shell sets this and the words): never a search.
+    inv = None if "_ARCHIVE_COMPLETE" in os.environ else parse(sys.argv[1:])
     if inv is not None:
         sys.exit(run(inv))
     from archive.cli.app import cli
