@@ -339,6 +339,12 @@ def test_sqlite_bulk_load_checkpoints_less_often_and_only_while_it_lasts(sqlite_
         assert every() == BULK_CHECKPOINT_PAGES > 1000
     assert every() == 1000  # the daemon between scans: SQLite's default
     assert [a.title for a in sqlite_store.query(Filters())] == ["A title"]
+    # A load of more than a batch is checkpointed when it ends: its rows are in the file itself,
+    # not left in the WAL for the next write (the daemon's next event) to copy.
+    size = os.path.getsize(sqlite_store.path)
+    with sqlite_store.bulk():
+        sqlite_store.upsert_many([item_for(write_article(f"b{i}.txt", body="Words " * 200)) for i in range(600)])
+    assert os.path.getsize(sqlite_store.path) > size + 600 * 1000
 
 
 def test_sqlite_file_is_user_only_and_versioned(tmp_path: Path) -> None:

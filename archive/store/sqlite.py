@@ -32,6 +32,7 @@ SCHEMA_VERSION = 4
 # WAL pages before a commit checkpoints them into the file. SQLite's default, 1,000 (4 MB), is less
 # than one 500-article batch, so a bulk load checkpointed (and synced) at nearly every commit.
 BULK_CHECKPOINT_PAGES = 10_000
+BULK_CHECKPOINT_AFTER = 1_000  # rows changed, triggers' included (~300 articles): a small event batch never
 
 _V1 = """
 CREATE TABLE articles (
@@ -414,16 +415,22 @@ class SQLiteStore(SearchIndexMixin, Store):
     @contextlib.contextmanager
     def bulk(self) -> Iterator[None]:
         """Many writes follow: keep the index's writer, and let the WAL grow to ~40 MB before a
-        commit checkpoints it, instead of checkpointing at every batch."""
+        commit checkpoints it, instead of checkpointing at every batch. A load that wrote more
+        than one batch's worth checkpoints once at its end, so that neither the next small write
+        (the daemon's next event) nor closing the store carries it."""
         outer = not self._bulk_depth and not self.readonly
         if outer:
+            changes = self.db.total_changes
             self._checkpoint_every(BULK_CHECKPOINT_PAGES)
         try:
             with super().bulk():
                 yield
         finally:
             if outer:
-                self._checkpoint_every(1000)  # SQLite's default; the next commit past it checkpoints
+                self._checkpoint_every(1000)  # SQLite's default
+                if self.db.total_changes - changes >= BULK_CHECKPOINT_AFTER:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _checkpoint_every(self, pages: int) -> None:
         with contextlib.suppress(sqlite3.Error):  # a closed connection: its writes report the fault
