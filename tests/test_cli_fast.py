@@ -238,6 +238,26 @@ def test_shell_completion_is_clicks_even_with_a_read_command_line() -> None:
         assert (p.returncode, p.stdout.split()) == (0, ["plain,search"]), p.stderr
 
 
+def test_ctrl_c_while_the_store_closes_is_one_line_on_either_path(db: str, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from archive.cli.state import State
+
+    def interrupted(self: State) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(State, "close", interrupted)
+    inv = fast.parse(["--db", db, "status", "--format", "json"])
+    assert inv is not None
+    try:
+        code = fast.run(inv)
+    except KeyboardInterrupt:
+        pytest.fail("the interrupt escaped the fast path (a traceback at the prompt)")
+    assert code == 130
+    assert capsys.readouterr().err == "archive: interrupted\n"
+    code, _, err = through_click("--db", db, "status", "--format", "json")
+    assert (code, err) == (130, "archive: interrupted\n")
+
+
 def test_a_reader_that_goes_away_is_not_an_error(db: str) -> None:
     """``archive list | head -1``: the rest of the output goes nowhere, exit 0, no traceback."""
     for args in (["list", "--format", "jsonl"], ["search", "the", "--format", "jsonl"]):

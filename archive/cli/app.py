@@ -27,7 +27,11 @@ class ArchiveGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                if isinstance(ctx.obj, State):
+                    ctx.obj.close()  # here, not at the context's teardown: a fault while closing is reported too
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except BaseException as exc:
@@ -96,7 +100,6 @@ def cli(ctx: click.Context, db: str | None, log_level: str | None) -> None:
       archive export --format csv -o articles.csv
     """
     ctx.obj = State(db, log_level.upper() if log_level else None)
-    ctx.call_on_close(ctx.obj.close)
 
 
 # ---------------------------------------------------------------- parse, ingest, watch

@@ -152,11 +152,12 @@ def run(inv: Invocation) -> int:
 
     state = State(inv.db, inv.log_level)
     try:
-        return read.run(inv.command, state, inv.params)
+        try:
+            return read.run(inv.command, state, inv.params)
+        finally:
+            state.close()  # inside the handler: a Ctrl-C while the store closes is reported too
     except BaseException as exc:
         code = report(exc, state)
         if code is None:
             raise
         return code
-    finally:
-        state.close()
