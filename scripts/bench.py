@@ -82,15 +82,10 @@ def drop_caches_not_possible_note() -> str:
 # ---------------------------------------------------------------- parse
 
 
-def bench_parse(a: argparse.Namespace) -> None:
-    import random
-
-    rng = random.Random(3)
-    docs = [make_corpus.article(i, rng)[2] for i in range(2000)]
-    docs = [d for d in docs if len(d) > 1000]
-    size = med([len(d) for d in docs])
-    runs, base = [], []
-    for _ in range(a.runs):
+def _parse_row(label: str, docs: list[bytes], runs: int) -> None:
+    """parse_bytes over ``docs``, against sha256 of the same bytes in the same rounds."""
+    times, base = [], []
+    for _ in range(runs):
         t = time.perf_counter()
         for d in docs:
             hashlib.sha256(d).hexdigest()
@@ -98,36 +93,30 @@ def bench_parse(a: argparse.Namespace) -> None:
         t = time.perf_counter()
         for d in docs:
             parse_bytes(d)
-        runs.append(time.perf_counter() - t)
-    per = med(runs) / len(docs)
-    row("parse", f"parse_bytes, {len(docs)} articles of ~{size / 1000:.1f} KB", f"{1 / per:,.0f} art/s",
-        f"sha256: {len(docs) / med(base):,.0f}/s", f"{med(runs) / med(base):.1f}x", f"{per * 1e6:.0f} µs per article")
+        times.append(time.perf_counter() - t)
+    per = med(times) / len(docs)
+    row("parse", f"parse_bytes, {label}{len(docs)} articles of ~{med([len(d) for d in docs]) / 1000:.1f} KB",
+        f"{1 / per:,.0f} art/s", f"sha256: {len(docs) / med(base):,.0f}/s", f"{med(times) / med(base):.1f}x",
+        f"{per * 1e6:.0f} µs per article")
+
+
+def bench_parse(a: argparse.Namespace) -> None:
+    import random
+
+    rng = random.Random(3)
+    docs = [make_corpus.article(i, rng)[2] for i in range(2000)]
+    _parse_row("", [d for d in docs if len(d) > 1000], a.runs)
     # Real articles (the BBC sample in ../shared/corpora, when it is there): not all ASCII, shorter.
-    bbc = sorted((ROOT.parent / "shared" / "corpora" / "bbc-sample").glob("*/*.txt"))
     real = []
-    for f in bbc:
+    for f in sorted((ROOT.parent / "shared" / "corpora" / "bbc-sample").glob("*/*.txt")):
         data = f.read_bytes()
         try:
             parse_bytes(data)
         except ArchiveError:
             continue
         real.append(data)
-    if not real:
-        return
-    runs, base = [], []
-    for _ in range(max(3, a.runs)):
-        t = time.perf_counter()
-        for d in real:
-            hashlib.sha256(d).hexdigest()
-        base.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        for d in real:
-            parse_bytes(d)
-        runs.append(time.perf_counter() - t)
-    per = med(runs) / len(real)
-    row("parse", f"parse_bytes, BBC sample, {len(real)} articles of ~{med([len(d) for d in real]) / 1000:.1f} KB",
-        f"{1 / per:,.0f} art/s", f"sha256: {len(real) / med(base):,.0f}/s", f"{med(runs) / med(base):.1f}x",
-        f"{per * 1e6:.0f} µs per article")
+    if real:
+        _parse_row("BBC sample, ", real, max(3, a.runs))
 
 
 # ---------------------------------------------------------------- store
