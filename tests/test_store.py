@@ -347,6 +347,14 @@ def test_sqlite_bulk_load_checkpoints_less_often_and_only_while_it_lasts(sqlite_
     assert os.path.getsize(sqlite_store.path) > size + 600 * 1000
 
 
+def test_sqlite_bulk_end_never_hides_what_happened_inside(sqlite_store: Store) -> None:
+    """A store closed inside a bulk load (the daemon reopens a replaced one): the fault that
+    ended the load is what the caller sees, not the closed connection's."""
+    with pytest.raises(LookupError), sqlite_store.bulk():
+        sqlite_store.close()
+        raise LookupError
+
+
 def test_sqlite_file_is_user_only_and_versioned(tmp_path: Path) -> None:
     from archive.store.sqlite import SCHEMA_VERSION, SQLiteStore
 

@@ -419,8 +419,8 @@ class SQLiteStore(SearchIndexMixin, Store):
         than one batch's worth checkpoints once at its end, so that neither the next small write
         (the daemon's next event) nor closing the store carries it."""
         outer = not self._bulk_depth and not self.readonly
+        changes = self._changes() if outer else None
         if outer:
-            changes = self.db.total_changes
             self._checkpoint_every(BULK_CHECKPOINT_PAGES)
         try:
             with super().bulk():
@@ -428,13 +428,22 @@ class SQLiteStore(SearchIndexMixin, Store):
         finally:
             if outer:
                 self._checkpoint_every(1000)  # SQLite's default
-                if self.db.total_changes - changes >= BULK_CHECKPOINT_AFTER:
+                now = self._changes()
+                if changes is not None and now is not None and now - changes >= BULK_CHECKPOINT_AFTER:
                     with contextlib.suppress(sqlite3.Error):
                         self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
+    # A connection closed (or replaced) inside a bulk load: its writes report the fault; these
+    # settings and counts must not hide it.
     def _checkpoint_every(self, pages: int) -> None:
-        with contextlib.suppress(sqlite3.Error):  # a closed connection: its writes report the fault
+        with contextlib.suppress(sqlite3.Error):
             self.db.execute(f"PRAGMA wal_autocheckpoint={pages}")
+
+    def _changes(self) -> int | None:
+        try:
+            return self.db.total_changes
+        except sqlite3.Error:
+            return None
 
     # ------------------------------------------------------------ writes
     def upsert_many(self, items: Sequence[UpsertItem]) -> list[UpsertResult]:
