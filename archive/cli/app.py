@@ -15,7 +15,7 @@ import click
 
 from archive import __version__
 from archive.cli import output, read
-from archive.cli.spec import GLOBAL, READ, Param, parse_date
+from archive.cli.spec import GLOBAL, HELP_OPTIONS, READ, Param, parse_date, split_query
 from archive.cli.state import State, report
 from archive.errors import UsageError
 
@@ -85,7 +85,7 @@ def click_params(params: tuple[Param, ...]) -> Callable[[F], F]:
     return apply
 
 
-@click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=ArchiveGroup, context_settings={"help_option_names": list(HELP_OPTIONS), "max_content_width": 100})
 @click_params(GLOBAL)
 @click.version_option(__version__, "--version", prog_name="archive")
 @click.pass_context
@@ -411,23 +411,7 @@ class QueryCommand(click.Command):
             if isinstance(p, click.Option):
                 for o in (*p.opts, *p.secondary_opts):
                     takes_value[o] = not p.is_flag and not p.count
-        opts: list[str] = []
-        words: list[str] = []
-        i = 0
-        while i < len(args):
-            a = args[i]
-            name = a.split("=", 1)[0]
-            if a == "--":
-                words.extend(args[i + 1:])
-                break
-            if name in takes_value or (a.startswith("--") and len(a) > 2):
-                opts.append(a)
-                if takes_value.get(name) and "=" not in a and i + 1 < len(args):
-                    opts.append(args[i + 1])
-                    i += 1
-            else:
-                words.append(a)
-            i += 1
+        opts, words = split_query(args, takes_value)
         return super().parse_args(ctx, [*opts, "--", *words])
 
 

@@ -12,7 +12,7 @@ same parameters on generated command lines).
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from archive.cli.spec import GLOBAL, READ, Param, default_of, parse_date
+from archive.cli.spec import GLOBAL, HELP_OPTIONS, READ, Param, default_of, parse_date, split_query
 
 
 class Invocation(NamedTuple):
@@ -64,11 +64,8 @@ def _convert(p: Param, value: str) -> Any:
 def _options(params: Sequence[Param], args: Sequence[str], *, interspersed: bool = True,
              ) -> tuple[dict[str, Any], list[str], int]:
     """Read the options among ``args``: their values, the positionals in order, and where reading
-    stopped. A group (``interspersed=False``) stops at its first positional, the command's name.
-    A ``words`` command (search) keeps every token that is not one of its options as a word, as
-    the click command does: ``-iran`` is an exclusion."""
+    stopped. A group (``interspersed=False``) stops at its first positional, the command's name."""
     by_opt = {opt: p for p in params for opt in p.opts}
-    words = any(p.kind == "words" for p in params)
     values: dict[str, Any] = {}
     positionals: list[str] = []
     i = 0
@@ -87,9 +84,6 @@ def _options(params: Sequence[Param], args: Sequence[str], *, interspersed: bool
         name, eq, explicit = a.partition("=") if a.startswith("--") else (a, "", "")
         p = by_opt.get(name)
         if p is None:
-            if words and not a.startswith("--") and a != "-h":
-                positionals.append(a)  # -word: an exclusion
-                continue
             raise _Decline  # help, an unknown option, clustered short options: click says what it is
         if p.kind == "flag":
             if eq:
@@ -113,6 +107,10 @@ def _options(params: Sequence[Param], args: Sequence[str], *, interspersed: bool
 
 def _command(name: str, args: Sequence[str]) -> dict[str, Any]:
     params = READ[name]
+    if any(p.kind == "words" for p in params):  # search: split as the click command splits it
+        takes_value = {o: p.kind != "flag" for p in params for o in p.opts} | dict.fromkeys(HELP_OPTIONS, False)
+        opts, words = split_query(list(args), takes_value)
+        args = [*opts, "--", *words]
     values, positionals, _ = _options(params, args)
     out: dict[str, Any] = {}
     for p in params:

@@ -13,6 +13,7 @@ OUT_FORMATS = ("table", "json", "jsonl", "csv")
 EXPORT_FORMATS = ("jsonl", "json", "csv", "ejson", "markdown")
 SORTS = ("-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path")  # store.base.Sort
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+HELP_OPTIONS = ("-h", "--help")
 
 
 class Param(NamedTuple):
@@ -95,3 +96,28 @@ def default_of(p: Param) -> Any:
         return False
     return p.default
 
+
+
+def split_query(args: list[str], takes_value: dict[str, bool]) -> tuple[list[str], list[str]]:
+    """A query command's arguments as (options with their values, words). A word that starts
+    with ``-`` is an exclusion, never an option (SPEC.md): only the command's own option names
+    (``takes_value``: name → whether it takes a value, help included) and ``--long`` tokens are
+    options, so an unknown ``--long`` one still gets its usage error; ``--`` ends the options."""
+    opts: list[str] = []
+    words: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        name = a.split("=", 1)[0]
+        if a == "--":
+            words.extend(args[i + 1:])
+            break
+        if name in takes_value or (a.startswith("--") and len(a) > 2):
+            opts.append(a)
+            if takes_value.get(name) and "=" not in a and i + 1 < len(args):
+                opts.append(args[i + 1])
+                i += 1
+        else:
+            words.append(a)
+        i += 1
+    return opts, words
