@@ -67,6 +67,17 @@ class StoreUnavailable(StoreError):
         self.detail = reason
 
 
+class IndexDamaged(StoreError):
+    """The SQLite store's search index cannot be read as it is: a file is missing or fails its
+    checksum, or tantivy panicked reading it. Writers rebuild it from the table; readers answer
+    without it."""
+
+    def __init__(self, folder: object, reason: str) -> None:
+        super().__init__(f"search index {folder} damaged: {reason}")
+        self.folder = folder
+        self.detail = reason
+
+
 class StoreReplaced(StoreUnavailable):
     """The store's file was removed or replaced while it was open: open it again."""
 

@@ -160,7 +160,8 @@ def index_line(index: dict[str, Any]) -> str:
     pending = index["pending"]
     state = ("up to date" if not pending else
              f"{pending:,} change{'s' if pending != 1 else ''} not indexed yet (the next writer indexes them)")
-    return f"{index['path']}: {index['articles']:,} articles, {index['bytes'] / 1e6:,.1f} MB, {state}"
+    line = f"{index['path']}: {index['articles']:,} articles, {index['bytes'] / 1e6:,.1f} MB, {state}"
+    return line + (f"; {index['warning']}" if index.get("warning") else "")
 
 
 def short_paths(paths: list[str], roots: list[str], columns: int) -> list[str]:

@@ -60,12 +60,14 @@ def search(state: State, query: tuple[str, ...], authors: tuple[str, ...], tags:
     if fmt != "table":
         hits = store.search(text, flt, lim)
         o.machine((h.to_doc() for h in hits), fmt, ("id", "score", "title", "authors", "published", "path", "snippet"))
-        return 0
-    shown = list(store.search(text, flt, None if lim is None else lim + 1))
-    more = lim is not None and len(shown) > lim
-    o.hits_table(shown[:lim] if more else shown)
-    if more:
-        o.cut_short(lim or 0, store.count_matches(text, flt))
+    else:
+        shown = list(store.search(text, flt, None if lim is None else lim + 1))
+        more = lim is not None and len(shown) > lim
+        o.hits_table(shown[:lim] if more else shown)
+        if more:
+            o.cut_short(lim or 0, store.count_matches(text, flt))
+    if store.search_warning:
+        echo_err(f"archive: warning: {store.search_warning}")
     return 0
 
 

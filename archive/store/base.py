@@ -451,6 +451,9 @@ class Store(abc.ABC):
 
     kind: str
     display: str  # the store's URI with credentials removed
+    # Set by a search whose results may be incomplete (the search index lags or cannot serve):
+    # why, for the CLI's stderr, the web page and ``status``.
+    search_warning: str | None = None
 
     def __enter__(self) -> "Store":
         return self

@@ -17,8 +17,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from archive.errors import StoreError, StoreUnavailable
-from archive.store.base import Filters, Hit, SearchQuery, Sort, make_snippet, parse_query
+from archive.errors import IndexDamaged, StoreError, StoreUnavailable
+from archive.store.base import Filters, Hit, SearchQuery, Sort, make_snippet, matches, parse_query
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,7 +33,27 @@ def _log() -> Any:
 
     return logging.getLogger("archive.store")
 
+INDEX_BUSY = "search index busy"
+# How long a write waits for another process's index writer. The holder lets it go at its next
+# write or heartbeat (both find the SQLite lock this writer holds meanwhile), within seconds.
+INDEX_WAIT = 15.0
+# A reader checks the files written since a writer last verified the index, up to this many bytes.
+READER_VERIFY_BYTES = 8 << 20
 _CHUNK = 500
+
+
+def _still_matches(q: SearchQuery, art: Article) -> bool:
+    return matches(q, [art.title, ", ".join(art.authors), " ".join(art.tags), art.body])
+
+
+class IndexUnusable(Exception):
+    """A reader cannot use the index (missing where it cannot be built, damaged, unreadable): search
+    answers by reading the table instead, and says so."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
 BULK_COMMIT_EVERY = 2.0  # seconds between index commits inside bulk(): what readers wait at most
 
 
@@ -65,10 +85,13 @@ class SearchIndexMixin:
     _pending_top: int | None = None  # handed to the writer and committed in SQLite, not yet in the index
     _last_commit = 0.0
     _counted: tuple[str, Filters, int] | None = None  # (query, filters, matches) of the last search
+    _unusable: str | None = None  # why a reader cannot use the index (it searches the table then)
+    _pending: frozenset[int] | set[int] = frozenset()  # rowids changed since a reader's index was committed
+    search_warning: str | None = None
     _index_wait: float | None = None  # how long to wait for another process's index writer (None: busy timeout)
 
     if TYPE_CHECKING:
-        def _write(self) -> contextlib.AbstractContextManager[None]: ...
+        def _write(self, index: bool = True) -> contextlib.AbstractContextManager[None]: ...
         @staticmethod
         def _where(f: Filters) -> tuple[str, list[Any]]: ...
         def _articles_by_n(self, ns: Sequence[int], live_only: bool) -> dict[int, Article]: ...
@@ -82,71 +105,126 @@ class SearchIndexMixin:
         return folder_for(self.path)
 
     def _index(self) -> TextIndex:
-        """The open index; a writable store builds or repairs it first, a read-only one says
-        what is missing."""
+        """The open index; a writable store builds or repairs it first. A read command opens it as
+        it is (writers repair), notes in ``search_warning`` what it lacks, and raises
+        IndexUnusable when it cannot serve at all (then search reads the table instead)."""
         if self._ix is not None:
             return self._ix
+        if self._unusable is not None:
+            raise IndexUnusable(self._unusable)
         if self.readonly or self.reads_only:
-            # A read command opens the index as it is (no writer, no repair: writers repair),
-            # unless it is missing or not this store's and the file can be written.
             from archive.store.textindex import TextIndex
 
+            folder = self._index_folder()
             try:
-                ix = TextIndex(self._index_folder(), readonly=True)
-                ok = self._trusts(ix)
-            except (OSError, ValueError) as exc:
-                why, ok = str(exc), False
-            else:
-                why = "not this store's index"
-            if ok:
+                ix: TextIndex | None = TextIndex(folder, readonly=True)
+                assert ix is not None
+                why = self._distrust(ix)
+                if why is None:
+                    ix.verify(budget=READER_VERIFY_BYTES)
+            except FileNotFoundError:
+                ix, why = None, "it is missing"
+            except IndexDamaged as exc:
+                if ix is not None:
+                    ix.mark_damaged(exc.detail)
+                ix, why = None, f"it is damaged ({exc.detail})"
+            except OSError as exc:
+                ix, why = None, f"it cannot be read ({exc.strerror or exc})"
+            if ix is not None and why is None:
                 self._ix = ix
+                self._note_lag(ix)
                 return ix
             if self.readonly:
-                raise StoreError(f"{self.path} has no usable search index ({self._index_folder()}: {why}); open the"
-                                 " store once where it can be written to build it") from None
+                self._unusable = (f"{self.path} has no usable search index ({folder}: {why}); open the store"
+                                  " once where it can be written to build it")
+                raise IndexUnusable(self._unusable)
+            try:  # the file can be written: build the index now, as a writer would
+                self.open_index()
+            except (StoreError, OSError) as exc:
+                self._unusable = f"{folder} is not usable ({why}) and could not be rebuilt now ({exc})"
+                raise IndexUnusable(self._unusable) from None
+            assert self._ix is not None
+            return self._ix
         self.open_index()
         assert self._ix is not None
         return self._ix
 
+    def _note_lag(self, ix: TextIndex) -> None:
+        """What a reader's index lacks, for ``search_warning``: changes logged above its watermark
+        (a writer stopped between its two commits), or fewer documents than it last committed."""
+        pending = self._unindexed(ix)
+        docs, want = ix.num_docs(), ix.docs_at_watermark()
+        if pending:
+            self._pending = {int(n) for (n,) in self._read(
+                "SELECT DISTINCT n FROM search_log WHERE seq > ?", (ix.watermark()[1],))}
+            self.search_warning = (f"the search index lacks {pending:,} change{'s' if pending != 1 else ''} "
+                                   "(a writer stopped before indexing them): results may be incomplete until "
+                                   "a writer (archive sync, ingest or watch) runs")
+        elif want is not None and docs != want:
+            self.search_warning = (f"the search index holds {docs:,} documents where its last commit had "
+                                   f"{want:,}: results may be incomplete until a writer rebuilds it")
+
+    def _index_failed(self, exc: BaseException) -> None:
+        """A read met damage: a reader marks the index for the next writer and stops using it; a
+        writer rebuilds it at its next write."""
+        reason = exc.detail if isinstance(exc, IndexDamaged) else str(exc)
+        if self._ix is not None:
+            self._ix.mark_damaged(reason)
+        _log().warning("search index %s damaged (%s): the next writer rebuilds it", self._index_folder(), reason)
+        self._ix = None
+        self._drop_writer(rollback=True)
+        self._unusable = f"{self._index_folder()} is damaged ({reason}); the next writer rebuilds it"
+
     def _read_store_id(self) -> str:
         return str(self.db.execute("SELECT v FROM store_meta WHERE k='id'").fetchone()[0])
 
-    def _trusts(self, ix: TextIndex) -> bool:
+    def _distrust(self, ix: TextIndex) -> str | None:
         """The one test of whether ``ix`` may serve this store (readers use it as it is, writers
-        rebuild it when not)."""
+        rebuild it when not): None when it may, else why not."""
         store_id = self._read_store_id()
         top = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='search_log'").fetchone()
-        return ix.trusted_by(store_id, top[0] if top else 0)
+        return ix.distrust(store_id, top[0] if top else 0)
 
     def open_index(self) -> None:
         """Open the index for writing and index what a crash left above its watermark."""
         self._ensure_index(in_txn=False)
 
     def _ensure_index(self, *, in_txn: bool) -> None:
-        """Open the index for writing: rebuild it if it is missing, unreadable, another store's or
-        ahead of the table (an older copy of the file came back); outside a transaction, also index
-        what is logged above the watermark."""
+        """Open the index for writing: rebuild it if it is missing, damaged, another store's, ahead
+        of the table (an older copy of the file came back) or short of the table's articles;
+        outside a transaction, also index what is logged above the watermark. A fault of the
+        index's folder (permissions, a full or read-only disk) is the store's: StoreUnavailable."""
         from archive.store.textindex import TextIndex
 
         self._store_id = self._read_store_id()
+        self._unusable = None
         folder = self._index_folder()
-        ix: TextIndex | None = None
-        try:
-            ix = TextIndex(folder, readonly=False)
-            stale = not self._trusts(ix)
-            if stale:
-                _log().warning("search index %s is of another store or state: rebuilding it", folder)
-        except (OSError, ValueError) as exc:
-            _log().warning("search index %s unreadable (%s): rebuilding it", folder, exc)
-            stale = True
-        if stale:
-            TextIndex.remove(folder)
-            ix = TextIndex(folder, readonly=False)
-        assert ix is not None
+        fresh = not (folder / "meta.json").exists()
+        why: str | None = None
+        if self._ix is not None and not in_txn:
+            ix = self._ix  # this process made it inside its first write (a schema upgrade)
+        else:
+            opened: TextIndex | None = None
+            try:
+                opened = TextIndex(folder, readonly=False)
+                why = self._distrust(opened)
+                if why is None:
+                    opened.verify()
+            except IndexDamaged as exc:
+                why = exc.detail
+            except PermissionError as exc:
+                raise StoreUnavailable(str(folder), f"search index: {exc.strerror or exc}") from None
+            except (OSError, ValueError) as exc:
+                why = f"it is unreadable ({exc})"
+            if why is not None:
+                ix, why = self._new_index(opened, folder, why, quiet=fresh)
+            else:
+                assert opened is not None
+                ix = opened
         self._ix = ix
         relog = ("DELETE FROM search_log", "INSERT INTO search_log (n, op) SELECT n, 'u' FROM articles ORDER BY n")
         if in_txn:
-            if stale:
+            if why is not None:
                 for sql in relog:
                     self.db.execute(sql)
             return
@@ -154,22 +232,87 @@ class SearchIndexMixin:
 
         with contextlib.suppress(IndexBusy, ValueError, OSError):
             ix.writer(0).garbage_collect_files()  # files a killed writer left (unless one is writing now)
-        if stale or self.db.execute("SELECT 1 FROM search_log WHERE seq > ? LIMIT 1", (ix.watermark()[1],)).fetchone():
+        if why is None and (short := self._short_of_table(ix)):
+            ix, why = self._new_index(ix, folder, short, quiet=False)
+            self._ix = ix
+        if why is not None or self.db.execute("SELECT 1 FROM search_log WHERE seq > ? LIMIT 1",
+                                              (ix.watermark()[1],)).fetchone():
             # Its commit indexes what is logged above the watermark. If another process holds the
             # index's writer, that process indexes it (a writer takes everything above the mark).
-            self._index_wait = 0.5
+            self._index_wait = 0.5 if why is None else None
+            started = time.monotonic()
             try:
                 with self._write():
-                    if stale:
+                    if why is not None:
                         for sql in relog:
                             self.db.execute(sql)
             except StoreUnavailable as exc:
-                if not stale and "search index busy" in str(exc):
+                if why is None and exc.detail.startswith(INDEX_BUSY):
                     _log().debug("search index being written by another process: it indexes the rest")
                 else:
                     raise
             finally:
                 self._index_wait = None
+            if why is not None and not fresh and ix.num_docs():
+                _log().warning("search index %s rebuilt: %s articles in %.1f s", folder,
+                               f"{ix.num_docs():,}", time.monotonic() - started)
+
+    def _new_index(self, ix: TextIndex | None, folder: Path, why: str, *,
+                   quiet: bool) -> tuple[TextIndex, str | None]:
+        """An empty index in place of one that cannot serve, and why (the caller then relogs every
+        article). An index that opens is emptied holding its writer; if another process holds
+        that, the index is that writer's (it checked the index when it opened) and stays as it
+        is (why None). One that does not open is removed and made again."""
+        from archive.store.textindex import DAMAGED, IndexBusy, TextIndex
+
+        rows = int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+        if ix is not None:
+            try:
+                w = ix.writer(0.5)
+            except IndexBusy:
+                _log().debug("search index %s (%s) is being written by another process: left to it", folder, why)
+                return ix, None
+            except (OSError, ValueError):
+                w = None
+            if w is not None:
+                if rows and not quiet:
+                    _log().warning("search index %s cannot be trusted (%s): rebuilding it from %s articles",
+                                   folder, why, f"{rows:,}")
+                try:
+                    w.delete_all_documents()
+                    w.commit()
+                    w.wait_merging_threads()
+                    ix.set_watermark(self._read_store_id(), 0, 0)
+                    (folder / DAMAGED).unlink(missing_ok=True)
+                    return ix, why
+                except (OSError, ValueError) as exc:
+                    raise StoreUnavailable(str(folder), f"search index: {exc}") from None
+                finally:
+                    del w
+        if rows:
+            _log().warning("search index %s cannot be read (%s): rebuilding it from %s articles", folder, why,
+                           f"{rows:,}")
+        TextIndex.remove(folder)
+        try:
+            return TextIndex(folder, readonly=False), why
+        except (OSError, ValueError) as exc:
+            raise StoreUnavailable(str(folder), f"search index: {getattr(exc, 'strerror', None) or exc}") from None
+
+    def _short_of_table(self, ix: TextIndex) -> str | None:
+        """Whether the index lacks articles the table has, decided from the two themselves. Holding
+        the write lock, with nothing logged above the watermark, every committed article is in the
+        index (another writer between its two commits leaves log rows above the mark): the index
+        must hold exactly the table's count of documents. None when it does (or cannot say now)."""
+        try:
+            with self._write(index=False):
+                if self.db.execute("SELECT 1 FROM search_log WHERE seq > ? LIMIT 1",
+                                   (ix.watermark()[1],)).fetchone():
+                    return None
+                rows = int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+                docs = ix.num_docs()
+        except StoreUnavailable:
+            return None  # another writer is busy: it checked the index when it opened
+        return None if docs == rows else f"it holds {docs:,} documents for {rows:,} articles"
 
     # ------------------------------------------------------------ writing (called by _Txn)
     def _index_before_commit(self) -> int | None:
@@ -184,16 +327,29 @@ class SearchIndexMixin:
         top = self.db.execute("SELECT max(seq) FROM search_log").fetchone()[0]
         if top is None or top <= wm:
             return None
-        from archive.store.textindex import IndexBusy, TextIndex
+        from archive.store.textindex import IndexBusy
 
         if self._writer is None:
             try:
-                self._writer = self._ix.writer(self._busy if self._index_wait is None else self._index_wait)
+                self._writer = self._ix.writer(max(self._busy, INDEX_WAIT) if self._index_wait is None
+                                               else self._index_wait)
             except IndexBusy as exc:
-                raise StoreUnavailable(str(self._index_folder()), f"search index busy: {exc}") from None
+                raise StoreUnavailable(str(self._index_folder()), f"{INDEX_BUSY}: {exc}") from None
+            except BaseException as exc:  # noqa: BLE001 - tantivy panics too; _index_fault sorts them
+                raise self._index_fault(exc) from None
             # Read again holding the writer (its lock is the index's): another process may have
             # indexed, and moved the watermark, while this one waited for it.
             wm = self._handed_mark()
+        try:
+            self._hand_over(wm)
+        except BaseException as exc:  # noqa: BLE001 - tantivy panics too; _index_fault sorts them
+            raise self._index_fault(exc) from None
+        return int(top)
+
+    def _hand_over(self, wm: int) -> None:
+        """Give the writer every article logged above ``wm``: deleted, then added as it is now."""
+        from archive.store.textindex import TextIndex
+
         w = self._writer
         ops: dict[int, set[str]] = {}
         for n, op in self.db.execute("SELECT n, op FROM search_log WHERE seq > ?", (wm,)):
@@ -209,7 +365,23 @@ class SearchIndexMixin:
                 "SELECT n, deleted_at IS NULL, title, authors_text, tags_text, body FROM articles"
                 f" WHERE n IN ({','.join('?' * len(chunk))})", chunk):
                 w.add_document(TextIndex.document(*r))
-        return int(top)
+
+    def _index_fault(self, exc: BaseException) -> BaseException:
+        """What a fault of the index's writer becomes: the store's fault (StoreUnavailable: the
+        caller keeps its work and retries), never a file's. A panic or damage also marks the index
+        for a rebuild. Anything else (a KeyboardInterrupt, a bug) is returned as it is."""
+        from archive.store.textindex import _panic
+
+        if isinstance(exc, StoreUnavailable):
+            return exc
+        if isinstance(exc, IndexDamaged) or _panic(exc):
+            self._index_failed(exc)
+        elif isinstance(exc, (OSError, ValueError)):
+            self._drop_writer(rollback=True)
+        else:
+            return exc
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        return StoreUnavailable(str(self._index_folder()), f"search index: {reason}")
 
     def _handed_mark(self) -> int:
         """The log seq up to which the index has everything: the watermark, or (holding the writer,
@@ -238,11 +410,11 @@ class SearchIndexMixin:
             return
         try:
             self._writer.commit()
-            self._ix.set_watermark(self._store_id, self._pending_top)
-        except (OSError, ValueError) as exc:
-            _log().warning("search index %s not updated (%s): the next write retries", self._index_folder(), exc)
-            self._drop_writer(rollback=True)
-            return
+            self._ix.set_watermark(self._store_id, self._pending_top, self._ix.num_docs())
+        except BaseException as exc:  # noqa: BLE001 - tantivy panics too; _index_fault sorts them
+            # The table has the batch; the log keeps it for the index's next commit. The caller
+            # hears a store fault and backs off (a full or read-only disk under the index).
+            raise self._index_fault(exc) from None
         self._pending_top = None
         self._last_commit = time.monotonic()
 
@@ -259,8 +431,12 @@ class SearchIndexMixin:
 
     def release_writer(self) -> None:
         """Let other processes write the index: finish merging, free the writer's lock, and give
-        the memory its threads used back to the system."""
-        self._commit_index()
+        the memory its threads used back to the system. A failed index commit here is only logged
+        (the log keeps the changes for the next writer)."""
+        try:
+            self._commit_index()
+        except StoreUnavailable as exc:
+            _log().warning("%s: the next writer indexes the rest", exc)
         w, self._writer = self._writer, None
         if w is not None:
             with contextlib.suppress(ValueError, OSError):
@@ -296,28 +472,28 @@ class SearchIndexMixin:
         q = parse_query(text)
         if q.empty:
             return
-        ix = self._index()
-        searcher = ix.searcher()
-        if not q.has_positive:
-            yield from self._search_excluding(q, searcher, filters, limit)
+        try:
+            ix = self._index()
+            searcher = ix.searcher()
+            if not q.has_positive:
+                yield from self._search_excluding(q, searcher, filters, limit)
+                return
+            restrict = self._restrict(filters)
+            live_only = not filters.include_deleted
+            with ix.guard():
+                query = ix.query(searcher, q, restrict, live_only)
+                want = limit if limit is not None else ix.count(searcher, query)
+                first = ix.top(searcher, query, min(64, want), 0, count=limit is not None)
+        except (IndexUnusable, IndexDamaged) as exc:
+            yield from self._search_by_scan(q, filters, limit, exc)
             return
-        restrict = self._restrict(filters)
-        live_only = not filters.include_deleted
         from archive.store.textindex import stem
 
-        query = ix.query(searcher, q, restrict, live_only)
         words = q.highlight_words()
-        if limit is None:  # every match: count them once, up front
-            want = ix.count(searcher, query)
-            self._counted = (text, filters, want)
-        else:
-            want = limit
+        self._counted = (text, filters, want if limit is None else (first[1] or 0))
         done, offset, page = 0, 0, 64
-        while done < want:
-            ranked, total = ix.top(searcher, query, min(page, want - done), offset,
-                                   count=limit is not None and not offset)
-            if total is not None:  # for count_matches right after ("50 of 9,157 shown")
-                self._counted = (text, filters, total)
+        ranked = first[0]
+        while True:
             if not ranked:
                 return
             offset += len(ranked)
@@ -326,9 +502,41 @@ class SearchIndexMixin:
                 art = rows.get(n)
                 if art is None:  # indexed, but not (or no longer) in the table: never shown
                     continue
+                if n in self._pending and not _still_matches(q, art):
+                    continue  # changed since it was indexed, and no longer has the words
                 done += 1
                 yield Hit(art, round(score, 6), make_snippet(art.body, words, stem=stem))
+                if done >= want:
+                    return
             page = 256
+            try:
+                with ix.guard():
+                    ranked, _ = ix.top(searcher, query, min(page, want - done), offset)
+            except IndexDamaged as exc:
+                self._index_failed(exc)
+                raise StoreError(self._unusable or str(exc)) from None
+
+    def _search_by_scan(self, q: SearchQuery, filters: Filters, limit: int | None,
+                        exc: BaseException) -> Iterator[Hit]:
+        """Search without the index (it cannot serve: see ``search_warning``): every article the
+        filters allow is read and checked with the query's rules; newest first, unranked."""
+        if not isinstance(exc, IndexUnusable):
+            self._index_failed(exc)
+        self.search_warning = (f"{self._unusable}: these results come from reading every article"
+                               " (slower, unranked)")
+        where, args = self._scan_where(q, filters)
+        for art in self._articles_where(where, args, "-published", limit):
+            yield Hit(art, 0.0, make_snippet(art.body, q.highlight_words()))
+
+    def _scan_where(self, q: SearchQuery, filters: Filters) -> tuple[str, list[Any]]:
+        """A WHERE clause over ``articles a`` for what ``q`` matches under ``filters``, decided by
+        reading the articles (for when the index cannot serve)."""
+        where, args = self._where(filters)
+        ns = [int(r[0]) for r in self._read(
+            f"SELECT a.n, a.title, a.authors_text, a.tags_text, a.body FROM articles a{where}", args)
+            if matches(q, r[1:])]
+        cond = "a.n IN (SELECT value FROM json_each(?))"
+        return (f"{where} AND {cond}" if where else f" WHERE {cond}"), [*args, json.dumps(ns)]
 
     def _search_excluding(self, q: SearchQuery, searcher: Any, filters: Filters,
                           limit: int | None) -> Iterator[Hit]:
@@ -339,17 +547,32 @@ class SearchIndexMixin:
 
     def _match_where_of(self, q: SearchQuery, filters: Filters, searcher: Any = None) -> tuple[str, list[Any]]:
         """A WHERE clause over ``articles a`` for what ``q`` matches under ``filters``: the index's
-        rowids as one JSON parameter."""
-        ix = self._index()
-        searcher = searcher or ix.searcher()
+        rowids as one JSON parameter (or, when the index cannot serve, the articles read)."""
+        try:
+            ix = self._index()
+            with ix.guard():
+                searcher = searcher or ix.searcher()
+                live_only = not filters.include_deleted
+                if q.has_positive:
+                    ns = ix.rowids(searcher, ix.query(searcher, q, None, live_only))
+                    cond = "a.n IN (SELECT value FROM json_each(?))"
+                else:
+                    ns = ix.rowids(searcher, ix.any_query(searcher, q.negative, None, False))
+                    cond = "a.n NOT IN (SELECT value FROM json_each(?))"
+        except (IndexUnusable, IndexDamaged) as exc:
+            if not isinstance(exc, IndexUnusable):
+                self._index_failed(exc)
+            return self._scan_where(q, filters)
+        if self._pending:  # changed since indexed: the stored text decides
+            keep = set(ns)
+            for n, *fields in self._read("SELECT n, title, authors_text, tags_text, body FROM articles"
+                                         " WHERE n IN (SELECT value FROM json_each(?))",
+                                         (json.dumps(sorted(self._pending)),)):
+                hit = matches(q, fields) if q.has_positive else any(
+                    matches(SearchQuery((t,), ()), fields) for t in q.negative)
+                (keep.add if hit else keep.discard)(int(n))
+            ns = sorted(keep)
         where, args = self._where(filters)
-        live_only = not filters.include_deleted
-        if q.has_positive:
-            ns = ix.rowids(searcher, ix.query(searcher, q, None, live_only))
-            cond = "a.n IN (SELECT value FROM json_each(?))"
-        else:
-            ns = ix.rowids(searcher, ix.any_query(searcher, q.negative, None, False))
-            cond = "a.n NOT IN (SELECT value FROM json_each(?))"
         return (f"{where} AND {cond}" if where else f" WHERE {cond}"), [*args, json.dumps(ns)]
 
     def _match_where(self, text: str, filters: Filters) -> tuple[str, list[Any]] | None:
@@ -358,30 +581,41 @@ class SearchIndexMixin:
 
     def count_matches(self, text: str, filters: Filters) -> int:
         counted, self._counted = self._counted, None
-        if counted is not None and counted[:2] == (text, filters):
+        if counted is not None and counted[:2] == (text, filters) and not self._pending:
             return counted[2]  # the search just made counted them
         q = parse_query(text)
         if q.empty:
             return 0
-        if q.has_positive and self._index_alone(filters):
-            ix = self._index()
-            searcher = ix.searcher()
-            return ix.count(searcher, ix.query(searcher, q, None, not filters.include_deleted))
+        if q.has_positive and self._index_alone(filters) and not self._pending:
+            try:
+                ix = self._index()
+                with ix.guard():
+                    searcher = ix.searcher()
+                    return ix.count(searcher, ix.query(searcher, q, None, not filters.include_deleted))
+            except (IndexUnusable, IndexDamaged) as exc:
+                if not isinstance(exc, IndexUnusable):
+                    self._index_failed(exc)
         where, args = self._match_where_of(q, filters)
         return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
 
     def search_index(self) -> dict[str, Any] | None:
-        """The index folder, how many live articles it finds, and how many logged changes it lacks."""
+        """The index folder, how many live articles it finds, how many logged changes it lacks,
+        and (``warning``) why search results may be incomplete."""
         folder = self._index_folder()
         doc: dict[str, Any] = {"path": str(folder)}
         try:
             ix = self._index()
-            searcher = ix.searcher()
-            doc["articles"] = ix.live_count(searcher)
+            with ix.guard():
+                searcher = ix.searcher()
+                doc["articles"] = ix.live_count(searcher)
             doc["pending"] = self._unindexed(ix)
             doc["bytes"] = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        except IndexUnusable as exc:
+            doc["error"] = exc.reason
         except (StoreError, OSError, ValueError) as exc:
             doc["error"] = str(exc)
+        if self.search_warning:
+            doc["warning"] = self.search_warning
         return doc
 
     # ------------------------------------------------------------ checks

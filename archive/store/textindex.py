@@ -16,6 +16,7 @@ against ~80 ms.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
@@ -28,6 +29,7 @@ from typing import Any
 
 import tantivy
 
+from archive.errors import IndexDamaged
 from archive.store.base import SearchQuery, Term, stem_head
 
 FORMAT = 2  # bump to rebuild every index from its table (2: words unstemmed)
@@ -40,8 +42,21 @@ WRITER_THREADS = 1  # unstemmed words index at ~10,000 articles/s on one thread
 MAX_PHRASES = 64  # combinations of a phrase's word variants tried, at most
 
 
+DAMAGED = "archive-damaged"  # a marker: a reader met damage it could not repair; the next writer rebuilds
+VERIFIED = ".archive-verified.json"  # files whose checksums were verified: name -> [size, mtime_ns]
+_SEGMENT_FILE = re.compile(r"^([0-9a-f]{32})\.(?:\d+\.)?(\w+)$")
+_FOOTER_MAGIC = 1337  # tantivy's file footer: JSON {"crc": crc32 of the data, ...}, its length, this
+_CORE = ("idx", "term", "store", "fast", "fieldnorm")  # every segment has these files
+
+
 class IndexBusy(Exception):
     """Another process holds the index's writer lock."""
+
+
+def _panic(exc: BaseException) -> bool:
+    """A Rust panic inside tantivy (pyo3's PanicException is a BaseException, past every
+    ``except Exception``)."""
+    return type(exc).__name__ == "PanicException"
 
 
 def folder_for(db_path: Path) -> Path:
@@ -92,6 +107,40 @@ def stem(word: str) -> str:
     return "".join(_analyze("stem", word))
 
 
+def _check_footer(folder: Path, name: str) -> None:
+    """Check one index file against the CRC-32 in its tantivy footer."""
+    import struct
+    import zlib
+
+    path = folder / name
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            if size < 8:
+                raise IndexDamaged(folder, f"{name} is truncated")
+            f.seek(size - 8)
+            length, magic = struct.unpack("<II", f.read(8))
+            if magic != _FOOTER_MAGIC or length > size - 8:
+                raise IndexDamaged(folder, f"{name} has no valid footer")
+            f.seek(size - 8 - length)
+            footer = json.loads(f.read(length))
+            f.seek(0)
+            crc, left = 0, size - 8 - length
+            while left > 0:
+                block = f.read(min(left, 1 << 20))
+                if not block:
+                    break
+                crc = zlib.crc32(block, crc)
+                left -= len(block)
+    except (OSError, ValueError, struct.error) as exc:
+        if isinstance(exc, PermissionError):
+            raise
+        raise IndexDamaged(folder, f"{name} unreadable ({exc})") from None
+    if not isinstance(footer, dict) or footer.get("crc") != crc:
+        raise IndexDamaged(folder, f"{name} fails its checksum")
+
+
 def _shadow(folder: Path) -> Path:
     """A writable stand-in for an index on read-only media: tantivy takes a lock file even to read,
     so it opens a temporary folder of links to the index's files (removed at exit)."""
@@ -110,13 +159,31 @@ def _shadow(folder: Path) -> Path:
 class TextIndex:
     """One open index folder; ``readonly`` never creates or changes it."""
 
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Reading the index: a panic, or an error of its files, is IndexDamaged (one path for
+        every kind of damage). A busy lock is not damage and passes through."""
+        try:
+            yield
+        except IndexBusy:
+            raise
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, PermissionError):
+                raise
+            raise IndexDamaged(self.folder, str(exc) or type(exc).__name__) from None
+        except BaseException as exc:
+            if _panic(exc):
+                raise IndexDamaged(self.folder, f"tantivy panicked: {exc}") from None
+            raise
+
     def __init__(self, folder: Path, *, readonly: bool) -> None:
         self.folder = folder
         self.readonly = readonly
         if (folder / "meta.json").exists():
             where = folder if not readonly or os.access(folder, os.W_OK) else _shadow(folder)
-            self.index = tantivy.Index.open(str(where))  # a fifth of creating-or-reusing's cost
-            self.schema = self.index.schema
+            with self.guard():
+                self.index = tantivy.Index.open(str(where))  # a fifth of creating-or-reusing's cost
+                self.schema = self.index.schema
         else:
             if readonly:
                 raise FileNotFoundError(str(folder))
@@ -157,23 +224,102 @@ class TextIndex:
             return None, 0
         return str(doc.get("store")), int(doc.get("seq", 0))
 
+    def distrust(self, store_id: str, last_seq: int) -> str | None:
+        """Why this index may not serve the store ``store_id`` whose change log has reached
+        ``last_seq`` (None when it may): its watermark must be readable, of this format and that
+        store, not ahead of the log (an older copy of the file came back), and no reader may have
+        marked it damaged. An index without a watermark never had a commit: it is not trusted
+        (an empty index says nothing about a table that has articles)."""
+        try:
+            doc = self._watermark_doc()
+        except ValueError as exc:
+            return f"its watermark is unreadable ({exc})"
+        if doc is None:
+            return "it has no watermark"
+        if doc.get("format") != FORMAT:
+            return "it is of an older format"
+        if str(doc.get("store")) != store_id:
+            return "it belongs to another store"
+        if int(doc.get("seq", 0)) > last_seq:
+            return "it is ahead of the table (an older copy of the file came back)"
+        if (self.folder / DAMAGED).exists():
+            return "a reader found it damaged"
+        return None
+
     def trusted_by(self, store_id: str, last_seq: int) -> bool:
-        """Whether this index may serve the store ``store_id`` whose change log has reached
-        ``last_seq``: its watermark is readable, of this format, of that store, and not ahead of
-        the log (an older copy of the file came back); or it is a new, empty index."""
+        return self.distrust(store_id, last_seq) is None
+
+    def docs_at_watermark(self) -> int | None:
+        """How many documents the index held when its watermark was written (None: not recorded)."""
         try:
             doc = self._watermark_doc()
         except ValueError:
-            return False
-        if doc is None:
-            return not self.searcher().num_docs
-        return (doc.get("format") == FORMAT and str(doc.get("store")) == store_id
-                and int(doc.get("seq", 0)) <= last_seq)
+            return None
+        docs = doc.get("docs") if doc else None
+        return int(docs) if isinstance(docs, int) else None
 
-    def set_watermark(self, store_id: str, seq: int) -> None:
+    def set_watermark(self, store_id: str, seq: int, docs: int | None = None) -> None:
         tmp = self.folder / (WATERMARK + ".tmp")
-        tmp.write_text(json.dumps({"format": FORMAT, "store": store_id, "seq": seq}))
+        tmp.write_text(json.dumps({"format": FORMAT, "store": store_id, "seq": seq, "docs": docs}))
         os.replace(tmp, self.folder / WATERMARK)
+
+    def mark_damaged(self, reason: str) -> bool:
+        """Leave a marker so that the next writer rebuilds the index (False where the folder
+        cannot be written: the writer's own checks find the damage then)."""
+        try:
+            (self.folder / DAMAGED).write_text(reason + "\n")
+            return True
+        except OSError:
+            return False
+
+    def verify(self, budget: int | None = None) -> None:
+        """Raise IndexDamaged unless every segment the index's meta.json lists has its files and
+        each file passes the checksum tantivy wrote in its footer. Files verified before (same
+        name, size and mtime) are not read again: segment files never change once written.
+        ``budget``: read at most that many bytes of files not verified yet (a reader's check)."""
+        try:
+            meta = json.loads((self.folder / "meta.json").read_text())
+            segments = {str(seg["segment_id"]).replace("-", "") for seg in meta.get("segments", [])}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise IndexDamaged(self.folder, f"meta.json unreadable ({exc})") from None
+        try:
+            cache = json.loads((self.folder / VERIFIED).read_text())
+            if not isinstance(cache, dict):
+                cache = {}
+        except (OSError, ValueError):
+            cache = {}
+        seen: dict[str, set[str]] = {seg: set() for seg in segments}
+        checked: dict[str, list[int]] = {}
+        with os.scandir(self.folder) as entries:
+            files = list(entries)
+        for entry in files:
+            m = _SEGMENT_FILE.match(entry.name)
+            if m is None or m.group(1) not in segments:
+                continue  # not a file of a committed segment (garbage collection removes those)
+            seen[m.group(1)].add(m.group(2))
+            st = entry.stat()
+            stamp = [st.st_size, st.st_mtime_ns]
+            if cache.get(entry.name) != stamp:
+                if budget is not None:
+                    if st.st_size > budget:
+                        continue
+                    budget -= st.st_size
+                _check_footer(self.folder, entry.name)
+            checked[entry.name] = stamp
+        for seg, exts in seen.items():
+            missing = [e for e in _CORE if e not in exts]
+            if missing:
+                raise IndexDamaged(self.folder, f"segment {seg} lacks its .{missing[0]} file")
+        if checked != cache and not self.readonly:
+            with contextlib.suppress(OSError):
+                tmp = self.folder / (VERIFIED + ".tmp")
+                tmp.write_text(json.dumps(checked))
+                os.replace(tmp, self.folder / VERIFIED)
+
+    def num_docs(self) -> int:
+        """Documents in the index (live and deleted articles alike)."""
+        with self.guard():
+            return int(self.searcher().num_docs)
 
     # ------------------------------------------------------------ writing
     def writer(self, timeout: float) -> Any:
@@ -183,8 +329,10 @@ class TextIndex:
             try:
                 return self.index.writer(WRITER_HEAP, WRITER_THREADS)
             except ValueError as exc:
-                if "Lock" not in str(exc) or time.monotonic() > deadline:
-                    raise IndexBusy(str(exc)) from None
+                if "LockBusy" not in str(exc) and "Lock" not in str(exc):
+                    raise  # not another writer: a fault of the folder (permissions, disk)
+                if time.monotonic() > deadline:
+                    raise IndexBusy("another process is writing it") from None
                 time.sleep(0.02)
 
     @staticmethod
@@ -193,8 +341,9 @@ class TextIndex:
 
     # ------------------------------------------------------------ reading
     def searcher(self) -> Any:
-        self.index.reload()
-        return self.index.searcher()
+        with self.guard():
+            self.index.reload()
+            return self.index.searcher()
 
     def _variants(self, searcher: Any, field: str, word: str) -> list[str]:
         """The indexed words of ``field`` with ``word``'s stem (``word`` itself first)."""
