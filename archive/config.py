@@ -96,7 +96,10 @@ def _choice(*allowed: str, upper: bool = False) -> Any:
 
 
 def _extensions(v: Any) -> list[str]:
-    return [e.lower() if e.startswith(".") else "." + e.lower() for e in _split_list(v)]
+    out = [e.lower() if e.startswith(".") else "." + e.lower() for e in _split_list(v)]
+    if not out:
+        raise ValueError("no extension given: nothing would be read (e.g. .txt,.md,.html)")
+    return out
 
 
 def _text(v: Any) -> str:
@@ -120,6 +123,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "max_bytes": (5 * 1024 * 1024, _number(int, gt=0)),
     "batch_size": (500, _number(int, gt=0)),
     "workers": (0, _number(int, ge=0)),  # parse processes; 0 = one per core
+    "parse_timeout": (30.0, _number(float, gt=0)),  # seconds one file's parse may take
     "connect_timeout": (5.0, _number(float, gt=0)),  # seconds to find a MongoDB server
     "host": ("127.0.0.1", _text),  # address archive serve listens on
     "port": (8080, _number(int, ge=0, le=65535)),  # port archive serve listens on
@@ -148,6 +152,7 @@ class Settings:
     max_bytes: int
     batch_size: int
     workers: int
+    parse_timeout: float
     connect_timeout: float
     host: str
     port: int

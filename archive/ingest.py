@@ -7,7 +7,6 @@ backlogs) and written in batches.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import fnmatch
 import hashlib
 import logging
@@ -17,12 +16,16 @@ import stat as stat_mod
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from archive.config import Settings
 from archive.errors import ParseError, StoreUnavailable
 from archive.models import Failure, ParsedArticle, Source
 from archive.parsing import HTML_EXTENSIONS, parse_bytes
 from archive.store.base import KnownFile, Store, UpsertItem, UpsertResult
+
+if TYPE_CHECKING:
+    from archive.parsepool import ParsePool
 
 log = logging.getLogger("archive.ingest")
 POOL_THRESHOLD = 256  # below this many files a process pool costs more than it saves
@@ -231,22 +234,6 @@ def is_article_file(path: str, root: str | None = None) -> bool:
     return stat_mod.S_ISREG(st.st_mode)
 
 
-def _worker_init() -> None:
-    """Parse workers leave Ctrl-C to their parent (which stops them in order: no traceback per
-    worker) and die with it (a parent killed with -9 leaves no worker behind)."""
-    import signal
-
-    from archive.procs import die_with_parent
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
-
-
-def _prepare_chunk(args: tuple[list[FileStat], int]) -> list[Prepared]:
-    files, max_bytes = args
-    return [prepare(f, max_bytes) for f in files]
-
-
 class Ingester:
     """Brings files into a store. Used by ``archive ingest`` and by the daemon."""
 
@@ -257,22 +244,17 @@ class Ingester:
         *,
         log_each: bool = True,
         progress: Callable[[int], None] | None = None,
-        pool: cf.ProcessPoolExecutor | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.rules = Rules(settings)
         self.log_each = log_each
         self.progress = progress
-        self._pool = pool
-        self._own_pool = False
+        self._pool: ParsePool | None = None
         self.totals = Summary()  # everything this ingester wrote, for "interrupted after …"
         # Set by the daemon's signal handler: long runs stop between batches (the next start
         # reconciles whatever was left).
         self.stop_event: threading.Event | None = None
-        # The daemon extracts saved web pages in the parse workers, never in its own loop
-        # (trafilatura takes tens of milliseconds a page); ``archive ingest`` may do it inline.
-        self.offload_html = False
 
     def stopping(self) -> bool:
         """True once a stop was asked for: work in progress ends at the next batch."""
@@ -289,55 +271,31 @@ class Ingester:
         return None
 
     # ------------------------------------------------------------ pool
-    def _get_pool(self, *, needed: bool = False) -> cf.ProcessPoolExecutor | None:
-        if self.settings.parse_workers < 2 and not needed:
-            return None
+    def _get_pool(self) -> ParsePool:
         if self._pool is None:
-            import multiprocessing
+            from archive.parsepool import ParsePool
 
-            ctx = multiprocessing.get_context("forkserver")
-            # Workers need this module only; never re-import the caller's __main__ in them.
-            ctx.set_forkserver_preload(["archive.forkserver_preload"])
-            self._pool = cf.ProcessPoolExecutor(self.settings.parse_workers, mp_context=ctx,
-                                                initializer=_worker_init)
-            self._own_pool = True
+            self._pool = ParsePool(self.settings.parse_workers, self.settings.parse_timeout, self.settings.max_bytes)
         return self._pool
 
     def close(self) -> None:
-        if self._pool is not None and self._own_pool:
-            self._pool.shutdown(cancel_futures=True)
+        if self._pool is not None:
+            self._pool.close()
             self._pool = None
 
     # ------------------------------------------------------------ stages
     def _prepared(self, files: Sequence[FileStat]) -> Iterator[list[Prepared]]:
-        """Prepared files in batches; parsing runs ahead in the pool while a batch is written."""
+        """Prepared files in batches; parsing runs ahead in the pool while a batch is written.
+        Saved web pages always go to the pool: their parse runs under the time limit there
+        (the daemon's own loop never extracts a page)."""
         size = self.settings.batch_size
-        heavy = self.offload_html and any(f.path.lower().endswith(HTML_EXTENSIONS) for f in files)
-        pool = self._get_pool(needed=heavy) if len(files) >= POOL_THRESHOLD or heavy else None
-        if pool is None:
+        heavy = any(f.path.lower().endswith(HTML_EXTENSIONS) for f in files)
+        pooled = heavy or (len(files) >= POOL_THRESHOLD and self.settings.parse_workers >= 2)
+        if not pooled:
             for i in range(0, len(files), size):
                 yield [prepare(f, self.settings.max_bytes) for f in files[i : i + size]]
             return
-        chunk = max(16, min(128, size // 4))
-        batches = [list(files[i : i + chunk]) for i in range(0, len(files), chunk)]
-        window = max(2, self.settings.parse_workers * 4)
-        pending: list[cf.Future[list[Prepared]]] = []
-        it = iter(batches)
-        for b in it:
-            pending.append(pool.submit(_prepare_chunk, (b, self.settings.max_bytes)))
-            if len(pending) >= window:
-                break
-        out: list[Prepared] = []
-        while pending:
-            out.extend(pending.pop(0).result())
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append(pool.submit(_prepare_chunk, (nxt, self.settings.max_bytes)))
-            if len(out) >= size:
-                yield out
-                out = []
-        if out:
-            yield out
+        yield from self._get_pool().run(files, size, self.stopping)
 
     def _move_source(self, p: Prepared, claimed: set[str]) -> KnownFile | None:
         """The article whose file moved to ``p``'s path, if any.

@@ -33,7 +33,8 @@ class DaemonProc:
 
     running: ClassVar[set[DaemonProc]] = set()
 
-    def __init__(self, folder: Path, db: Path, *extra: str, polling: bool = False) -> None:
+    def __init__(self, folder: Path, db: Path, *extra: str, polling: bool = False,
+                 env: dict[str, str] | None = None) -> None:
         self.folder, self.db = folder, db
         db.parent.mkdir(parents=True, exist_ok=True)
         self.log = db.parent / f"watch-{time.monotonic_ns()}.log"
@@ -41,7 +42,7 @@ class DaemonProc:
                 "--settle", "0.05", "--log-format", "json", *extra]
         if polling:
             args += ["--polling", "--poll-interval", "0.2"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}, **(env or {})}
         env["ARCHIVE_HEARTBEAT_INTERVAL"] = "0.5"
         self.fh = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(args, stdout=self.fh, stderr=subprocess.STDOUT, env=env)

@@ -55,8 +55,8 @@ def test_a_deleted_index_is_rebuilt_whole_by_an_ingest_of_unchanged_files(
         tmp_path: Path, write_article: Writer) -> None:
     db = tmp_path / "a.db"
     paths = _corpus(write_article, 120)
-    r = _run(db, "ingest", str(tmp_path / "articles"))
-    assert r.returncode == 0, r.stderr
+    _ingest(db, paths[:60])
+    _ingest(db, paths[60:])  # the log below the watermark is trimmed by then: it cannot rebuild the index
     shutil.rmtree(folder_for(db))
     r = _run(db, "ingest", str(tmp_path / "articles"))  # every file unchanged
     assert r.returncode == 0, r.stderr

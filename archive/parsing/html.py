@@ -18,6 +18,39 @@ from archive.parsing.text import MAX_TITLE_CHARS, _squash
 _SINGLEFILE_URL = re.compile(rb"<!--\s*Page saved with SingleFile.{0,200}?\burl:\s*(\S{1,2000})", re.S | re.I)
 _AUTHOR_SPLIT = re.compile(r"\s*;\s*|\s*\|\s*")
 MIN_WORDS = 10
+# Bounds on what lxml is given, where they are cheap to apply (lxml's cost is superlinear in the
+# attributes of one tag: 20,000 of them take it 11 s). A start tag longer than this keeps its name
+# only; a script or style block goes whole (they are never article text).
+MAX_TAG_BYTES = 8192
+_LONG_TAG = re.compile(rb"<([A-Za-z][A-Za-z0-9:-]{0,40})[^<>]{%d,}>" % MAX_TAG_BYTES)
+_SCRIPT_OPEN = re.compile(rb"<(script|style)\b", re.I)
+
+
+def _drop_scripts(data: bytes) -> bytes:
+    """Script and style blocks removed, in one pass (an unclosed one keeps the rest as it is)."""
+    low = data.lower()
+    out, pos = [], 0
+    for m in _SCRIPT_OPEN.finditer(low):
+        if m.start() < pos:
+            continue
+        end = low.find(b"</" + m.group(1), m.end())
+        if end < 0:
+            break
+        close = low.find(b">", end)
+        if close < 0:
+            break
+        out.append(data[pos : m.start()])
+        pos = close + 1
+    out.append(data[pos:])
+    return b"".join(out)
+
+
+def bound_markup(data: bytes) -> bytes:
+    """The page with the markup lxml chokes on cut down: huge start tags (attribute floods) keep
+    only their name, script and style blocks go. Text between tags is never touched."""
+    if len(data) < MAX_TAG_BYTES:
+        return data
+    return _LONG_TAG.sub(rb"<\1>", _drop_scripts(data))
 
 
 def _authors(value: str | None) -> tuple[str, ...]:
@@ -49,6 +82,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     saved_url = sf[1].decode("utf-8", "replace") if sf else None
     import trafilatura
 
+    data = bound_markup(data)
     try:  # bytes: trafilatura reads the page's declared charset
         doc: Any = trafilatura.bare_extraction(
             data, url=saved_url, with_metadata=True, include_comments=False, include_tables=True,

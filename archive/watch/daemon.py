@@ -110,7 +110,6 @@ class Daemon:
         self.store = store
         self.ingester = Ingester(store, self.settings, log_each=True)
         self.ingester.stop_event = self.stop  # a long scan ends at the next batch on SIGTERM/SIGINT
-        self.ingester.offload_html = True
         log.info("store %s (%s); lock taken for %s", store.display, store.kind, self.root)
         return True
 

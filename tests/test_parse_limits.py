@@ -1,0 +1,111 @@
+"""A parse can never hang archive (issue 22): each file's parse runs under a time limit in a
+worker that is killed and replaced when it passes it (the file becomes a failure ``too-slow``),
+SIGTERM is honoured within seconds whatever a worker is doing, and pathological markup is cut
+down before lxml sees it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from archive.store.sqlite import SQLiteStore
+from tests.conftest import ROOT, article_text
+from tests.daemon import DaemonProc, articles, descendants, wait_for
+
+ARCHIVE = str(Path(sys.executable).with_name("archive"))
+
+
+def big_page(paragraphs: int) -> bytes:
+    """A real saved page that takes lxml and trafilatura seconds: ~100 bytes a paragraph."""
+    paras = "".join(f"<p>Paragraph {i} of a very long saved page about the ceasefire talks and more.</p>"
+                    for i in range(paragraphs))
+    return f"<html><head><title>Big</title></head><body><article>{paras}</article></body></html>".encode()
+
+
+def attribute_flood() -> bytes:
+    attrs = " ".join(f"a{i}='x'" for i in range(100_000))
+    words = " ".join(f"word{i}" for i in range(100))
+    return f"<html><head><title>Flood</title></head><body><p {attrs}>{words}</p></body></html>".encode()
+
+
+def _env(**more: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}, **more}
+
+
+def test_a_parse_past_the_limit_is_a_failure_and_the_rest_goes_in(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "big.html").write_bytes(big_page(12_000))
+    (folder / "flood.html").write_bytes(attribute_flood())
+    for i in range(3):
+        (folder / f"ok{i}.txt").write_text(article_text(title=f"Fine {i}"))
+    db = tmp_path / "a.db"
+    t0 = time.monotonic()
+    r = subprocess.run([ARCHIVE, "--db", str(db), "ingest", str(folder)], capture_output=True, text=True,
+                       env=_env(ARCHIVE_PARSE_TIMEOUT="0.3"), cwd=ROOT, timeout=120, check=False)
+    took = time.monotonic() - t0
+    assert r.returncode == 1, r.stderr
+    assert "4 new" in r.stderr and "1 failed" in r.stderr, r.stderr
+    s = SQLiteStore(db, create=False)
+    fails = {Path(f.path).name: f for f in s.failures()}
+    s.close()
+    assert set(fails) == {"big.html"}
+    assert fails["big.html"].code == "too-slow" and "0.3 s" in fails["big.html"].reason
+    assert took < 60, took
+
+
+def test_the_daemon_stores_the_rest_and_stops_at_once_while_a_worker_is_busy(tmp_path: Path) -> None:
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    db = tmp_path / "a.db"
+    d = DaemonProc(folder, db, env={"ARCHIVE_PARSE_TIMEOUT": "0.5"}).wait_ready()
+    try:
+        (folder / "big.html").write_bytes(big_page(12_000))
+        (folder / "flood.html").write_bytes(attribute_flood())
+        (folder / "canary.txt").write_text(article_text(title="Canary"))
+
+        def settled() -> bool:
+            s = SQLiteStore(db, create=False)
+            try:
+                return {Path(f.path).name for f in s.failures()} == {"big.html"}
+            finally:
+                s.close()
+
+        wait_for(lambda: {"canary.txt", "flood.html"} <= {Path(p).name for p in articles(db)}, 60)
+        wait_for(settled, 60)
+    finally:
+        d.stop()
+    # A worker busy for a long time (a high limit): SIGTERM still ends the daemon within seconds.
+    other = tmp_path / "other"
+    other.mkdir()
+    d = DaemonProc(other, tmp_path / "b.db", env={"ARCHIVE_PARSE_TIMEOUT": "300"}).wait_ready(60)
+    try:
+        (other / "bigger.html").write_bytes(big_page(50_000))  # ~4.8 MB: lxml and trafilatura take many seconds
+        wait_for(lambda: len(descendants(d.proc.pid)) >= 2, 30)  # the forkserver and a worker on it
+        t0 = time.monotonic()
+        d.proc.send_signal(signal.SIGTERM)
+        d.proc.wait(20)
+        assert time.monotonic() - t0 < 8
+    finally:
+        d.stop()
+
+
+@pytest.mark.parametrize("page", ["flood", "scripts"])
+def test_pathological_markup_is_bounded_before_lxml(page: str) -> None:
+    from archive.parsing.html import parse_html
+
+    data = attribute_flood() if page == "flood" else (b"<html><body><p>" + b"word " * 50 + b"</p>"
+                                                      + b"<script>" * 100_000 + b"</body></html>")
+    t0 = time.monotonic()
+    try:
+        art = parse_html(data, "p.html")
+        assert "word" in art.body.replace("word0", "word")
+    except Exception as exc:  # noqa: BLE001 - only the time matters here: it must come back
+        assert "no-article" in getattr(exc, "code", "no-article")
+    assert time.monotonic() - t0 < 20
