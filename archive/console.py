@@ -8,6 +8,29 @@ from collections.abc import Sequence
 from typing import Any
 
 ELLIPSIS = "…"
+# C0 and C1 control characters (ESC among them) but tab and newline: text from files must never
+# drive the terminal (set its title, clear the screen, move the cursor).
+_CONTROLS = {c: None for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))}
+_LINE_CONTROLS = {**_CONTROLS, 0x0A: " ", 0x09: " ", 0x0D: None}
+
+
+def safe(text: str, *, one_line: bool = False) -> str:
+    """``text`` without control characters (``one_line``: newlines and tabs become spaces too)."""
+    return text.translate(_LINE_CONTROLS if one_line else _CONTROLS)
+
+
+def safe_console(**options: Any) -> Any:
+    """A rich Console that strips control characters from everything it prints but its own
+    styling: a title like ``Innocent \x1b]2;PWNED\x07`` shows as text, never as a command."""
+    from rich.console import Console
+    from rich.segment import Segment
+
+    class SafeConsole(Console):
+        def _render_buffer(self, buffer: Any) -> str:
+            return str(super()._render_buffer(
+                s if s.control else Segment(safe(s.text), s.style) for s in buffer))
+
+    return SafeConsole(**options)
 
 
 def shorten_middle(text: str, width: int) -> str:
@@ -34,7 +57,12 @@ def shorten_path(path: str, width: int) -> str:
 
 def display_path(path: str, roots: Sequence[str] = ()) -> str:
     """``path`` as a person would type it: relative to the current folder when inside it, else
-    relative to the folder of a watched root (``seeds/a.txt``), else with ``~`` for home."""
+    relative to the folder of a watched root (``seeds/a.txt``), else with ``~`` for home; a newline
+    or control character in a file name is shown as a space, never printed as it is."""
+    return safe(_relative(path, roots), one_line=True)
+
+
+def _relative(path: str, roots: Sequence[str]) -> str:
     try:
         cwd = os.getcwd()
     except OSError:

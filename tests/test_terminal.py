@@ -398,3 +398,31 @@ def test_ctrl_c_during_the_daemons_first_scan_exits_0(tmp_path: Path) -> None:
     assert "Traceback" not in text and "KeyboardInterrupt" not in text
     assert "--polling" not in text  # no container hint where events work
     assert all_gone(kids)
+
+
+def test_control_characters_from_files_never_reach_the_terminal(tmp_path: Path, clean_env: Path) -> None:
+    """A title that sets the window title and clears the screen, a body with colour codes, a file
+    name with ESC and a newline: every table prints them as inert text (issue 22)."""
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    (folder / "evil\x1b[2J\nname.txt").write_text(
+        "# Innocent \x1b]2;PWNED\x07 \x1b[2J title\n\nJane Doe\n5 May 2017\n\n"
+        "A body with \x1b[31mred\x1b[0m words and a ceasefire.\n")
+    db = str(tmp_path / "a.db")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", db, "ingest", str(folder)]).exit_code == 0
+    ref = runner.invoke(cli, ["--db", db, "list", "--format", "jsonl"]).output
+    art_id = __import__("json").loads(ref)["id"]
+    for args in (["list"], ["search", "ceasefire"], ["show", art_id], ["duplicates"], ["history", art_id]):
+        r = runner.invoke(cli, ["--db", db, *args, "--format", "table"])
+        assert r.exit_code == 0, (args, r.output)
+        assert "\x1b" not in r.output and "\x07" not in r.output, (args, r.output)
+    show = runner.invoke(cli, ["--db", db, "show", art_id, "--format", "table"]).output
+    assert "Innocent" in show and "PWNED" in show  # shown as text
+    from archive.console import display_path
+
+    assert display_path(str(folder / "evil\x1b[2J\nname.txt")).endswith("evil[2J name.txt")

@@ -71,15 +71,15 @@ def csv_writer(o: IO[str]) -> Any:
 
 
 def console() -> Any:
-    from rich.console import Console
+    from archive.console import safe_console
 
-    return Console(highlight=False, soft_wrap=False)
+    return safe_console(highlight=False, soft_wrap=False)
 
 
 def err_console() -> Any:
-    from rich.console import Console
+    from archive.console import safe_console
 
-    return Console(stderr=True)
+    return safe_console(stderr=True)
 
 
 def short_date(value: Any) -> str:
@@ -110,6 +110,8 @@ def article_table(arts: Iterable[Article], title: str | None = None) -> None:
     from rich import box
     from rich.table import Table
 
+    from archive.console import safe
+
     # Rows alternate in weight and a rule separates them: a wrapped title never runs into the next row.
     t = Table(title=title, box=box.SIMPLE_HEAD, show_lines=True, header_style="bold", show_edge=False)
     t.add_column("id", style="cyan", no_wrap=True)
@@ -119,8 +121,9 @@ def article_table(arts: Iterable[Article], title: str | None = None) -> None:
     t.add_column("words", justify="right", no_wrap=True)
     n = 0
     for a in arts:
-        title_cell = a.title + (" [deleted]" if a.deleted_at else "")
-        t.add_row(a.id[:8], short_date(a.published), title_cell, byline_of(a), f"{a.word_count:,}")
+        title_cell = safe(a.title, one_line=True) + (" [deleted]" if a.deleted_at else "")
+        t.add_row(a.id[:8], short_date(a.published), title_cell, safe(byline_of(a), one_line=True),
+                  f"{a.word_count:,}")
         n += 1
     if n:
         console().print(t)
@@ -132,7 +135,7 @@ def hits_table(hits: list[Hit]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from archive.console import rich_snippet, score_bars
+    from archive.console import rich_snippet, safe, score_bars
 
     if not hits:
         echo_err("no matches")
@@ -143,8 +146,8 @@ def hits_table(hits: list[Hit]) -> None:
     t.add_column("article", ratio=1)
     for h, bar in zip(hits, score_bars([h.score for h in hits]), strict=True):
         a = h.article
-        cell = Text(a.title + (" [deleted]" if a.deleted_at else ""), style="bold")
-        meta = ", ".join(x for x in (byline_of(a), short_date(a.published)) if x)
+        cell = Text(safe(a.title, one_line=True) + (" [deleted]" if a.deleted_at else ""), style="bold")
+        meta = safe(", ".join(x for x in (byline_of(a), short_date(a.published)) if x), one_line=True)
         if meta:
             cell.append("\n" + meta, style="italic")
         cell.append("\n")

@@ -124,10 +124,10 @@ def show(state: State, ref: str, revision: int | None, fmt: str | None) -> int:
         return 0
     from rich.text import Text
 
-    from archive.console import display_path
+    from archive.console import display_path, safe
 
     c = o.console()
-    c.print(Text(art.title, style="bold"))
+    c.print(Text(safe(art.title, one_line=True), style="bold"))
     meta = " · ".join(x for x in (o.byline_of(art), o.short_date(art.published)) if x)
     if meta:
         c.print(Text(meta, style="italic"))

@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 
 
 def echo_err(message: str) -> None:
-    """One message line on stderr."""
-    sys.stderr.write(message + "\n")
+    """One message line on stderr (control characters from file names or titles never reach the
+    terminal)."""
+    from archive.console import safe
+
+    sys.stderr.write(safe(message) + "\n")
     sys.stderr.flush()
 
 
