@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, NamedTuple
 
-from archive.errors import StoreError, UsageError
+from archive.errors import StoreError, StoreUnavailable, UsageError
 from archive.models import Article
 from archive.store.base import Filters, Store
 
@@ -228,6 +228,9 @@ def _records(fh: IO[str]) -> Iterator[tuple[int, Any, str | None]]:
         except json.JSONDecodeError as exc:
             yield lineno + exc.lineno - 1, None, f"invalid JSON: {exc.msg}"
             return
+        except RecursionError:
+            yield lineno, None, "invalid JSON: nested too deeply"
+            return
         for i, item in enumerate(items if isinstance(items, list) else [items], 1):
             yield i, item, None
         return
@@ -239,6 +242,8 @@ def _records(fh: IO[str]) -> Iterator[tuple[int, Any, str | None]]:
                 yield lineno, json.loads(line), None
             except json.JSONDecodeError as exc:
                 yield lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})"
+            except RecursionError:
+                yield lineno, None, "invalid JSON: nested too deeply"
         lineno += 1
         line, too_long = _readline(fh)
 
@@ -248,18 +253,34 @@ def import_stream(store: Store, fh: IO[str], progress: Callable[[int], None] | N
     from pydantic import ValidationError  # validation only on this path: reading never loads it
 
     rep = ImportReport()
-    batch: list[Article] = []
+    batch: list[tuple[int, Article]] = []
 
-    def flush() -> None:
-        if not batch:
+    def put(items: list[tuple[int, Article]]) -> None:
+        """Write ``items``; when the store refuses the batch (not merely unavailable), write them
+        one by one so that only the offending line fails."""
+        try:
+            counts = store.put_articles([a for _, a in items])
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolate the culprit below
+            if len(items) == 1:
+                rep.failed += 1
+                rep.errors.append(f"line {items[0][0]}: the store refused it ({exc})")
+                return
+            for item in items:
+                put([item])
             return
-        counts = store.put_articles(batch)
         rep.imported += counts["imported"]
         rep.updated += counts["updated"]
         rep.unchanged += counts["unchanged"]
         if counts["conflict"]:
             rep.failed += counts["conflict"]
             rep.errors.append(f"{counts['conflict']} documents skipped: their source path belongs to another id")
+
+    def flush() -> None:
+        if not batch:
+            return
+        put(list(batch))
         if progress:
             progress(len(batch))
         batch.clear()
@@ -272,12 +293,12 @@ def import_stream(store: Store, fh: IO[str], progress: Callable[[int], None] | N
                 err = "a kept revision (export --revisions): import reads articles; migrate copies revisions"
             else:
                 try:
-                    batch.append(Article.from_doc(from_ejson(obj)))
+                    batch.append((lineno, Article.from_doc(from_ejson(obj))))
                 except ValidationError as exc:
                     e = exc.errors()[0]
                     where = ".".join(str(x) for x in e["loc"])
                     err = f"{where}: {e['msg']}" + (f" ({len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else "")
-                except (TypeError, ValueError, KeyError) as exc:
+                except (TypeError, ValueError, KeyError, OverflowError, RecursionError) as exc:
                     err = f"bad document: {exc}"
         if err is not None:
             rep.failed += 1

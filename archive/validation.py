@@ -10,16 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from archive.models import EARLIEST, Article, Source, parse_iso, utcnow, word_count
 
+MAX_INT = 2**63 - 1  # what a store keeps as an integer (SQLite's INTEGER, BSON's int64)
+
 
 class SourceIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    path: str
+    path: str = Field(min_length=2, max_length=4096, pattern=r"^/")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size: int = Field(ge=0)
-    mtime: float
-    inode: int | None = None
-    device: int | None = None
+    size: int = Field(ge=0, le=MAX_INT)
+    mtime: float = Field(ge=-1e11, le=1e11, allow_inf_nan=False)
+    inode: int | None = Field(None, ge=0, le=MAX_INT)
+    device: int | None = Field(None, ge=0, le=MAX_INT)
 
 
 class ArticleIn(BaseModel):
@@ -27,14 +29,14 @@ class ArticleIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str = Field(min_length=1, max_length=64)
+    id: str = Field(pattern=r"^[0-9a-f]{32}$")  # as archive makes them: 32 hex digits
     title: str = Field(min_length=1)
     authors: list[str] = Field(default_factory=list)
     published: dt.date | None = None
     body: str = Field(min_length=1)
-    word_count: int = Field(0, ge=0)
+    word_count: int = Field(0, ge=0, le=MAX_INT)
     source: SourceIn
-    revision: int = Field(1, ge=1)
+    revision: int = Field(1, ge=1, le=MAX_INT)
     ingested_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     deleted_at: dt.datetime | None = None

@@ -141,3 +141,35 @@ def test_cli_arguments_are_text(tmp_path: Path, arg: str) -> None:
         assert r.exit_code in (0, 1) and "Traceback" not in r.output, (args, r.output)
     r = CliRunner().invoke(cli, ["--db", db, "list", "--format", "jsonl"])
     assert len(r.stdout.splitlines()) == 1  # nothing was dropped or changed
+
+
+def test_a_hostile_import_line_is_that_lines_error_and_the_rest_go_in(tmp_path: Path) -> None:
+    """Deep nesting, numbers no store can hold, an id that is a path: each is its line's error;
+    the valid lines around them, in the same batch, are stored (issue 22)."""
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    def doc(i: int, **more: object) -> str:
+        d = {"id": f"{i:032x}", "title": f"T{i}", "authors": ["A"], "published": "2017-05-05", "body": "B.",
+             "word_count": 1, "revision": 1, "source": {"path": f"/x/{i}.txt", "sha256": "0" * 64, "size": 1,
+                                                         "mtime": 1.0}}
+        d.update(more)
+        return json.dumps(d)
+
+    lines = [doc(i) for i in range(1, 668)]
+    lines.append("[" * 100_000)
+    lines.append(doc(900, word_count=10**30))
+    lines.append(doc(901, id="../../etc/passwd"))
+    lines.append(doc(902, source={"path": "/x/902.txt", "sha256": "0" * 64, "size": 1, "mtime": 1.0,
+                                  "inode": 2**70}))
+    lines += [doc(i) for i in range(1000, 1010)]
+    f = tmp_path / "hostile.jsonl"
+    f.write_text("\n".join(lines) + "\n")
+    db = str(tmp_path / "a.db")
+    r = CliRunner().invoke(cli, ["--db", db, "import", str(f)])
+    assert r.exit_code == 1
+    assert "677 imported" in r.output and "4 failed" in r.output, r.output
+    assert "nested too deeply" in r.output and "Traceback" not in r.output
+    listed = CliRunner().invoke(cli, ["--db", db, "list", "--format", "jsonl"]).output.splitlines()
+    assert len(listed) == 677
