@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def filled(store: Store, write_article: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def client(filled: dict[str, Any]) -> TestClient:
+def client(filled: dict[str, Any]) -> Iterator[TestClient]:
     store = filled["store"]
 
     class Borrowed:  # the test owns the store: the app must not close it
@@ -50,7 +51,9 @@ def client(filled: dict[str, Any]) -> TestClient:
         def close(self) -> None:
             pass
 
-    return TestClient(create_app(lambda: Borrowed()), raise_server_exceptions=False)  # type: ignore[arg-type,return-value]
+    app = create_app(lambda: Borrowed())  # type: ignore[arg-type,return-value]
+    with TestClient(app, raise_server_exceptions=False) as c:  # its exit stops the store threads
+        yield c
 
 
 def test_search_page_ranks_highlights_counts_and_facets(client: TestClient) -> None:
@@ -236,3 +239,72 @@ def test_serve_binds_loopback_and_warns_when_wider(tmp_path: Path, monkeypatch: 
     assert "warning" not in r.stderr
     r = CliRunner().invoke(cli, ["--db", db, "serve", "--host", "0.0.0.0", "--port", "9000"])
     assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 9000 and "warning: listening on 0.0.0.0" in r.stderr
+
+
+def test_a_request_past_the_time_limit_is_a_503_and_others_go_on(sqlite_store: Store, write_article: Any) -> None:
+    """Store calls run on their own threads under a time limit (issue 22): a slow one answers
+    503 with a clear message; a request beside it is answered meanwhile."""
+    import threading
+    import time as _time
+
+    sqlite_store.upsert_many([item_for(write_article("a.txt", title="Quick", body="Ceasefire talks."))])
+    release = threading.Event()
+
+    class Slow:
+        def __init__(self) -> None:
+            self.inner = sqlite_store
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def facets(self, *a: Any, **k: Any) -> Any:
+            release.wait(10)  # as a query that takes long
+            return self.inner.facets(*a, **k)
+
+        def close(self) -> None:
+            pass
+
+    app = create_app(lambda: Slow(), time_limit=0.5)  # type: ignore[arg-type,return-value]
+    with TestClient(app, raise_server_exceptions=False) as c:  # its exit waits for the store threads
+        t0 = _time.monotonic()
+        r = c.get("/api/facets", params={"q": "ceasefire"})
+        assert r.status_code == 503 and "longer than 0.5 s" in r.json()["error"]
+        assert _time.monotonic() - t0 < 5
+        quick = c.get("/api/search", params={"q": "ceasefire"})  # a slow call still holds a thread
+        assert quick.status_code == 200 and quick.json()["total"] == 1
+        release.set()
+
+
+def test_every_response_carries_the_security_headers(client: TestClient) -> None:
+    for path in ("/", "/api/search?q=iraq", "/static/app.css", "/no/such/page"):
+        h = client.get(path).headers
+        csp = h["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+        assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "DENY"
+
+
+def test_a_pathological_diff_is_bounded(sqlite_store: Store, write_article: Any) -> None:
+    """30,000 words from a two-word vocabulary, two revisions: the diff comes back at once
+    (difflib's word diff of it took ~105 s and held the whole server)."""
+    import random
+    import time as _time
+
+    rng = random.Random(5)
+    p = write_article("a.txt", title="Twins", body=" ".join(rng.choice(("alpha", "beta")) for _ in range(30_000)))
+    sqlite_store.upsert_many([item_for(p)])
+    write_article("a.txt", title="Twins", body=" ".join(rng.choice(("alpha", "beta")) for _ in range(30_000)))
+    sqlite_store.upsert_many([item_for(p)])
+    art = next(iter(sqlite_store.query(Filters())))
+    with TestClient(create_app(lambda: sqlite_store), raise_server_exceptions=False) as c:
+        t0 = _time.monotonic()
+        r = c.get(f"/articles/{art.id}", params={"diff": "1..2"})
+        assert r.status_code == 200 and "<del>" in r.text
+        assert _time.monotonic() - t0 < 10
+
+
+def test_date_sorted_search_sorts_in_the_store(client: TestClient) -> None:
+    newest = client.get("/api/search", params={"q": "iraq", "sort": "newest"}).json()["hits"]
+    oldest = client.get("/api/search", params={"q": "iraq", "sort": "oldest"}).json()["hits"]
+    key = [(h["published"] or "", h["id"]) for h in newest]
+    assert key == sorted(key, reverse=True) and len(newest) == len(oldest) >= 2
+    assert [h["id"] for h in oldest] == [h["id"] for h in reversed(newest)]

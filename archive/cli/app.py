@@ -378,7 +378,6 @@ def serve(state: State, host: str | None, port: int | None) -> None:
 
     import uvicorn
 
-    from archive.store import open_store
     from archive.web import create_app
 
     settings = state.settings(host=host, port=port)
@@ -390,10 +389,49 @@ def serve(state: State, host: str | None, port: int | None) -> None:
     if not loopback:
         click.echo(f"archive: warning: listening on {settings.host}: anyone who can reach this machine can read "
                    "the archive (there is no login)", err=True)
-    app = create_app(lambda: open_store(settings.db, settings, create=False), settings=settings)
+    _check_port(settings.host, settings.port)
+    app = create_app(_store_factory(settings), settings=settings)
     click.echo(f"archive: serving {state.store_display()} at http://{settings.host}:{settings.port}/ "
                "(Ctrl-C stops)", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line (exit 1) when the address cannot be listened on, before saying "serving"."""
+    import socket
+
+    from archive.errors import ArchiveError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, _, _, _, addr = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
+    except OSError as exc:
+        hint = " (another archive serve? choose another with --port)" if "in use" in str(exc) else ""
+        raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
+
+
+def _store_factory(settings: Any) -> Any:
+    """What ``serve`` opens on each of its store threads: a SQLite connection each; one shared
+    MongoDB store (pymongo's client is thread-safe and pools its own connections)."""
+    import threading
+
+    from archive.store import open_store, store_kind
+
+    if store_kind(settings.db) != "mongodb":
+        return lambda: open_store(settings.db, settings, create=False)
+    shared: list[Any] = []
+    lock = threading.Lock()
+
+    def one() -> Any:
+        with lock:
+            if not shared:
+                shared.append(open_store(settings.db, settings, create=False))
+            return shared[0]
+
+    return one
 
 
 # ---------------------------------------------------------------- the read commands

@@ -85,6 +85,11 @@ class Hit(NamedTuple):
         return {**self.article.to_doc(), "score": self.score, "snippet": plain}
 
 
+def _date_key(h: Hit) -> tuple[str, str]:
+    p = h.article.published
+    return (p.isoformat() if p else "", h.article.id)
+
+
 def snippet_parts(snippet: str) -> list[tuple[str, bool]]:
     """A snippet as ``(text, is_match)`` pieces: each output format marks matches its own way."""
     parts = snippet.replace(HL_END, HL_START).split(HL_START)
@@ -458,6 +463,11 @@ class Store(abc.ABC):
     def __enter__(self) -> "Store":
         return self
 
+    def interrupt(self) -> None:
+        """Ask a query running on another thread to stop soon (the web's time limit); a backend
+        that cannot does nothing."""
+        return None
+
     def __exit__(self, *exc: object) -> None:
         self.close()
 
@@ -514,6 +524,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]: ...
+
+    def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[Hit]:
+        """The first ``limit`` hits of ``text`` by published date (newest first unless
+        ``ascending``; undated last when newest first, ids breaking ties), unscored. This
+        default builds every hit; a backend that can sort its matches itself does so."""
+        hits = sorted(self.search(text, filters, None), key=_date_key, reverse=not ascending)
+        return iter(hits[:limit])
 
     def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
         """Counts by author, tag, site, year and month of what ``text`` (or, empty, the filters

@@ -405,6 +405,10 @@ class SQLiteStore(SearchIndexMixin, Store):
         if (st.st_dev, st.st_ino) != self._ident:
             raise StoreReplaced(str(self.path), "the store file was replaced by another file")
 
+    def interrupt(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.db.interrupt()
+
     def close(self) -> None:
         self.release_writer()
         try:

@@ -1,7 +1,9 @@
 """``archive serve``: a read-only web page and JSON API over any store (ASGI, Starlette).
 
-Every endpoint reads; none writes. Store calls are serialised by one lock (a SQLite connection
-is used by one thread at a time). Errors are pages (or JSON under /api), never tracebacks."""
+Every endpoint reads; none writes. Store calls run off the event loop, on a small pool of threads
+with a store (a connection) each, as Datasette does, and under a time limit: one slow request
+never stalls the others, and one past the limit is a 503 (its SQLite query is interrupted).
+Errors are pages (or JSON under /api), never tracebacks."""
 
 from __future__ import annotations
 
@@ -29,45 +31,111 @@ from archive.web.render import diff_html, snippet_html, timeline_svg
 HERE = Path(__file__).parent
 
 
+THREADS = 4  # store threads: each has its own connection
+TIME_LIMIT = 10.0  # seconds a request may spend in the store
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class SecurityHeaders:
+    """Every response carries SECURITY_HEADERS: no inline script or style runs (the page has
+    none), no other site frames it, no type is sniffed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.headers]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class TooSlow(ArchiveError):
+    """A request passed the time limit."""
+
+
 class Archive:
-    """The store behind the app, opened on first use and used under a lock."""
+    """The store behind the app: one store per worker thread, opened on first use there."""
 
-    def __init__(self, factory: Callable[[], Store]) -> None:
+    def __init__(self, factory: Callable[[], Store], threads: int = THREADS, limit: float = TIME_LIMIT) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self._factory = factory
-        self._store: Store | None = None
-        self.lock = threading.Lock()
-        self.facets: dict[Any, Any] = {}  # (query, filters) -> (data version, facets)
+        self._local = threading.local()
+        self._stores: list[Store] = []
+        self._lock = threading.Lock()
+        self.limit = limit
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="archive-store")
+        self.facets: dict[Any, Any] = {}  # (query, filters) -> (data version, facets); bounded by wq
 
-    def __call__(self) -> Store:
-        if self._store is None:
-            self._store = self._factory()
-        return self._store
+    def store(self) -> Store:
+        """This thread's store (called on a pool thread)."""
+        s: Store | None = getattr(self._local, "store", None)
+        if s is None:
+            s = self._factory()
+            self._local.store = s
+            with self._lock:
+                self._stores.append(s)
+        return s
+
+    async def call(self, fn: Callable[[Store], Any]) -> Any:
+        """``fn(store)`` on a store thread, within the time limit (TooSlow past it)."""
+        import asyncio
+
+        box: dict[str, Store] = {}
+
+        def run() -> Any:
+            box["store"] = s = self.store()
+            return fn(s)
+
+        fut = asyncio.get_running_loop().run_in_executor(self.pool, run)
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), self.limit)
+        except asyncio.TimeoutError:
+            s = box.get("store")
+            if s is not None:
+                s.interrupt()  # the thread stops at SQLite's next step, and is free again
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # never "never retrieved"
+            raise TooSlow(f"the request took longer than {self.limit:g} s; try a narrower query") from None
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            stores, self._stores = self._stores, []
+        for s in stores:
+            s.close()
 
 
-def create_app(factory: Callable[[], Store], *, settings: Any = None) -> Starlette:
-    """The ASGI app over the store ``factory`` opens."""
-    archive = Archive(factory)
+def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit: float = TIME_LIMIT) -> Starlette:
+    """The ASGI app over the stores ``factory`` opens (one per store thread)."""
+    archive = Archive(factory, limit=time_limit)
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     templates = Jinja2Templates(env=env)
     templates.env.globals.update(snippet_html=snippet_html)
 
-    def store_call(fn: Callable[[Store], Any]) -> Any:
-        with archive.lock:
-            return fn(archive())
+    store_call = archive.call
 
     def page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
         return templates.TemplateResponse(request, name, ctx, status_code=status)
 
     async def search(request: Request) -> Response:
         r = wq.parse_request(request.query_params)
-        result = store_call(lambda s: wq.search_page(s, r, cache=archive.facets))
+        result = await store_call(lambda s: wq.search_page(s, r, cache=archive.facets))
         ctx = {"r": r, "p": result, "timeline": timeline_svg(result.facets.months, r.url(period=None) + (
             "&" if "?" in r.url(period=None) else "?") + "period=", r.period)}
         name = "results.html" if request.query_params.get("partial") else "search.html"
@@ -75,51 +143,59 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None) -> Starlet
 
     async def article(request: Request) -> Response:
         ref = request.path_params["id"]
-        art, history, revs = store_call(lambda s: (s.get(ref), s.history(ref), s.revisions(ref)))
-        if art is None:
-            raise NotFound(ref)
-        diff = None
         spec = request.query_params.get("diff")
-        if spec:
-            versions = {r.revision: r for r in revs} | {art.revision: art}
-            try:
-                a, b = (int(x) for x in spec.split("..", 1))
-                old, new = versions[a], versions[b]
-            except (ValueError, KeyError):
-                raise UsageError(f"diff {spec!r}: give two revisions of this article as A..B") from None
-            diff = {"from": a, "to": b, "html": diff_html(old.body, new.body)}
+
+        def read(s: Store) -> Any:
+            art, history, revs = s.get(ref), s.history(ref), s.revisions(ref)
+            if art is None:
+                raise NotFound(ref)
+            diff = None
+            if spec:
+                versions = {r.revision: r for r in revs} | {art.revision: art}
+                try:
+                    a, b = (int(x) for x in spec.split("..", 1))
+                    old, new = versions[a], versions[b]
+                except (ValueError, KeyError):
+                    raise UsageError(f"diff {spec!r}: give two revisions of this article as A..B") from None
+                diff = {"from": a, "to": b, "html": diff_html(old.body, new.body)}  # bounded: see render
+            return art, history, diff
+
+        art, history, diff = await store_call(read)
         return page(request, "article.html", {"a": art, "history": history, "diff": diff})
 
     async def status(request: Request) -> Response:
-        return page(request, "status.html", store_call(_status))
+        return page(request, "status.html", await store_call(_status))
 
     async def api_search(request: Request) -> Response:
         r = wq.parse_request(request.query_params)
-        p = store_call(lambda s: wq.search_page(s, r, with_facets=False))
-        return JSONResponse({"total": p.total, "took_ms": round(p.took_ms, 2), "next_cursor": p.next_cursor,
-                             "hits": [h.to_doc() for h in p.hits]})
+        p = await store_call(lambda s: wq.search_page(s, r, with_facets=False))
+        doc = {"total": p.total, "took_ms": round(p.took_ms, 2), "next_cursor": p.next_cursor,
+               "hits": [h.to_doc() for h in p.hits]}
+        if p.warning:
+            doc["warning"] = p.warning
+        return JSONResponse(doc)
 
     async def api_article(request: Request) -> Response:
         ref = request.path_params["id"]
-        art = store_call(lambda s: s.get(ref))
+        art = await store_call(lambda s: s.get(ref))
         if art is None:
             raise NotFound(ref)
         return JSONResponse(art.to_doc())
 
     async def api_revisions(request: Request) -> Response:
         ref = request.path_params["id"]
-        art, revs = store_call(lambda s: (s.get(ref), s.revisions(ref)))
+        art, revs = await store_call(lambda s: (s.get(ref), s.revisions(ref)))
         if art is None:
             raise NotFound(ref)
         return JSONResponse([r.to_doc() for r in [*revs, art]])
 
     async def api_stats(request: Request) -> Response:
         r = wq.parse_request(request.query_params)
-        return JSONResponse(store_call(lambda st: st.stats(r.filters())).to_doc())
+        return JSONResponse((await store_call(lambda st: st.stats(r.filters()))).to_doc())
 
     async def api_facets(request: Request) -> Response:
         r = wq.parse_request(request.query_params)
-        return JSONResponse(store_call(lambda s: s.facets(r.q, r.filters())).to_doc())
+        return JSONResponse((await store_call(lambda s: s.facets(r.q, r.filters()))).to_doc())
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI)
@@ -134,6 +210,8 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None) -> Starlet
             return error(request, 404, str(exc))
         if isinstance(exc, UsageError):
             return error(request, 400, str(exc))
+        if isinstance(exc, TooSlow):
+            return error(request, 503, str(exc))
         if isinstance(exc, StoreUnavailable):
             return error(request, 503, "the store is unavailable; try again shortly")
         return error(request, 500, "the store refused the request")
@@ -170,10 +248,13 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None) -> Starlet
         yield
         archive.close()
 
+    from starlette.middleware import Middleware
+
     app = Starlette(
         routes=routes,
         exception_handlers={ArchiveError: on_archive_error, HTTPException: on_http_error, Exception: on_any_error},
         lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
     )
     app.state.archive = archive
     app.state.started = time.time()

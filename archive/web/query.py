@@ -167,6 +167,7 @@ class Page:
     prev_cursor: str | None
     facets: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    warning: str | None = None  # why the results may be incomplete (the store's search_warning)
 
 
 def search_page(store: Store, r: Request, *, with_facets: bool = True, cache: dict[Any, Any] | None = None) -> Page:
@@ -191,13 +192,13 @@ def search_page(store: Store, r: Request, *, with_facets: bool = True, cache: di
         if r.sort == "relevance":
             found = list(store.search(r.q, flt, end + 1))
         else:
-            found = sorted(store.search(r.q, flt, None), key=_date_key, reverse=r.sort == "newest")[: end + 1]
+            found = list(store.search_by_date(r.q, flt, r.sort == "oldest", end + 1))
         hits = found[r.offset : end]
         next_cursor = encode_cursor(end) if len(found) > end else None
         prev_cursor = encode_cursor(max(0, r.offset - r.limit)) if r.offset else None
         total = facets.total if facets is not None else store.count_matches(r.q, flt)
     return Page(hits=hits, total=total, took_ms=(time.perf_counter() - t) * 1000, next_cursor=next_cursor,
-                prev_cursor=prev_cursor, facets=facets)
+                prev_cursor=prev_cursor, facets=facets, warning=store.search_warning)
 
 
 FACETS_CACHED = 256
@@ -218,11 +219,6 @@ def cached_facets(store: Store, q: str, flt: Filters, cache: dict[Any, Any]) -> 
         cache.pop(next(iter(cache)))
     cache[key] = (version, f)
     return f
-
-
-def _date_key(h: Hit) -> tuple[str, str]:
-    p = h.article.published
-    return (p.isoformat() if p else "", h.article.id)
 
 
 

@@ -68,22 +68,52 @@ def timeline_svg(months: Sequence[tuple[str, int]], link: str, selected: str | N
 
 
 _TOKENS = re.compile(r"\n\n|\S+")
+WORD_DIFF_CELLS = 250_000  # a changed block is diffed word by word while words(old) x words(new) stays below
+PARAGRAPH_DIFF_CELLS = 4_000_000  # the same bound on the paragraph-level diff
+
+
+def _opcodes(a: Sequence[str], b: Sequence[str], cells: int) -> list[tuple[str, int, int, int, int]]:
+    """difflib's opcodes when ``len(a) * len(b)`` is within ``cells`` (its cost grows with that
+    product); else the common head and tail kept and the middle replaced whole: linear."""
+    if len(a) * len(b) <= cells:
+        return list(difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes())
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    ops = [("equal", 0, head, 0, head)] if head else []
+    if head < len(a) - tail or head < len(b) - tail:
+        ops.append(("replace", head, len(a) - tail, head, len(b) - tail))
+    if tail:
+        ops.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    return ops
 
 
 def diff_html(old: str, new: str) -> Markup:
-    """A word-level diff of two bodies: removed words in ``<del>``, added in ``<ins>``,
-    paragraphs kept; everything escaped."""
-    a, b = _TOKENS.findall(old), _TOKENS.findall(new)
+    """A diff of two bodies: paragraphs first, then words within the changed paragraphs (removed
+    words in ``<del>``, added in ``<ins>``); everything escaped. Its cost is bounded whatever the
+    text: blocks too large to diff word by word are shown removed and added whole."""
+    pa, pb = old.split("\n\n"), new.split("\n\n")
     out: list[Markup] = []
 
     def words(ws: Sequence[str]) -> Markup:
         return Markup(" ").join(Markup("</p><p>") if w == "\n\n" else escape(w) for w in ws)
 
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in _opcodes(pa, pb, PARAGRAPH_DIFF_CELLS):
         if op == "equal":
-            out.append(words(a[i1:i2]))
-        if op in ("delete", "replace"):
-            out.append(Markup("<del>{}</del>").format(words(a[i1:i2])))
-        if op in ("insert", "replace"):
-            out.append(Markup("<ins>{}</ins>").format(words(b[j1:j2])))
-    return Markup("<p>") + Markup(" ").join(out) + Markup("</p>")
+            out.extend(Markup("<p>{}</p>").format(par) for par in pa[i1:i2])
+            continue
+        a = _TOKENS.findall("\n\n".join(pa[i1:i2]))
+        b = _TOKENS.findall("\n\n".join(pb[j1:j2]))
+        block: list[Markup] = []
+        for wop, k1, k2, m1, m2 in _opcodes(a, b, WORD_DIFF_CELLS):
+            if wop == "equal":
+                block.append(words(a[k1:k2]))
+            if wop in ("delete", "replace") and k2 > k1:
+                block.append(Markup("<del>{}</del>").format(words(a[k1:k2])))
+            if wop in ("insert", "replace") and m2 > m1:
+                block.append(Markup("<ins>{}</ins>").format(words(b[m1:m2])))
+        out.append(Markup("<p>") + Markup(" ").join(block) + Markup("</p>"))
+    return Markup("").join(out)
