@@ -337,6 +337,8 @@ class Ingester:
                 fails.append(Failure(path=p.stat.path, code=err.code, reason=err.reason, size=p.stat.size,
                                      mtime=p.stat.mtime, sha256=p.sha256))
                 continue
+            for w in p.parsed.warnings:
+                log.warning("%s: %s", p.stat.path, w, extra={"event": "warning", "path": p.stat.path})
             k = known.get(p.stat.path) if known is not None else self.store_known(p.stat.path)
             origin = None if k is not None or not may_move else self._move_source(p, claimed)
             if origin is not None:

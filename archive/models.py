@@ -85,6 +85,7 @@ class ParsedArticle(NamedTuple):
     tags: tuple[str, ...] = ()
     format: str = "text"  # text, markdown or html: what the file was parsed as
     description: str | None = None
+    warnings: tuple[str, ...] = ()  # what was dropped to keep the article (a bad front-matter field)
 
     @classmethod
     def of(cls, title: str, authors: tuple[str, ...], published: dt.date | None, body: str,

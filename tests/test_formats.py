@@ -168,11 +168,6 @@ def test_malformed_front_matter_is_a_failure_with_its_reason(block: str) -> None
     assert info.value.code == "bad-front-matter" and "front matter" in info.value.reason
 
 
-def test_an_unclosed_block_is_text() -> None:
-    a = md("---\ntitle: T\n\nNo closing line here.\n")
-    assert a.title == "---"
-
-
 # ---------------------------------------------------------------- saved web pages
 
 PAGE = """<!DOCTYPE html>
@@ -431,3 +426,28 @@ def test_corpus_files_are_never_copied_into_the_project() -> None:
     names = {p.name for p in CORPORA.rglob("*.html")}
     ours = {p.name for p in ROOT.rglob("*.html") if ".venv" not in p.parts}
     assert not names & ours
+
+
+@pytest.mark.parametrize(("name", "block", "lost"), [
+    ("deep.md", "+++\ntitle = \"Deep\"\ntags = " + "[" * 5000 + "]" * 5000 + "\nauthor = \"Jane Doe\"\n+++\n", "tags"),
+    ("bigint.md", "+++\ntitle = \"Big\"\nsize = " + "9" * 100_000 + "\nauthor = \"Jane Doe\"\n+++\n", "size"),
+    ("typo.md", "---\ntitle: Typo\ndate: 2017-02-30\nauthor: Jane Doe\n---\n", "date"),
+])
+def test_a_bad_front_matter_field_loses_the_field_not_the_article(name: str, block: str, lost: str) -> None:
+    """Values no loader can build (nesting too deep, a 100,000-digit number, Jekyll's impossible
+    date): the field is dropped with a warning naming it, the article is kept (issue 22)."""
+    from archive.parsing.frontmatter import parse_markdown
+
+    a = parse_markdown(block + "\nThe body of the article, with words.\n", name)
+    assert a.title in ("Deep", "Big", "Typo") and a.authors == ("Jane Doe",)
+    assert a.body == "The body of the article, with words."
+    assert any(lost in w for w in a.warnings), a.warnings
+
+
+def test_an_unclosed_front_matter_block_is_a_failure_not_a_title() -> None:
+    from archive.errors import ParseError
+    from archive.parsing.frontmatter import parse_markdown
+
+    with pytest.raises(ParseError) as e:
+        parse_markdown("---\ntitle: Open\nauthor: X\n\nBody text here.\n", "open.md")
+    assert e.value.code == "bad-front-matter" and "never closed" in e.value.reason

@@ -148,6 +148,7 @@ def parse(state: State, files: tuple[str, ...]) -> None:
             "source": {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
                        "mtime": st.st_mtime},
             "url": a.url, "site": a.site, "tags": list(a.tags), "format": a.format, "description": a.description,
+            **({"warnings": list(a.warnings)} if a.warnings else {}),
         }) + "\n")
     if failed:
         raise click.exceptions.Exit(1)

@@ -43,34 +43,112 @@ def split_front_matter(text: str) -> tuple[str, str, str] | None:
     return None
 
 
-def load_block(kind: str, block: str, path: str | None) -> dict[str, Any]:
-    """The block as a mapping. YAML is read with the safe loader only (no object tags)."""
+def _yaml_loader() -> Any:
+    """PyYAML's safe loader, except that a timestamp it cannot build (``date: 2017-02-30``, a
+    common typo) stays the text it is, for the date rules to judge, instead of failing the block."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc,valid-type]
+        pass
+
+    def timestamp(loader: Any, node: Any) -> Any:
+        try:
+            return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+        except (ValueError, OverflowError):
+            return loader.construct_scalar(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
+    return Loader
+
+
+_LOADER: Any = None
+_TOP_KEY = re.compile(r"^(?:[\"']?)([A-Za-z0-9_.-]{1,100})(?:[\"']?)\s*[:=]")
+_TOML_TABLE = re.compile(r"^\s*\[")
+
+
+def _load(kind: str, block: str) -> Any:
+    global _LOADER
     if kind == "yaml":
         import yaml
 
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        if _LOADER is None:
+            _LOADER = _yaml_loader()
+        return yaml.load(block, Loader=_LOADER)
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10
+        import tomli as tomllib
+    return tomllib.loads(block)
+
+
+def _field_by_field(kind: str, block: str) -> tuple[dict[str, Any], list[str]]:
+    """The fields of a block that cannot be read whole for a reason of its values (nesting too
+    deep, a number too long): each top-level field read on its own, the bad ones dropped and
+    named. A TOML table (``[x]``) and what follows it is dropped whole."""
+    entries: list[tuple[str, list[str]]] = []
+    for line in block.split("\n"):
+        m = _TOP_KEY.match(line)
+        if m or (kind == "toml" and _TOML_TABLE.match(line)):
+            entries.append((m[1] if m else line.strip()[:60], [line]))
+        elif entries:
+            entries[-1][1].append(line)
+    data: dict[str, Any] = {}
+    dropped: list[str] = []
+    in_table = False
+    for key, lines in entries:
+        in_table = in_table or (kind == "toml" and _TOML_TABLE.match(lines[0]) is not None)
+        if in_table:
+            dropped.append(key)
+            continue
         try:
-            data = yaml.load(block, Loader=loader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 2})" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ParseError(path, "bad-front-matter", f"front matter is not valid YAML: {problem}{where}") from None
-    else:
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # Python 3.10
-            import tomli as tomllib
-        try:
-            data = tomllib.loads(block)
-        except tomllib.TOMLDecodeError as exc:
+            part = _load(kind, "\n".join(lines))
+        except (RecursionError, ValueError, OverflowError, MemoryError, TypeError) as exc:
+            dropped.append(f"{key} ({type(exc).__name__})")
+            continue
+        except Exception:  # noqa: BLE001 - a syntax error of one field: that field goes
+            dropped.append(key)
+            continue
+        if isinstance(part, dict):
+            data.update(part)
+    return data, dropped
+
+
+def _unclosed(text: str) -> bool:
+    """A file that opens a front-matter block (``---`` then ``key: value`` lines) and never
+    closes it: not an article whose title is ``---``."""
+    lines = text.lstrip("\ufeff").split("\n", 3)
+    return (len(lines) > 1 and lines[0].strip() in (_YAML_OPEN, _TOML_OPEN)
+            and _TOP_KEY.match(lines[1].strip()) is not None)
+
+
+def load_block(kind: str, block: str, path: str | None) -> dict[str, Any]:
+    """The block as a mapping (``_warnings``: fields that had to be dropped). YAML is read with
+    the safe loader only (no object tags)."""
+    import yaml
+
+    warnings: list[str] = []
+    try:
+        data = _load(kind, block)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParseError(path, "bad-front-matter", f"front matter is not valid YAML: {problem}{where}") from None
+    except (RecursionError, ValueError, OverflowError, MemoryError) as exc:
+        if kind == "toml" and type(exc).__name__ == "TOMLDecodeError":
             raise ParseError(path, "bad-front-matter", f"front matter is not valid TOML: {exc}") from None
+        data, dropped = _field_by_field(kind, block)
+        warnings = [f"front matter field {d} could not be read: dropped" for d in dropped]
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ParseError(path, "bad-front-matter",
                          f"front matter is a {type(data).__name__}, not a mapping of fields")
-    return {str(k).lower(): v for k, v in data.items()}
+    out = {str(k).lower(): v for k, v in data.items()}
+    out["_warnings"] = warnings
+    return out
 
 
 def _text(value: Any) -> str | None:
@@ -153,9 +231,13 @@ def parse_markdown(text: str, path: str | None = None) -> ParsedArticle:
     """A Markdown file: front matter (if any) first, then the text rules for what it lacks."""
     split = split_front_matter(text)
     if split is None:
+        if _unclosed(text):
+            raise ParseError(path, "bad-front-matter", "the front matter opened on line 1 is never closed "
+                             "(a line of --- or +++ ends it)")
         return parse_text(text, path)._replace(format="markdown")
     kind, block, rest = split
     meta = load_block(kind, block, path)
+    warnings = list(meta.pop("_warnings", []))
     rest = _strip_excerpt(rest)
     title = _text(meta.get("title"))
     parsed = parse_text(rest, path, title=title)
@@ -164,6 +246,8 @@ def parse_markdown(text: str, path: str | None = None) -> ParsedArticle:
     for key in ("published", "date", "pubdate", "publishdate"):
         if key in meta and (published := front_matter_date(meta[key])) is not None:
             break
+        if key in meta and meta[key] not in (None, ""):
+            warnings.append(f"front matter field {key} is not a date ({str(meta[key])[:40]!r}): ignored")
     tags = _list(meta.get("tags"), _TAG_SPLIT) + _list(meta.get("categories"), _TAG_SPLIT)
     tags = list(dict.fromkeys(t.lstrip("#") for t in tags if t.lstrip("#")))
     url = _text(meta.get("source")) or _text(meta.get("url")) or _text(meta.get("canonical"))
@@ -176,4 +260,5 @@ def parse_markdown(text: str, path: str | None = None) -> ParsedArticle:
         tags=tuple(tags),
         format="markdown",
         description=_text(meta.get("description")),
+        warnings=tuple(warnings),
     )
