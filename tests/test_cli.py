@@ -376,3 +376,36 @@ def test_a_query_command_imports_only_what_it_uses(env: dict[str, Any], args: tu
     loaded = set(p.stderr.rsplit("MODULES", 1)[1].split())
     assert {"archive.cli", "sqlite3"} <= loaded and p.stdout.strip()  # the probe saw a real run
     assert not {m for m in loaded for h in HEAVY if m == h or m.startswith(h + ".")}
+
+
+@pytest.mark.parametrize(("uri", "says"), [
+    ("file:///{tmp}/missing/f.db", "does not exist"),
+    ("sqlite:///{tmp}/a.db?mode=ro", "options after ?"),
+    ("sqlite:///{tmp}/", "names a folder"),
+    ("sqlite:////nonexistent-dir-archive/x.db", "does not exist"),
+    ("mongodb://[bad", "bad MongoDB URI"),
+    ("mongodb://user:secret@h:99999/x", "bad MongoDB URI"),
+])
+def test_store_uris_are_read_strictly(tmp_path: Path, clean_env: Path, uri: str, says: str) -> None:
+    """A URI never becomes a strange file name or folders under / (issue 22): a usage error."""
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    before = set(os.listdir(tmp_path))
+    r = CliRunner().invoke(cli, ["--db", uri.format(tmp=tmp_path), "ingest", str(tmp_path)])
+    assert r.exit_code == 2, r.output
+    assert says in r.output and "secret" not in r.output and "Traceback" not in r.output
+    assert set(os.listdir(tmp_path)) == before
+    assert not Path("/nonexistent-dir-archive").exists()
+
+
+def test_an_empty_extension_list_is_a_usage_error(tmp_path: Path, clean_env: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    monkeypatch.setenv("ARCHIVE_EXTENSIONS", "")
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "a.db"), "ingest", str(tmp_path)])
+    assert r.exit_code == 2 and "ARCHIVE_EXTENSIONS" in r.output

@@ -220,15 +220,6 @@ _ORDER = {
 }
 
 
-def sqlite_path(uri: str) -> Path:
-    """The file of a ``sqlite:///…`` URI or a plain ``.db`` path."""
-    if uri.startswith("sqlite:///"):
-        return Path(uri[len("sqlite:///"):])
-    if uri.startswith("sqlite://"):
-        raise StoreError(f"unsupported SQLite URI {uri!r}: use sqlite:///relative.db or sqlite:////abs.db")
-    return Path(uri).expanduser()
-
-
 def _row_article(r: sqlite3.Row | tuple[Any, ...]) -> Article:
     return Article(
         id=r[0],
