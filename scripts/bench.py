@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks. Every figure is the median of several runs, beside a baseline measured in the same run.
 
-    scripts/bench.py parse|store|search|ingest|rescan|latency|export|cli|serve [--n N] [--runs R]
+    scripts/bench.py parse|store|search|ingest|rescan|latency|export|cli|serve|webload [--n N] [--runs R]
     scripts/bench.py all [--n N] [--write docs/BENCHMARKS.md]
 
 Corpora come from scripts/make_corpus.py and are cached under bench-out/ (git-ignored).
@@ -436,6 +436,119 @@ def bench_serve(a: argparse.Namespace) -> None:
         p.wait(timeout=10)
 
 
+def _serve(db: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``archive serve`` on ``db`` on a free loopback port, once it answers."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    p = subprocess.Popen([*ARCHIVE, "--db", str(db), "serve", "--port", str(port)], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=30).read()
+            return p, port
+        except OSError:
+            if time.monotonic() > deadline or p.poll() is not None:
+                p.kill()
+                raise
+            time.sleep(0.05)
+
+
+def _load(port: int, clients: int, seconds: float, paths: Callable[[int, int], str]) -> dict[str, list[float]]:
+    """``clients`` threads, each on its own keep-alive connection, requesting ``paths(client, i)``
+    for ``seconds`` (a bounded run on 127.0.0.1 only): latencies by request kind."""
+    import http.client
+    import threading
+
+    out: dict[str, list[float]] = {}
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(k: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        mine: dict[str, list[float]] = {}
+        i = 0
+        while time.monotonic() < stop:
+            path = paths(k, i)
+            i += 1
+            t = time.perf_counter()
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            resp.read()
+            kind = path.split("?")[0].rstrip("0123456789abcdef") + ("?sort" if "sort=" in path else "")
+            mine.setdefault(kind if resp.status == 200 else f"{kind} ({resp.status})", []).append(
+                time.perf_counter() - t)
+        conn.close()
+        with lock:
+            for kk, v in mine.items():
+                out.setdefault(kk, []).extend(v)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return out
+
+
+def bench_webload(a: argparse.Namespace) -> None:
+    """`archive serve` under a bounded load on 127.0.0.1: 20 clients for --seconds with a mix of
+    home page, search page, date-sorted search and an article page; p50/p99, requests/s, and the
+    server's RSS before and after. Then one client keeps a slow request in flight (a date-sorted
+    search of a common word, its facets never cached) while four others read articles and rare
+    words: their p99."""
+    from urllib.parse import quote
+
+    folder = corpus(a.n)
+    db = store_path(a.n)
+    if not db.exists():
+        _ingest_once(folder, db)
+    s = SQLiteStore(db, create=False)
+    ids = [x.id for x in s.query(Filters(), limit=200)]
+    s.close()
+    common, rare = quote(make_corpus.GOV), quote(make_corpus.RARE)
+    mix = ["/", f"/?q={common}", f"/api/search?q={common}&sort=newest", "/articles/{id}", f"/?q={rare}",
+           "/api/search?q=troops+ceasefire"]
+
+    def mixed(k: int, i: int) -> str:
+        return mix[(k + i) % len(mix)].replace("{id}", ids[(k * 7 + i) % len(ids)])
+
+    p, port = _serve(db)
+    try:
+        _load(port, 4, 2, mixed)  # warm up: every kind once
+        before = _rss(p.pid)[0]
+        lat = _load(port, 20, a.seconds, mixed)
+        after = _rss(p.pid)[0]
+        every = [x for v in lat.values() for x in v]
+        row("webload", f"{a.n:,} articles, 20 clients, {a.seconds:g} s, mixed",
+            f"{len(every) / a.seconds:,.0f} req/s", f"p50 {med(every) * 1000:.0f} ms",
+            f"p99 {pct(every, 99) * 1000:.0f} ms",
+            "; ".join(f"{k} p50 {med(v) * 1000:.0f}/p99 {pct(v, 99) * 1000:.0f} ms ({len(v)})"
+                      for k, v in sorted(lat.items())))
+        row("webload", "server RSS before -> after the mixed load", f"{after / 1024:.0f} MB",
+            f"before: {before / 1024:.0f} MB", f"+{(after - before) / 1024:.0f} MB")
+
+        def slow_beside(k: int, i: int) -> str:
+            if k == 0:  # never the same facets twice: each is counted over every match
+                return f"/?q={common}&sort=newest&since={1990 + i % 30}-{1 + i % 12:02d}-01"
+            return (f"/api/articles/{ids[(k * 13 + i) % len(ids)]}" if i % 2 else f"/api/search?q={rare}")
+
+        lat = _load(port, 5, a.seconds / 2, slow_beside)
+        slow = [v for k, v in lat.items() if k.startswith("/?sort") or k == "/?sort"]
+        others = [x for k, v in lat.items() if k.startswith("/api") for x in v]
+        row("webload", "others' p99 with one slow request in flight", f"{pct(others, 99) * 1000:.0f} ms",
+            f"slow one p50 {med([x for v in slow for x in v]) * 1000:.0f} ms" if slow else "",
+            f"{len(others)} requests", "target < 100 ms")
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+
+
 # ---------------------------------------------------------------- latency + RSS
 
 
@@ -677,7 +790,8 @@ def write_md(path: Path, cmd: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("what", choices=["parse", "store", "search", "ingest", "rescan", "latency", "export", "cli",
-                                     "serve", "all"])
+                                     "serve", "webload", "all"])
+    ap.add_argument("--seconds", type=float, default=30.0, help="length of the web load run (webload)")
     ap.add_argument("--n", type=int, default=100_000, help="articles in the big corpus (default 100,000)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--latency-files", type=int, default=60)
@@ -692,7 +806,7 @@ def main() -> int:
     funcs: dict[str, Callable[[argparse.Namespace], Any]] = {
         "parse": bench_parse, "store": bench_store, "ingest": bench_ingest, "rescan": bench_rescan,
         "search": bench_search, "latency": bench_latency, "export": bench_export, "cli": bench_cli,
-        "serve": bench_serve,
+        "serve": bench_serve, "webload": bench_webload,
     }
     order = list(funcs) if a.what == "all" else [a.what]
     for name in order:

@@ -233,3 +233,47 @@ def test_a_full_disk_under_the_index_is_a_store_fault_and_heals(tmp_path: Path, 
     r = _run(db, "ingest", str(tmp_path / "articles" / "big"))  # room again: it all goes in
     assert r.returncode == 0, r.stderr
     assert _found(db, "armistice") == 60
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to run archive as another user (setpriv)")
+def test_an_index_folder_of_another_user_is_a_clear_store_fault(write_article: Writer) -> None:
+    """The index folder belongs to root (mode 0700) and archive runs as nobody: search answers by
+    reading the table and says why; ingest is a store fault in one line; no traceback, no
+    "internal error" (issue 22)."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="archive-perm-"))
+    try:
+        base.chmod(0o777)
+        db = base / "a.db"
+        paths = [write_article(f"{i}.txt", title=f"Article {i}", body="A ceasefire report.") for i in range(5)]
+        _ingest(db, paths)
+        for f in base.iterdir():
+            if f.is_file():
+                f.chmod(0o666)
+        folder_for(db).chmod(0o700)
+        more = base / "more"
+        more.mkdir()
+        (more / "x.txt").write_text("# Another\n\nJane Doe\n5 May 2017\n\nA ceasefire again.\n")
+        more.chmod(0o755)
+        (more / "x.txt").chmod(0o644)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+        env["HOME"] = str(base)
+
+        def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ARCHIVE,
+                                   "--log-level", os.environ.get("DBG", "info"), "--db", str(db), *args], capture_output=True, text=True, env=env, timeout=120,
+                                  cwd="/", check=False)
+
+        r = as_nobody("search", "ceasefire", "--format", "jsonl")
+        if r.returncode != 0 and "search index" not in r.stderr:
+            pytest.skip(f"nobody cannot use this venv or folder here: {r.stderr[:200]}")
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+        assert r.returncode == 0 and len(r.stdout.splitlines()) == 5, r.stderr
+        assert "warning" in r.stderr and "search index" in r.stderr
+        r = as_nobody("ingest", str(more))
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+        assert r.returncode == 1 and "store unavailable" in r.stderr and "search index" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -141,7 +141,7 @@ class SearchIndexMixin:
             try:  # the file can be written: build the index now, as a writer would
                 self.open_index()
             except (StoreError, OSError) as exc:
-                self._unusable = f"{folder} is not usable ({why}) and could not be rebuilt now ({exc})"
+                self._unusable = f"the search index {folder} is not usable ({why}) and could not be rebuilt now ({exc})"
                 raise IndexUnusable(self._unusable) from None
             assert self._ix is not None
             return self._ix
@@ -199,7 +199,10 @@ class SearchIndexMixin:
         self._store_id = self._read_store_id()
         self._unusable = None
         folder = self._index_folder()
-        fresh = not (folder / "meta.json").exists()
+        try:
+            fresh = not (folder / "meta.json").exists()
+        except OSError as exc:  # a folder this user may not enter
+            raise StoreUnavailable(str(folder), f"search index: {exc.strerror or exc}") from None
         why: str | None = None
         if self._ix is not None and not in_txn:
             ix = self._ix  # this process made it inside its first write (a schema upgrade)
