@@ -263,7 +263,7 @@ def test_an_index_folder_of_another_user_is_a_clear_store_fault(write_article: W
 
         def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ARCHIVE,
-                                   "--log-level", os.environ.get("DBG", "info"), "--db", str(db), *args], capture_output=True, text=True, env=env, timeout=120,
+                                   "--db", str(db), *args], capture_output=True, text=True, env=env, timeout=120,
                                   cwd="/", check=False)
 
         r = as_nobody("search", "ceasefire", "--format", "jsonl")
