@@ -127,6 +127,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "connect_timeout": (5.0, _number(float, gt=0)),  # seconds to find a MongoDB server
     "host": ("127.0.0.1", _text),  # address archive serve listens on
     "port": (8080, _number(int, ge=0, le=65535)),  # port archive serve listens on
+    "serve_workers": (0, _number(int, ge=0)),  # archive serve processes; 0 = one per core
 }
 
 
@@ -156,6 +157,7 @@ class Settings:
     connect_timeout: float
     host: str
     port: int
+    serve_workers: int
 
     def __init__(self, **values: Any) -> None:
         unknown = sorted(values.keys() - _SETTINGS.keys())

@@ -444,7 +444,7 @@ def _serve(db: Path) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as sk:
         sk.bind(("127.0.0.1", 0))
         port = sk.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_") or k == "ARCHIVE_SERVE_WORKERS"}
     p = subprocess.Popen([*ARCHIVE, "--db", str(db), "serve", "--port", str(port)], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -521,16 +521,17 @@ def bench_webload(a: argparse.Namespace) -> None:
     p, port = _serve(db)
     try:
         _load(port, 4, 2, mixed)  # warm up: every kind once
-        before = _rss(p.pid)[0]
+        before = _tree_rss(p.pid)
         lat = _load(port, 20, a.seconds, mixed)
-        after = _rss(p.pid)[0]
+        after = _tree_rss(p.pid)
         every = [x for v in lat.values() for x in v]
-        row("webload", f"{a.n:,} articles, 20 clients, {a.seconds:g} s, mixed",
+        procs = os.environ.get("ARCHIVE_SERVE_WORKERS", "default")
+        row("webload", f"{a.n:,} articles, 20 clients, {a.seconds:g} s, mixed, serve workers {procs}",
             f"{len(every) / a.seconds:,.0f} req/s", f"p50 {med(every) * 1000:.0f} ms",
             f"p99 {pct(every, 99) * 1000:.0f} ms",
             "; ".join(f"{k} p50 {med(v) * 1000:.0f}/p99 {pct(v, 99) * 1000:.0f} ms ({len(v)})"
                       for k, v in sorted(lat.items())))
-        row("webload", "server RSS before -> after the mixed load", f"{after / 1024:.0f} MB",
+        row("webload", "server memory (PSS, all its processes) before -> after", f"{after / 1024:.0f} MB",
             f"before: {before / 1024:.0f} MB", f"+{(after - before) / 1024:.0f} MB")
 
         def slow_beside(k: int, i: int) -> str:

@@ -308,3 +308,53 @@ def test_date_sorted_search_sorts_in_the_store(client: TestClient) -> None:
     key = [(h["published"] or "", h["id"]) for h in newest]
     assert key == sorted(key, reverse=True) and len(newest) == len(oldest) >= 2
     assert [h["id"] for h in oldest] == [h["id"] for h in reversed(newest)]
+
+
+def test_serve_with_two_processes_answers_a_busy_port_is_one_line_and_a_kill_leaves_nothing(
+        tmp_path: Path, write_article: Any) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time as _time
+    import urllib.request
+
+    from tests.daemon import all_gone, descendants, wait_for
+
+    db = tmp_path / "a.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    archive = str(Path(sys.executable).with_name("archive"))
+    write_article("a.txt", title="Served", body="Ceasefire talks.")
+    subprocess.run([archive, "--db", str(db), "ingest", str(tmp_path / "articles")], env=env, check=True,
+                   capture_output=True, timeout=120)
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    p = subprocess.Popen([archive, "--db", str(db), "serve", "--port", str(port), "--workers", "2"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        def answers() -> bool:
+            try:
+                return b"Served" in urllib.request.urlopen(f"http://127.0.0.1:{port}/?q=ceasefire", timeout=5).read()
+            except OSError:
+                return False
+
+        wait_for(answers, 60)
+        procs = descendants(p.pid)
+        assert len(procs) >= 2  # two server processes under the supervisor
+        busy = subprocess.run([archive, "--db", str(db), "serve", "--port", str(port)], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert busy.returncode == 1 and "cannot listen" in busy.stderr and "serving" not in busy.stderr
+        assert len(busy.stderr.strip().splitlines()) == 1, busy.stderr
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(10)
+        t0 = _time.monotonic()
+        wait_for(lambda: all_gone(procs), 15)
+        assert _time.monotonic() - t0 < 15
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+        if p.stderr:
+            p.stderr.close()

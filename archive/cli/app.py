@@ -363,8 +363,9 @@ def migrate(state: State, target: str) -> None:
 @cli.command()
 @click.option("--host", metavar="ADDRESS", help="Listen on ADDRESS (default 127.0.0.1: this machine) [ARCHIVE_HOST].")
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen on PORT (default 8080) [ARCHIVE_PORT].")
+@click.option("--workers", type=click.IntRange(0), help="Server processes (0 = one per core) [ARCHIVE_SERVE_WORKERS].")
 @click.pass_obj
-def serve(state: State, host: str | None, port: int | None) -> None:
+def serve(state: State, host: str | None, port: int | None, workers: int | None) -> None:
     """A read-only web page and JSON API over the store: search, facets, articles, revisions.
 
     Nothing it serves can change the store. It listens on 127.0.0.1 unless told otherwise;
@@ -379,9 +380,9 @@ def serve(state: State, host: str | None, port: int | None) -> None:
 
     import uvicorn
 
-    from archive.web import create_app
+    from archive.web.app import create_app, store_factory
 
-    settings = state.settings(host=host, port=port)
+    settings = state.settings(host=host, port=port, serve_workers=workers)
     state.store().close()  # fail now, with the CLI's message, if the store is missing or away
     try:
         loopback = ipaddress.ip_address(settings.host).is_loopback
@@ -391,9 +392,15 @@ def serve(state: State, host: str | None, port: int | None) -> None:
         click.echo(f"archive: warning: listening on {settings.host}: anyone who can reach this machine can read "
                    "the archive (there is no login)", err=True)
     _check_port(settings.host, settings.port)
-    app = create_app(_store_factory(settings), settings=settings)
+    procs = settings.serve_workers or (os.cpu_count() or 1)
     click.echo(f"archive: serving {state.store_display()} at http://{settings.host}:{settings.port}/ "
-               "(Ctrl-C stops)", err=True)
+               f"({procs} process{'es' if procs != 1 else ''}; Ctrl-C stops)", err=True)
+    if procs > 1:  # each process builds the app from the same settings, passed as ARCHIVE_*
+        os.environ["ARCHIVE_DB"] = settings.db
+        uvicorn.run("archive.web.app:app_from_env", factory=True, workers=procs, host=settings.host,
+                    port=settings.port, log_level="warning", access_log=False)
+        return
+    app = create_app(store_factory(settings), settings=settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
 
 
@@ -412,27 +419,6 @@ def _check_port(host: str, port: int) -> None:
     except OSError as exc:
         hint = " (another archive serve? choose another with --port)" if "in use" in str(exc) else ""
         raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
-
-
-def _store_factory(settings: Any) -> Any:
-    """What ``serve`` opens on each of its store threads: a SQLite connection each; one shared
-    MongoDB store (pymongo's client is thread-safe and pools its own connections)."""
-    import threading
-
-    from archive.store import open_store, store_kind
-
-    if store_kind(settings.db) != "mongodb":
-        return lambda: open_store(settings.db, settings, create=False)
-    shared: list[Any] = []
-    lock = threading.Lock()
-
-    def one() -> Any:
-        with lock:
-            if not shared:
-                shared.append(open_store(settings.db, settings, create=False))
-            return shared[0]
-
-    return one
 
 
 # ---------------------------------------------------------------- the read commands

@@ -260,3 +260,33 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
     app.state.started = time.time()
     return app
 
+
+
+def store_factory(settings: Any) -> Callable[[], Store]:
+    """What the app opens on each of its store threads: a SQLite connection each; one shared
+    MongoDB store (pymongo's client is thread-safe and pools its own connections)."""
+    from archive.store import open_store, store_kind
+
+    if store_kind(settings.db) != "mongodb":
+        return lambda: open_store(settings.db, settings, create=False)
+    shared: list[Store] = []
+    lock = threading.Lock()
+
+    def one() -> Store:
+        with lock:
+            if not shared:
+                shared.append(open_store(settings.db, settings, create=False))
+            return shared[0]
+
+    return one
+
+
+def app_from_env() -> Starlette:
+    """The app a uvicorn worker process builds (``archive serve`` with several processes), from
+    ARCHIVE_*; the process dies with the server that started it (no orphan after a kill -9)."""
+    from archive.config import load_settings
+    from archive.procs import die_with_parent
+
+    die_with_parent()
+    settings = load_settings()
+    return create_app(store_factory(settings), settings=settings)
