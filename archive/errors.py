@@ -67,6 +67,10 @@ class StoreUnavailable(StoreError):
         self.detail = reason
 
 
+class StoreBusy(StoreUnavailable):
+    """Another process holds the store's write lock (or its search index's) past the wait."""
+
+
 class IndexDamaged(StoreError):
     """The SQLite store's search index cannot be read as it is: a file is missing or fails its
     checksum, or tantivy panicked reading it. Writers rebuild it from the table; readers answer

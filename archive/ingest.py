@@ -14,12 +14,13 @@ import os
 import re
 import stat as stat_mod
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from archive.config import Settings
-from archive.errors import ParseError, StoreUnavailable
+from archive.errors import ParseError, StoreBusy, StoreUnavailable
 from archive.models import Failure, ParsedArticle, Source
 from archive.parsing import HTML_EXTENSIONS, parse_bytes
 from archive.store.base import KnownFile, Store, UpsertItem, UpsertResult
@@ -251,6 +252,9 @@ class Ingester:
         self.log_each = log_each
         self.progress = progress
         self._pool: ParsePool | None = None
+        # Seconds a batch keeps trying while another process holds the store's write lock (the
+        # daemon retries on its own, with backoff; ``archive ingest`` waits its turn here).
+        self.patience = 0.0
         self.totals = Summary()  # everything this ingester wrote, for "interrupted after …"
         # Set by the daemon's signal handler: long runs stop between batches (the next start
         # reconciles whatever was left).
@@ -406,10 +410,28 @@ class Ingester:
         s = Summary()
         with self.store.bulk():
             for batch in self._prepared(files):
-                s.add(self.apply(batch, known, may_move))
+                s.add(self._apply_in_turn(batch, known, may_move))
                 if self.stopping():
                     break
         return s
+
+    def _apply_in_turn(self, batch: Sequence[Prepared], known: dict[str, KnownFile] | None,
+                       may_move: bool) -> Summary:
+        """``apply``, waiting (up to ``patience`` seconds, backing off) while another writer holds
+        the store: a daemon in its first scan and an ``archive ingest`` take turns."""
+        deadline = time.monotonic() + self.patience
+        wait, said = 0.1, False
+        while True:
+            try:
+                return self.apply(batch, known, may_move)
+            except StoreBusy as exc:
+                if time.monotonic() + wait > deadline or self.stopping():
+                    raise
+                if not said:
+                    log.warning("another process is writing the store (%s): waiting for its turn", exc.detail)
+                    said = True
+                time.sleep(wait)
+                wait = min(wait * 2, 2.0)
 
     # ------------------------------------------------------------ entry points
     @staticmethod

@@ -277,3 +277,37 @@ def test_an_index_folder_of_another_user_is_a_clear_store_fault(write_article: W
         assert r.returncode == 1 and "store unavailable" in r.stderr and "search index" in r.stderr, r.stderr
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_ingest_during_a_daemons_first_scan_takes_its_turn(tmp_path: Path) -> None:
+    """The daemon holds the index's writer through its first bulk scan; an ``archive ingest`` of
+    the same store started meanwhile waits for its turn and stores everything (issue 22: it
+    exited 1 with tantivy's "LockBusy" and stored nothing)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_corpus
+
+    from tests.daemon import DaemonProc, wait_for
+
+    watched, extra = tmp_path / "watched", tmp_path / "extra"
+    make_corpus.generate(4000, watched, 3)
+    make_corpus.generate(300, extra, 4)
+    db = tmp_path / "a.db"
+    d = DaemonProc(watched, db)
+    try:
+        wait_for(lambda: any("scan" in str(r.get("message", "")) or r.get("event") in ("new", "scan")
+                             for r in d.lines()) or (db.exists() and folder_for(db).exists()), 60)
+        r = _run(db, "ingest", str(extra))
+        assert r.returncode in (0, 1), r.stderr  # 1: make_corpus plants broken files on purpose
+        assert "LockBusy" not in r.stderr and "store unavailable" not in r.stderr, r.stderr
+        assert "new" in r.stderr
+        wait_for(lambda: any(x.get("event") == "scan" for x in d.lines()), 120)
+    finally:
+        d.stop()
+    s = SQLiteStore(db)
+    try:
+        paths = {a.source.path for a in s.query(Filters())}
+        assert any(p.startswith(str(extra)) for p in paths) and any(p.startswith(str(watched)) for p in paths)
+        assert s.index_consistent()
+    finally:
+        s.close()

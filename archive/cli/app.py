@@ -178,6 +178,7 @@ def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
         click.echo(f"archive: {p}: no such file or folder", err=True)
     existing = [p for p in paths if os.path.lexists(p)]
     ing = Ingester(store, settings, log_each=False)
+    ing.patience = 120.0  # take turns with a daemon writing the same store
     for p in existing:
         why = ing.why_not_article(p)
         if why:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from archive.errors import StoreError, StoreMissing, StoreReplaced, StoreUnavailable
+from archive.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced, StoreUnavailable
 from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_required, utcnow
 from archive.store.base import (
     Facets,
@@ -355,7 +355,8 @@ class SQLiteStore(SearchIndexMixin, Store):
 
     # ------------------------------------------------------------ plumbing
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
-        return StoreUnavailable(str(self.path), str(exc))
+        cls = StoreBusy if _is_busy(exc) else StoreUnavailable
+        return cls(str(self.path), str(exc))
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]

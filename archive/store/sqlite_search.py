@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from archive.errors import IndexDamaged, StoreError, StoreUnavailable
+from archive.errors import IndexDamaged, StoreBusy, StoreError, StoreUnavailable
 from archive.store.base import Filters, Hit, SearchQuery, Sort, make_snippet, matches, parse_query
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ class SearchIndexMixin:
                         for sql in relog:
                             self.db.execute(sql)
             except StoreUnavailable as exc:
-                if why is None and exc.detail.startswith(INDEX_BUSY):
+                if why is None and isinstance(exc, StoreBusy):
                     _log().debug("search index being written by another process: it indexes the rest")
                 else:
                     raise
@@ -337,7 +337,7 @@ class SearchIndexMixin:
                 self._writer = self._ix.writer(max(self._busy, INDEX_WAIT) if self._index_wait is None
                                                else self._index_wait)
             except IndexBusy as exc:
-                raise StoreUnavailable(str(self._index_folder()), f"{INDEX_BUSY}: {exc}") from None
+                raise StoreBusy(str(self._index_folder()), f"{INDEX_BUSY}: {exc}") from None
             except BaseException as exc:  # noqa: BLE001 - tantivy panics too; _index_fault sorts them
                 raise self._index_fault(exc) from None
             # Read again holding the writer (its lock is the index's): another process may have
