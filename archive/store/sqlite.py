@@ -315,7 +315,10 @@ class SQLiteStore(SearchIndexMixin, Store):
                 if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
-                self.db.execute("PRAGMA cache_size=-32768")  # 32 MiB: FTS merges stay in memory
+                # A writer's bulk loads keep their index pages in 32 MiB; a reader (a query command,
+                # each of archive serve's store threads) needs far less, and SQLite keeps what it
+                # cached for as long as the connection lives.
+                self.db.execute(f"PRAGMA cache_size={-8192 if self.reads_only else -32768}")
                 self._migrate()
                 break
             except (sqlite3.OperationalError, StoreUnavailable) as exc:
