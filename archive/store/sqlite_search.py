@@ -37,6 +37,7 @@ INDEX_BUSY = "search index busy"
 # How long a write waits for another process's index writer. The holder lets it go at its next
 # write or heartbeat (both find the SQLite lock this writer holds meanwhile), within seconds.
 INDEX_WAIT = 15.0
+PROGRESS_EVERY = 5.0  # seconds between progress lines of a long (re)indexing
 # A reader checks the files written since a writer last verified the index, up to this many bytes.
 READER_VERIFY_BYTES = 8 << 20
 _CHUNK = 500
@@ -362,12 +363,16 @@ class SearchIndexMixin:
         for n in ns:
             if not known or ops[n] != {"i"}:
                 w.delete_documents_by_term("n", n)
+        said = time.monotonic()
         for k in range(0, len(ns), _CHUNK):
             chunk = ns[k : k + _CHUNK]
             for r in self.db.execute(
                 "SELECT n, deleted_at IS NULL, title, authors_text, tags_text, body FROM articles"
                 f" WHERE n IN ({','.join('?' * len(chunk))})", chunk):
                 w.add_document(TextIndex.document(*r))
+            if time.monotonic() - said >= PROGRESS_EVERY:  # a rebuild of a large store
+                said = time.monotonic()
+                _log().info("search index: %s of %s articles indexed", f"{k + len(chunk):,}", f"{len(ns):,}")
 
     def _index_fault(self, exc: BaseException) -> BaseException:
         """What a fault of the index's writer becomes: the store's fault (StoreUnavailable: the
