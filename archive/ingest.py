@@ -72,10 +72,11 @@ class Summary:
     moved: int = 0
     undeleted: int = 0
     deleted: int = 0
+    gone: int = 0  # stored articles whose files ingest found missing (it does not delete them)
     failures: list[Failure] = field(default_factory=list)
 
     def add(self, other: Summary) -> None:
-        for k in ("new", "updated", "unchanged", "failed", "moved", "undeleted", "deleted"):
+        for k in ("new", "updated", "unchanged", "failed", "moved", "undeleted", "deleted", "gone"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         self.failures.extend(other.failures)
 
@@ -498,9 +499,12 @@ class Ingester:
             fails = [Failure(path=d, code="unreadable", reason=why) for d, why in unreadable]
             self.store.record_failures(fails)
             s.failed += len(fails)
-        if deletions and not self.stopping():
+        if not self.stopping():
             missing = [p for p, k in known.items() if p not in seen and not k.deleted and not p.startswith(blind)]
-            s.deleted += self.delete(missing, root)
+            if deletions:
+                s.deleted += self.delete(missing, root)
+            else:  # archive ingest adds and updates; it says what only a sync would mark deleted
+                s.gone += sum(1 for p in missing if not is_article_file(p, root))
         return s
 
     def delete(self, paths: Iterable[str], root: str | None = None) -> int:

@@ -409,3 +409,24 @@ def test_an_empty_extension_list_is_a_usage_error(tmp_path: Path, clean_env: Pat
     monkeypatch.setenv("ARCHIVE_EXTENSIONS", "")
     r = CliRunner().invoke(cli, ["--db", str(tmp_path / "a.db"), "ingest", str(tmp_path)])
     assert r.exit_code == 2 and "ARCHIVE_EXTENSIONS" in r.output
+
+
+def test_sync_reconciles_once_and_ingest_says_what_it_does_not_delete(tmp_path: Path, clean_env: Path) -> None:
+    """``archive sync DIR`` (SPEC): new, changed, moved and deleted in one pass, then exit;
+    ``ingest`` of the same folder keeps an article whose file is gone, and says so."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text(article_text(title=f"Title {name}"))
+    db = str(tmp_path / "a.db")
+    runner = CliRunner()
+    r = runner.invoke(cli, ["--db", db, "ingest", str(folder)])
+    assert r.exit_code == 0, r.output
+    (folder / "a.txt").unlink()
+    r = runner.invoke(cli, ["--db", db, "ingest", str(folder)])
+    assert r.exit_code == 0 and "1 stored article has no file any more" in r.output and "archive sync" in r.output
+    assert len(runner.invoke(cli, ["--db", db, "list", "--format", "jsonl"]).output.splitlines()) == 2
+    r = runner.invoke(cli, ["--db", db, "sync", str(folder)])
+    assert r.exit_code == 0, r.output
+    live = runner.invoke(cli, ["--db", db, "list", "--format", "jsonl"]).output.splitlines()
+    assert [json.loads(x)["title"] for x in live] == ["Title b.txt"]

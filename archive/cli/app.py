@@ -197,6 +197,10 @@ def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
     ing.close()
     summary.failed += len(missing)
     click.echo(summary.line(), err=True)
+    if summary.gone:
+        n = summary.gone
+        click.echo(f"archive: {n:,} stored article{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} no file any "
+                   "more: kept as stored; 'archive sync FOLDER' marks such articles deleted", err=True)
     if handler is not None and handler.suppressed:
         click.echo(f"archive: {handler.suppressed:,} more failures not shown above", err=True)
     if summary.failed:
@@ -258,19 +262,40 @@ def watch(state: State, directory: str | None, polling: bool | None, poll_interv
       archive watch --polling --poll-interval 2 /mnt/share/articles
       archive watch --once            # reconcile and exit (cron-friendly)
     """
+    _daemon(state, once, watch_dir=directory, polling=polling, poll_interval=poll_interval, settle=settle,
+            rescan_interval=rescan_interval, ignore=list(ignore) or None, log_format=log_format)
+
+
+def _daemon(state: State, once: bool, **overrides: Any) -> None:
     from archive.logsetup import configure_logging
     from archive.watch import Daemon
 
-    settings = state.settings(
-        watch_dir=directory, polling=polling, poll_interval=poll_interval, settle=settle,
-        rescan_interval=rescan_interval, ignore=list(ignore) or None, log_format=log_format,
-    )
+    settings = state.settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
     daemon = Daemon(settings, str(settings.watch_dir))
     daemon.install_signal_handlers()
     code = daemon.run(once=once)
     if code:
         raise click.exceptions.Exit(code)
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--ignore", multiple=True, metavar="PATTERN", help="Also ignore names matching PATTERN [ARCHIVE_IGNORE].")
+@click.option("--log-format", type=click.Choice(["text", "json"]),
+              help="Log lines as text or JSON [ARCHIVE_LOG_FORMAT].")
+@click.pass_obj
+def sync(state: State, directory: str | None, ignore: tuple[str, ...], log_format: str | None) -> None:
+    """Reconcile DIRECTORY with the store once, then exit: new, changed, moved and deleted files.
+
+    What `archive watch --once` does (cron-friendly); unlike `ingest`, articles whose files are
+    gone are marked deleted. DIRECTORY defaults to ARCHIVE_WATCH_DIR, else ./seeds.
+
+    \b
+    Example:
+      archive sync ~/articles/
+    """
+    _daemon(state, True, watch_dir=directory, ignore=list(ignore) or None, log_format=log_format)
 
 
 # ---------------------------------------------------------------- export, import, migrate
