@@ -104,7 +104,7 @@ def from_ejson(doc: dict[str, Any]) -> dict[str, Any]:
         if isinstance(v, dict) and set(v) == {"$date"}:
             v = v["$date"]
             if isinstance(v, dict) and "$numberLong" in v:
-                v = dt.datetime.fromtimestamp(int(v["$numberLong"]) / 1000, dt.timezone.utc).isoformat()
+                v = dt.datetime.fromtimestamp(int(v["$numberLong"]) / 1000, dt.UTC).isoformat()
         out["id" if k == "_id" else k] = v
     if "id" in out and isinstance(out["id"], dict) and "$oid" in out["id"]:
         out["id"] = out["id"]["$oid"]

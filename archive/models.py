@@ -15,7 +15,7 @@ EARLIEST = dt.date(1600, 1, 1)
 
 def utcnow() -> dt.datetime:
     """Now, in UTC, at millisecond precision (what MongoDB keeps)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
@@ -30,7 +30,7 @@ def iso(value: dt.datetime | None) -> str | None:
     """ISO-8601 UTC with a ``Z`` and milliseconds, or None."""
     if value is None:
         return None
-    value = value.astimezone(dt.timezone.utc) if value.tzinfo else value
+    value = value.astimezone(dt.UTC) if value.tzinfo else value
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
@@ -39,7 +39,7 @@ def parse_iso(value: str | dt.datetime | None) -> dt.datetime | None:
     if value is None or value == "":
         return None
     d = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+    return d if d.tzinfo else d.replace(tzinfo=dt.UTC)
 
 
 def parse_iso_required(value: str | dt.datetime | None) -> dt.datetime:

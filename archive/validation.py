@@ -100,4 +100,4 @@ def article_from_doc(doc: dict[str, Any]) -> Article:
 
 
 def _aware(d: dt.datetime) -> dt.datetime:
-    return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+    return d if d.tzinfo else d.replace(tzinfo=dt.UTC)

@@ -60,8 +60,8 @@ def doc(i: int, title: str, body: str, score: float) -> dict[str, Any]:
     return {"_id": f"{i:032d}", "title": title, "authors": [], "tags": [], "body": body, "score": score,
             "word_count": 1, "revision": 1, "published": None,
             "source": {"path": f"/x/{i}.txt", "sha256": "0" * 64, "size": 1, "mtime": 1.0},
-            "ingested_at": dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc),
-            "updated_at": dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc), "deleted_at": None}
+            "ingested_at": dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+            "updated_at": dt.datetime(2020, 1, 1, tzinfo=dt.UTC), "deleted_at": None}
 
 
 # ---------------------------------------------------------------- 1. search semantics

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from typing import Any
 
 from archive.errors import ParseError
@@ -76,10 +75,8 @@ def _load(kind: str, block: str) -> Any:
         if _LOADER is None:
             _LOADER = _yaml_loader()
         return yaml.load(block, Loader=_LOADER)
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python 3.10
-        import tomli as tomllib
+    import tomllib
+
     return tomllib.loads(block)
 
 

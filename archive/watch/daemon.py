@@ -203,7 +203,7 @@ class Daemon:
         last = self.tracker.last_event
         data = {
             "heartbeat_at": iso(utcnow()), "mode": self.mode, "backlog": len(self.tracker),
-            "last_event_at": iso(dt.datetime.fromtimestamp(last, dt.timezone.utc)) if last else None,
+            "last_event_at": iso(dt.datetime.fromtimestamp(last, dt.UTC)) if last else None,
             "last_ingest_at": iso(self.last_ingest),
             "counts": {k: getattr(self.totals, k) for k in COUNTS},
         }

@@ -104,7 +104,7 @@ class Archive:
         fut = asyncio.get_running_loop().run_in_executor(self.pool, run)
         try:
             return await asyncio.wait_for(asyncio.shield(fut), self.limit)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             s = box.get("store")
             if s is not None:
                 s.interrupt()  # the thread stops at SQLite's next step, and is free again

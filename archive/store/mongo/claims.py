@@ -27,7 +27,7 @@ DUPLICATE_KEY = 11000
 def _aware(t: Any) -> dt.datetime | None:
     if not isinstance(t, dt.datetime):
         return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 class PathClaims:

@@ -33,7 +33,7 @@ class LockMixin:
         now = self._hello().get("localTime")
         if not isinstance(now, dt.datetime):
             return utcnow()
-        return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
+        return now if now.tzinfo else now.replace(tzinfo=dt.UTC)
 
     def _on_our_clock(self, old: dict[str, Any]) -> dict[str, Any]:
         """A lock record whose heartbeat (stamped with the server's time) is moved onto this
@@ -41,7 +41,7 @@ class LockMixin:
         beat = old.get("beat_at")
         if not isinstance(beat, dt.datetime):
             return old
-        beat = beat if beat.tzinfo else beat.replace(tzinfo=dt.timezone.utc)
+        beat = beat if beat.tzinfo else beat.replace(tzinfo=dt.UTC)
         age = self.server_now() - beat
         return {**old, "heartbeat_at": iso(utcnow() - age)}
 
