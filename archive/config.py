@@ -124,6 +124,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "batch_size": (500, _number(int, gt=0)),
     "workers": (0, _number(int, ge=0)),  # parse processes; 0 = one per core
     "parse_timeout": (30.0, _number(float, gt=0)),  # seconds one file's parse may take
+    "date_order": ("dmy", _choice("dmy", "mdy")),  # how 02/03/2017 reads: 2 March (dmy) or February 3 (mdy)
     "connect_timeout": (5.0, _number(float, gt=0)),  # seconds to find a MongoDB server
     "host": ("127.0.0.1", _text),  # address archive serve listens on
     "port": (8080, _number(int, ge=0, le=65535)),  # port archive serve listens on
@@ -154,6 +155,7 @@ class Settings:
     batch_size: int
     workers: int
     parse_timeout: float
+    date_order: str
     connect_timeout: float
     host: str
     port: int

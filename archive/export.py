@@ -12,7 +12,8 @@ from archive.models import Article
 from archive.store.base import Filters, Store
 
 CSV_COLUMNS = ("id", "title", "authors", "published", "word_count", "path", "sha256", "revision",
-               "ingested_at", "updated_at", "deleted_at", "url", "site", "tags", "format", "body")
+               "ingested_at", "updated_at", "deleted_at", "url", "site", "tags", "format", "description",
+               "date_source", "body")
 BATCH = 500
 
 

@@ -189,7 +189,7 @@ def _read_regular(path: str, max_bytes: int) -> bytes:
         os.close(fd)
 
 
-def prepare(fs: FileStat, max_bytes: int) -> Prepared:
+def prepare(fs: FileStat, max_bytes: int, order: str = "dmy") -> Prepared:
     """Read, hash and parse one file. Never raises: failures come back in ``error``."""
     shown = display(fs.path)
     if shown != fs.path:
@@ -209,7 +209,7 @@ def prepare(fs: FileStat, max_bytes: int) -> Prepared:
     if len(data) != fs.size:  # it changed between stat and read: describe what we read
         fs = FileStat(fs.path, len(data), fs.mtime, fs.inode, fs.device)
     try:
-        return Prepared(fs, sha, parse_bytes(data, fs.path, max_bytes), None)
+        return Prepared(fs, sha, parse_bytes(data, fs.path, max_bytes, order), None)
     except ParseError as exc:
         return Prepared(fs, sha, None, exc)
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the loop
@@ -280,7 +280,8 @@ class Ingester:
         if self._pool is None:
             from archive.parsepool import ParsePool
 
-            self._pool = ParsePool(self.settings.parse_workers, self.settings.parse_timeout, self.settings.max_bytes)
+            s = self.settings
+            self._pool = ParsePool(s.parse_workers, s.parse_timeout, s.max_bytes, s.date_order)
         return self._pool
 
     def close(self) -> None:
@@ -298,7 +299,7 @@ class Ingester:
         pooled = heavy or (len(files) >= POOL_THRESHOLD and self.settings.parse_workers >= 2)
         if not pooled:
             for i in range(0, len(files), size):
-                yield [prepare(f, self.settings.max_bytes) for f in files[i : i + size]]
+                yield [prepare(f, self.settings.max_bytes, self.settings.date_order) for f in files[i : i + size]]
             return
         yield from self._get_pool().run(files, size, self.stopping)
 

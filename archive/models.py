@@ -85,6 +85,7 @@ class ParsedArticle(NamedTuple):
     tags: tuple[str, ...] = ()
     format: str = "text"  # text, markdown or html: what the file was parsed as
     description: str | None = None
+    date_source: str | None = None  # where ``published`` was read: text, front-matter, page or path
     warnings: tuple[str, ...] = ()  # what was dropped to keep the article (a bad front-matter field)
 
     @classmethod
@@ -134,6 +135,7 @@ class Article(NamedTuple):
     tags: list[str] = []  # noqa: RUF012 (never mutated: records are built whole)
     format: str = "text"
     description: str | None = None
+    date_source: str | None = None  # text, front-matter, page, path: where ``published`` was read
 
     @classmethod
     def from_parsed(
@@ -157,6 +159,7 @@ class Article(NamedTuple):
             tags=list(parsed.tags),
             format=parsed.format,
             description=parsed.description,
+            date_source=parsed.date_source,
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -178,6 +181,7 @@ class Article(NamedTuple):
             "tags": list(self.tags),
             "format": self.format,
             "description": self.description,
+            "date_source": self.date_source,
         }
 
     @classmethod
@@ -196,6 +200,7 @@ class Article(NamedTuple):
             updated_at=parse_iso_required(doc.get("updated_at")),
             deleted_at=parse_iso(doc.get("deleted_at")), url=doc.get("url"), site=doc.get("site"),
             tags=list(doc.get("tags") or []), format=doc.get("format") or "text", description=doc.get("description"),
+            date_source=doc.get("date_source"),
         )
 
     @classmethod

@@ -46,21 +46,21 @@ def _worker_init(notes: Any = None, counter: Any = None, limit: float = 0.0) -> 
         _NOTES = (notes, slot, limit)
 
 
-def prepare_chunk(args: tuple[list[FileStat], int, int]) -> list[Prepared]:
+def prepare_chunk(args: tuple[list[FileStat], int, str, int]) -> list[Prepared]:
     """Run in a worker: prepare each file of chunk ``chunk_id``, each under the time limit."""
     from archive.ingest import prepare
 
-    files, max_bytes, chunk_id = args
+    files, max_bytes, order, chunk_id = args
     out = []
     if _NOTES is None:
-        return [prepare(f, max_bytes) for f in files]
+        return [prepare(f, max_bytes, order) for f in files]
     notes, slot, limit = _NOTES
     base = slot * _FIELDS
     try:
         for i, f in enumerate(files):
             notes[base], notes[base + 1], notes[base + 2] = chunk_id, i, time.monotonic()
             signal.setitimer(signal.ITIMER_REAL, limit)
-            out.append(prepare(f, max_bytes))
+            out.append(prepare(f, max_bytes, order))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         notes[base + 2] = 0.0
@@ -70,10 +70,11 @@ def prepare_chunk(args: tuple[list[FileStat], int, int]) -> list[Prepared]:
 class ParsePool:
     """A process pool for parsing, with a time limit per file."""
 
-    def __init__(self, workers: int, limit: float, max_bytes: int) -> None:
+    def __init__(self, workers: int, limit: float, max_bytes: int, order: str = "dmy") -> None:
         self.workers = workers
         self.limit = limit
         self.max_bytes = max_bytes
+        self.order = order
         self._pool: cf.ProcessPoolExecutor | None = None
         self._notes: Any = None
         self._strikes: dict[str, int] = {}  # path -> breaks it was in progress at
@@ -124,7 +125,7 @@ class ParsePool:
             pool = self._executor()
             while queue and len(pending) < window:
                 cid = queue.pop()
-                pending[cid] = pool.submit(prepare_chunk, (chunks[cid], self.max_bytes, cid))
+                pending[cid] = pool.submit(prepare_chunk, (chunks[cid], self.max_bytes, self.order, cid))
 
         fill()
         while pending:

@@ -45,6 +45,7 @@ class ArticleIn(BaseModel):
     tags: list[str] = Field(default_factory=list)
     format: Literal["text", "markdown", "html"] = "text"
     description: str | None = None
+    date_source: Literal["text", "front-matter", "page", "path"] | None = None
 
     @field_validator("title", "body")
     @classmethod
@@ -94,6 +95,7 @@ def article_from_doc(doc: dict[str, Any]) -> Article:
         word_count=m.word_count, revision=m.revision, ingested_at=_aware(m.ingested_at),
         updated_at=_aware(m.updated_at), deleted_at=_aware(m.deleted_at) if m.deleted_at else None,
         url=m.url, site=m.site, tags=list(m.tags), format=m.format, description=m.description,
+        date_source=m.date_source,
         source=Source(path=src.path, sha256=src.sha256, size=src.size, mtime=src.mtime, inode=src.inode,
                       device=src.device),
     )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from archive.errors import ParseError
 from archive.models import Article, ParsedArticle, Source, word_count
-from archive.parsing import parse_byline, parse_bytes, parse_date, parse_file, plain_inline
+from archive.parsing import parse_byline, parse_bytes, parse_date, parse_file, parse_text, plain_inline
 from tests.conftest import SEEDS
 
 
@@ -237,3 +237,95 @@ def test_parse_error_pickles() -> None:
     e = ParseError("/x.txt", "empty", "empty: the file has no text")
     back = pickle.loads(pickle.dumps(e))
     assert (back.path, back.code, back.reason, str(back)) == (e.path, e.code, e.reason, str(e))
+
+
+# ---------------------------------------------------------------- dates wherever people put them
+
+_FEB26 = [
+    "26 February 1987", "February 26, 1987", "1987-02-26", "1987-02-26 15:01", "1987-02-26T15:01:01Z",
+    "1987-02-26T15:01:01+01:00", "Thursday, 26 February 1987", "Thu, Feb 26, 1987", "26/02/1987", "02/26/1987",
+    "26.02.1987", "Published: 26 February 1987", "Published on February 26, 1987 at 3:01 p.m. ET",
+    "Updated February 26, 1987 3:01 p.m. ET", "26 février 1987", "26. Februar 1987", "26 de febrero de 1987",
+    "26-FEB-1987 15:01:01.79", "Posted 26 Feb 1987, 15:01 GMT",
+]
+
+
+@pytest.mark.parametrize("line", _FEB26)
+def test_a_date_line_in_any_common_form_is_the_date_and_not_body(line: str) -> None:
+    import datetime as dt
+
+    a = parse_text(f"A title\n\nJane Doe\n{line}\n\nThe body of the article starts here.\n")
+    assert a.published == dt.date(1987, 2, 26), line
+    assert a.body == "The body of the article starts here."
+    assert a.authors == ("Jane Doe",) and a.date_source == "text"
+
+
+def test_published_wins_over_updated_whatever_the_order() -> None:
+    import datetime as dt
+
+    a = parse_text("T\n\nUpdated: 3 March 1987\nPublished: 26 February 1987\n\nBody text.\n")
+    assert a.published == dt.date(1987, 2, 26) and a.body == "Body text."
+    b = parse_text("T\n\nUpdated: 3 March 1987\n\nBody text.\n")
+    assert b.published == dt.date(1987, 3, 3)
+
+
+def test_the_configured_order_reads_ambiguous_numeric_dates() -> None:
+    import datetime as dt
+
+    assert parse_text("T\n\n02/03/2017\n\nBody.\n").published == dt.date(2017, 3, 2)
+    assert parse_text("T\n\n02/03/2017\n\nBody.\n", order="mdy").published == dt.date(2017, 2, 3)
+    assert parse_text("T\n\n26/02/1987\n\nBody.\n", order="mdy").published == dt.date(1987, 2, 26)
+
+
+def test_a_date_line_that_cannot_be_read_is_dropped_with_a_warning() -> None:
+    a = parse_text("A title\n\nFebruary 30, 2017\n\nThe body.\n")
+    assert a.published is None and a.body == "The body."
+    assert a.warnings and "February 30, 2017" in a.warnings[0]
+    b = parse_text("A title\n\nIn 2017 the talks in March failed, officials said.\n")  # a sentence stays body
+    assert b.body.startswith("In 2017") and not b.warnings
+
+
+@pytest.mark.parametrize(("path", "want"), [
+    ("/blog/_posts/2019-09-30-release.md", "2019-09-30"),
+    ("/blog/2019/09/30/release/index.md", "2019-09-30"),
+    ("/x/20190930_notes.txt", "2019-09-30"),
+])
+def test_an_undated_file_takes_the_date_in_its_name_or_path(path: str, want: str) -> None:
+    from archive.parsing import parse_bytes
+
+    a = parse_bytes(b"# A post\n\nSome text of the post.\n", path)
+    assert a.published is not None and a.published.isoformat() == want and a.date_source == "path"
+    dated = parse_bytes(b"# A post\n\n5 May 2017\n\nSome text.\n", path)
+    assert dated.published is not None and dated.published.isoformat() == "2017-05-05"
+    assert dated.date_source == "text"
+
+
+def test_front_matter_dates_and_zola_paths_say_where_they_came_from() -> None:
+    from archive.parsing import parse_bytes
+
+    fm = parse_bytes(b"---\ntitle: T\ndate: 2019-09-30\n---\n\nBody text.\n", "/x/a.md")
+    assert fm.date_source == "front-matter" and fm.published is not None
+    zola = parse_bytes(b'+++\ntitle = "T"\npath = "2019/09/30/rust-1.38.0"\n+++\n\nBody text.\n', "/x/b.md")
+    assert zola.published is not None and zola.published.isoformat() == "2019-09-30" and zola.date_source == "path"
+    none = parse_bytes(b"# T\n\nBody text.\n", "/x/plain.txt")
+    assert none.published is None and none.date_source is None
+
+
+def test_newswire_paragraphs_marked_by_indentation_stay_apart() -> None:
+    import datetime as dt
+
+    wire = ("BAHIA COCOA REVIEW\n26-FEB-1987 15:01:01.79\n\n    SALVADOR, Feb 26 - Showers continued throughout\n"
+            "the week in the Bahia cocoa zone.\n    The dry period means the temporao will be late.\n"
+            "    Arrivals for the week were 155,221 bags\nof 60 kilos.\n")
+    a = parse_text(wire)
+    assert a.title == "BAHIA COCOA REVIEW" and a.published == dt.date(1987, 2, 26)
+    assert a.body.split("\n\n") == [
+        "SALVADOR, Feb 26 - Showers continued throughout the week in the Bahia cocoa zone.",
+        "The dry period means the temporao will be late.",
+        "Arrivals for the week were 155,221 bags of 60 kilos.",
+    ]
+
+
+def test_cjk_sentence_ends_close_a_paragraph() -> None:
+    a = parse_text("标题\n\n第一段结束了。\n\n第二段也结束了。\n")
+    assert a.body == "第一段结束了。\n\n第二段也结束了。"

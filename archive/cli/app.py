@@ -131,7 +131,7 @@ def parse(state: State, files: tuple[str, ...]) -> None:
         try:
             with open(path, "rb") as fh:
                 data = fh.read(settings.max_bytes + 1)
-            a = parse_bytes(data, path, settings.max_bytes)
+            a = parse_bytes(data, path, settings.max_bytes, settings.date_order)
         except OSError as exc:
             failed += 1
             out.write(dumps({"path": path, "error": f"cannot read: {exc.strerror or exc}"}) + "\n")
@@ -148,6 +148,7 @@ def parse(state: State, files: tuple[str, ...]) -> None:
             "source": {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
                        "mtime": st.st_mtime},
             "url": a.url, "site": a.site, "tags": list(a.tags), "format": a.format, "description": a.description,
+            "date_source": a.date_source,
             **({"warnings": list(a.warnings)} if a.warnings else {}),
         }) + "\n")
     if failed:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from archive.errors import ParseError
 from archive.models import ParsedArticle
+from archive.parsing.dates import date_in_path, parse_date
 from archive.parsing.text import (
     DEFAULT_MAX_BYTES,
     MAX_TITLE_CHARS,
     decode,
     parse_byline,
-    parse_date,
     parse_text,
     plain_inline,
 )
@@ -49,9 +49,18 @@ def file_format(path: str | None) -> str:
 
 
 def parse_bytes(
-    data: bytes, path: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    data: bytes, path: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES, order: str = "dmy"
 ) -> ParsedArticle:
-    """Parse a file's bytes. Raises ParseError with a distinct reason for each failure."""
+    """Parse a file's bytes. Raises ParseError with a distinct reason for each failure. An article
+    whose file gives no date takes the one in its name or folders (``2019-09-30-post.md``), marked
+    ``date_source: path``. ``order`` reads ambiguous numeric dates (``dmy`` or ``mdy``)."""
+    parsed = _parse(data, path, max_bytes, order)
+    if parsed.published is None and (d := date_in_path(path)) is not None:
+        return parsed._replace(published=d, date_source="path")
+    return parsed
+
+
+def _parse(data: bytes, path: str | None, max_bytes: int, order: str) -> ParsedArticle:
     if len(data) > max_bytes:
         raise ParseError(
             path, "too-large",
@@ -68,8 +77,8 @@ def parse_bytes(
     if kind == "markdown":
         from archive.parsing.frontmatter import parse_markdown
 
-        return parse_markdown(text, path)
-    return parse_text(text, path)
+        return parse_markdown(text, path, order)
+    return parse_text(text, path, order=order)
 
 
 def parse_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedArticle:

@@ -10,7 +10,8 @@ from typing import Any
 
 from archive.errors import ParseError
 from archive.models import EARLIEST, ParsedArticle
-from archive.parsing.text import _NAME_SPLIT, parse_date, parse_text
+from archive.parsing.dates import date_in_path, parse_date
+from archive.parsing.text import _NAME_SPLIT, parse_text
 
 _YAML_OPEN, _TOML_OPEN = "---", "+++"
 _WIKI = re.compile(r"\[\[([^\[\]|]{1,300})(?:\|([^\[\]]{1,300}))?\]\]")
@@ -224,34 +225,42 @@ def _strip_excerpt(rest: str) -> str:
     return "\n".join(lines[:i] + lines[j:])
 
 
-def parse_markdown(text: str, path: str | None = None) -> ParsedArticle:
+def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> ParsedArticle:
     """A Markdown file: front matter (if any) first, then the text rules for what it lacks."""
     split = split_front_matter(text)
     if split is None:
         if _unclosed(text):
             raise ParseError(path, "bad-front-matter", "the front matter opened on line 1 is never closed "
                              "(a line of --- or +++ ends it)")
-        return parse_text(text, path)._replace(format="markdown")
+        return parse_text(text, path, order=order, indented=False)._replace(format="markdown")
     kind, block, rest = split
     meta = load_block(kind, block, path)
     warnings = list(meta.pop("_warnings", []))
     rest = _strip_excerpt(rest)
     title = _text(meta.get("title"))
-    parsed = parse_text(rest, path, title=title)
+    parsed = parse_text(rest, path, title=title, order=order, indented=False)
     authors = _list(meta.get("authors", meta.get("author")), _NAME_SPLIT)
-    published = None
+    published, date_source = None, "front-matter"
     for key in ("published", "date", "pubdate", "publishdate"):
         if key in meta and (published := front_matter_date(meta[key])) is not None:
             break
         if key in meta and meta[key] not in (None, ""):
             warnings.append(f"front matter field {key} is not a date ({str(meta[key])[:40]!r}): ignored")
+    if published is None and parsed.published is not None:
+        published, date_source = parsed.published, "text"
+    if published is None:  # Zola's path = "2019/09/30/title/", Jekyll's permalink
+        for key in ("path", "permalink", "slug"):
+            if (published := date_in_path(_text(meta.get(key)))) is not None:
+                date_source = "path"
+                break
     tags = _list(meta.get("tags"), _TAG_SPLIT) + _list(meta.get("categories"), _TAG_SPLIT)
     tags = list(dict.fromkeys(t.lstrip("#") for t in tags if t.lstrip("#")))
     url = _text(meta.get("source")) or _text(meta.get("url")) or _text(meta.get("canonical"))
     site = _text(meta.get("site")) or _text(meta.get("site_name")) or _text(meta.get("publisher"))
     return parsed._replace(
         authors=tuple(authors) or parsed.authors,
-        published=published or parsed.published,
+        published=published,
+        date_source=date_source if published else None,
         url=url,
         site=site,
         tags=tuple(tags),

@@ -110,11 +110,13 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
         body = rest
     tags = [t for t in (list(getattr(doc, "categories", None) or []) + list(getattr(doc, "tags", None) or []))
             if isinstance(t, str) and t.strip()]
+    published = front_matter_date(getattr(doc, "date", None))
     return ParsedArticle.of(
         title,
         _authors(getattr(doc, "author", None)),
-        front_matter_date(getattr(doc, "date", None)),
+        published,
         body,
+        date_source="page" if published else None,
         url=getattr(doc, "url", None) or saved_url,
         site=getattr(doc, "sitename", None) or None,
         tags=tuple(dict.fromkeys(" ".join(t.split()) for t in tags)),

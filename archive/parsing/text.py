@@ -12,18 +12,14 @@ import re
 import unicodedata
 
 from archive.errors import ParseError
-from archive.models import EARLIEST, ParsedArticle
+from archive.models import ParsedArticle
+from archive.parsing.dates import looks_like_date, read_date
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_TITLE_CHARS = 500
 
-_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-_MONTHS["sept"] = 9
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DATE_DMY = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+(\d{{4}})", re.I)
-_DATE_MDY = re.compile(rf"({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})", re.I)
-_DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_MONTH_RE = "|".join(sorted({n.lower() for n in (*calendar.month_name, *calendar.month_abbr) if n} | {"sept"},
+                            key=len, reverse=True))
 
 _HEADING = re.compile(r"#{1,6}(?:\s|$)")
 _BY = re.compile(r"by\s+", re.I)
@@ -37,8 +33,8 @@ _AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^<>\s]{1,4000})>", re.I)
 _MARK = re.compile(r"\*\*|__|~~|\*|_")
 _CODE = re.compile(r"`+")
 _SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")  # runs to collapse; a lone space stays
-_CLOSERS = "\"'”’»)]*_"
-_ENDINGS = ".!?:;…"
+_CLOSERS = "\"'”’»)]*_」』）】"
+_ENDINGS = ".!?:;…。！？；："  # a paragraph that ends otherwise was cut by a page break
 _FOOTER_INTRO = re.compile(
     r"to contact the wsws? and the socialist equality party,? visit:?", re.I
 )
@@ -103,26 +99,6 @@ def decode(data: bytes, path: str | None = None) -> str:
         if "\x00" in sample or bad > len(sample) * 0.1:
             raise ParseError(path, "not-text", "not text: mostly control characters")
     return unicodedata.normalize("NFC", text)
-
-
-def parse_date(line: str) -> dt.date | None:
-    """A publication date line in one of the SPEC forms, or None (also for dates that cannot
-    be publication dates: before 1600 or more than a year ahead, as the Article model says)."""
-    s = line.strip().rstrip(".")
-    if len(s) > 40:
-        return None
-    try:
-        if m := _DATE_ISO.fullmatch(s):
-            d = dt.date(int(m[1]), int(m[2]), int(m[3]))
-        elif m := _DATE_DMY.fullmatch(s):
-            d = dt.date(int(m[3]), _MONTHS[m[2].lower()], int(m[1]))
-        elif m := _DATE_MDY.fullmatch(s):
-            d = dt.date(int(m[3]), _MONTHS[m[1].lower()], int(m[2]))
-        else:
-            return None
-    except ValueError:
-        return None
-    return d if EARLIEST <= d <= dt.date.today() + dt.timedelta(days=366) else None
 
 
 # Words that make a line a place, not a person ("Lansdowne Road", "Wembley Stadium").
@@ -268,18 +244,37 @@ def _is_footer(par: str) -> bool:
     return bool(_FOOTER_INTRO.fullmatch(s) or _FOOTER_LINK.fullmatch(s))
 
 
-def _paragraphs(lines: list[str]) -> list[str]:
-    """Blank-line separated blocks, each joined into one line."""
-    out: list[str] = []
-    cur: list[str] = []
+def _indented(line: str) -> bool:
+    return line.startswith(("  ", "\t"))
+
+
+def _paragraphs(lines: list[str], indented: bool = False) -> list[tuple[str, bool]]:
+    """Blank-line separated blocks, each joined into one line, as ``(text, marked)``. With
+    ``indented``, a block whose lines are partly indented (newswire text marks paragraphs so) is
+    split at each indented line, and those paragraphs are ``marked``: their start is certain,
+    never a page break's. A block indented throughout stays one."""
+    out: list[tuple[str, bool]] = []
+    block: list[str] = []
+
+    def flush() -> None:
+        if not block:
+            return
+        marks = indented and any(_indented(x) for x in block) and not all(_indented(x) for x in block[1:] or block)
+        cur: list[str] = []
+        for x in block:
+            if marks and cur and _indented(x):
+                out.append((" ".join(cur), True))
+                cur = []
+            cur.append(x.strip())
+        out.append((" ".join(cur), marks))
+        block.clear()
+
     for line in lines:
         if line.strip():
-            cur.append(line.strip())
-        elif cur:
-            out.append(" ".join(cur))
-            cur = []
-    if cur:
-        out.append(" ".join(cur))
+            block.append(line)
+        else:
+            flush()
+    flush()
     return out
 
 
@@ -287,11 +282,14 @@ def _same_title(line: str, title: str) -> bool:
     return _squash(plain_inline(line.strip().lstrip("#").strip())).strip().casefold() == title.casefold()
 
 
-def parse_text(text: str, path: str | None = None, *, title: str | None = None) -> ParsedArticle:
+def parse_text(text: str, path: str | None = None, *, title: str | None = None, order: str = "dmy",
+               indented: bool = True) -> ParsedArticle:
     """Parse decoded text into an article's fields.
 
     ``title`` is given when it is known already (front matter): then the text has no title
     line, and a leading heading that repeats the title is dropped rather than kept as body.
+    ``order`` reads ambiguous numeric dates (``dmy`` or ``mdy``); ``indented``: an indented line
+    starts a paragraph (plain text; Markdown's indentation means code).
     """
     lines = text.split("\n")
     n = len(lines)
@@ -314,45 +312,57 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None) 
             f"no title: the first line is {len(title)} characters, too long for a title",
         )
 
-    # Header: up to two lines (byline, date) right after the title, blank lines allowed between.
+    # Header: a few lines right after the title (blank lines allowed between): a byline, the
+    # date (a published one wins over an updated one), and a date line that cannot be read,
+    # which is dropped rather than taken for body text.
     authors: list[str] = []
     published: dt.date | None = None
+    updated: dt.date | None = None
+    warnings: list[str] = []
     seen = 0
     dateline_next = False
-    while i < n and seen < 2:
+    while i < n and seen < 4:
         while i < n and not lines[i].strip():
             i += 1
         if i == n:
             break
         line = lines[i]
-        if published is None and (d := parse_date(line)) is not None:
-            published = d
-        elif not authors and published is None and (names := parse_byline(line)) is not None:
+        got = read_date(line, order)
+        if got is not None:
+            if got.updated:
+                updated = updated or got.date
+            elif published is None:
+                published = got.date
+        elif not authors and published is None and updated is None and (names := parse_byline(line)) is not None:
             # A byline must be a line of its own or be followed by the date line or a dateline.
             nxt = lines[i + 1] if i + 1 < n else ""
             dateline_next = bool(nxt.strip()) and dateline_length(nxt) > 0
-            if nxt.strip() and parse_date(nxt) is None and not dateline_next:
+            if nxt.strip() and read_date(nxt, order) is None and not looks_like_date(nxt) and not dateline_next:
                 break
             authors = names
+        elif looks_like_date(line):
+            warnings.append(f"date line {line.strip()[:60]!r} not understood: left out of the body")
         else:
             break
         i += 1
         seen += 1
         if dateline_next:
             break
+    published = published or updated
     rest = lines[i:]
     if dateline_next and rest:
         # "By A" directly followed by "LONDON, April 3 (Reuters) - The ...": the body starts after it.
         rest = [rest[0][dateline_length(rest[0]):], *rest[1:]]
 
-    pars = [_squash(plain_inline(p)).strip() for p in _paragraphs(rest)]
-    pars = [p for p in pars if p]
-    while pars and _is_footer(pars[-1]):
+    pars = [(_squash(plain_inline(p)).strip(), marked) for p, marked in _paragraphs(rest, indented)]
+    pars = [(p, marked) for p, marked in pars if p]
+    while pars and _is_footer(pars[-1][0]):
         pars.pop()
     joined: list[str] = []
-    for p in pars:
+    for p, marked in pars:
         if (
             joined
+            and not marked
             and not _is_heading(p)
             and not _is_heading(joined[-1])
             and not _is_closed(joined[-1])
@@ -363,4 +373,5 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None) 
     body = "\n\n".join(joined)
     if not body:
         raise ParseError(path, "no-body", "no body: nothing follows the title and byline")
-    return ParsedArticle.of(title, tuple(authors), published, body)
+    return ParsedArticle.of(title, tuple(authors), published, body, warnings=tuple(warnings),
+                            date_source="text" if published else None)

@@ -657,4 +657,5 @@ def next_revision(old: Article, parsed: ParsedArticle, source: Source, now: dt.d
         tags=list(parsed.tags),
         format=parsed.format,  # type: ignore[arg-type]
         description=parsed.description,
+        date_source=parsed.date_source,
     )

@@ -28,7 +28,7 @@ from archive.store.base import (
 )
 from archive.store.sqlite_search import SearchIndexMixin
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # WAL pages before a commit checkpoints them into the file. SQLite's default, 1,000 (4 MB), is less
 # than one 500-article batch, so a bulk load checkpointed (and synced) at nearly every commit.
 BULK_CHECKPOINT_PAGES = 10_000
@@ -188,12 +188,17 @@ CREATE TRIGGER articles_au_text AFTER UPDATE OF title, authors_text, tags_text, 
 END;
 """
 
+_V5 = """
+-- Where each article's date was read: its text, front matter, a saved page's metadata, or its path.
+ALTER TABLE articles ADD COLUMN date_source TEXT;
+"""
+
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4}
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5}
 
 _COLS = (
     "id, path, title, authors, published, body, word_count, sha256, size, mtime, inode, device, "
-    "revision, ingested_at, updated_at, deleted_at, url, site, tags, format, description"
+    "revision, ingested_at, updated_at, deleted_at, url, site, tags, format, description, date_source"
 )
 _NCOLS = len(_COLS.split(","))
 _A_COLS = ", ".join("a." + c.strip() for c in _COLS.split(","))  # the same, over ``articles a``
@@ -201,7 +206,7 @@ _A_COLS = ", ".join("a." + c.strip() for c in _COLS.split(","))  # the same, ove
 _WRITE_COLS = (
     "id", "path", "title", "authors", "authors_text", "authors_key", "published", "body", "word_count",
     "sha256", "size", "mtime", "inode", "device", "revision", "ingested_at", "updated_at", "deleted_at",
-    "url", "site", "tags", "tags_key", "tags_text", "format", "description",
+    "url", "site", "tags", "tags_key", "tags_text", "format", "description", "date_source",
 )
 _INSERT = f"INSERT INTO articles ({', '.join(_WRITE_COLS)}) VALUES ({','.join('?' * len(_WRITE_COLS))})"
 _UPDATE = f"UPDATE articles SET {', '.join(c + '=?' for c in _WRITE_COLS[1:])} WHERE id=?"
@@ -238,6 +243,7 @@ def _row_article(r: sqlite3.Row | tuple[Any, ...]) -> Article:
         tags=json.loads(r[18]),
         format=r[19],
         description=r[20],
+        date_source=r[21],
     )
 
 
@@ -262,7 +268,7 @@ def _write_values(a: Article) -> tuple[Any, ...]:
         a.source.sha256, a.source.size, a.source.mtime, a.source.inode, a.source.device,
         a.revision, ingested, ingested if a.updated_at is a.ingested_at else iso(a.updated_at), iso(a.deleted_at),
         a.url, a.site, _json_list(a.tags),
-        _json_list([fold_name(t) for t in a.tags]), " ".join(a.tags), a.format, a.description,
+        _json_list([fold_name(t) for t in a.tags]), " ".join(a.tags), a.format, a.description, a.date_source,
     )
 
 

@@ -74,6 +74,7 @@ OPENAPI: dict[str, Any] = {
                         "deleted_at": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]},
                         "site": {"type": ["string", "null"]}, "tags": {"type": "array", "items": {"type": "string"}},
                         "format": {"type": "string", "enum": ["text", "markdown", "html"]},
-                        "description": {"type": ["string", "null"]}}},
+                        "description": {"type": ["string", "null"]},
+                        "date_source": {"enum": ["text", "front-matter", "page", "path", None]}}},
     }},
 }

@@ -60,6 +60,7 @@ def to_mongo(a: Article) -> dict[str, Any]:
         "tags_key": [fold_name(t) for t in a.tags],
         "format": a.format,
         "description": a.description,
+        "date_source": a.date_source,
     }
 
 
@@ -85,6 +86,7 @@ def from_mongo(d: dict[str, Any]) -> Article:
         tags=list(d.get("tags") or []),
         format=d.get("format") or "text",
         description=d.get("description"),
+        date_source=d.get("date_source"),
     )
 
 

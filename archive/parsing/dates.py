@@ -1,0 +1,166 @@
+"""Dates as people write them above an article, and in file names.
+
+One line, one date: ISO (with a time and a zone or not), day-month-year and month-day-year with
+month names (English and the common European ones, a weekday in front or not), numeric dates
+(``26/02/1987``: day first unless the day cannot be one, or the configured order says month
+first; ``26.02.1987`` is always day first), a newswire's ``26-FEB-1987 15:01:01.79``, each with a
+time after it or not, and a ``Published:`` or ``Updated:`` label in front (the caller prefers the
+published date). Every pattern is linear: bounded quantifiers, no nested repetition.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import unicodedata
+from typing import NamedTuple
+
+from archive.models import EARLIEST
+
+DATE_ORDERS = ("dmy", "mdy")
+
+_MONTHS: dict[str, int] = {}
+for _i, _name in enumerate(calendar.month_name):
+    if _name:
+        _MONTHS[_name.lower()] = _i
+for _i, _name in enumerate(calendar.month_abbr):
+    if _name:
+        _MONTHS[_name.lower()] = _i
+_MONTHS["sept"] = 9
+_EUROPEAN = {
+    # French, German, Spanish, Italian, Portuguese, Dutch (accents folded: see _fold)
+    1: "janvier januar janner enero gennaio janeiro januari",
+    2: "fevrier februar febrero febbraio fevereiro februari",
+    3: "mars marz maerz marzo março marco maart",
+    4: "avril aprile abril",
+    5: "mai mayo maggio maio mei",
+    6: "juin juni junio giugno junho",
+    7: "juillet juli julio luglio julho",
+    8: "aout agosto augustus",
+    9: "septembre septiembre setiembre settembre setembro",
+    10: "octobre oktober octubre ottobre outubro",
+    11: "novembre noviembre novembro",
+    12: "decembre dezember diciembre dicembre dezembro",
+}
+for _i, _names in _EUROPEAN.items():
+    for _name in _names.split():
+        _MONTHS.setdefault(_name, _i)
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_WEEKDAYS = "|".join(sorted({d.lower() for d in (*calendar.day_name, *calendar.day_abbr)}, key=len, reverse=True))
+
+_LABEL = re.compile(
+    r"(?:(?P<pub>(?:first\s+|originally\s+)?published|posted|date[d]?|released)"
+    r"|(?P<upd>(?:last\s+)?(?:updated|modified|revised|edited)))"
+    r"(?:\s+(?:on|at))?\s*[:\-–—]?\s+", re.I)
+_WEEKDAY = re.compile(rf"(?:{_WEEKDAYS})\.?,?\s+", re.I)
+_TIME = (r"(?:,?\s*(?:at\s+|-\s*)?\d{1,2}[:.h]\d{2}(?:[:.]\d{2}(?:\.\d{1,6})?)?\s*(?:[ap]\.?\s?m\.?)?"
+         r"(?:\s*(?:z|[a-z]{2,5}|[+-]\d{2}:?\d{2}))?(?:\s*\([a-z ]{2,20}\))?)?")
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:z|[+-]\d{2}:?\d{2})?)?"
+                  r"(?:\s*(?:utc|gmt))?", re.I)
+_DMY = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th|er|\.)?\s+(?:de\s+)?({_MONTH_RE})\.?,?\s+(?:de\s+)?(\d{{4}})"
+                  + _TIME, re.I)
+_MDY = re.compile(rf"({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})" + _TIME, re.I)
+_NUMERIC = re.compile(r"(\d{1,2})([/.])(\d{1,2})\2(\d{4})" + _TIME, re.I)
+_WIRE = re.compile(rf"(\d{{1,2}})-({_MONTH_RE})-(\d{{4}})" + _TIME, re.I)
+# A line that reads as a date but is not one of the forms above: a year, and a month name or
+# another number beside it, and little else.
+_YEAR = re.compile(r"(?<!\d)(1[6-9]\d\d|20\d\d)(?!\d)")
+_DATEISH_PART = re.compile(rf"(?<![a-z])(?:{_MONTH_RE})(?![a-z])|\d{{1,2}}[/.\-]\d{{1,2}}|\d{{1,2}}:\d{{2}}", re.I)
+# A date in a file name or path: 2019-09-30-title.md, 2019/09/30/title/, 20190930.
+_PATH_DATE = re.compile(r"(?<!\d)((?:1[6-9]|20)\d\d)([-/_.]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
+
+
+_NOISE = frozenset(("at", "on", "the", "of", "de", "le", "am", "pm", "a.m.", "p.m.", "utc", "gmt", "et", "est",
+                    "edt", "pt", "pst", "pdt", "bst", "cet", "cest", "st", "nd", "rd", "th", "by", "and", "|"))
+
+
+class DateLine(NamedTuple):
+    date: dt.date
+    updated: bool  # an "Updated:" line: used only when no published date is given
+
+
+def _fold(s: str) -> str:
+    """Lower case without accents (février → fevrier, März → marz)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", s.lower()) if not unicodedata.combining(c))
+
+
+def _sane(d: dt.date) -> dt.date | None:
+    return d if EARLIEST <= d <= dt.date.today() + dt.timedelta(days=366) else None
+
+
+def read_date(line: str, order: str = "dmy") -> DateLine | None:
+    """The date one line gives, and whether it is an update; None when the line is not a date."""
+    s = _fold(line.strip()).strip(" .*_")
+    if not s or len(s) > 90:
+        return None
+    updated = False
+    if m := _LABEL.match(s + " "):
+        updated = m["upd"] is not None
+        s = s[m.end():].strip() if m.end() <= len(s) else ""
+    if m := _WEEKDAY.match(s):
+        s = s[m.end():]
+    s = s.rstrip(" .")
+    d = _date_of(s, order)
+    return DateLine(d, updated) if d is not None else None
+
+
+def _date_of(s: str, order: str) -> dt.date | None:
+    try:
+        if m := _ISO.fullmatch(s):
+            return _sane(dt.date(int(m[1]), int(m[2]), int(m[3])))
+        if m := _DMY.fullmatch(s):
+            return _sane(dt.date(int(m[3]), _MONTHS[m[2].lower()], int(m[1])))
+        if m := _MDY.fullmatch(s):
+            return _sane(dt.date(int(m[3]), _MONTHS[m[1].lower()], int(m[2])))
+        if m := _WIRE.fullmatch(s):
+            return _sane(dt.date(int(m[3]), _MONTHS[m[2].lower()], int(m[1])))
+        if m := _NUMERIC.fullmatch(s):
+            a, b, year = int(m[1]), int(m[3]), int(m[4])
+            if m[2] == "." or a > 12 or (order == "dmy" and b <= 12):
+                day, month = a, b
+            else:
+                day, month = b, a
+            return _sane(dt.date(year, month, day))
+    except (ValueError, KeyError):
+        return None
+    return None
+
+
+def parse_date(line: str, order: str = "dmy") -> dt.date | None:
+    """The date of a date line in any of the forms this module reads, or None (also for dates
+    that cannot be publication dates: before 1600 or more than a year ahead)."""
+    got = read_date(line, order)
+    return got.date if got else None
+
+
+def looks_like_date(line: str) -> bool:
+    """A short line with a year and a month or another number beside it: a date line this module
+    could not read (``Feb 30, 2017``, ``26/13/1987``), which must not become body text."""
+    s = line.strip()
+    if not s or len(s) > 60 or len(s.split()) > 8 or s[-1] in "!?":
+        return False
+    s = _fold(s)
+    if _YEAR.search(s) is None or _DATEISH_PART.search(s) is None:
+        return False
+    rest = _DATEISH_PART.sub(" ", _YEAR.sub(" ", _LABEL.sub(" ", s + " ")))
+    words = [w for w in re.split(r"[\s,;:()\-–—]+", rest) if w and not w.isdigit()
+             and not _WEEKDAY.fullmatch(w + " ") and w not in _NOISE]
+    return len(words) <= 2  # little else beside the date: "Feb 30, 2017", "Posted 26/13/1987 at noon"
+
+
+def date_in_path(path: str | None) -> dt.date | None:
+    """A date in a file's name, else in its folders (``2019-09-30-post.md``, ``2019/09/30/``)."""
+    if not path:
+        return None
+    parts = path.replace("\\", "/").split("/")
+    for i in range(len(parts), 0, -1):  # the file name first, then ever longer tails
+        tail = "/".join(parts[max(0, i - 4) : i]) if i < len(parts) else parts[-1]
+        for m in _PATH_DATE.finditer(tail):
+            try:
+                d = _sane(dt.date(int(m[1]), int(m[3]), int(m[4])))
+            except ValueError:
+                continue
+            if d is not None:
+                return d
+    return None
