@@ -64,12 +64,36 @@ _ASCII_CLASS = bytes(0x20 if chr(c).isspace() else 0x78 if chr(c).isalnum() or c
 _ASCII_NEITHER = bytes(c for c in range(128) if not (chr(c).isspace() or chr(c).isalnum() or c == 0x5F))
 
 
+# Chinese, Japanese and Korean characters: those scripts put no spaces between words, so each
+# character counts as a word (as word processors count them) and search finds it as one
+# (archive.store.base builds its word rule on these ranges).
+CJK_RANGES = ((0x1100, 0x11FF), (0x3040, 0x30FF), (0x3100, 0x31FF), (0x3400, 0x4DBF),
+              (0x4E00, 0x9FFF), (0xA960, 0xA97F), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F),
+              (0x20000, 0x2FA1F))
+CJK_CLASS = "".join(f"{chr(a)}-{chr(b)}" for a, b in CJK_RANGES)
+CJK_CHAR = re.compile(f"[{CJK_CLASS}]")
+
+
 def word_count(body: str) -> int:
-    """Words in ``body``: whitespace-separated tokens with at least one letter or digit."""
+    """Words in ``body``: whitespace-separated tokens with at least one letter or digit, where
+    each CJK character counts as a word of its own."""
     if body.isascii():
         classes = body.encode("ascii").translate(_ASCII_CLASS, _ASCII_NEITHER)
         return classes.count(b" x") + classes.startswith(b"x")
-    return len(body.split()) - len(_NOT_A_WORD.findall(f" {body} "))
+    cjk = len(CJK_CHAR.findall(body)) if _has_cjk_bytes(body) else 0
+    if cjk:
+        body = CJK_CHAR.sub(" ", body)
+    return cjk + len(body.split()) - len(_NOT_A_WORD.findall(f" {body} "))
+
+
+# UTF-8 lead bytes the CJK_RANGES use (and some neighbours'): a byte search in C (~7 µs for 6 KB)
+# before the exact regex (~30 µs).
+_CJK_LEADS = tuple(bytes([b]) for b in (0xE1, *range(0xE3, 0xEE), 0xEF, 0xF0))
+
+
+def _has_cjk_bytes(text: str) -> bool:
+    b = text.encode("utf-8", "surrogatepass")
+    return any(lead in b for lead in _CJK_LEADS)
 
 
 class ParsedArticle(NamedTuple):

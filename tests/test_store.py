@@ -481,3 +481,36 @@ def test_keyset_pages_walk_the_whole_list_once(store: Store, write_article: Writ
         last = page[-1]
         after = (last.published.isoformat() if last.published else None, last.id)
     assert seen == every
+
+
+def test_every_script_and_tokens_as_typed_are_found_on_every_backend(store: Store, write_article: Writer) -> None:
+    """Chinese, Japanese and Korean words inside sentences; C++, C#, .NET and U.S. as typed, not
+    as their letters (issue 23)."""
+    store.upsert_many([
+        item_for(write_article("zh.txt", title="科技新闻", body="我们今天讨论人工智能的发展。我买了一台新电脑。")),
+        item_for(write_article("ja.txt", title="ニュース", body="このモデルのパラメーターは多いです。")),
+        item_for(write_article("ko.txt", title="뉴스", body="서울에서 회의가 열렸습니다.")),
+        item_for(write_article("code.txt", title="Languages", body="She writes C++ and C# for the .NET runtime.")),
+        item_for(write_article("c.txt", title="Letters", body="Plan c was dropped; the letter c stays.")),
+        item_for(write_article("us.txt", title="Trade", body="The U.S. economy grew, officials told us.")),
+        item_for(write_article("pron.txt", title="Pronoun", body="They told us nothing at all.")),
+    ])
+
+    def titles(q: str) -> list[str]:
+        return sorted(h.article.title for h in store.search(q, Filters()))
+
+    assert titles("人工智能") == ["科技新闻"]
+    assert titles("新电脑") == ["科技新闻"]
+    assert titles("电脑 发展") == ["科技新闻"]
+    assert titles("智能电脑") == []  # the characters, but not as one word
+    assert titles("パラメーター") == ["ニュース"]
+    assert titles("서울") == ["뉴스"]
+    assert titles("C++") == ["Languages"]
+    assert titles("c") == ["Letters"]
+    assert titles("C#") == ["Languages"]
+    assert titles(".NET") == ["Languages"]
+    assert titles("U.S.") == ["Trade"]
+    assert titles("us") == ["Pronoun", "Trade"]
+    assert store.count_matches("人工智能", Filters()) == 1
+    zh = next(h for h in store.search("人工智能", Filters()))
+    assert zh.article.word_count == len("我们今天讨论人工智能的发展我买了一台新电脑")  # a CJK character is a word

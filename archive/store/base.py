@@ -9,7 +9,16 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal, NamedTuple
 
-from archive.models import Article, Failure, ParsedArticle, RevisionInfo, Source
+from archive.models import (
+    CJK_CHAR,
+    CJK_CLASS,
+    Article,
+    Failure,
+    ParsedArticle,
+    RevisionInfo,
+    Source,
+    _has_cjk_bytes,
+)
 
 Sort = Literal["-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path"]
 HL_START, HL_END = "\x02", "\x03"
@@ -213,7 +222,73 @@ class SearchQuery(NamedTuple):
         return [w for t in (*self.positive, *(t for g in self.any_of for t in g)) for w in t.words]
 
 
-_WORD = re.compile(r"\w+")
+# ------------------------------------------------------------------ what a word is
+# The one rule, for the query parser, the Python matcher and (through index_text) the SQLite
+# store's search index: a run of letters and digits; each Chinese, Japanese or Korean character
+# alone (those scripts put no spaces between words: a word is found as the run of its
+# characters, a phrase of one-character words); and a few words that keep their punctuation:
+# C++, C#, .NET, and letters with dots (U.S., e.g.). The CJK ranges are archive.models'.
+_CJK = CJK_CLASS
+_WORD = re.compile(rf"(?i)\b[a-z]\+\+|(?<![\w#])[a-z]#(?!\w)|\.net\b|\b(?:[a-z]\.){{2,}}|[{_CJK}]|[^\W_{_CJK}]+")
+# index_text's rewrites: what tantivy's plain tokenizer (letter-digit runs) then reads as the same words.
+_CPP = re.compile(r"\b([A-Za-z])\+\+")
+_SHARP = re.compile(r"(?<![\w#])([A-Za-z])#(?!\w)")
+_DOTNET = re.compile(r"\.(?i:net)\b")
+_NET_HINT = re.compile(r"\.[Nn][Ee][Tt]")
+_DOTTED_HINT = re.compile(r"\.[A-Za-z]\.")
+
+
+def index_text(text: str) -> str:
+    """``text`` as the search index is given it, so that a tokenizer that splits at anything not a
+    letter or digit finds the words of the rule above: CJK characters spaced apart, ``C++`` →
+    ``Cplusplus``, ``C#`` → ``Csharp``, ``.NET`` → ``dotnet``, ``U.S.`` → ``USdotted``. Each
+    rewrite runs only where a literal search finds its characters (a few µs for most articles)."""
+    if not text.isascii() and _has_cjk_bytes(text) and CJK_CHAR.search(text):
+        text = CJK_CHAR.sub(r" \g<0> ", text)
+    if "++" in text:
+        text = _CPP.sub(r"\1plusplus", text)
+    if "#" in text and _letter_before(text, "#"):
+        text = _SHARP.sub(r"\1sharp", text)
+    if _NET_HINT.search(text):
+        text = _DOTNET.sub(" dotnet", text)
+    if _DOTTED_HINT.search(text):
+        text = _undot(text)
+    return text
+
+
+def _letter_before(text: str, ch: str) -> bool:
+    """Whether some ``ch`` in ``text`` follows an ASCII letter (``C#``; a heading's ``##`` does not)."""
+    i = text.find(ch)
+    while i >= 0:
+        if i and text[i - 1].isascii() and text[i - 1].isalpha():
+            return True
+        i = text.find(ch, i + 1)
+    return False
+
+
+def _undot(text: str) -> str:
+    """Letters with dots (``U.S.``, ``e.g.``) as one word each (``USdotted``), found from the
+    literal ``.X.`` matches: what _DOTTED matches, without scanning every position."""
+    out, pos = [], 0
+    for m in _DOTTED_HINT.finditer(text):
+        start = m.start() - 1
+        if start < pos or start < 0 or not (text[start].isascii() and text[start].isalpha()):
+            continue
+        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            continue  # inside a word: "AU.S." is AU and S
+        end = m.end()
+        while end + 1 < len(text) and text[end].isascii() and text[end].isalpha() and text[end + 1] == ".":
+            end += 2
+        out.append(text[pos:start])
+        out.append(text[start:end].replace(".", "") + "dotted ")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def words_of(text: str) -> list[str]:
+    """``text``'s words by the one rule above, as written (not folded)."""
+    return _WORD.findall(text)
 
 
 def parse_query(text: str) -> SearchQuery:
@@ -251,8 +326,7 @@ def parse_query(text: str) -> SearchQuery:
             if chunk == "OR" and not negated and clauses:
                 pending_or = last_positive  # after an exclusion it joins nothing
                 continue
-        words = tuple(w.replace("_", " ").strip() for w in _WORD.findall(chunk))
-        words = tuple(x for w in words for x in w.split())
+        words = tuple(_WORD.findall(chunk))
         if not words:
             continue
         term = Term(words=words, negated=negated, prefix=prefix and len(words) == 1)
@@ -287,7 +361,7 @@ def stem(word: str) -> str:
 
 def field_tokens(text: str) -> list[str]:
     """A field's words, folded (case and diacritics), as the query parser splits them."""
-    return _WORD.findall(fold(text).replace("_", " "))
+    return _WORD.findall(fold(text))
 
 
 def matches(q: SearchQuery, fields: Sequence[str]) -> bool:

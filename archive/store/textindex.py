@@ -30,9 +30,9 @@ from typing import Any
 import tantivy
 
 from archive.errors import IndexDamaged
-from archive.store.base import SearchQuery, Term, stem_head
+from archive.store.base import SearchQuery, Term, index_text, stem_head
 
-FORMAT = 2  # bump to rebuild every index from its table (2: words unstemmed)
+FORMAT = 3  # bump to rebuild every index from its table (2: words unstemmed; 3: CJK characters, C++, U.S.)
 FIELDS = ("title", "authors", "tags", "body")
 BOOSTS = {"title": 10.0, "authors": 5.0, "tags": 3.0, "body": 1.0}
 ANALYZER = "archive"
@@ -74,9 +74,10 @@ def _schema() -> Any:
 
 
 def _words_analyzer() -> Any:
-    """What the index stores: words split at anything not a letter or digit, case and accents
-    folded. Unstemmed: stemming every word at indexing costs more than the rest of an ingest
-    (~150 µs per 6 KB article); a query word is expanded to the indexed words of its stem instead."""
+    """What the index stores: the words of base.words_of (the text goes through base.index_text
+    first, so that a split at anything not a letter or digit finds them), case and accents folded.
+    Unstemmed: stemming every word at indexing costs more than the rest of an ingest (~150 µs per
+    6 KB article); a query word is expanded to the indexed words of its stem instead."""
     return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
             .filter(tantivy.Filter.remove_long(40))
             .filter(tantivy.Filter.lowercase())
@@ -337,7 +338,8 @@ class TextIndex:
 
     @staticmethod
     def document(n: int, live: bool, title: str, authors: str, tags: str, body: str) -> Any:
-        return tantivy.Document(n=n, live=int(live), title=title, authors=authors, tags=tags, body=body)
+        return tantivy.Document(n=n, live=int(live), title=index_text(title), authors=index_text(authors),
+                                tags=index_text(tags), body=index_text(body))
 
     # ------------------------------------------------------------ reading
     def searcher(self) -> Any:
@@ -358,7 +360,7 @@ class TextIndex:
         """One query term on every field, boosted by field: a word is any indexed word of its
         stem, a phrase any sequence of those, ``word*`` any word it begins."""
         should = tantivy.Occur.Should
-        words = [w for raw in t.words for w in _analyze("words", raw)]
+        words = [w for raw in t.words for w in _analyze("words", index_text(raw))]
         per_field: list[tuple[Any, Any]] = []
         for f in FIELDS:
             if not words:

@@ -11,6 +11,7 @@ from typing import Any
 from pymongo import ASCENDING
 
 from archive.errors import StoreError, StoreUnavailable
+from archive.models import CJK_CHAR
 from archive.store.base import (
     Filters,
     Hit,
@@ -63,7 +64,10 @@ class SearchMixin:
         terms = (*q.positive, *(t for g in q.any_of for t in g))
         words = [w for t in terms for w in t.words]
         prefix = any(t.prefix for t in terms)
-        if words and not prefix and self._text_ok is not False and not all(fold(w) in STOP_WORDS for w in words):
+        # $text splits words its own way: CJK runs are one word there, C++ is "c". Those are scanned.
+        own_words = any(CJK_CHAR.search(w) or not w.isalnum() for w in words)
+        if (words and not prefix and not own_words and self._text_ok is not False
+                and not all(fold(w) in STOP_WORDS for w in words)):
             found = self._search_text(q, flt, " ".join(dict.fromkeys(words)), limit)
             if found is not None:
                 yield from found
@@ -109,9 +113,15 @@ class SearchMixin:
         def rx(t: Term) -> str:
             # The server's \w is ASCII (PCRE without UCP): "Müller" would match "ller". Word
             # characters are spelled out instead, meaning the same on the server and in Python.
-            parts = [accent_insensitive_pattern(w) for w in t.words]
-            body = (NON_WORD + "+").join(parts)
-            return f"(?<!{WORD_CHAR})" + body + ("" if t.prefix else f"(?!{WORD_CHAR})")
+            # CJK characters are words of their own, written without spaces between them.
+            cjk = [CJK_CHAR.fullmatch(w) is not None for w in t.words]
+            body = accent_insensitive_pattern(t.words[0])
+            for i in range(1, len(t.words)):
+                sep = NON_WORD + ("*" if cjk[i - 1] or cjk[i] else "+")
+                body += sep + accent_insensitive_pattern(t.words[i])
+            head = "" if cjk[0] else f"(?<!{WORD_CHAR})"
+            tail = "" if t.prefix or cjk[-1] else f"(?!{WORD_CHAR})"
+            return head + body + tail
 
         def any_field(t: Term) -> dict[str, Any]:
             r = {"$regex": rx(t), "$options": "i"}
