@@ -514,3 +514,4 @@ def test_every_script_and_tokens_as_typed_are_found_on_every_backend(store: Stor
     assert store.count_matches("人工智能", Filters()) == 1
     zh = next(h for h in store.search("人工智能", Filters()))
     assert zh.article.word_count == len("我们今天讨论人工智能的发展我买了一台新电脑")  # a CJK character is a word
+    assert "**人工智能**" in zh.to_doc()["snippet"]  # marked as typed, inside its sentence

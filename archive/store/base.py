@@ -219,7 +219,14 @@ class SearchQuery(NamedTuple):
         return bool(self.positive or self.any_of)
 
     def highlight_words(self) -> list[str]:
-        return [w for t in (*self.positive, *(t for g in self.any_of for t in g)) for w in t.words]
+        """The words a snippet marks; a CJK word (a phrase of its characters) as typed."""
+        out: list[str] = []
+        for t in (*self.positive, *(t for g in self.any_of for t in g)):
+            if len(t.words) > 1 and all(CJK_CHAR.fullmatch(w) for w in t.words):
+                out.append("".join(t.words))
+            else:
+                out.extend(t.words)
+        return out
 
 
 # ------------------------------------------------------------------ what a word is
@@ -451,6 +458,7 @@ class _Matcher(NamedTuple):
     plain: re.Pattern[str]
     wanted: tuple[str, ...]
     stems: frozenset[str]
+    cjk: tuple[str, ...]  # CJK words: marked as typed, wherever they are in a run of characters
 
 
 @functools.lru_cache(maxsize=256)
@@ -462,7 +470,8 @@ def _snippet_matcher(words: tuple[str, ...], stem: Callable[[str], str]) -> _Mat
     # No look-behind for the word start: it makes the engine try every position (5x slower);
     # found() checks the character before each (rare) match instead.
     plain = re.compile("(?:" + "|".join(re.escape(h) for h in heads) + r")\w*")
-    return _Matcher(heads, plain, tuple(w for w in wanted if len(w) > 2), frozenset(stem(w) for w in wanted))
+    return _Matcher(heads, plain, tuple(w for w in wanted if len(w) > 2), frozenset(stem(w) for w in wanted),
+                    tuple(sorted((w for w in wanted if CJK_CHAR.match(w)), key=len, reverse=True)))
 
 
 @functools.lru_cache(maxsize=256)
@@ -491,6 +500,12 @@ def make_snippet(text: str, words: Sequence[str], width: int = 32, stem: Callabl
             return
         for m in pattern.finditer(hay, lo, hi):
             s = m.start()
+            if matcher.cjk and CJK_CHAR.match(hay, s):
+                tok = fold(m.group())
+                w = next((w for w in matcher.cjk if tok.startswith(w)), None)
+                if w is not None:
+                    yield s, s + len(w)
+                continue
             if s and (hay[s - 1].isalnum() or hay[s - 1] == "_"):
                 continue  # inside a word: only words that start with a head are candidates
             tok = fold(m.group())
