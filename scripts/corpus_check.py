@@ -6,6 +6,9 @@
   html-sample/  real news pages saved as HTML, with ground-truth.json (article body and url): the
                 share of pages stored, body word-F1 against the ground truth (median, worst five),
                 and how many urls match.
+  real-sample/  newswire text (dated right by its date line, paragraphs kept apart), Jekyll and Zola
+                blogs (dated, dated as the path or name says, bodies with markup left), saved pages
+                with their parsers' ground truth (titles, author sets, dates within a day).
 
 Usage: scripts/corpus_check.py [--corpora DIR] [--json]
 """
@@ -96,6 +99,94 @@ def check_html(folder: Path) -> dict[str, Any]:
             "worst5": [(round(s, 3), k) for s, k in sorted(scores)[:5]], "urls_matched": urls, "failed": failed}
 
 
+_MARKUP = ("{{", "{%", "<br", "<span", "<div", "<!--", "<style", "](http", "]: http", "***", "\\_")
+
+
+def _names(value: Any) -> set[str]:
+    import re
+
+    if not value:
+        return set()
+    parts = value if isinstance(value, list) else re.split(r"\s*(?:,|;|&|\band\b)\s*", str(value))
+    return {" ".join(str(p).split()).casefold() for p in parts if str(p).strip()}
+
+
+def check_real(base: Path) -> dict[str, Any]:
+    """real-sample/: per set, the share dated (and dated right where the truth says), titles and
+    authors against the pages' ground truth, bodies with markup left, CJK words found."""
+    import datetime as dt
+    import re
+
+    from archive.parsing.dates import date_in_path, parse_date
+
+    out: dict[str, Any] = {}
+
+    def parsed(f: Path) -> Any:
+        try:
+            return parse_bytes(f.read_bytes(), str(f))
+        except ParseError:
+            return None
+
+    wire = sorted((base / "txt" / "reuters").glob("*.txt"))
+    if wire:
+        right = glued = 0
+        for f in wire:
+            a = parsed(f)
+            want = parse_date(f.read_text(errors="replace").splitlines()[1])
+            right += a is not None and a.published == want
+            glued += a is not None and "\n\n" not in a.body and a.word_count > 80
+        out["reuters"] = {"files": len(wire), "dated_right": right, "glued": glued}
+    for name, sub in (("18f", "18f"), ("rust-blog", "rust-blog")):
+        files = sorted((base / "md" / sub).glob("*.md")) + sorted((base / "md" / sub).glob("*.markdown"))
+        if not files:
+            continue
+        stored = dated = right = markup = 0
+        sources: collections.Counter[str] = collections.Counter()
+        for f in files:
+            a = parsed(f)
+            if a is None:
+                continue
+            stored += 1
+            dated += a.published is not None
+            sources[str(a.date_source)] += 1
+            text = f.read_text(errors="replace")
+            m = re.search(r"^path\s*=\s*\"([^\"]+)\"", text, re.M)
+            want = date_in_path(m[1]) if m else date_in_path(f.name)
+            right += want is not None and a.published == want
+            markup += any(x in a.body for x in _MARKUP)
+        out[name] = {"files": len(files), "stored": stored, "dated": dated, "dated_as_path_or_name": right,
+                     "date_source": dict(sources), "bodies_with_markup": markup}
+    for name, key_author, key_date in (("postlight", "author", "date"), ("readability", "byline", "publishedTime")):
+        folder = base / "html" / name
+        if not (folder / "truth.json").exists():
+            continue
+        truth = json.loads((folder / "truth.json").read_text())
+        titles = authors = dates = with_date = with_author = n = 0
+        for key, want in sorted(truth.items()):
+            f = folder / key
+            if not f.exists():
+                continue
+            n += 1
+            a = parsed(f)
+            if a is None:
+                continue
+            titles += bool(want.get("title")) and " ".join(a.title.split()).casefold() == " ".join(
+                str(want["title"]).split()).casefold()
+            if want.get(key_author):
+                with_author += 1
+                authors += _names(list(a.authors)) == _names(want[key_author])
+            if want.get(key_date):
+                with_date += 1
+                try:
+                    wd = dt.datetime.fromisoformat(str(want[key_date]).replace("Z", "+00:00")).date()
+                except ValueError:
+                    wd = None
+                dates += a.published is not None and wd is not None and abs((a.published - wd).days) <= 1
+        out[name] = {"pages": n, "titles": titles, "authors": f"{authors}/{with_author}",
+                     "dates_within_a_day": f"{dates}/{with_date}"}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  epilog="example: scripts/corpus_check.py --corpora ../shared/corpora")
@@ -109,6 +200,8 @@ def main() -> int:
         out["bbc"] = check_bbc(base / "bbc-sample")
     if (base / "html-sample").is_dir():
         out["html"] = check_html(base / "html-sample")
+    if (base / "real-sample").is_dir():
+        out["real"] = check_real(base / "real-sample")
     if not out:
         print(f"no corpora under {base}", file=sys.stderr)
         return 1
@@ -128,6 +221,8 @@ def main() -> int:
         print(f"  worst five: {h['worst5']}")
         if h["failed"]:
             print(f"  failed: {h['failed']}")
+    for name, figures in out.get("real", {}).items():
+        print(f"real-sample {name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
     return 0
 
 

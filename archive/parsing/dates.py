@@ -75,14 +75,20 @@ _NOISE = frozenset(("at", "on", "the", "of", "de", "le", "am", "pm", "a.m.", "p.
                     "edt", "pt", "pst", "pdt", "bst", "cet", "cest", "st", "nd", "rd", "th", "by", "and", "|"))
 
 
+_DIGIT = re.compile(r"\d")
+
+
 class DateLine(NamedTuple):
     date: dt.date
     updated: bool  # an "Updated:" line: used only when no published date is given
 
 
 def _fold(s: str) -> str:
-    """Lower case without accents (février → fevrier, März → marz)."""
-    return "".join(c for c in unicodedata.normalize("NFKD", s.lower()) if not unicodedata.combining(c))
+    """Lower case without accents (février → fevrier, März → marz); letters of other scripts go
+    (no date form here has any)."""
+    if s.isascii():
+        return s.lower()
+    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii").lower()
 
 
 def _sane(d: dt.date) -> dt.date | None:
@@ -91,9 +97,10 @@ def _sane(d: dt.date) -> dt.date | None:
 
 def read_date(line: str, order: str = "dmy") -> DateLine | None:
     """The date one line gives, and whether it is an update; None when the line is not a date."""
-    s = _fold(line.strip()).strip(" .*_")
-    if not s or len(s) > 90:
+    s = line.strip()
+    if not s or len(s) > 90 or _DIGIT.search(s) is None:  # a paragraph, a byline: no date line
         return None
+    s = _fold(s).strip(" .*_")
     updated = False
     if m := _LABEL.match(s + " "):
         updated = m["upd"] is not None
@@ -138,7 +145,7 @@ def looks_like_date(line: str) -> bool:
     """A short line with a year and a month or another number beside it: a date line this module
     could not read (``Feb 30, 2017``, ``26/13/1987``), which must not become body text."""
     s = line.strip()
-    if not s or len(s) > 60 or len(s.split()) > 8 or s[-1] in "!?":
+    if not s or len(s) > 60 or s[-1] in "!?" or _YEAR.search(s) is None or len(s.split()) > 8:
         return False
     s = _fold(s)
     if _YEAR.search(s) is None or _DATEISH_PART.search(s) is None:

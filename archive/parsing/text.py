@@ -254,12 +254,24 @@ def _paragraphs(lines: list[str], indented: bool = False) -> list[tuple[str, boo
     split at each indented line, and those paragraphs are ``marked``: their start is certain,
     never a page break's. A block indented throughout stays one."""
     out: list[tuple[str, bool]] = []
+    if not indented or not any(line[:1] in (" ", "\t") for line in lines):
+        cur: list[str] = []  # the common case, one pass
+        for line in lines:
+            if line.strip():
+                cur.append(line.strip())
+            elif cur:
+                out.append((" ".join(cur), False))
+                cur = []
+        if cur:
+            out.append((" ".join(cur), False))
+        return out
     block: list[str] = []
 
     def flush() -> None:
         if not block:
             return
-        marks = indented and any(_indented(x) for x in block) and not all(_indented(x) for x in block[1:] or block)
+        marks = (indented and len(block) > 1 and any(_indented(x) for x in block)
+                 and not all(_indented(x) for x in block[1:]))
         cur: list[str] = []
         for x in block:
             if marks and cur and _indented(x):
