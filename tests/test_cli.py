@@ -67,6 +67,7 @@ def test_parse_prints_articles_and_errors(env: dict[str, Any]) -> None:
         "Pentagon in talks with Baghdad on permanent US occupation of Iraq",
     ]
     assert docs[0]["source"]["path"] == str(env["folder"] / "000_bec70df4e4b3c35a.txt")
+    assert all(d["path"] == str(f) for d, f in zip(docs, [*sorted(env["folder"].iterdir()), bad], strict=True))
     assert docs[2] == {"path": str(bad), "error": "empty: the file has no text"}
     assert run("parse", str(env["folder"] / "000_bec70df4e4b3c35a.txt")).exit_code == 0
 

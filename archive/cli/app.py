@@ -142,6 +142,7 @@ def parse(state: State, files: tuple[str, ...]) -> None:
             continue
         st = os.stat(path)
         out.write(dumps({
+            "path": path,  # as on an error row: every row has its file at .path
             "title": a.title, "authors": list(a.authors),
             "published": a.published.isoformat() if a.published else None,
             "body": a.body, "word_count": a.word_count,
