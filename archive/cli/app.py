@@ -204,7 +204,8 @@ def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
         click.echo(f"archive: {n:,} stored article{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} no file any "
                    "more: kept as stored; 'archive sync FOLDER' marks such articles deleted", err=True)
     if handler is not None and handler.suppressed:
-        click.echo(f"archive: {handler.suppressed:,} more failures not shown above", err=True)
+        n = handler.suppressed
+        click.echo(f"archive: {n:,} more failure{'s' if n != 1 else ''} not shown above", err=True)
     if summary.failed:
         if summary.failed > len(missing):
             click.echo("archive: 'archive failures' lists the files that failed, with the reasons", err=True)

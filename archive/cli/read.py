@@ -131,7 +131,8 @@ def show(state: State, ref: str, revision: int | None, fmt: str | None) -> int:
     meta = " · ".join(x for x in (o.byline_of(art), o.short_date(art.published)) if x)
     if meta:
         c.print(Text(meta, style="italic"))
-    c.print(Text(f"{art.id}  revision {art.revision}  {art.word_count:,} words  {display_path(art.source.path)}"
+    words = f"{art.word_count:,} word{'s' if art.word_count != 1 else ''}"
+    c.print(Text(f"{art.id}  revision {art.revision}  {words}  {display_path(art.source.path)}"
                  + (f"  deleted {o.short_date(art.deleted_at)}" if art.deleted_at else ""), style="dim"))
     c.print()
     width = min(c.width, 100)
