@@ -533,6 +533,10 @@ def bench_webload(a: argparse.Namespace) -> None:
                       for k, v in sorted(lat.items())))
         row("webload", "server memory (PSS, all its processes) before -> after", f"{after / 1024:.0f} MB",
             f"before: {before / 1024:.0f} MB", f"+{(after - before) / 1024:.0f} MB")
+        _load(port, 20, a.seconds, mixed)  # the same load again: a leak grows again, a warm cache does not
+        again = _tree_rss(p.pid)
+        row("webload", "server memory after a second run of the same load", f"{again / 1024:.0f} MB",
+            f"after the first: {after / 1024:.0f} MB", f"{(again - after) / 1024:+.0f} MB", "flat means no leak")
 
         def slow_beside(k: int, i: int) -> str:
             if k == 0:  # never the same facets twice: each is counted over every match

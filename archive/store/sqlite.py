@@ -324,7 +324,7 @@ class SQLiteStore(SearchIndexMixin, Store):
                 # A writer's bulk loads keep their index pages in 32 MiB; a reader (a query command,
                 # each of archive serve's store threads) needs far less, and SQLite keeps what it
                 # cached for as long as the connection lives.
-                self.db.execute(f"PRAGMA cache_size={-8192 if self.reads_only else -32768}")
+                self.db.execute(f"PRAGMA cache_size={-2048 if self.reads_only else -32768}")
                 self._migrate()
                 break
             except (sqlite3.OperationalError, StoreUnavailable) as exc:
