@@ -9,6 +9,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
@@ -301,7 +302,57 @@ def sync(state: State, directory: str | None, ignore: tuple[str, ...], log_forma
     _daemon(state, True, watch_dir=directory, ignore=list(ignore) or None, log_format=log_format)
 
 
-# ---------------------------------------------------------------- export, import, migrate
+# ---------------------------------------------------------------- export, import, migrate, backup
+
+
+def _counts(articles: int, revisions: int, failures: int) -> str:
+    return ", ".join(f"{n:,} {word}{'' if n == 1 else 's'}"
+                     for n, word in ((articles, "article"), (revisions, "revision"), (failures, "failure")))
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(dir_okay=False))
+@click.pass_obj
+def backup(state: State, dest: str) -> None:
+    """Copy the whole store (articles, every revision, deletions, failures) into the new file DEST.
+
+    A consistent snapshot even while a daemon writes (SQLite's online backup API); a MongoDB store
+    is copied and verified as migrate does. DEST is a SQLite file: `archive restore` brings it
+    back, `archive --db DEST ...` reads it as it is.
+
+    \b
+    Example:
+      archive backup ~/backups/archive-2026-12-03.db
+    """
+    from archive.backup import backup as run_backup
+
+    rep = run_backup(state.store(), Path(dest))
+    click.echo(f"{_counts(rep.articles, rep.revisions, rep.failures)} backed up to {rep.path}", err=True)
+
+
+@cli.command()
+@click.argument("src", type=click.Path(dir_okay=False))
+@click.pass_obj
+def restore(state: State, src: str) -> None:
+    """Bring the backup SRC (made by `archive backup`) back into an empty store, then verify it.
+
+    The store is the one --db names (created if missing); its search index is built from what
+    is restored.
+
+    \b
+    Example:
+      archive --db restored.db restore ~/backups/archive-2026-12-03.db
+    """
+    from archive.backup import restore as run_restore
+    from archive.config import redact
+
+    rep = run_restore(state.store(create=True), Path(src))
+    click.echo(f"{_counts(rep.articles, rep.revisions, rep.failures)} restored into "
+               f"{redact(state.store_display())}", err=True)
+    if not rep.verified:
+        click.echo(f"archive: verification failed: {rep.detail}", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo("verified: counts and checksums match", err=True)
 
 
 @cli.command("import")

@@ -406,6 +406,21 @@ class SQLiteStore(SearchIndexMixin, Store):
         if (st.st_dev, st.st_ino) != self._ident:
             raise StoreReplaced(str(self.path), "the store file was replaced by another file")
 
+    def backup_to(self, dest: Path) -> None:
+        """A consistent copy of the file at ``dest`` (SQLite's online backup API: one snapshot,
+        whatever other processes write meanwhile). The search index is not copied: it is derived,
+        and the first writer of the copy builds it."""
+        try:
+            target = sqlite3.connect(dest)
+            try:
+                self.db.backup(target)
+            finally:
+                target.close()
+        except sqlite3.Error as exc:
+            with contextlib.suppress(OSError):
+                dest.unlink()
+            raise self._unavailable(exc) from None
+
     def interrupt(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.db.interrupt()
