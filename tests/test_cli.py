@@ -431,3 +431,25 @@ def test_sync_reconciles_once_and_ingest_says_what_it_does_not_delete(tmp_path: 
     assert r.exit_code == 0, r.output
     live = runner.invoke(cli, ["--db", db, "list", "--format", "jsonl"]).output.splitlines()
     assert [json.loads(x)["title"] for x in live] == ["Title b.txt"]
+
+
+@pytest.mark.parametrize("name", ["a.markdown", "page.htm", "notes.TXT"])
+def test_show_finds_a_file_by_its_name_whatever_the_extension(tmp_path: Path, clean_env: Path,
+                                                               monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """``archive show a.markdown`` (run in the file's folder) said no article matches: only .txt and
+    .md names without a / were read as paths (issue 21)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    body = article_text(title="By name")
+    if name.endswith(".htm"):
+        body = ("<html><head><title>By name</title></head><body><article><p>" + "A paragraph of words here. " * 8
+                + "</p></article></body></html>")
+    (folder / name).write_text(body)
+    db = str(tmp_path / "a.db")
+    env = {"ARCHIVE_EXTENSIONS": ".txt,.md,.markdown,.html,.htm"}
+    r = CliRunner().invoke(cli, ["--db", db, "ingest", str(folder)], env=env)
+    assert r.exit_code == 0, r.output
+    monkeypatch.chdir(folder)
+    r = CliRunner().invoke(cli, ["--db", db, "show", name, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["title"] == "By name"

@@ -95,6 +95,8 @@ def test_store_unavailable_for_10_s_in_a_burst(tmp_path: Path) -> None:
     wait_for(lambda: len(articles(db)) == 1000, timeout=120, interval=0.5)
     events = [r.get("event") for r in d.lines()]
     assert events.count("store-unavailable") == 1, "logged once per change of state, not per retry"
+    said = next(r["message"] for r in d.lines() if r.get("event") == "store-unavailable")
+    assert said.startswith("store unavailable (") and said.count("store unavailable") == 1, said
     assert d.stop() == 0
 
 

@@ -252,3 +252,54 @@ def test_pid_alive() -> None:
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
     assert not pid_alive(p.pid)
+
+
+def test_a_second_signal_ends_a_stuck_shutdown_at_once(tmp_path: Path) -> None:
+    """The first SIGTERM stops in order; when that stop hangs (here the store's close, as on a
+    file system that went away), a second one exits at once, as uvicorn's does (issue 21)."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    folder = tmp_path / "w"
+    folder.mkdir()
+    script = textwrap.dedent("""
+        import sys, threading, time
+        from archive.config import Settings
+        from archive.store import open_store
+        from archive.watch.daemon import Daemon
+        db, folder = sys.argv[1], sys.argv[2]
+
+        class Stuck:
+            def __init__(self):
+                self.s = open_store(db)
+            def __getattr__(self, name):
+                return getattr(self.s, name)
+            def close(self):
+                print("closing", flush=True)
+                time.sleep(60)
+
+        d = Daemon(Settings(db=db), folder, store_factory=Stuck)
+        d.install_signal_handlers()
+        threading.Thread(target=lambda: (d.ready.wait(), print("ready", flush=True)), daemon=True).start()
+        sys.exit(d.run())
+    """)
+    p = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "a.db"), str(folder)],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=Path(__file__).parent.parent)
+    try:
+        assert p.stdout is not None
+        assert p.stdout.readline().strip() == "ready"
+        p.send_signal(signal.SIGTERM)
+        assert p.stdout.readline().strip() == "closing"  # the orderly stop is under way, and stuck
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(10) == 1
+        assert time.monotonic() - t0 < 5
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if p.stdout:
+            p.stdout.close()

@@ -697,12 +697,14 @@ class Store(abc.ABC):
             raise NotFound(ref)
         if art := self.get(ref):
             return art
-        if "/" in ref or ref.endswith((".txt", ".md")) or ref.startswith("."):
-            import os
+        # A path: anything that is not an id prefix (a.markdown, page.htm, seeds/x), or that names
+        # a file here (a hex-named file "cafe.txt" would be both).
+        import os
 
-            if art := self.get_by_path(os.path.abspath(ref)):
-                return art
-        if re.fullmatch(r"[0-9a-fA-F]{1,64}", ref):
+        hexish = re.fullmatch(r"[0-9a-fA-F]{1,64}", ref) is not None
+        if (not hexish or os.path.lexists(ref)) and (art := self.get_by_path(os.path.abspath(ref))):
+            return art
+        if hexish:
             cands = self.ids_with_prefix(ref.lower())
             if len(cands) == 1:
                 got = self.get(cands[0][0])

@@ -23,11 +23,12 @@ class Backoff:
         return self.since is not None
 
     def failed(self, reason: str, pending: int) -> None:
-        """The store refused: wait longer before the next try (1 s, 2 s, 4 s … 60 s, jittered)."""
+        """The store refused (``reason``: the whole message, "store unavailable (where): why"): wait
+        longer before the next try (1 s, 2 s, 4 s … 60 s, jittered)."""
         now = time.monotonic()
         if self.since is None:
             self.since = now
-            log.error("store unavailable: %s; retrying with backoff, nothing is lost (%d paths pending)",
+            log.error("%s; retrying with backoff, nothing is lost (%d paths pending)",
                       reason, pending, extra={"event": "store-unavailable"})
         delay = min(self.cap, self.first * 2.0 ** self.retries) * random.uniform(0.5, 1.0)
         self.retries += 1

@@ -7,6 +7,7 @@ only set an event."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -70,13 +71,27 @@ class Daemon:
         self.stop.set()
         self.tracker.wake.set()
 
+    def _on_stop_signal(self, signum: int, frame: Any) -> None:
+        """The first SIGTERM/SIGINT stops in order; a second one while that stop is under way
+        exits at once (as uvicorn does): nothing is lost (the next start reconciles, and takes over
+        the lock of a process that is gone), and the parse workers die with this process."""
+        if not self.stop.is_set():
+            self.request_stop()
+            return
+        log.warning("second %s: exiting now, without waiting", signal.Signals(signum).name,
+                    extra={"event": "forced-exit"})
+        for h in logging.getLogger().handlers + logging.getLogger("archive").handlers:
+            with contextlib.suppress(Exception):
+                h.flush()
+        os._exit(1)
+
     def request_rescan(self) -> None:
         self.rescan_now.set()
         self.tracker.wake.set()
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
-        signal.signal(signal.SIGINT, lambda *_: self.request_stop())
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, lambda *_: self.request_rescan())
 
@@ -102,7 +117,7 @@ class Daemon:
             store = self._factory()
             held = self.lease.acquire(store)
         except StoreUnavailable as exc:
-            self.backoff.failed(exc.reason, len(self.tracker))
+            self.backoff.failed(str(exc), len(self.tracker))
             return False
         if held is not None:
             store.close()
@@ -269,7 +284,7 @@ class Daemon:
             self._drop_store(exc)
             return
         except StoreUnavailable as exc:
-            self.backoff.failed(exc.reason, len(self.tracker))
+            self.backoff.failed(str(exc), len(self.tracker))
             return
         except StoreError as exc:
             log.error("store error: %s", exc.reason)
