@@ -303,3 +303,29 @@ def test_a_second_signal_ends_a_stuck_shutdown_at_once(tmp_path: Path) -> None:
             p.wait()
         if p.stdout:
             p.stdout.close()
+
+
+def test_a_hung_daemon_is_stale_for_status_and_taken_over_by_watch(tmp_path: Path) -> None:
+    """Its process alive on this host, its heartbeat old: ``status`` says stale, and a new daemon
+    takes the lease (they disagreed: status said stale, watch refused; issue 21)."""
+    import datetime as dt
+    import os
+    import socket
+
+    from archive.config import Settings
+    from archive.models import iso, utcnow
+    from archive.store.sqlite import SQLiteStore
+    from archive.watch.lease import Lease, daemon_records, proc_start
+
+    settings = Settings(db=str(tmp_path / "a.db"))
+    s = SQLiteStore(tmp_path / "a.db")
+    old_beat = iso(utcnow() - dt.timedelta(minutes=10))
+    hung = {"token": "t-hung", "pid": os.getpid(), "host": socket.gethostname(), "proc_start": proc_start(os.getpid()),
+            "heartbeat_at": old_beat, "stopped_at": None, "folder": "/x"}
+    assert Lease("watch:/x", hung, settings).acquire(s) is None
+    assert [d["state"] for d in daemon_records(s, settings)] == ["stale"]
+    fresh = {**hung, "token": "t-new", "heartbeat_at": iso(utcnow())}
+    assert Lease("watch:/x", fresh, settings).acquire(s) is None  # taken over
+    assert [d["state"] for d in daemon_records(s, settings)] == ["running"]
+    assert Lease("watch:/x", {**hung, "token": "t-third", "heartbeat_at": iso(utcnow())}, settings).acquire(s)
+    s.close()

@@ -86,11 +86,10 @@ class Lease:
         self.settings = settings
 
     def can_take(self, old: dict[str, Any]) -> bool:
-        """Another daemon's record may be taken over when it is dead (same host) or stale."""
-        if old.get("host") == socket.gethostname():
-            return not pid_alive(int(old.get("pid", 0)), old.get("proc_start"))
-        beat = parse_iso(old.get("heartbeat_at"))
-        return beat is None or (utcnow() - beat).total_seconds() > stale_after(self.settings)
+        """Another daemon's record may be taken over unless it is running: the one rule ``status``
+        shows (dead on this host, or no heartbeat for ``stale_after``: a hung daemon too, which
+        stops when its next heartbeat finds the lease taken)."""
+        return daemon_state(old, self.settings) != "running"
 
     def acquire(self, store: Any) -> dict[str, Any] | None:
         """Take the lease; the other holder's record when it is live (nothing taken then)."""
