@@ -340,7 +340,8 @@ def restore(state: State, src: str) -> None:
     is restored.
 
     \b
-    Example:
+    Examples:
+      archive restore ~/backups/archive-2026-12-03.db   # into the (empty) default store
       archive --db restored.db restore ~/backups/archive-2026-12-03.db
     """
     from archive.backup import restore as run_restore
