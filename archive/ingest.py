@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from archive.config import Settings
 from archive.errors import ParseError, StoreBusy, StoreUnavailable
@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("archive.ingest")
 POOL_THRESHOLD = 256  # below this many files a process pool costs more than it saves
+PROGRESS_EVERY = 5.0  # seconds between progress lines of a long run (the daemon's first scan)
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +259,8 @@ class Ingester:
         self.log_each = log_each
         self.progress = progress
         self._pool: ParsePool | None = None
+        self._run: list[Any] | None = None  # [total, done, last logged, started] of process()
+        self.log_progress = False  # the daemon: log the rate of a long run every PROGRESS_EVERY s
         # Seconds a batch keeps trying while another process holds the store's write lock (the
         # daemon retries on its own, with backoff; ``archive ingest`` waits its turn here).
         self.patience = 0.0
@@ -298,10 +306,34 @@ class Ingester:
         heavy = any(f.path.lower().endswith(HTML_EXTENSIONS) for f in files)
         pooled = heavy or (len(files) >= POOL_THRESHOLD and self.settings.parse_workers >= 2)
         if not pooled:
+            step = 16  # a person sees the count move: every few files, not every batch
             for i in range(0, len(files), size):
-                yield [prepare(f, self.settings.max_bytes, self.settings.date_order) for f in files[i : i + size]]
+                out: list[Prepared] = []
+                end = min(len(files), i + size)
+                for k in range(i, end, step):
+                    part = files[k : min(k + step, end)]
+                    out += [prepare(f, self.settings.max_bytes, self.settings.date_order) for f in part]
+                    self._prepared_n(len(part))
+                yield out
             return
-        yield from self._get_pool().run(files, size, self.stopping)
+        yield from self._get_pool().run(files, size, self.stopping, self._prepared_n)
+
+    def _prepared_n(self, n: int) -> None:
+        """``n`` more files read and parsed: the progress bar moves; a long run logs its rate (a
+        daemon's first scan, off a terminal) every PROGRESS_EVERY seconds."""
+        if self.progress:
+            self.progress(n)
+        run = self._run
+        if run is None:
+            return
+        run[1] += n
+        now = time.monotonic()
+        if self.log_progress and now - run[2] >= PROGRESS_EVERY and run[1] < run[0]:
+            run[2] = now
+            rate = run[1] / max(1e-6, now - run[3])
+            log.info("ingesting: %s of %s files (%s files/s, about %s left)", f"{run[1]:,}", f"{run[0]:,}",
+                     f"{rate:,.0f}", _duration((run[0] - run[1]) / max(rate, 1e-6)),
+                     extra={"event": "progress", "done": run[1], "total": run[0]})
 
     def _move_source(self, p: Prepared, claimed: set[str]) -> KnownFile | None:
         """The article whose file moved to ``p``'s path, if any.
@@ -370,8 +402,6 @@ class Ingester:
                                                                   "reason": f.reason})
         if not_files:
             s.deleted += self.delete(not_files)
-        if self.progress:
-            self.progress(len(batch))
         self.totals.add(s)
         self.totals.failures.clear()
         return s
@@ -410,11 +440,16 @@ class Ingester:
     ) -> Summary:
         """Read, parse and store ``files`` (already known to need it)."""
         s = Summary()
-        with self.store.bulk():
-            for batch in self._prepared(files):
-                s.add(self._apply_in_turn(batch, known, may_move))
-                if self.stopping():
-                    break
+        now = time.monotonic()
+        self._run = [len(files), 0, now, now]  # total, done, last logged, started
+        try:
+            with self.store.bulk():
+                for batch in self._prepared(files):
+                    s.add(self._apply_in_turn(batch, known, may_move))
+                    if self.stopping():
+                        break
+        finally:
+            self._run = None
         return s
 
     def _apply_in_turn(self, batch: Sequence[Prepared], known: dict[str, KnownFile] | None,
@@ -481,6 +516,8 @@ class Ingester:
 
         failures = list(self.store.failures())  # read once: for the plan and for clearing stale rows
         todo, same = self.plan(files(), known, failures)
+        if self.progress and same:
+            self.progress(same)  # skipped unread: done as far as a progress bar goes
         if self.stopping():
             return Summary()  # asked to stop mid-walk: the next start reconciles
         blind = tuple(d.rstrip("/") + "/" for d, _ in unreadable)
@@ -543,6 +580,8 @@ class Ingester:
         if singles:
             known = {k.path: k for k in (self.store_known(f.path) for f in singles) if k}
             todo, same = self.plan(singles, known)
+            if self.progress and same:
+                self.progress(same)
             s.add(self.process(todo, known))
             s.unchanged += same
         return s

@@ -110,9 +110,11 @@ class ParsePool:
             except (OSError, ValueError, AssertionError, AttributeError):
                 pass
 
-    def run(self, files: Sequence[FileStat], batch: int, stopping: Callable[[], bool]) -> Iterator[list[Prepared]]:
+    def run(self, files: Sequence[FileStat], batch: int, stopping: Callable[[], bool],
+            prepared: Callable[[int], None] | None = None) -> Iterator[list[Prepared]]:
         """Prepared files in batches of about ``batch``; parsing runs ahead while a batch is
-        written. Ends early (workers killed) once ``stopping()`` says so."""
+        written; ``prepared(n)`` hears of each chunk as it comes back. Ends early (workers
+        killed) once ``stopping()`` says so."""
         chunk = max(16, min(128, batch // 4))
         chunks = [list(files[i : i + chunk]) for i in range(0, len(files), chunk)]
         window = max(2, self.workers * 4)
@@ -133,7 +135,10 @@ class ParsePool:
             try:
                 done = self._result(pending[cid], stopping)
             except BrokenProcessPool:
-                out.extend(self._recover(chunks, pending, queue))
+                failed = self._recover(chunks, pending, queue)
+                out.extend(failed)
+                if prepared is not None and failed:
+                    prepared(len(failed))
                 fill()
                 continue
             if done is None:  # asked to stop
@@ -141,6 +146,8 @@ class ParsePool:
                 return
             del pending[cid]
             out.extend(done)
+            if prepared is not None:
+                prepared(len(done))
             fill()
             if len(out) >= batch:
                 yield out

@@ -163,3 +163,37 @@ def test_one_document_the_store_refuses_does_not_sink_its_batch(sqlite_store: St
     assert (s.new, s.failed) == (4, 1)
     [f] = sqlite_store.failures()
     assert f.path == str(folder / "3.txt") and f.code == "store-error" and "cannot store T3" in f.reason
+
+
+def test_progress_moves_file_by_file_not_batch_by_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A person watching a bar sees it move every few files (it sat at 0/300 for 17 s, then jumped
+    by 500), and a long run off a terminal logs its rate (issue 26)."""
+    import logging
+
+    from archive import ingest as ing_mod
+    from archive.config import Settings
+    from archive.ingest import Ingester
+    from archive.store.sqlite import SQLiteStore
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(700):
+        (folder / f"{i}.txt").write_text(article_text(title=f"Title {i}"))
+    steps: list[int] = []
+    monkeypatch.setattr(ing_mod, "PROGRESS_EVERY", 0.0)
+    s = SQLiteStore(tmp_path / "a.db")
+    for workers in (1, 2):
+        steps.clear()
+        ing = Ingester(s, Settings(db=str(tmp_path / "a.db"), workers=workers), log_each=False,
+                       progress=steps.append)
+        ing.log_progress = True
+        with caplog.at_level(logging.INFO, logger="archive.ingest"):
+            ing.ingest_paths([str(folder)])
+        ing.close()
+        assert sum(steps) == 700 and max(steps) <= 128, (workers, steps[:10])
+        if workers == 1:
+            assert any("ingesting:" in r.getMessage() and "files/s" in r.getMessage() for r in caplog.records)
+            for i in range(700):  # change them all for the second (pooled) run
+                (folder / f"{i}.txt").write_text(article_text(title=f"Title {i} again"))
+    s.close()

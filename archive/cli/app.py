@@ -188,7 +188,7 @@ def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
             click.echo(f"archive: {p}: skipped: {why}", err=True)
     handler = None
     try:
-        if sys.stderr.isatty():
+        if sys.stderr.isatty() and existing:
             summary, handler = _ingest_with_bar(ing, existing)
         else:
             summary = ing.ingest_paths(existing)
@@ -227,11 +227,18 @@ def _ingest_with_bar(ing: Any, paths: list[str]) -> tuple[Any, Any]:
     handler = console_log_handler(console)
     total = ing.count_files(paths)
     try:
-        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        rate = TextColumn("{task.fields[rate]}")
+        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), rate, TimeRemainingColumn(),
                       transient=True, console=console) as bar:
             logger.handlers[:] = [handler]
-            task = bar.add_task("ingest", total=total)
-            ing.progress = lambda n: bar.advance(task, n)
+            task = bar.add_task("ingest", total=total, rate="")
+
+            def advance(n: int) -> None:
+                bar.advance(task, n)
+                speed = bar.tasks[0].speed
+                bar.update(task, rate=f"{speed:,.0f} files/s" if speed else "")
+
+            ing.progress = advance
             summary = ing.ingest_paths(paths)
             bar.update(task, completed=total)
     finally:
@@ -322,7 +329,7 @@ def backup(state: State, dest: str) -> None:
 
     \b
     Example:
-      archive backup ~/backups/archive-2026-12-03.db
+      archive backup ~/backups/2026-12-03.db
     """
     from archive.backup import backup as run_backup
 
@@ -341,8 +348,8 @@ def restore(state: State, src: str) -> None:
 
     \b
     Examples:
-      archive restore ~/backups/archive-2026-12-03.db   # into the (empty) default store
-      archive --db restored.db restore ~/backups/archive-2026-12-03.db
+      archive restore ~/backups/2026-12-03.db   # into the empty default store
+      archive --db new.db restore ~/backups/2026-12-03.db
     """
     from archive.backup import restore as run_restore
     from archive.config import redact

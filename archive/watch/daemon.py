@@ -125,6 +125,7 @@ class Daemon:
         self.store = store
         self.ingester = Ingester(store, self.settings, log_each=True)
         self.ingester.stop_event = self.stop  # a long scan ends at the next batch on SIGTERM/SIGINT
+        self.ingester.log_progress = True  # a long scan says how far it got, every few seconds
         log.info("store %s (%s); lock taken for %s", store.display, store.kind, self.root)
         return True
 
