@@ -453,3 +453,19 @@ def test_show_finds_a_file_by_its_name_whatever_the_extension(tmp_path: Path, cl
     r = CliRunner().invoke(cli, ["--db", db, "show", name, "--format", "json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["title"] == "By name"
+
+
+def test_similar_lists_the_closest_articles_with_a_score(tmp_path: Path, clean_env: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(article_text(title="Glacier retreat", body="Alpine glaciers retreated; the melt."))
+    (folder / "b.txt").write_text(article_text(title="Glaciers melt", body="The glaciers of the Alps melt faster."))
+    (folder / "c.txt").write_text(article_text(title="Budget", body="Parliament failed to agree a budget."))
+    db = str(tmp_path / "a.db")
+    assert CliRunner().invoke(cli, ["--db", db, "ingest", str(folder)]).exit_code == 0
+    r = CliRunner().invoke(cli, ["--db", db, "similar", str(folder / "a.txt"), "--format", "jsonl", "--limit", "1"])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["title"] for x in rows] == ["Glaciers melt"] and rows[0]["score"] > 0
+    missing = CliRunner().invoke(cli, ["--db", db, "similar", "nothing-here.txt"])
+    assert missing.exit_code == 1 and "no article matches" in missing.output

@@ -515,3 +515,21 @@ def test_every_script_and_tokens_as_typed_are_found_on_every_backend(store: Stor
     zh = next(h for h in store.search("人工智能", Filters()))
     assert zh.article.word_count == len("我们今天讨论人工智能的发展我买了一台新电脑")  # a CJK character is a word
     assert "**人工智能**" in zh.to_doc()["snippet"]  # marked as typed, inside its sentence
+
+
+def test_similar_ranks_articles_by_shared_content_on_every_backend(store: Store, write_article: Writer) -> None:
+    """``similar`` (SPEC): the articles most like one by content, best first, never itself."""
+    store.upsert_many([
+        item_for(write_article("a.txt", title="Glacier retreat in the Alps",
+                               body="Glaciers in the Alps retreated again; glaciologists measured the melt.")),
+        item_for(write_article("b.txt", title="Alpine glaciers melt faster",
+                               body="Glaciologists say the glaciers of the Alps melt faster each summer.")),
+        item_for(write_article("c.txt", title="Budget talks stall", body="Parliament failed to agree a budget.")),
+        item_for(write_article("d.txt", title="Football final", body="The final ended in extra time.")),
+    ])
+    a = next(x for x in store.query(Filters()) if x.title.startswith("Glacier retreat"))
+    hits = store.similar(a, 3)
+    assert hits and hits[0].article.title == "Alpine glaciers melt faster"
+    assert a.id not in {h.article.id for h in hits}
+    assert all(h.score > 0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

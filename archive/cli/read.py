@@ -425,9 +425,33 @@ def duplicates(state: State, include_deleted: bool, fmt: str | None) -> int:
     return 0
 
 
+def similar(state: State, ref: str, limit: int, fmt: str | None) -> int:
+    """The articles most similar to REF by content, ranked, with a score.
+
+    REF is an id, a unique id prefix, or a file path. Similar is not the same story: any
+    article sharing REF's distinctive words ranks, whatever its outlet or length.
+
+    \b
+    Examples:
+      archive similar 3f2a9c
+      archive similar seeds/000_bec70df4e4b3c35a.txt --limit 5 --format jsonl
+    """
+    fmt = o.fmt_for(fmt)
+    store = state.store()
+    art = resolve(store, ref)
+    hits = store.similar(art, limit)
+    if fmt != "table":
+        o.machine((h.to_doc() for h in hits), fmt, ("id", "score", "title", "authors", "published", "path"))
+    else:
+        o.hits_table(hits)
+    if store.search_warning:
+        echo_err(f"archive: warning: {store.search_warning}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[..., int]] = {
     "search": search, "list": list_cmd, "show": show, "history": history, "export": export, "stats": stats,
-    "status": status, "failures": failures, "duplicates": duplicates,
+    "status": status, "failures": failures, "duplicates": duplicates, "similar": similar,
 }
 
 

@@ -80,6 +80,10 @@ READ: dict[str, tuple[Param, ...]] = {
     "failures": (FORMAT,),
     "duplicates": (Param("include_deleted", ("--include-deleted",), "flag", help="Count deleted articles too."),
                    FORMAT),
+    "similar": (Param("ref", kind="argument"),
+                Param("limit", ("--limit",), type="int", min=1, default=10, show_default=True,
+                      help="At most N articles."),
+                FORMAT),
 }
 
 

@@ -94,6 +94,14 @@ class Hit(NamedTuple):
         return {**self.article.to_doc(), "score": self.score, "snippet": plain}
 
 
+# Words too common to say what an article is about (for ``similar``'s default).
+_COMMON = frozenset((  # noqa: SIM905 - a list of words reads best as words
+    "the and for that with was were are has have had this from they their which would there been will "
+    "not but his her she its who what when where also said says more than about after into over other "
+    "some them then these those only could very just like one two new out all can our any"
+).split())
+
+
 def _date_key(h: Hit) -> tuple[str, str]:
     p = h.article.published
     return (p.isoformat() if p else "", h.article.id)
@@ -613,6 +621,25 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]: ...
+
+    def similar(self, article: Article, limit: int = 10) -> list[Hit]:
+        """The live articles most like ``article`` by content (never itself), best first, with a
+        score: a query made of its most distinctive words. This default ORs its most frequent
+        words (stop words aside) through ``search``'s ranking one by one; a backend with a
+        more-like-this query uses that."""
+        from collections import Counter
+
+        words = Counter(w for w in field_tokens(article.title + " " + article.body)
+                        if len(w) > 2 and not w.isdigit() and w not in _COMMON)
+        scores: dict[str, float] = {}
+        arts: dict[str, Article] = {}
+        for w, _ in words.most_common(12):
+            for h in self.search(w, Filters(), 50):
+                if h.article.id != article.id:
+                    scores[h.article.id] = scores.get(h.article.id, 0.0) + h.score
+                    arts[h.article.id] = h.article
+        best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [Hit(arts[i], round(sc, 6), make_snippet(arts[i].body, [])) for i, sc in best]
 
     def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[Hit]:
         """The first ``limit`` hits of ``text`` by published date (newest first unless

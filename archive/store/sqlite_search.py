@@ -524,6 +524,38 @@ class SearchIndexMixin:
                 self._index_failed(exc)
                 raise StoreError(self._unusable or str(exc)) from None
 
+    def similar(self, article: Article, limit: int = 10) -> list[Hit]:
+        """tantivy's more-like-this query over ``article``'s own text (its most distinctive words
+        by term and document frequency, per field with the fields' weights), the article itself and
+        deleted ones left out; best first."""
+        import tantivy
+
+        from archive.store.base import index_text
+
+        n = self._read("SELECT n FROM articles WHERE id = ?", (article.id,)).fetchone()
+        try:
+            ix = self._index()
+            with ix.guard():
+                searcher = ix.searcher()
+                fields = {"title": [index_text(article.title)], "body": [index_text(article.body)],
+                          "tags": [index_text(" ".join(article.tags))]}
+                mlt = tantivy.Query.more_like_this_document_fields_query(
+                    ix.schema, fields, min_doc_frequency=1, min_term_frequency=1, max_query_terms=40,
+                    min_word_length=3)
+                clauses = [(tantivy.Occur.Must, mlt)]
+                if n is not None:
+                    clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_query(ix.schema, "n", int(n[0]))))
+                query = ix._limited(clauses, None, True)
+                ranked, _ = ix.top(searcher, query, limit)
+        except (IndexUnusable, IndexDamaged) as exc:
+            if not isinstance(exc, IndexUnusable):
+                self._index_failed(exc)
+            from archive.store.base import Store
+
+            return Store.similar(self, article, limit)  # type: ignore[arg-type]  # the table-read fallback
+        rows = self._articles_by_n([k for k, _ in ranked], True)
+        return [Hit(rows[k], round(score, 6), make_snippet(rows[k].body, [])) for k, score in ranked if k in rows]
+
     def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[Hit]:
         """Matches sorted by the table (by date, then id) and cut to ``limit`` before any hit or
         snippet is built: a common word at 500,000 articles costs a page, not every match."""
