@@ -426,3 +426,27 @@ def test_control_characters_from_files_never_reach_the_terminal(tmp_path: Path, 
     from archive.console import display_path
 
     assert display_path(str(folder / "evil\x1b[2J\nname.txt")).endswith("evil[2J name.txt")
+
+
+def test_failures_and_duplicates_at_80_columns_keep_names_whole_and_reasons_readable(tmp_path: Path) -> None:
+    """At 80 columns a failure's reason had 12 characters a line beside its path, and duplicates
+    cut the file names they promise to keep whole (issue 26)."""
+    deep = tmp_path / "a-rather-long-folder-name" / "and-another-long-one"
+    deep.mkdir(parents=True)
+    (deep / "broken-file-with-a-long-name.txt").write_bytes(b"")
+    same = article_text(title="Copied twice", body="The same bytes in two files.")
+    (deep / "article_010_with_a_long_name.txt").write_text(same)
+    (deep / "article_011_with_a_long_name.txt").write_text(same)
+    db = str(tmp_path / "d.db")
+    subprocess.run([sys.executable, "-m", "archive", "--db", db, "ingest", str(tmp_path)], env=sub_env(),
+                   capture_output=True, check=False, timeout=120)
+    code, raw = in_pty(["--db", db, "failures"], Path("/"))
+    assert code == 0
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", raw)
+    assert "broken-file-with-a-long-name.txt" in text
+    assert "empty: the file has no text" in text  # the reason on one line, not in 12-character pieces
+    code, raw = in_pty(["--db", db, "duplicates"], Path("/"))
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", raw)
+    assert code == 0
+    assert "article_010_with_a_long_name.txt" in text and "article_011_with_a_long_name.txt" in text
+    assert "Copied twice" in text

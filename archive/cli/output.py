@@ -116,8 +116,8 @@ def article_table(arts: Iterable[Article], title: str | None = None) -> None:
     t = Table(title=title, box=box.SIMPLE_HEAD, show_lines=True, header_style="bold", show_edge=False)
     t.add_column("id", style="cyan", no_wrap=True)
     t.add_column("published", no_wrap=True)
-    t.add_column("title", ratio=3)
-    t.add_column("authors", ratio=1)
+    t.add_column("title", ratio=3, min_width=24)
+    t.add_column("authors", ratio=1, max_width=24)
     t.add_column("words", justify="right", no_wrap=True)
     n = 0
     for a in arts:
@@ -146,7 +146,8 @@ def hits_table(hits: list[Hit]) -> None:
     t.add_column("article", ratio=1)
     for h, bar in zip(hits, score_bars([h.score for h in hits]), strict=True):
         a = h.article
-        cell = Text(safe(a.title, one_line=True) + (" [deleted]" if a.deleted_at else ""), style="bold")
+        cell = Text()  # no style for the whole cell: only the matches are bold
+        cell.append(safe(a.title, one_line=True) + (" [deleted]" if a.deleted_at else ""), style="underline")
         meta = safe(", ".join(x for x in (byline_of(a), short_date(a.published)) if x), one_line=True)
         if meta:
             cell.append("\n" + meta, style="italic")
@@ -167,13 +168,15 @@ def index_line(index: dict[str, Any]) -> str:
     return line + (f"; {index['warning']}" if index.get("warning") else "")
 
 
-def short_paths(paths: list[str], roots: list[str], columns: int) -> list[str]:
+def short_paths(paths: list[str], roots: list[str], columns: int, room: int | None = None) -> list[str]:
     """Paths for a table's key column: relative where they can be, then cut in the middle to at
-    most a little over half the screen (the file names stay whole; other columns wrap)."""
+    most a little over half the screen, or to ``room`` characters when the path has a line of its
+    own (the file names stay whole; other columns wrap)."""
     from archive.console import display_path, shorten_path
 
     shown = [display_path(p, roots) for p in paths]
-    width = min(max((len(p) for p in shown), default=0), max(22, columns * 11 // 20 - 2))
+    limit = room if room is not None else max(22, columns * 11 // 20 - 2)
+    width = min(max((len(p) for p in shown), default=0), limit)
     return [shorten_path(p, width) for p in shown]
 
 

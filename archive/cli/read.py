@@ -367,22 +367,28 @@ def failures(state: State, fmt: str | None) -> int:
     Example:
       archive failures --format csv
     """
+    from archive.console import safe
+
     fmt = o.fmt_for(fmt)
     rows = (f.to_doc() for f in state.store().failures())
     if fmt != "table":
         o.machine(rows, fmt, ("path", "code", "reason", "size", "failed_at"))
         return 0
     from rich.table import Table
+    from rich.text import Text
 
     c = o.console()
     fails = list(rows)
-    paths = o.short_paths([f["path"] for f in fails], o.roots_of(state.store()), c.width)
+    # The file on one line, kept whole as far as the screen allows; the reason under it, with the
+    # whole width to wrap in (beside a narrow path column it was 12 characters wide at 80 columns).
+    paths = o.short_paths([f["path"] for f in fails], o.roots_of(state.store()), c.width, room=max(20, c.width - 26))
     t = Table(header_style="bold", show_lines=True)
-    t.add_column("path", no_wrap=True)
-    t.add_column("reason", ratio=1)
+    t.add_column("file and reason", ratio=1)
     t.add_column("when", no_wrap=True)
     for f, path in zip(fails, paths, strict=True):
-        t.add_row(path, f["reason"], o.short_date(o.when(f["failed_at"])))
+        cell = Text(path, no_wrap=True, overflow="ellipsis")
+        cell.append("\n" + safe(f["reason"], one_line=True), style="italic")
+        t.add_row(cell, o.short_date(o.when(f["failed_at"])))
     if fails:
         c.print(t)
     else:
@@ -409,18 +415,23 @@ def duplicates(state: State, include_deleted: bool, fmt: str | None) -> int:
         return 0
     from rich import box
     from rich.table import Table
+    from rich.text import Text
+
+    from archive.console import safe
 
     c = o.console()
-    paths = iter(o.short_paths([a.source.path for g in groups for a in g], o.roots_of(state.store()), c.width))
+    # The file on a line of its own (whole, as far as the screen allows), the title under it.
+    paths = iter(o.short_paths([a.source.path for g in groups for a in g], o.roots_of(state.store()), c.width,
+                               room=max(20, c.width - 24)))
     t = Table(header_style="bold", box=box.SIMPLE_HEAD, show_edge=False)
     t.add_column("sha256", no_wrap=True)
     t.add_column("id", style="cyan", no_wrap=True)
-    t.add_column("path", no_wrap=True)
-    t.add_column("title", ratio=1)
+    t.add_column("file and title", ratio=1)
     for g in groups:
         for i, a in enumerate(g):
-            t.add_row(a.source.sha256[:8] if i == 0 else "", a.id[:8], next(paths), a.title,
-                      end_section=i == len(g) - 1)
+            cell = Text(next(paths), no_wrap=True, overflow="ellipsis")
+            cell.append("\n" + safe(a.title, one_line=True), style="italic")
+            t.add_row(a.source.sha256[:8] if i == 0 else "", a.id[:8], cell, end_section=i == len(g) - 1)
     c.print(t)
     return 0
 
