@@ -179,3 +179,45 @@ def test_a_hostile_article_renders_as_text(server: dict[str, Any], browser: Any)
     assert browser.title != "pwned" and browser.title.startswith("Hostile <script>")
     assert "<img src=x" in text(browser, "article.doc .body")
     assert not browser.find_elements(By.CSS_SELECTOR, "article.doc img")
+
+
+def test_the_page_on_a_phone_and_on_a_wide_screen(server: dict[str, Any], browser: Any) -> None:
+    """At 390 px (issue 26): the search box, sort and button on screen, results before the facets
+    (which open on demand), nothing wider than the screen on the search page or an article; at
+    1280 px the facets sit beside the results, open. "/" puts the cursor in the search box."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    def layout() -> dict[str, Any]:
+        return dict(browser.execute_script("""
+            const r = (s) => { const e = document.querySelector(s); return e ? e.getBoundingClientRect() : null; };
+            return {width: window.innerWidth, scroll: document.documentElement.scrollWidth,
+                    q: r('#q'), sort: r('#sort'), button: r('#search button'), hits: r('.hits'),
+                    facets: r('.facets'), open: document.getElementById('facets')?.open};"""))
+
+    try:
+        browser.set_window_size(390, 844)
+        browser.get(server["url"] + "/?q=iraq")
+        wait_for(lambda: text(browser, "#total") == "3", timeout=10)
+        got = layout()
+        assert got["scroll"] <= got["width"], got  # no sideways scrolling
+        for k in ("q", "sort", "button"):
+            assert 0 <= got[k]["left"] and got[k]["right"] <= got["width"] + 1, (k, got)
+        assert got["hits"]["top"] < got["facets"]["top"] and got["open"] is False, got
+        shot(browser, "serve-phone-search.png")
+        browser.find_element(By.CSS_SELECTOR, ".hit a.title").click()
+        wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "article.doc h1"), timeout=10)
+        got = layout()
+        assert got["scroll"] <= got["width"], got
+        assert "q=iraq" in str(browser.find_element(By.ID, "back").get_attribute("href"))
+        shot(browser, "serve-phone-article.png")
+    finally:
+        browser.set_window_size(1280, 900)
+    browser.get(server["url"] + "/?q=iraq")
+    wait_for(lambda: text(browser, "#total") == "3", timeout=10)
+    got = layout()
+    assert got["open"] is True and got["facets"]["left"] < got["hits"]["left"], got
+    browser.find_element(By.TAG_NAME, "body").send_keys("/")
+    assert browser.switch_to.active_element.get_attribute("id") == "q"
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    shot(browser, "serve-wide-search.png")

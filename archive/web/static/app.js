@@ -24,3 +24,33 @@
   input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 250); });
   document.getElementById("sort").addEventListener("change", () => form.submit());
 })();
+
+// "/" puts the cursor in the search box (as on most sites with one); facets start open on wide
+// screens and closed on phones, where they come after the results; an article's "back to results"
+// goes back to the search it came from.
+(function () {
+  const input = document.getElementById("q");
+  document.addEventListener("keydown", (e) => {
+    const t = e.target;
+    const typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+    if (e.key === "/" && !typing && input && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      e.preventDefault();
+      input.focus();
+      input.select();
+    }
+  });
+  function fitFacets() {
+    const f = document.getElementById("facets");
+    if (f) f.open = !window.matchMedia("(max-width: 720px)").matches;
+  }
+  fitFacets();
+  const box = document.getElementById("results");
+  if (box) new MutationObserver(fitFacets).observe(box, { childList: true });
+  const back = document.getElementById("back");
+  if (back && document.referrer) {
+    try {
+      const from = new URL(document.referrer);
+      if (from.origin === location.origin && from.pathname === "/") back.href = from.pathname + from.search;
+    } catch (e) { /* not a URL: keep "/" */ }
+  }
+})();
