@@ -202,7 +202,7 @@ def test_the_page_on_a_phone_and_on_a_wide_screen(server: dict[str, Any], browse
         got = layout()
         assert got["scroll"] <= got["width"], got  # no sideways scrolling
         for k in ("q", "sort", "button"):
-            assert 0 <= got[k]["left"] and got[k]["right"] <= got["width"] + 1, (k, got)
+            assert got[k]["left"] >= 0 and got[k]["right"] <= got["width"] + 1, (k, got)
         assert got["hits"]["top"] < got["facets"]["top"] and got["open"] is False, got
         shot(browser, "serve-phone-search.png")
         browser.find_element(By.CSS_SELECTOR, ".hit a.title").click()
