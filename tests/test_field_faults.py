@@ -227,6 +227,7 @@ def test_links_out_of_the_tree_and_non_files_are_never_articles(tmp_path: Path) 
 # ---------------------------------------------------------------- 6, 8: events that never come
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("polling", [False, True], ids=["native", "polling"])
 def test_watched_folder_deleted_and_made_again(tmp_path: Path, polling: bool) -> None:
     folder = tmp_path / "w"

@@ -411,6 +411,7 @@ def test_the_daemon_stores_a_dropped_web_page(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- real corpora
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CORPORA.is_dir(), reason="../shared/corpora is not beside this clone")
 def test_real_corpora_meet_the_bar() -> None:
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "corpus_check.py"), "--json",

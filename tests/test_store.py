@@ -309,6 +309,7 @@ def test_daemon_lock(store: Store) -> None:
 # ---------------------------------------------------------------- SQLite only
 
 
+@pytest.mark.slow
 def test_sqlite_search_index_stays_exact_after_1000_reingests(sqlite_store: Store, write_article: Writer) -> None:
     from archive.store.sqlite import SQLiteStore
 
@@ -395,6 +396,7 @@ def _upsert_in_process(db: str, path: str, n: int) -> None:
         raise
 
 
+@pytest.mark.slow
 def test_sqlite_two_processes_upserting_one_file(tmp_path: Path, write_article: Writer) -> None:
     p = write_article("a.txt")
     db = str(tmp_path / "x.db")
@@ -444,6 +446,7 @@ def _open_at_once(db: str, barrier: Any) -> None:
     SQLiteStore(db, busy_timeout=10).close()
 
 
+@pytest.mark.slow
 def test_sqlite_processes_opening_a_new_store_at_once(tmp_path: Path) -> None:
     """A daemon and CLI commands started together on a fresh store: every open succeeds
     (switching a new file to WAL used to fail with "database is locked")."""

@@ -158,6 +158,7 @@ def test_segments_a_killed_writer_left_are_garbage_collected(tmp_path: Path, wri
     assert _titles(db, "body") == ["A title"]
 
 
+@pytest.mark.slow
 def test_two_writer_processes_share_the_index(tmp_path: Path, write_article: Writer) -> None:
     db = tmp_path / "a.db"
     _ingest(db, [write_article("seed.txt")])

@@ -128,6 +128,7 @@ def test_ignored_files_and_broken_files(daemon: DaemonProc, folder: Path, db: Pa
     assert set(articles(db)) == {str(good), str(bad)}
 
 
+@pytest.mark.slow
 def test_slow_writer_is_ingested_once_complete(folder: Path, db: Path) -> None:
     d = DaemonProc(folder, db, "--rescan-interval", "0").wait_ready()
     p = folder / "slow.txt"
@@ -189,6 +190,7 @@ def test_kill9_mid_burst_then_restart(folder: Path, db: Path) -> None:
     assert d.stop() == 0
 
 
+@pytest.mark.slow
 def test_locked_store_loses_nothing(folder: Path, db: Path) -> None:
     d = DaemonProc(folder, db, "--rescan-interval", "0").wait_ready()
     lock = sqlite3.connect(db, isolation_level=None)
