@@ -272,7 +272,7 @@ def test_migrate_sqlite_to_sqlite_and_mongomock(env: dict[str, Any], monkeypatch
     run("--db", env["db"], "ingest", str(env["folder"]))
     other = str(env["tmp"] / "m.db")
     r = run("--db", env["db"], "migrate", "--to", other)
-    assert r.exit_code == 0 and "2 articles, 1 revisions, 1 failures" in r.stderr and "verified" in r.stderr
+    assert r.exit_code == 0 and "2 articles, 1 revision, 1 failure" in r.stderr and "verified" in r.stderr
     assert run("--db", other, "export").stdout == run("--db", env["db"], "export").stdout
 
     import mongomock

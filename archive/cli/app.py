@@ -355,8 +355,12 @@ def restore(state: State, src: str) -> None:
     from archive.config import redact
 
     rep = run_restore(state.store(create=True), Path(src))
-    click.echo(f"{_counts(rep.articles, rep.revisions, rep.failures)} restored into "
-               f"{redact(state.store_display())}", err=True)
+    _copied(rep, f"restored into {redact(state.store_display())}")
+
+
+def _copied(rep: Any, what: str) -> None:
+    """What migrate and restore say: the counts copied, then whether they verified (exit 1 if not)."""
+    click.echo(f"{_counts(rep.articles, rep.revisions, rep.failures)} {what}", err=True)
     if not rep.verified:
         click.echo(f"archive: verification failed: {rep.detail}", err=True)
         raise click.exceptions.Exit(1)
@@ -440,12 +444,7 @@ def migrate(state: State, target: str) -> None:
         dst.close()
     from archive.config import redact
 
-    click.echo(f"{rep.articles} articles, {rep.revisions} revisions, {rep.failures} failures copied to "
-               f"{redact(target)}", err=True)
-    if not rep.verified:
-        click.echo(f"archive: verification failed: {rep.detail}", err=True)
-        raise click.exceptions.Exit(1)
-    click.echo("verified: counts and checksums match", err=True)
+    _copied(rep, f"copied to {redact(target)}")
 
 
 @cli.command()
