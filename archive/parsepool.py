@@ -13,6 +13,7 @@ are killed.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -67,6 +68,13 @@ def prepare_chunk(args: tuple[list[FileStat], int, str, int]) -> list[Prepared]:
     return out
 
 
+def _alive(p: Any) -> bool:
+    try:
+        return bool(p.is_alive())
+    except (OSError, ValueError, AssertionError, AttributeError):
+        return False
+
+
 class ParsePool:
     """A process pool for parsing, with a time limit per file."""
 
@@ -92,23 +100,34 @@ class ParsePool:
                                                 initargs=(self._notes, counter, self.limit))
         return self._pool
 
-    def close(self) -> None:
-        """Stop the workers now, whatever they are doing."""
+    def close(self, grace: float = 2.0) -> None:
+        """Stop the workers: each finishes the file it is on within ``grace`` seconds, or is
+        killed (a stop never waits on a slow parse)."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        procs = list(getattr(pool, "_processes", {}).values())  # no public way to kill them
+        procs = list(getattr(pool, "_processes", {}).values())  # no public way to reach them
         pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
         for p in procs:
-            try:
+            with contextlib.suppress(OSError, ValueError, AssertionError, AttributeError):
+                p.join(max(0.0, deadline - time.monotonic()))
+        stuck = [p for p in procs if _alive(p)]
+        for p in stuck:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
                 p.kill()
-            except (OSError, ValueError, AttributeError):
-                pass
-        for p in procs:
-            try:
+        for p in stuck:
+            with contextlib.suppress(OSError, ValueError, AssertionError, AttributeError):
                 p.join(5)
-            except (OSError, ValueError, AssertionError, AttributeError):
-                pass
+        if stuck:
+            # A worker killed while it wrote a result leaves the pool's manager thread waiting for
+            # the rest of that message, and the interpreter's exit joins that thread: closing this
+            # process's end of the result pipe gives it end-of-file instead (all other ends died
+            # with the workers).
+            writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+            if writer is not None:
+                with contextlib.suppress(OSError, AttributeError):
+                    writer.close()
 
     def run(self, files: Sequence[FileStat], batch: int, stopping: Callable[[], bool],
             prepared: Callable[[int], None] | None = None) -> Iterator[list[Prepared]]:
