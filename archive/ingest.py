@@ -98,6 +98,16 @@ class Summary:
         return s + (f" ({', '.join(extra)})" if extra else "")
 
 
+PAGE_FOLDER = "_files"  # what "Save page as, complete" puts beside page.html: page_files/
+
+
+def _page_of(folder: str, exists: Callable[[str], bool]) -> bool:
+    """Whether ``folder`` (``x_files``, lower case) is the resource folder of a saved page
+    ``x.html`` beside it (``exists`` answers for a lower-case name in the same folder)."""
+    stem = folder[: -len(PAGE_FOLDER)]
+    return any(exists(stem + ext) for ext in (".html", ".htm", ".mhtml", ".mht"))
+
+
 class Rules:
     """Which files are articles: configured extensions, no ignored names, inside the root."""
 
@@ -118,7 +128,19 @@ class Rules:
         rel = os.path.relpath(path, root) if root else os.path.basename(path)
         if rel.startswith(".." + os.sep) or rel == "..":
             return False
-        return not any(self.ignored_name(part) for part in rel.split(os.sep))
+        parts = rel.split(os.sep)
+        if any(self.ignored_name(part) for part in parts):
+            return False
+        base = root or os.path.dirname(path)
+        for i, part in enumerate(parts[:-1]):  # inside a saved page's *_files folder
+            if part.endswith(PAGE_FOLDER):
+                try:
+                    names = {n.lower() for n in os.listdir(os.path.join(base, *parts[:i]))}
+                except OSError:
+                    continue
+                if _page_of(part.lower(), names.__contains__):
+                    return False
+        return True
 
 
 def walk(root: str, rules: Rules, unreadable: list[tuple[str, str]] | None = None) -> Iterator[FileStat]:
@@ -138,11 +160,16 @@ def walk(root: str, rules: Rules, unreadable: list[tuple[str, str]] | None = Non
             if unreadable is not None:
                 unreadable.append((d, f"cannot list the folder: {exc.strerror or exc}"))
             continue
+        names = None
         for e in entries:
             if rules.ignored_name(e.name):
                 continue
             try:
                 if e.is_dir(follow_symlinks=False):
+                    if e.name.endswith(PAGE_FOLDER):
+                        names = names if names is not None else {x.name.lower() for x in entries}
+                        if _page_of(e.name.lower(), names.__contains__):
+                            continue  # "Save page as, complete": the page's images, scripts, frames
                     stack.append(e.path)
                     continue
                 if not e.name.lower().endswith(rules.extensions):

@@ -452,3 +452,47 @@ def test_an_unclosed_front_matter_block_is_a_failure_not_a_title() -> None:
     with pytest.raises(ParseError) as e:
         parse_markdown("---\ntitle: Open\nauthor: X\n\nBody text here.\n", "open.md")
     assert e.value.code == "bad-front-matter" and "never closed" in e.value.reason
+
+
+def _mhtml(html: str, location: str) -> bytes:
+    """A single-file save as Chrome writes it: a multipart/related MIME message, the page first."""
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    msg = MIMEMultipart("related", type="text/html")
+    msg["Snapshot-Content-Location"] = location
+    page = MIMEText(html, "html", "utf-8")
+    page["Content-Location"] = location
+    msg.attach(page)
+    css = MIMEText("body { color: red }", "css", "utf-8")
+    css["Content-Location"] = location + "/style.css"
+    msg.attach(css)
+    return msg.as_bytes()
+
+
+def test_saved_page_folders_are_not_articles_and_mhtml_is_read(tmp_path: Path) -> None:
+    """Chrome's "Save page as, complete" writes page.html and page_files/ (whose saved_resource.html
+    is an ad, not an article); its single-file save is .mhtml, which was skipped without a word
+    (issue 23)."""
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    folder = tmp_path / "saved"
+    (folder / "Rivers rise_files").mkdir(parents=True)
+    (folder / "Rivers rise.html").write_text(PAGE)
+    (folder / "Rivers rise_files" / "saved_resource.html").write_text(
+        "<html><head><title>Sign up for our newsletter</title></head><body><p>" + "Subscribe now today. " * 10
+        + "</p></body></html>")
+    (folder / "clip.mhtml").write_bytes(_mhtml(PAGE.replace("Rivers", "Lakes"), "https://news.example.com/lakes"))
+    (folder / "notes_files").mkdir()  # a folder that merely ends so, with no page beside it: read
+    (folder / "notes_files" / "n.txt").write_text(article_text(title="A note"))
+    db = str(tmp_path / "a.db")
+    r = CliRunner().invoke(cli, ["--db", db, "ingest", str(folder)])
+    assert r.exit_code == 0, r.output
+    listed = CliRunner().invoke(cli, ["--db", db, "list", "--format", "jsonl"]).stdout
+    docs = [json.loads(x) for x in listed.splitlines()]
+    names = sorted(Path(d["source"]["path"]).name for d in docs)
+    assert names == ["Rivers rise.html", "clip.mhtml", "n.txt"], names
+    lakes = next(d for d in docs if d["source"]["path"].endswith(".mhtml"))
+    assert lakes["format"] == "html" and "Lakes" in lakes["title"] and lakes["url"]

@@ -197,3 +197,16 @@ def test_progress_moves_file_by_file_not_batch_by_batch(tmp_path: Path, monkeypa
             for i in range(700):  # change them all for the second (pooled) run
                 (folder / f"{i}.txt").write_text(article_text(title=f"Title {i} again"))
     s.close()
+
+
+def test_a_saved_pages_resource_folder_is_not_watched(tmp_path: Path) -> None:
+    """The daemon's events ask Rules too: a file in page_files/ beside page.html is no article."""
+    (tmp_path / "page_files").mkdir()
+    (tmp_path / "page.HTML").write_text("<html></html>")
+    (tmp_path / "page_files" / "frame.html").write_text("<html></html>")
+    (tmp_path / "other_files").mkdir()
+    (tmp_path / "other_files" / "x.html").write_text("<html></html>")
+    rules = Rules(Settings(db="x.db"))
+    assert not rules.wanted_file(str(tmp_path / "page_files" / "frame.html"), str(tmp_path))
+    assert rules.wanted_file(str(tmp_path / "other_files" / "x.html"), str(tmp_path))
+    assert sorted(Path(f.path).name for f in walk(str(tmp_path), rules)) == ["page.HTML", "x.html"]

@@ -34,7 +34,7 @@ __all__ = [
     "plain_inline",
 ]
 
-HTML_EXTENSIONS = (".html", ".htm")
+HTML_EXTENSIONS = (".html", ".htm", ".mhtml", ".mht")  # the last two: single-file saves (MIME)
 MARKDOWN_EXTENSIONS = (".md", ".markdown")
 
 
@@ -70,8 +70,10 @@ def _parse(data: bytes, path: str | None, max_bytes: int, order: str) -> ParsedA
         raise ParseError(path, "empty", "empty: the file has no text")
     kind = file_format(path)
     if kind == "html":
-        from archive.parsing.html import parse_html
+        from archive.parsing.html import parse_html, parse_mhtml
 
+        if (path or "").lower().endswith((".mhtml", ".mht")):
+            return parse_mhtml(data, path)
         return parse_html(data, path)
     text = decode(data, path)
     if kind == "markdown":

@@ -73,6 +73,32 @@ def _paragraphs(text: str) -> str:
     return "\n\n".join(p for p in pars if p)
 
 
+def parse_mhtml(data: bytes, path: str | None = None) -> ParsedArticle:
+    """A single-file save (Chrome's "Save page as, single file", ``.mhtml``/``.mht``): a MIME
+    message whose HTML part is the page; its ``Content-Location`` is the page's address."""
+    import email
+    import email.policy
+
+    msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    for part in msg.walk():
+        if part.get_content_type() == "text/html":
+            html = part.get_payload(decode=True)
+            if not isinstance(html, bytes) or not html.strip():
+                continue
+            charset = part.get_content_charset()
+            if charset and charset.lower() not in ("utf-8", "us-ascii", "ascii"):
+                try:  # trafilatura reads the page's own declaration; the MIME header knows better
+                    html = html.decode(charset, "replace").encode("utf-8")
+                except LookupError:
+                    pass
+            location = part.get("Content-Location") or msg.get("Snapshot-Content-Location")
+            parsed = parse_html(html, path)
+            if not parsed.url and location and str(location).startswith(("http://", "https://")):
+                parsed = parsed._replace(url=str(location))
+            return parsed
+    raise ParseError(path, "no-article", "no article: the saved page has no HTML part")
+
+
 def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     """A saved web page's article. A page with no article text is a failure (``no-article``)."""
     head = data[:4096]
