@@ -343,7 +343,7 @@ def test_settings_precedence(env: dict[str, Any], monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ARCHIVE_IGNORE", "*.bak, drafts")
     s = load_settings()
     assert s.settle == 2 and s.ignore == ["*.bak", "drafts"]
-    assert s.extensions == [".txt", ".md", ".markdown", ".html", ".htm"]
+    assert s.extensions == [".txt", ".md", ".markdown", ".html", ".htm", ".mhtml", ".mht"]
     assert load_settings(settle=0.5).settle == 0.5
     assert s.db.endswith("archive/archive.db")
 
