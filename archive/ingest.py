@@ -33,6 +33,16 @@ POOL_THRESHOLD = 256  # below this many files a process pool costs more than it 
 PROGRESS_EVERY = 5.0  # seconds between progress lines of a long run (the daemon's first scan)
 
 
+def skipped_line(skipped: dict[str, int]) -> str | None:
+    """``12 files skipped: .pdf (7), .webarchive (5); ARCHIVE_EXTENSIONS says which are read``."""
+    if not skipped:
+        return None
+    n = sum(skipped.values())
+    parts = ", ".join(f"{ext} ({c:,})" for ext, c in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+    files = f"{n:,} file{'s' if n != 1 else ''}"
+    return f"{files} skipped for their extension: {parts}; set ARCHIVE_EXTENSIONS to read them"
+
+
 def _duration(seconds: float) -> str:
     s = int(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
@@ -143,10 +153,12 @@ class Rules:
         return True
 
 
-def walk(root: str, rules: Rules, unreadable: list[tuple[str, str]] | None = None) -> Iterator[FileStat]:
+def walk(root: str, rules: Rules, unreadable: list[tuple[str, str]] | None = None,
+         skipped: dict[str, int] | None = None) -> Iterator[FileStat]:
     """Every article file under ``root``; symlinked folders are not entered and a
     symlinked file counts only if it points inside ``root``. Folders that cannot be listed
-    are appended to ``unreadable`` as ``(path, reason)``: what they hold is unknown, not gone."""
+    are appended to ``unreadable`` as ``(path, reason)``: what they hold is unknown, not gone.
+    ``skipped`` counts the files passed over for their extension, by extension."""
     real_root = os.path.realpath(root)
     stack = [root]
     while stack:
@@ -173,6 +185,9 @@ def walk(root: str, rules: Rules, unreadable: list[tuple[str, str]] | None = Non
                     stack.append(e.path)
                     continue
                 if not e.name.lower().endswith(rules.extensions):
+                    if skipped is not None:
+                        ext = os.path.splitext(e.name)[1].lower() or "(no extension)"
+                        skipped[ext] = skipped.get(ext, 0) + 1
                     continue
                 if e.is_symlink():
                     target = os.path.realpath(e.path)
@@ -288,6 +303,7 @@ class Ingester:
         self._pool: ParsePool | None = None
         self._run: list[Any] | None = None  # [total, done, last logged, started] of process()
         self.log_progress = False  # the daemon: log the rate of a long run every PROGRESS_EVERY s
+        self.skipped: dict[str, int] = {}  # files walks passed over for their extension, by extension
         # Seconds a batch keeps trying while another process holds the store's write lock (the
         # daemon retries on its own, with backoff; ``archive ingest`` waits its turn here).
         self.patience = 0.0
@@ -535,7 +551,7 @@ class Ingester:
         unreadable: list[tuple[str, str]] = []
 
         def files() -> Iterator[FileStat]:
-            for fs in walk(root, self.rules, unreadable):
+            for fs in walk(root, self.rules, unreadable, self.skipped):
                 seen.add(fs.path)
                 yield fs
                 if len(seen) % 1024 == 0 and self.stopping():

@@ -469,3 +469,16 @@ def test_similar_lists_the_closest_articles_with_a_score(tmp_path: Path, clean_e
     assert [x["title"] for x in rows] == ["Glaciers melt"] and rows[0]["score"] > 0
     missing = CliRunner().invoke(cli, ["--db", db, "similar", "nothing-here.txt"])
     assert missing.exit_code == 1 and "no article matches" in missing.output
+
+
+def test_ingest_names_the_files_it_skipped_for_their_extension(tmp_path: Path, clean_env: Path) -> None:
+    """``.webarchive`` and ``.pdf`` were skipped with ``0 new … 0 failed`` and nothing else said (issue 23)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(article_text(title="Read"))
+    for name in ("x.webarchive", "y.webarchive", "z.pdf", "README"):
+        (folder / name).write_bytes(b"not read")
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "a.db"), "ingest", str(folder)])
+    assert r.exit_code == 0, r.output
+    assert "4 files skipped for their extension: .webarchive (2), (no extension) (1), .pdf (1)" in r.output
+    assert "ARCHIVE_EXTENSIONS" in r.output

@@ -200,6 +200,10 @@ def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
     ing.close()
     summary.failed += len(missing)
     click.echo(summary.line(), err=True)
+    from archive.ingest import skipped_line
+
+    if said := skipped_line(ing.skipped):
+        click.echo(f"archive: {said}", err=True)
     if summary.gone:
         n = summary.gone
         click.echo(f"archive: {n:,} stored article{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} no file any "

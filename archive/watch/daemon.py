@@ -22,7 +22,7 @@ from typing import Any
 from archive import __version__
 from archive.config import Settings
 from archive.errors import LockHeld, StoreError, StoreReplaced, StoreUnavailable, UsageError
-from archive.ingest import Ingester, Rules, Summary
+from archive.ingest import Ingester, Rules, Summary, skipped_line
 from archive.models import iso, utcnow
 from archive.store import Store, open_store
 from archive.watch import events
@@ -180,6 +180,8 @@ class Daemon:
         assert self.ingester is not None
         t = time.monotonic()
         self._need_reconcile = False
+        first = not self.ready.is_set()
+        self.ingester.skipped = {}
         try:
             s = self.ingester.reconcile(self.root)
         except BaseException:
@@ -189,6 +191,8 @@ class Daemon:
         self._next_rescan = time.monotonic() + self.settings.rescan_interval
         log.info("scan of %s: %s in %.2f s", self.root, s.line(), time.monotonic() - t,
                  extra={"event": "scan", **{k: getattr(s, k) for k in ("new", "updated", "unchanged", "failed")}})
+        if first and (said := skipped_line(self.ingester.skipped)):
+            log.info("%s", said, extra={"event": "skipped", "skipped": self.ingester.skipped})
         self.ready.set()
 
     def _count(self, s: Summary) -> None:
