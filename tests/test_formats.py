@@ -496,3 +496,15 @@ def test_saved_page_folders_are_not_articles_and_mhtml_is_read(tmp_path: Path) -
     assert names == ["Rivers rise.html", "clip.mhtml", "n.txt"], names
     lakes = next(d for d in docs if d["source"]["path"].endswith(".mhtml"))
     assert lakes["format"] == "html" and "Lakes" in lakes["title"] and lakes["url"]
+
+
+def test_a_large_pages_json_ld_metadata_survives_the_markup_bounds() -> None:
+    """Script blocks are cut before lxml sees a large page, but not JSON-LD: it holds the page's date."""
+    from archive.parsing.html import parse_html
+
+    ld = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2016-10-04T09:00:00Z"}</script>'
+    filler = "<script>var x = 1;</script>" * 400  # over the 8 KB at which the bounds apply
+    body = "".join(f"<p>Paragraph {i} of the story about the river and the town.</p>" for i in range(20))
+    page = f"<html><head><title>River</title>{ld}{filler}</head><body><article>{body}</article></body></html>"
+    a = parse_html(page.encode(), "/x/river.html")
+    assert a.published is not None and a.published.isoformat() == "2016-10-04" and a.date_source == "page"

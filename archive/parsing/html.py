@@ -27,7 +27,8 @@ _SCRIPT_OPEN = re.compile(rb"<(script|style)\b", re.I)
 
 
 def _drop_scripts(data: bytes) -> bytes:
-    """Script and style blocks removed, in one pass (an unclosed one keeps the rest as it is)."""
+    """Script and style blocks removed, in one pass (an unclosed one keeps the rest as it is).
+    JSON-LD blocks stay: they are the page's metadata (its date, authors, title)."""
     low = data.lower()
     out, pos = [], 0
     for m in _SCRIPT_OPEN.finditer(low):
@@ -36,6 +37,8 @@ def _drop_scripts(data: bytes) -> bytes:
         end = low.find(b"</" + m.group(1), m.end())
         if end < 0:
             break
+        if b"ld+json" in low[m.end() : low.find(b">", m.end(), end) + 1]:
+            continue
         close = low.find(b">", end)
         if close < 0:
             break
