@@ -80,7 +80,7 @@ def word_count(body: str) -> int:
     if body.isascii():
         classes = body.encode("ascii").translate(_ASCII_CLASS, _ASCII_NEITHER)
         return classes.count(b" x") + classes.startswith(b"x")
-    cjk = len(CJK_CHAR.findall(body)) if _has_cjk_bytes(body) else 0
+    cjk = len(CJK_CHAR.findall(body)) if has_cjk_bytes(body) else 0
     if cjk:
         body = CJK_CHAR.sub(" ", body)
     return cjk + len(body.split()) - len(_NOT_A_WORD.findall(f" {body} "))
@@ -91,7 +91,8 @@ def word_count(body: str) -> int:
 _CJK_LEADS = tuple(bytes([b]) for b in (0xE1, *range(0xE3, 0xEE), 0xEF, 0xF0))
 
 
-def _has_cjk_bytes(text: str) -> bool:
+def has_cjk_bytes(text: str) -> bool:
+    """Whether ``text`` may hold a CJK character (no: certainly none)."""
     b = text.encode("utf-8", "surrogatepass")
     return any(lead in b for lead in _CJK_LEADS)
 

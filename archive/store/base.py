@@ -17,7 +17,7 @@ from archive.models import (
     ParsedArticle,
     RevisionInfo,
     Source,
-    _has_cjk_bytes,
+    has_cjk_bytes,
 )
 
 Sort = Literal["-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path"]
@@ -243,8 +243,8 @@ class SearchQuery(NamedTuple):
 # alone (those scripts put no spaces between words: a word is found as the run of its
 # characters, a phrase of one-character words); and a few words that keep their punctuation:
 # C++, C#, .NET, and letters with dots (U.S., e.g.). The CJK ranges are archive.models'.
-_CJK = CJK_CLASS
-_WORD = re.compile(rf"(?i)\b[a-z]\+\+|(?<![\w#])[a-z]#(?!\w)|\.net\b|\b(?:[a-z]\.){{2,}}|[{_CJK}]|[^\W_{_CJK}]+")
+_WORD = re.compile(rf"(?i)\b[a-z]\+\+|(?<![\w#])[a-z]#(?!\w)|\.net\b|\b(?:[a-z]\.){{2,}}"
+                   rf"|[{CJK_CLASS}]|[^\W_{CJK_CLASS}]+")
 # index_text's rewrites: what tantivy's plain tokenizer (letter-digit runs) then reads as the same words.
 _CPP = re.compile(r"\b([A-Za-z])\+\+")
 _SHARP = re.compile(r"(?<![\w#])([A-Za-z])#(?!\w)")
@@ -258,7 +258,7 @@ def index_text(text: str) -> str:
     letter or digit finds the words of the rule above: CJK characters spaced apart, ``C++`` →
     ``Cplusplus``, ``C#`` → ``Csharp``, ``.NET`` → ``dotnet``, ``U.S.`` → ``USdotted``. Each
     rewrite runs only where a literal search finds its characters (a few µs for most articles)."""
-    if not text.isascii() and _has_cjk_bytes(text) and CJK_CHAR.search(text):
+    if not text.isascii() and has_cjk_bytes(text) and CJK_CHAR.search(text):
         text = CJK_CHAR.sub(r" \g<0> ", text)
     if "++" in text:
         text = _CPP.sub(r"\1plusplus", text)
@@ -299,11 +299,6 @@ def _undot(text: str) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
-
-
-def words_of(text: str) -> list[str]:
-    """``text``'s words by the one rule above, as written (not folded)."""
-    return _WORD.findall(text)
 
 
 def parse_query(text: str) -> SearchQuery:

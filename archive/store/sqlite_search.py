@@ -47,6 +47,12 @@ def _still_matches(q: SearchQuery, art: Article) -> bool:
     return matches(q, [art.title, ", ".join(art.authors), " ".join(art.tags), art.body])
 
 
+def _folder_fault(folder: object, exc: BaseException) -> StoreUnavailable:
+    """A fault of the index's folder (permissions, a full or read-only disk) as the store's."""
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return StoreUnavailable(str(folder), f"search index: {reason}")
+
+
 class IndexUnusable(Exception):
     """A reader cannot use the index (missing where it cannot be built, damaged, unreadable): search
     answers by reading the table instead, and says so."""
@@ -167,7 +173,9 @@ class SearchIndexMixin:
 
     def _index_failed(self, exc: BaseException) -> None:
         """A read met damage: a reader marks the index for the next writer and stops using it; a
-        writer rebuilds it at its next write."""
+        writer rebuilds it at its next write. (IndexUnusable: already known, nothing to do.)"""
+        if isinstance(exc, IndexUnusable):
+            return
         reason = exc.detail if isinstance(exc, IndexDamaged) else str(exc)
         if self._ix is not None:
             self._ix.mark_damaged(reason)
@@ -203,7 +211,7 @@ class SearchIndexMixin:
         try:
             fresh = not (folder / "meta.json").exists()
         except OSError as exc:  # a folder this user may not enter
-            raise StoreUnavailable(str(folder), f"search index: {exc.strerror or exc}") from None
+            raise _folder_fault(folder, exc) from None
         why: str | None = None
         if self._ix is not None and not in_txn:
             ix = self._ix  # this process made it inside its first write (a schema upgrade)
@@ -217,7 +225,7 @@ class SearchIndexMixin:
             except IndexDamaged as exc:
                 why = exc.detail
             except PermissionError as exc:
-                raise StoreUnavailable(str(folder), f"search index: {exc.strerror or exc}") from None
+                raise _folder_fault(folder, exc) from None
             except (OSError, ValueError) as exc:
                 why = f"it is unreadable ({exc})"
             if why is not None:
@@ -290,7 +298,7 @@ class SearchIndexMixin:
                     (folder / DAMAGED).unlink(missing_ok=True)
                     return ix, why
                 except (OSError, ValueError) as exc:
-                    raise StoreUnavailable(str(folder), f"search index: {exc}") from None
+                    raise _folder_fault(folder, exc) from None
                 finally:
                     del w
         if rows:
@@ -300,7 +308,7 @@ class SearchIndexMixin:
         try:
             return TextIndex(folder, readonly=False), why
         except (OSError, ValueError) as exc:
-            raise StoreUnavailable(str(folder), f"search index: {getattr(exc, 'strerror', None) or exc}") from None
+            raise _folder_fault(folder, exc) from None
 
     def _short_of_table(self, ix: TextIndex) -> str | None:
         """Whether the index lacks articles the table has, decided from the two themselves. Holding
@@ -388,8 +396,7 @@ class SearchIndexMixin:
             self._drop_writer(rollback=True)
         else:
             return exc
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        return StoreUnavailable(str(self._index_folder()), f"search index: {reason}")
+        return _folder_fault(self._index_folder(), exc)
 
     def _handed_mark(self) -> int:
         """The log seq up to which the index has everything: the watermark, or (holding the writer,
@@ -548,8 +555,7 @@ class SearchIndexMixin:
                 query = ix._limited(clauses, None, True)
                 ranked, _ = ix.top(searcher, query, limit)
         except (IndexUnusable, IndexDamaged) as exc:
-            if not isinstance(exc, IndexUnusable):
-                self._index_failed(exc)
+            self._index_failed(exc)
             from archive.store.base import Store
 
             return Store.similar(self, article, limit)  # type: ignore[arg-type]  # the table-read fallback
@@ -573,8 +579,7 @@ class SearchIndexMixin:
                         exc: BaseException) -> Iterator[Hit]:
         """Search without the index (it cannot serve: see ``search_warning``): every article the
         filters allow is read and checked with the query's rules; newest first, unranked."""
-        if not isinstance(exc, IndexUnusable):
-            self._index_failed(exc)
+        self._index_failed(exc)
         self.search_warning = (f"{self._unusable}: these results come from reading every article"
                                " (slower, unranked)")
         where, args = self._scan_where(q, filters)
@@ -613,8 +618,7 @@ class SearchIndexMixin:
                     ns = ix.rowids(searcher, ix.any_query(searcher, q.negative, None, False))
                     cond = "a.n NOT IN (SELECT value FROM json_each(?))"
         except (IndexUnusable, IndexDamaged) as exc:
-            if not isinstance(exc, IndexUnusable):
-                self._index_failed(exc)
+            self._index_failed(exc)
             return self._scan_where(q, filters)
         if self._pending:  # changed since indexed: the stored text decides
             keep = set(ns)
@@ -646,8 +650,7 @@ class SearchIndexMixin:
                     searcher = ix.searcher()
                     return ix.count(searcher, ix.query(searcher, q, None, not filters.include_deleted))
             except (IndexUnusable, IndexDamaged) as exc:
-                if not isinstance(exc, IndexUnusable):
-                    self._index_failed(exc)
+                self._index_failed(exc)
         where, args = self._match_where_of(q, filters)
         return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
 

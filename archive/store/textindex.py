@@ -74,7 +74,7 @@ def _schema() -> Any:
 
 
 def _words_analyzer() -> Any:
-    """What the index stores: the words of base.words_of (the text goes through base.index_text
+    """What the index stores: the words of base's word rule (the text goes through base.index_text
     first, so that a split at anything not a letter or digit finds them), case and accents folded.
     Unstemmed: stemming every word at indexing costs more than the rest of an ingest (~150 µs per
     6 KB article); a query word is expanded to the indexed words of its stem instead."""
@@ -246,9 +246,6 @@ class TextIndex:
         if (self.folder / DAMAGED).exists():
             return "a reader found it damaged"
         return None
-
-    def trusted_by(self, store_id: str, last_seq: int) -> bool:
-        return self.distrust(store_id, last_seq) is None
 
     def docs_at_watermark(self) -> int | None:
         """How many documents the index held when its watermark was written (None: not recorded)."""
