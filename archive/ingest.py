@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from archive.config import Settings
 from archive.errors import ParseError, StoreBusy, StoreUnavailable
@@ -41,6 +41,21 @@ def skipped_line(skipped: dict[str, int]) -> str | None:
     parts = ", ".join(f"{ext} ({c:,})" for ext, c in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
     files = f"{n:,} file{'s' if n != 1 else ''}"
     return f"{files} skipped for their extension: {parts}; set ARCHIVE_EXTENSIONS to read them"
+
+
+@dataclass(slots=True)
+class _Run:
+    """How far one ``process()`` got, for its progress lines."""
+
+    total: int
+    started: float
+    done: int = 0
+    said: float = 0.0  # when the last progress line was logged
+
+    def line(self, now: float) -> str:
+        rate = self.done / max(1e-6, now - self.started)
+        left = _duration((self.total - self.done) / max(rate, 1e-6))
+        return f"ingesting: {self.done:,} of {self.total:,} files ({rate:,.0f} files/s, about {left} left)"
 
 
 def _duration(seconds: float) -> str:
@@ -301,7 +316,7 @@ class Ingester:
         self.log_each = log_each
         self.progress = progress
         self._pool: ParsePool | None = None
-        self._run: list[Any] | None = None  # [total, done, last logged, started] of process()
+        self._run: _Run | None = None  # how far process() got
         self.log_progress = False  # the daemon: log the rate of a long run every PROGRESS_EVERY s
         self.skipped: dict[str, int] = {}  # files walks passed over for their extension, by extension
         # Seconds a batch keeps trying while another process holds the store's write lock (the
@@ -369,14 +384,11 @@ class Ingester:
         run = self._run
         if run is None:
             return
-        run[1] += n
+        run.done += n
         now = time.monotonic()
-        if self.log_progress and now - run[2] >= PROGRESS_EVERY and run[1] < run[0]:
-            run[2] = now
-            rate = run[1] / max(1e-6, now - run[3])
-            log.info("ingesting: %s of %s files (%s files/s, about %s left)", f"{run[1]:,}", f"{run[0]:,}",
-                     f"{rate:,.0f}", _duration((run[0] - run[1]) / max(rate, 1e-6)),
-                     extra={"event": "progress", "done": run[1], "total": run[0]})
+        if self.log_progress and now - run.said >= PROGRESS_EVERY and run.done < run.total:
+            run.said = now
+            log.info("%s", run.line(now), extra={"event": "progress", "done": run.done, "total": run.total})
 
     def _move_source(self, p: Prepared, claimed: set[str]) -> KnownFile | None:
         """The article whose file moved to ``p``'s path, if any.
@@ -484,7 +496,7 @@ class Ingester:
         """Read, parse and store ``files`` (already known to need it)."""
         s = Summary()
         now = time.monotonic()
-        self._run = [len(files), 0, now, now]  # total, done, last logged, started
+        self._run = _Run(len(files), now, said=now)
         try:
             with self.store.bulk():
                 for batch in self._prepared(files):
