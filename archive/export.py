@@ -13,7 +13,7 @@ from archive.store.base import Filters, Store
 
 CSV_COLUMNS = ("id", "title", "authors", "published", "word_count", "path", "sha256", "revision",
                "ingested_at", "updated_at", "deleted_at", "url", "site", "tags", "format", "description",
-               "date_source", "body")
+               "date_source", "story", "body")
 BATCH = 500
 
 

@@ -24,6 +24,7 @@ from archive.errors import ParseError, StoreBusy, StoreUnavailable
 from archive.models import Failure, ParsedArticle, Source
 from archive.parsing import HTML_EXTENSIONS, parse_bytes
 from archive.store.base import KnownFile, Store, UpsertItem, UpsertResult
+from archive.stories.signature import signature
 
 if TYPE_CHECKING:
     from archive.parsepool import ParsePool
@@ -84,6 +85,7 @@ class Prepared:
     sha256: str | None
     parsed: ParsedArticle | None
     error: ParseError | None
+    signature: tuple[int, ...] | None = None  # the body's band keys (archive.stories.signature)
 
     @property
     def source(self) -> Source:
@@ -272,11 +274,12 @@ def prepare(fs: FileStat, max_bytes: int, order: str = "dmy") -> Prepared:
     if len(data) != fs.size:  # it changed between stat and read: describe what we read
         fs = FileStat(fs.path, len(data), fs.mtime, fs.inode, fs.device)
     try:
-        return Prepared(fs, sha, parse_bytes(data, fs.path, max_bytes, order), None)
+        parsed = parse_bytes(data, fs.path, max_bytes, order)
     except ParseError as exc:
         return Prepared(fs, sha, None, exc)
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the loop
         return Prepared(fs, sha, None, ParseError(fs.path, "parser-bug", f"parser error: {exc!r}"))
+    return Prepared(fs, sha, parsed, None, tuple(signature(parsed.body)))
 
 
 def is_article_file(path: str, root: str | None = None) -> bool:
@@ -437,7 +440,7 @@ class Ingester:
             if origin is not None:
                 claimed.add(origin.id)
                 moved_from[p.stat.path] = origin.path
-            items.append(UpsertItem(p.parsed, p.source, origin.id if origin else None))
+            items.append(UpsertItem(p.parsed, p.source, origin.id if origin else None, p.signature))
         results = self._upsert(items, fails) if items else []
         if fails:
             self.store.record_failures(fails)

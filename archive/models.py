@@ -161,6 +161,7 @@ class Article(NamedTuple):
     format: str = "text"
     description: str | None = None
     date_source: str | None = None  # text, front-matter, page, path: where ``published`` was read
+    story: str | None = None  # the story's id (its first-seen article's): derived, kept by the store
 
     @classmethod
     def from_parsed(
@@ -207,6 +208,7 @@ class Article(NamedTuple):
             "format": self.format,
             "description": self.description,
             "date_source": self.date_source,
+            "story": self.story,
         }
 
     @classmethod
@@ -225,7 +227,7 @@ class Article(NamedTuple):
             updated_at=parse_iso_required(doc.get("updated_at")),
             deleted_at=parse_iso(doc.get("deleted_at")), url=doc.get("url"), site=doc.get("site"),
             tags=list(doc.get("tags") or []), format=doc.get("format") or "text", description=doc.get("description"),
-            date_source=doc.get("date_source"),
+            date_source=doc.get("date_source"), story=doc.get("story"),
         )
 
     @classmethod

@@ -46,6 +46,7 @@ class ArticleIn(BaseModel):
     format: Literal["text", "markdown", "html"] = "text"
     description: str | None = None
     date_source: Literal["text", "front-matter", "page", "path"] | None = None
+    story: str | None = None  # read, not trusted: the store decides stories itself
 
     @field_validator("title", "body")
     @classmethod

@@ -24,6 +24,7 @@ from archive.config import redact
 from archive.errors import StoreError, StoreMissing, StoreUnavailable
 from archive.store.base import Filters
 from archive.store.mongo import STOP_WORDS, MongoStore, classify, client_options
+from archive.store.mongo.store import SCHEMA_VERSION
 from tests.conftest import item_for, patch_mongomock_bulk
 
 
@@ -243,7 +244,7 @@ def txn_store(mstore: MongoStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
 
     mstore.transactions = True
     monkeypatch.setattr(mstore.client, "start_session", lambda **kw: Session())
-    for name in ("articles", "revs", "fails", "paths"):
+    for name in ("articles", "revs", "fails", "paths", "bands"):
         setattr(mstore, name, Recorder(getattr(mstore, name), seen["log"], session))
     mstore.claims.paths, mstore.claims.articles = mstore.paths, mstore.articles
     yield mstore, seen
@@ -382,7 +383,7 @@ def test_an_older_store_gets_its_claims_and_loses_its_unique_index(write_article
     s = MongoStore("mongodb://mongomock/old", client=client)
     assert not s.articles.index_information()["source_path"].get("unique")
     assert {d["_id"] for d in s.paths.find({})} == {a.source.path for a in s.query(Filters())}
-    assert s.meta.find_one({"_id": "schema"})["version"] == 4
+    assert s.meta.find_one({"_id": "schema"})["version"] == SCHEMA_VERSION
     s.close()
 
 
@@ -402,7 +403,7 @@ def test_sorts_have_indexes_and_title_sorts_without_case(mstore: MongoStore, mon
     monkeypatch.setattr(mstore.articles, "find", spy)
     list(mstore.query(Filters(), sort="title"))
     assert seen[-1]["collation"] == {"locale": "en", "strength": 2} and seen[-1]["allow_disk_use"] is True
-    assert mstore.meta.find_one({"_id": "schema"})["version"] == 4
+    assert mstore.meta.find_one({"_id": "schema"})["version"] == SCHEMA_VERSION
 
 
 def test_the_users_uri_options_win() -> None:

@@ -12,7 +12,7 @@ from archive.cli.state import echo_err
 
 if TYPE_CHECKING:
     from archive.models import Article
-    from archive.store.base import Hit, Store
+    from archive.store.base import Hit, Store, Story
 
 TABLE_LIMIT = 50
 
@@ -154,6 +154,33 @@ def hits_table(hits: list[Hit]) -> None:
         cell.append("\n")
         cell.append_text(rich_snippet(h.snippet))
         t.add_row(a.id[:8], bar, cell)
+    console().print(t)
+
+
+def stories_table(found: list[Story]) -> None:
+    """Each story as a section: its size and id, then its articles (the first seen first) with
+    their similarity to that one, site, date and why they are there."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from archive.console import safe
+
+    t = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False)
+    t.add_column("story", style="cyan", no_wrap=True)
+    t.add_column("id", style="cyan", no_wrap=True)
+    t.add_column("sim", justify="right", no_wrap=True)
+    t.add_column("article", ratio=1)
+    for s in found:
+        for i, m in enumerate(s.members):
+            a = m.article
+            cell = Text(safe(a.title, one_line=True), style="bold" if i == 0 else "")
+            meta = " · ".join(x for x in (a.site, short_date(a.published),
+                                          "first seen" if i == 0 else m.reason) if x)
+            cell.append("\n" + safe(meta, one_line=True), style="italic dim")
+            head = f"{s.id[:8]}\n{len(s.members)} articles" if i == 0 else ""
+            t.add_row(head, a.id[:8], "" if i == 0 else f"{m.similarity:.0%}", cell,
+                      end_section=i == len(s.members) - 1)
     console().print(t)
 
 

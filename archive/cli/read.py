@@ -134,6 +134,16 @@ def show(state: State, ref: str, revision: int | None, fmt: str | None) -> int:
     words = f"{art.word_count:,} word{'s' if art.word_count != 1 else ''}"
     c.print(Text(f"{art.id}  revision {art.revision}  {words}  {display_path(art.source.path)}"
                  + (f"  deleted {o.short_date(art.deleted_at)}" if art.deleted_at else ""), style="dim"))
+    story = store.story(art.story) if art.story and revision is None else None
+    if story is not None:
+        c.print(Text(f"story {story.id[:8]}: {len(story.members)} articles tell it"
+                     f" (archive stories; archive show {story.id[:8]} for the first seen)", style="dim"))
+        for m in story.members:
+            if m.article.id != art.id:
+                sim = "first seen" if m.article.id == story.id else f"{m.similarity:.0%} {m.reason}"
+                line = " · ".join(x for x in (safe(m.article.title, one_line=True), m.article.site,
+                                              o.short_date(m.article.published)) if x)
+                c.print(Text(f"  {m.article.id[:8]}  {sim:<19} {line}", style="dim"), no_wrap=True, overflow="ellipsis")
     c.print()
     width = min(c.width, 100)
     for par in art.body.split("\n\n"):
@@ -460,9 +470,50 @@ def similar(state: State, ref: str, limit: int, fmt: str | None) -> int:
     return 0
 
 
+STORY_COLUMNS = ("story", "size", "id", "path", "title", "site", "published", "similarity", "reason")
+
+
+def stories(state: State, min_size: int, authors: tuple[str, ...], tags: tuple[str, ...], since: dt.date | None,
+            until: dt.date | None, sites: tuple[str, ...], limit: int | None, fmt: str | None) -> int:
+    """Groups of articles that tell one story: copies across outlets (another headline,
+    boilerplate, cuts, light edits) and saves of one page over time; the largest and newest first.
+
+    A story is listed when one of its articles matches the filters; the first-seen article comes
+    first, each with its similarity to it and why it is there (near-duplicate or same-url).
+    csv: one row per article, its story's id and size first.
+
+    \b
+    Examples:
+      archive stories
+      archive stories --min-size 5 --since 2024-01-01 --format jsonl
+      archive stories --site Reuters --format csv > coverage.csv
+    """
+    fmt = o.fmt_for(fmt)
+    store = state.store()
+    flt = filters(authors, since, until, False, tags)._replace(sites=tuple(sites))
+    lim = o.limit_for(limit, fmt)
+    found = store.stories(flt, min_size, None if lim is None else lim + 1)
+    more = lim is not None and len(found) > lim
+    found = found[:lim] if more else found
+    if fmt == "csv":
+        rows = ({"story": s.id, "size": len(s.members), **m.to_doc()} for s in found for m in s.members)
+        o.machine(rows, fmt, STORY_COLUMNS)
+    elif fmt != "table":
+        o.machine((s.to_doc() for s in found), fmt)
+    elif not found:
+        echo_err("no stories: no two articles tell the same story" + (" among those filtered" if flt != filters(
+            (), None, None, False) else ""))
+    else:
+        o.stories_table(found)
+        if more:
+            echo_err(f"{lim} stories shown; --limit N for more")
+    return 0
+
+
 COMMANDS: dict[str, Callable[..., int]] = {
     "search": search, "list": list_cmd, "show": show, "history": history, "export": export, "stats": stats,
     "status": status, "failures": failures, "duplicates": duplicates, "similar": similar,
+    "stories": stories,
 }
 
 

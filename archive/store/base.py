@@ -56,6 +56,7 @@ class UpsertItem(NamedTuple):
     parsed: ParsedArticle
     source: Source
     move_from: str | None = None
+    signature: tuple[int, ...] | None = None  # the body's band keys (archive.stories), if computed
 
 
 Outcome = Literal["new", "updated", "unchanged", "moved", "undeleted"]
@@ -66,6 +67,30 @@ class UpsertResult(NamedTuple):
     id: str
     outcome: Outcome
     revision: int
+
+
+class StoryMember(NamedTuple):
+    """One article of a story: how like the first-seen article it is, and why it is there."""
+
+    article: Article
+    similarity: float
+    reason: str  # near-duplicate or same-url
+
+    def to_doc(self) -> dict[str, Any]:
+        a = self.article
+        return {"id": a.id, "path": a.source.path, "title": a.title, "site": a.site,
+                "published": a.published.isoformat() if a.published else None,
+                "similarity": self.similarity, "reason": self.reason}
+
+
+class Story(NamedTuple):
+    """Articles that tell one story, the first seen first (its id is that article's)."""
+
+    id: str
+    members: list[StoryMember]
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"id": self.id, "size": len(self.members), "articles": [m.to_doc() for m in self.members]}
 
 
 class KnownFile(NamedTuple):
@@ -616,6 +641,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]: ...
+
+    @abc.abstractmethod
+    def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
+        """Stories with at least ``min_size`` live articles of which one matches ``filters``:
+        the largest first, then the newest (by their newest article's date)."""
+
+    @abc.abstractmethod
+    def story(self, id: str) -> Story | None:
+        """One story by its id, its live articles first seen first; None when it has ended."""
 
     def similar(self, article: Article, limit: int = 10) -> list[Hit]:
         """The live articles most like ``article`` by content (never itself), best first, with a

@@ -27,8 +27,13 @@ from archive.store.base import (
     years_of,
 )
 from archive.store.sqlite_search import SearchIndexMixin
+from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
+from archive.store.sqlite_stories import StoriesMixin, seen
+from archive.store.sqlite_stories import backfill as stories_backfill
+from archive.store.sqlite_stories import keeper as stories_keeper
+from archive.stories.keeper import Peer, url_key
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # WAL pages before a commit checkpoints them into the file. SQLite's default, 1,000 (4 MB), is less
 # than one 500-article batch, so a bulk load checkpointed (and synced) at nearly every commit.
 BULK_CHECKPOINT_PAGES = 10_000
@@ -194,11 +199,11 @@ ALTER TABLE articles ADD COLUMN date_source TEXT;
 """
 
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5}
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA}
 
 _COLS = (
     "id, path, title, authors, published, body, word_count, sha256, size, mtime, inode, device, "
-    "revision, ingested_at, updated_at, deleted_at, url, site, tags, format, description, date_source"
+    "revision, ingested_at, updated_at, deleted_at, url, site, tags, format, description, date_source, story"
 )
 _NCOLS = len(_COLS.split(","))
 _A_COLS = ", ".join("a." + c.strip() for c in _COLS.split(","))  # the same, over ``articles a``
@@ -244,6 +249,7 @@ def _row_article(r: sqlite3.Row | tuple[Any, ...]) -> Article:
         format=r[19],
         description=r[20],
         date_source=r[21],
+        story=r[22],
     )
 
 
@@ -272,7 +278,7 @@ def _write_values(a: Article) -> tuple[Any, ...]:
     )
 
 
-class SQLiteStore(SearchIndexMixin, Store):
+class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
     """The embedded store (default)."""
 
     kind = "sqlite"
@@ -287,6 +293,8 @@ class SQLiteStore(SearchIndexMixin, Store):
         self.readonly = False
         self.reads_only = not create
         self._staged: list[tuple[Any, ...]] = []  # new rows of the batch being written
+        # Articles of the batch to place in their stories: (article, its story before, band keys)
+        self._placing: list[tuple[Article, str | None, Sequence[int] | None]] = []
         if not create:
             if not self.path.is_file():
                 raise StoreMissing(str(self.path))
@@ -380,6 +388,8 @@ class SQLiteStore(SearchIndexMixin, Store):
             while version < SCHEMA_VERSION:
                 for stmt in _split_sql(MIGRATIONS[version]):
                     self.db.execute(stmt)
+                if version == 5:
+                    stories_backfill(self.db)  # stories of the articles stored before they were kept
                 version += 1
                 self.db.execute(f"PRAGMA user_version={version}")
 
@@ -478,6 +488,7 @@ class SQLiteStore(SearchIndexMixin, Store):
                 rows.update((r[1], r) for r in self.db.execute(q, chunk))
             seen: set[str] = set()
             self._staged = []
+            self._placing = []
             for item in items:
                 path = item.source.path
                 if path in seen:
@@ -489,9 +500,22 @@ class SQLiteStore(SearchIndexMixin, Store):
                 seen.add(path)
                 out.append(self._upsert_one(item, now, row))
             self._flush_staged()
+            self._place_stories()
             if items:
                 self.db.executemany("DELETE FROM failures WHERE path = ?", [(i.source.path,) for i in items])
         return out
+
+    def _place_stories(self) -> None:
+        """Put the batch's new, changed and returning articles in their stories (after every row
+        of the batch is in the table: two copies may arrive together)."""
+        if not self._placing:
+            return
+        k = stories_keeper(self.db)
+        for art, old_story, keys in self._placing:
+            if old_story is not None:
+                k.remove(art.id, old_story)
+            k.place(Peer(art.id, None, seen(art), art.body, url_key(art.url)), keys)
+        self._placing = []
 
     def _flush_staged(self) -> None:
         """Insert the batch's new articles in one executemany (a later read of a path written in
@@ -511,11 +535,14 @@ class SQLiteStore(SearchIndexMixin, Store):
         if row is None:
             art = Article.from_parsed(item.parsed, src)
             self._staged.append(_write_values(art))
+            self._placing.append((art, None, item.signature))
             return UpsertResult(src.path, art.id, "new", 1)
         old = _row_article(row)
         moved = old.source.path != src.path
         if old.source.sha256 == src.sha256:
             outcome = "moved" if moved else ("undeleted" if old.deleted_at else "unchanged")
+            if old.deleted_at is not None:
+                self._placing.append((old, None, item.signature))
             self.db.execute(
                 "UPDATE articles SET path=?, size=?, mtime=?, inode=?, device=?, deleted_at=NULL,"
                 " updated_at = CASE WHEN ? THEN ? ELSE updated_at END WHERE id=?",
@@ -529,6 +556,7 @@ class SQLiteStore(SearchIndexMixin, Store):
             (old.id, old.revision, old.source.sha256, json.dumps(old.to_doc(), ensure_ascii=False)),
         )
         self.db.execute(_UPDATE, (*_write_values(new)[1:], old.id))
+        self._placing.append((new, old.story, item.signature))
         return UpsertResult(src.path, old.id, "updated", new.revision)
 
     def touch_many(self, files: Sequence[Source]) -> None:
@@ -545,9 +573,14 @@ class SQLiteStore(SearchIndexMixin, Store):
         if not rows:
             return 0
         with self._write():
+            gone = [r for _, p in rows for r in self.db.execute(
+                "SELECT id, story FROM articles WHERE path=? AND deleted_at IS NULL", (p,))]
             changed = self.db.executemany(  # rowcount: the rows updated, not what triggers did
                 "UPDATE articles SET deleted_at=?, updated_at=?1 WHERE path=? AND deleted_at IS NULL", rows
             ).rowcount
+            k = stories_keeper(self.db)
+            for id, story in gone:
+                k.remove(id, story)
             self.db.executemany("DELETE FROM failures WHERE path=?", [(p,) for _, p in rows])
         return changed
 
@@ -570,9 +603,12 @@ class SQLiteStore(SearchIndexMixin, Store):
     def put_articles(self, articles: Sequence[Article], revisions: Sequence[Article] = ()) -> dict[str, int]:
         counts = {"imported": 0, "updated": 0, "unchanged": 0, "conflict": 0}
         with self._write():
+            self._placing = []
             for a in articles:
                 row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id=?", (a.id,)).fetchone()
-                if row is not None and _row_article(row).to_doc() == a.to_doc():
+                old = _row_article(row) if row is not None else None
+                a = a._replace(story=old.story if old else None)  # stories are the store's to decide
+                if old is not None and old.to_doc() == a.to_doc():
                     counts["unchanged"] += 1
                     continue
                 if self.db.execute("SELECT 1 FROM articles WHERE path=? AND id<>?", (a.source.path, a.id)).fetchone():
@@ -584,6 +620,11 @@ class SQLiteStore(SearchIndexMixin, Store):
                 else:
                     self.db.execute(_UPDATE, (*_write_values(a)[1:], a.id))
                     counts["updated"] += 1
+                if a.deleted_at is None:
+                    self._placing.append((a, a.story, None))
+                elif old is not None:
+                    stories_keeper(self.db).remove(a.id, a.story)
+            self._place_stories()
             for r in revisions:
                 self.db.execute(
                     "INSERT OR REPLACE INTO revisions (article_id, revision, sha256, doc) VALUES (?,?,?,?)",

@@ -75,6 +75,7 @@ OPENAPI: dict[str, Any] = {
                         "site": {"type": ["string", "null"]}, "tags": {"type": "array", "items": {"type": "string"}},
                         "format": {"type": "string", "enum": ["text", "markdown", "html"]},
                         "description": {"type": ["string", "null"]},
-                        "date_source": {"enum": ["text", "front-matter", "page", "path", None]}}},
+                        "date_source": {"enum": ["text", "front-matter", "page", "path", None]},
+                        "story": {"type": ["string", "null"]}}},
     }},
 }

@@ -61,6 +61,7 @@ def to_mongo(a: Article) -> dict[str, Any]:
         "format": a.format,
         "description": a.description,
         "date_source": a.date_source,
+        "story": a.story,
     }
 
 
@@ -87,6 +88,7 @@ def from_mongo(d: dict[str, Any]) -> Article:
         format=d.get("format") or "text",
         description=d.get("description"),
         date_source=d.get("date_source"),
+        story=d.get("story"),
     )
 
 

@@ -31,11 +31,12 @@ from archive.store.mongo.conn import classify, client_options, database_name, ho
 from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, from_mongo
 from archive.store.mongo.lock import LockMixin
 from archive.store.mongo.search import TEXT_INDEX, SearchMixin
+from archive.store.mongo.stories import StoriesMixin
 from archive.store.mongo.writes import WritesMixin
 
-SCHEMA_VERSION = 4  # 4: paths claimed in their own collection (articles can be sharded)
+SCHEMA_VERSION = 5  # 4: paths claimed in their own collection (articles can be sharded); 5: stories
 
-class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
+class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
     """MongoDB through pymongo. ``client`` may be injected (mongomock in tests)."""
 
     kind = "mongodb"
@@ -61,6 +62,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
                 self.state = db["daemons"]
                 self.meta = db["archive_meta"]
                 self.paths = db["paths"]
+                self.bands = db["story_bands"]
                 self.claims = PathClaims(self.paths, self.articles, self.server_now)
                 self.transactions = False
                 if create:
@@ -109,6 +111,14 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, Store):
             # Claims for the articles of an older store, before its unique path index goes: path
             # uniqueness lives in ``paths`` now, so that ``articles`` can be sharded.
             self.claims.backfill()
+        self.bands.create_index([("b", 1), ("a", 1)], name="band_article")
+        self.bands.create_index("a", name="article")
+        self.articles.create_index("story", name="story", sparse=True)
+        self.articles.create_index("story_url", name="story_url", sparse=True)
+        if int(schema.get("version", 0)) < 5:
+            from archive.store.mongo.stories import backfill
+
+            backfill(self.articles, self.bands)  # stories of the articles stored before they were kept
         indexes = self.articles.index_information()
         old = indexes.get("source_path") or {}
         if old.get("unique"):

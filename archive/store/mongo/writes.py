@@ -16,11 +16,13 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from archive.errors import StoreUnavailable
-from archive.models import Article, Failure, Source, utcnow
+from archive.models import Article, Failure, Source, iso, utcnow
 from archive.store.base import UpsertItem, UpsertResult, next_revision
 from archive.store.mongo.claims import DUPLICATE_KEY, PathClaims
 from archive.store.mongo.conn import classify
 from archive.store.mongo.docs import from_mongo, source_doc, to_mongo
+from archive.store.mongo.stories import MongoStoryBackend
+from archive.stories.keeper import Keeper, Peer, seen_key, url_key
 
 T = TypeVar("T")
 Done = dict[int, UpsertResult]
@@ -60,6 +62,7 @@ class WritesMixin:
     revs: Any
     fails: Any
     claims: PathClaims
+    bands: Any
     transactions: bool
     _where: str
     _guard: Any
@@ -131,6 +134,7 @@ class WritesMixin:
                     wanted[src.path] = old.id
         refused = self.claims.claim(wanted, s)
         given_up: dict[str, str] = {}
+        placing: list[tuple[Peer, str | None, Sequence[int] | None]] = []
         for i, old in changes:
             src = items[i].source
             if src.path in refused:
@@ -148,6 +152,13 @@ class WritesMixin:
             done[i] = result
             if old.source.path != src.path:
                 given_up[old.source.path] = old.id
+            if result.outcome == "updated":
+                parsed = items[i].parsed
+                placing.append((Peer(old.id, None, seen_key(iso(old.ingested_at) or "", src.mtime), parsed.body,
+                                     url_key(parsed.url)), old.story, items[i].signature))
+            elif old.deleted_at is not None:  # back again (here or elsewhere): a candidate again
+                placing.append((Peer(old.id, None, seen_key(iso(old.ingested_at) or "", src.mtime), old.body,
+                                     url_key(old.url)), None, items[i].signature))
         ops = [(i, art) for i, art in inserts if art.source.path not in refused]
         again += [i for i, art in inserts if art.source.path in refused]
         lost = self._bulk([InsertOne(to_mongo(art)) for _, art in ops], s)
@@ -156,7 +167,10 @@ class WritesMixin:
                 again.append(i)
             else:
                 done[i] = UpsertResult(art.source.path, art.id, "new", 1)
+                placing.append((Peer(art.id, None, seen_key(iso(art.ingested_at) or "", art.source.mtime), art.body,
+                                     url_key(art.url)), None, items[i].signature))
         self.claims.release(given_up, s)
+        self._place_stories(placing, s)
         if done:
             self.fails.delete_many({"_id": {"$in": [items[i].source.path for i in done]}}, session=s)
         return sorted(again), done
@@ -177,6 +191,16 @@ class WritesMixin:
         self.revs.bulk_write([put_revision(old)], session=s)
         res = self.articles.replace_one(guard, to_mongo(new), session=s)
         return UpsertResult(src.path, old.id, "updated", new.revision) if res.matched_count else None
+
+    def _place_stories(self, placing: Sequence[tuple[Peer, str | None, Sequence[int] | None]], s: Any) -> None:
+        """Put articles just written in their stories (``story``: the one each was in before)."""
+        if not placing:
+            return
+        k = Keeper(MongoStoryBackend(self.articles, self.bands, s))
+        for peer, story, keys in placing:
+            if story is not None:
+                k.remove(peer.id, story)
+            k.place(peer, keys)
 
     def _bulk(self, ops: list[Any], s: Any = None) -> set[int]:
         """Run writes to ``articles`` unordered; outside a transaction, the indexes refused with a
@@ -213,9 +237,14 @@ class WritesMixin:
         now = utcnow()
 
         def work(s: Any) -> int:
+            live = {"source.path": {"$in": paths}, "deleted_at": None}
+            gone = list(self.articles.find(live, {"story": 1}, session=s))
             res = self.articles.update_many({"source.path": {"$in": paths}, "deleted_at": None},
                                             {"$set": {"deleted_at": now, "updated_at": now}}, session=s)
             self.fails.delete_many({"_id": {"$in": paths}}, session=s)
+            k = Keeper(MongoStoryBackend(self.articles, self.bands, s))
+            for d in gone:
+                k.remove(d["_id"], d.get("story"))
             return int(res.modified_count)
 
         with self._guard():
@@ -247,6 +276,7 @@ class WritesMixin:
             wanted: dict[str, str] = {}
             plan: list[Article] = []
             for a in articles:
+                a = a._replace(story=existing[a.id].story if a.id in existing else None)  # the store's to decide
                 if a.id in existing and existing[a.id].to_doc() == a.to_doc():
                     counts["unchanged"] += 1
                 elif wanted.get(a.source.path, a.id) != a.id:
@@ -259,12 +289,22 @@ class WritesMixin:
             counts["conflict"] += len(plan) - len(writes)  # another article owns that file: never overwrite it
             lost = self._bulk([ReplaceOne({"_id": a.id}, to_mongo(a), upsert=True) for a in writes], s)
             given_up: dict[str, str] = {}
+            placing: list[tuple[Peer, str | None, Sequence[int] | None]] = []
+            keeper = Keeper(MongoStoryBackend(self.articles, self.bands, s))
             for k, a in enumerate(writes):
                 counts["conflict" if k in lost else "updated" if a.id in existing else "imported"] += 1
                 old = existing.get(a.id)
                 if k not in lost and old is not None and old.source.path != a.source.path:
                     given_up[old.source.path] = a.id
+                if k in lost:
+                    continue
+                if a.deleted_at is None:
+                    placing.append((Peer(a.id, None, seen_key(iso(a.ingested_at) or "", a.source.mtime), a.body,
+                                         url_key(a.url)), a.story, None))
+                elif old is not None:
+                    keeper.remove(a.id, a.story)
             self.claims.release(given_up, s)
+            self._place_stories(placing, s)
             if revisions:
                 self.revs.bulk_write([put_revision(r) for r in revisions], ordered=False, session=s)
             return counts

@@ -1,0 +1,109 @@
+"""The MongoDB store's part of archive.stories: band keys in their own collection (``story_bands``,
+keyed by band: shardable on ``b``), each article's story and address on its document; every change
+in the session of the write that caused it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from archive.models import iso
+from archive.store.base import Filters, Story, StoryMember
+from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, listing_key, seen_key
+
+MAX_CANDIDATES = 200  # as the embedded store: a key shared more widely than this says little
+_PEER_FIELDS = {"story": 1, "ingested_at": 1, "source.mtime": 1, "body": 1, "story_url": 1}
+
+
+def _peer(d: dict[str, Any]) -> Peer:
+    return Peer(d["_id"], d.get("story"), seen_key(iso(d["ingested_at"]) or "", float(d["source"]["mtime"])),
+                d["body"], d.get("story_url"))
+
+
+class MongoStoryBackend:
+    """archive.stories.keeper.StoryBackend over the store's collections, in session ``s``."""
+
+    def __init__(self, articles: Any, bands: Any, s: Any) -> None:
+        self.articles, self.bands, self.s = articles, bands, s
+
+    def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
+        ids: list[str] = []
+        if keys:
+            cur = self.bands.find({"b": {"$in": list(keys)}}, {"a": 1, "_id": 0}, limit=MAX_CANDIDATES, session=self.s)
+            ids = list(dict.fromkeys(d["a"] for d in cur))
+        flt: dict[str, Any] = {"_id": {"$in": ids}}
+        if url_key is not None:
+            flt = {"$or": [flt, {"story_url": url_key}]}
+        q = {"$and": [flt, {"deleted_at": None, "_id": {"$ne": exclude}}]}
+        return [_peer(d) for d in self.articles.find(q, _PEER_FIELDS, limit=MAX_CANDIDATES, session=self.s)]
+
+    def story_peer(self, id: str) -> Peer | None:
+        d = self.articles.find_one({"_id": id, "deleted_at": None}, _PEER_FIELDS, session=self.s)
+        return _peer(d) if d else None
+
+    def story_members(self, story: str) -> list[Peer]:
+        return [_peer(d) for d in self.articles.find({"story": story}, _PEER_FIELDS, session=self.s)]
+
+    def story_put(self, id: str, placement: Placement | None) -> None:
+        p = placement or (None, None, None)
+        self.articles.update_one({"_id": id}, {"$set": {"story": p[0], "story_reason": p[1], "story_similarity": p[2]}},
+                                 session=self.s)
+
+    def story_index(self, id: str, keys: Sequence[int], url_key: str | None) -> None:
+        self.bands.delete_many({"a": id}, session=self.s)
+        if keys:
+            self.bands.insert_many([{"b": k, "a": id} for k in dict.fromkeys(keys)], ordered=False, session=self.s)
+        self.articles.update_one({"_id": id}, {"$set": {"story_url": url_key}}, session=self.s)
+
+
+def backfill(articles: Any, bands: Any) -> int:
+    """Place every live article of a store made before stories were kept, first seen first."""
+    from archive.stories.keeper import url_key
+
+    k = Keeper(MongoStoryBackend(articles, bands, None))
+    docs = sorted(articles.find({"deleted_at": None}, {**_PEER_FIELDS, "url": 1}), key=lambda d: _peer(d).seen)
+    for d in docs:
+        p = _peer(d)
+        k.place(p._replace(story=None, url_key=url_key(d.get("url"))))
+    return len(docs)
+
+
+class StoriesMixin:
+    """MongoStore's story reads."""
+
+    articles: Any
+
+    def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
+        base: dict[str, Any] = {"story": {"$ne": None}, "deleted_at": None}
+        flt = self._filter(filters)  # type: ignore[attr-defined]
+        if flt != {"deleted_at": None}:
+            named = self.articles.distinct("story", {"$and": [flt, {"story": {"$ne": None}}]})
+            base["story"] = {"$in": [s for s in named if s is not None]}
+        day = {"$ifNull": ["$published", {"$dateToString": {"format": "%Y-%m-%d", "date": "$ingested_at"}}]}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": base},
+            {"$group": {"_id": "$story", "size": {"$sum": 1}, "newest": {"$max": day}}},
+            {"$match": {"size": {"$gte": max(min_size, 2)}}},
+            {"$sort": {"size": -1, "newest": -1, "_id": 1}},
+        ]
+        if limit is not None:
+            pipeline.append({"$limit": limit})
+        ids = [d["_id"] for d in self.articles.aggregate(pipeline, allowDiskUse=True)]
+        found = self._members(ids)
+        return [Story(i, found[i]) for i in ids if len(found.get(i, ())) >= 2]
+
+    def story(self, id: str) -> Story | None:
+        members = self._members([id]).get(id, [])
+        return Story(id, members) if len(members) >= 2 else None
+
+    def _members(self, ids: list[str]) -> dict[str, list[StoryMember]]:
+        from archive.store.mongo.docs import from_mongo
+
+        out: dict[str, list[tuple[tuple[bool, str, str], StoryMember]]] = {}
+        for k in range(0, len(ids), 500):
+            for d in self.articles.find({"story": {"$in": ids[k : k + 500]}, "deleted_at": None}):
+                art = from_mongo(d)
+                sim = d.get("story_similarity")
+                m = StoryMember(art, float(sim) if sim is not None else 0.0, d.get("story_reason") or NEAR_DUPLICATE)
+                out.setdefault(d["story"], []).append((listing_key(art.id, art.story, _peer(d).seen), m))
+        return {s: [m for _, m in sorted(ms, key=lambda x: x[0])] for s, ms in out.items()}

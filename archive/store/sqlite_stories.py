@@ -1,0 +1,143 @@
+"""The embedded store's part of archive.stories: band keys and addresses in two tables, each
+article's story in its own row; every change in the write transaction that caused it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from archive.models import Article, iso
+from archive.store.base import Filters, Story, StoryMember
+from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, listing_key, seen_key
+
+# Band keys of every live article (the candidates' index) and the keys and address each article
+# has there (to remove them again); articles' stories live in their own rows.
+SCHEMA = """
+ALTER TABLE articles ADD COLUMN story TEXT;
+ALTER TABLE articles ADD COLUMN story_reason TEXT;
+ALTER TABLE articles ADD COLUMN story_similarity REAL;
+CREATE INDEX articles_story ON articles(story) WHERE story IS NOT NULL;
+CREATE TABLE story_keys (key INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
+CREATE TABLE story_sigs (n INTEGER PRIMARY KEY, keys TEXT NOT NULL, url_key TEXT);
+CREATE INDEX story_sigs_url ON story_sigs(url_key) WHERE url_key IS NOT NULL;
+"""
+
+# A band key shared by more articles than this says little (boilerplate, a one-line text): the
+# candidates stop there.
+MAX_CANDIDATES = 200
+# Peer.seen: when the article was stored, then when its file was saved (a first ingest stores many at once).
+_SEEN = "a.ingested_at || ' ' || printf('%020.6f', a.mtime)"
+_PEER = f"SELECT a.id, a.story, {_SEEN}, a.body, s.url_key FROM articles a LEFT JOIN story_sigs s ON s.n = a.n"
+
+
+def seen(a: Article) -> str:
+    """Peer.seen of a stored article (as _SEEN computes it)."""
+    return seen_key(iso(a.ingested_at) or "", a.source.mtime)
+
+
+def _peer(r: Any) -> Peer:
+    return Peer(r[0], r[1], r[2], r[3], r[4])
+
+
+class SQLiteStoryBackend:
+    """archive.stories.keeper.StoryBackend over one connection, inside its write transaction."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def _n(self, id: str) -> int | None:
+        row = self.db.execute("SELECT n FROM articles WHERE id=?", (id,)).fetchone()
+        return row[0] if row else None
+
+    def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
+        parts: list[str] = []
+        args: list[Any] = []
+        if keys:
+            parts.append(f"SELECT n FROM story_keys WHERE key IN ({','.join('?' * len(keys))})")
+            args.extend(keys)
+        if url_key is not None:
+            parts.append("SELECT n FROM story_sigs WHERE url_key = ?")
+            args.append(url_key)
+        if not parts:
+            return []
+        sql = (f"{_PEER} WHERE a.n IN (SELECT n FROM ({' UNION '.join(parts)}) LIMIT {MAX_CANDIDATES})"
+               " AND a.deleted_at IS NULL AND a.id <> ?")
+        return [_peer(r) for r in self.db.execute(sql, (*args, exclude))]
+
+    def story_peer(self, id: str) -> Peer | None:
+        row = self.db.execute(f"{_PEER} WHERE a.id = ? AND a.deleted_at IS NULL", (id,)).fetchone()
+        return _peer(row) if row else None
+
+    def story_members(self, story: str) -> list[Peer]:
+        return [_peer(r) for r in self.db.execute(f"{_PEER} WHERE a.story = ?", (story,))]
+
+    def story_put(self, id: str, placement: Placement | None) -> None:
+        p = placement or (None, None, None)
+        self.db.execute("UPDATE articles SET story=?, story_reason=?, story_similarity=? WHERE id=?", (*p, id))
+
+    def story_index(self, id: str, keys: Sequence[int], url_key: str | None) -> None:
+        n = self._n(id)
+        if n is None:
+            return
+        old = self.db.execute("SELECT keys FROM story_sigs WHERE n=?", (n,)).fetchone()
+        if old is not None:
+            self.db.executemany("DELETE FROM story_keys WHERE key=? AND n=?", [(k, n) for k in json.loads(old[0])])
+        if not keys and url_key is None:
+            self.db.execute("DELETE FROM story_sigs WHERE n=?", (n,))
+            return
+        self.db.execute("INSERT OR REPLACE INTO story_sigs (n, keys, url_key) VALUES (?,?,?)",
+                        (n, json.dumps(list(keys)), url_key))
+        self.db.executemany("INSERT OR IGNORE INTO story_keys (key, n) VALUES (?,?)", [(k, n) for k in keys])
+
+
+def keeper(db: sqlite3.Connection) -> Keeper:
+    return Keeper(SQLiteStoryBackend(db))
+
+
+def backfill(db: sqlite3.Connection) -> int:
+    """Place every live article (a store made before stories were kept): first seen first."""
+    k = keeper(db)
+    count = 0
+    rows = db.execute(f"{_PEER} WHERE a.deleted_at IS NULL ORDER BY 3, a.id").fetchall()
+    urls = dict(db.execute("SELECT id, url FROM articles WHERE url IS NOT NULL").fetchall())
+    from archive.stories.keeper import url_key
+
+    for r in rows:
+        k.place(Peer(r[0], None, r[2], r[3], url_key(urls.get(r[0]))))
+        count += 1
+    return count
+
+
+class StoriesMixin:
+    """SQLiteStore's story reads (the keeper above writes them)."""
+
+    def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
+        where, args = self._where(filters)  # type: ignore[attr-defined]
+        sql = ("SELECT story, count(*) AS size, max(coalesce(published, substr(ingested_at, 1, 10))) AS newest"
+               " FROM articles WHERE story IS NOT NULL AND deleted_at IS NULL"
+               f" AND story IN (SELECT a.story FROM articles a {where or 'WHERE 1'} AND a.story IS NOT NULL)"
+               " GROUP BY story HAVING size >= ? ORDER BY size DESC, newest DESC, story LIMIT ?")
+        ids = [r[0] for r in self._read(sql, [*args, max(min_size, 2), -1 if limit is None else limit])]  # type: ignore[attr-defined]
+        found = self._members(ids)
+        return [Story(i, found[i]) for i in ids if len(found.get(i, ())) >= 2]
+
+    def story(self, id: str) -> Story | None:
+        members = self._members([id]).get(id, [])
+        return Story(id, members) if len(members) >= 2 else None
+
+    def _members(self, ids: list[str]) -> dict[str, list[StoryMember]]:
+        from archive.store.sqlite import _A_COLS, _NCOLS, _row_article
+
+        out: dict[str, list[tuple[tuple[bool, str, str], StoryMember]]] = {}
+        for k in range(0, len(ids), 500):
+            chunk = ids[k : k + 500]
+            rows = self._read(  # type: ignore[attr-defined]
+                f"SELECT {_A_COLS}, a.story_similarity, a.story_reason FROM articles a"
+                f" WHERE a.story IN ({','.join('?' * len(chunk))}) AND a.deleted_at IS NULL", chunk)
+            for r in rows:
+                art = _row_article(r)
+                m = StoryMember(art, r[_NCOLS] if r[_NCOLS] is not None else 0.0, r[_NCOLS + 1] or NEAR_DUPLICATE)
+                out.setdefault(r[22], []).append((listing_key(art.id, art.story, seen(art)), m))
+        return {s: [m for _, m in sorted(ms, key=lambda x: x[0])] for s, ms in out.items()}

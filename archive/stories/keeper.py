@@ -1,0 +1,163 @@
+"""Which story an article belongs to, kept as articles arrive, change and vanish.
+
+A story is a star around its first-seen article, the *anchor*; the story's id is the anchor's
+article id. An article joins a story when
+
+* it was saved from the same page as a member (``same-url``: the canonical addresses of
+  archive.stories.urls are equal), whatever its text; or
+* its text is a copy of the anchor's (``near-duplicate``): they share a band of their sketches
+  (the candidates) and, on the shingles themselves, most of the shorter text is in the longer
+  (containment) while the two still share a good part of their words together (Jaccard), so that a
+  short article quoted inside a long round-up is not a copy of it.
+
+Comparing with the anchor, never with any member, is the guard against chaining: two unrelated
+articles never meet through a third that resembles both. The rules here are decisions only; a
+backend (:class:`StoryBackend`) reads and writes what they decide, in the transaction of the write
+that caused them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
+
+from archive.stories.signature import shingles, signature, similarity
+from archive.stories.urls import canonical_url
+
+MIN_CONTAINMENT = 0.5  # of the shorter text's shingles, found in the longer's
+MIN_JACCARD = 0.2  # of both texts' shingles together
+NEAR_DUPLICATE, SAME_URL = "near-duplicate", "same-url"
+
+
+class Peer(NamedTuple):
+    """What the keeper needs of an article already stored."""
+
+    id: str
+    story: str | None
+    seen: str  # ingested_at, ISO-8601: first seen sorts first
+    body: str
+    url_key: str | None  # canonical_url() of its address
+
+
+class Placement(NamedTuple):
+    story: str  # the anchor's id
+    reason: str  # near-duplicate or same-url
+    similarity: float  # containment with the anchor (1.0 for the anchor itself)
+
+
+class StoryBackend(Protocol):
+    """What a store does for the keeper (inside its write transaction)."""
+
+    def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
+        """Live articles other than ``exclude`` that share a band key or the canonical address."""
+
+    def story_peer(self, id: str) -> Peer | None:
+        """One live article."""
+
+    def story_members(self, story: str) -> list[Peer]:
+        """The articles of a story, the anchor included."""
+
+    def story_put(self, id: str, placement: Placement | None) -> None:
+        """Record (or clear) an article's story."""
+
+    def story_index(self, id: str, keys: Sequence[int], url_key: str | None) -> None:
+        """Replace an article's band keys and address (empty, None: it is no candidate any more)."""
+
+
+def url_key(url: str | None) -> str | None:
+    """The key under which saves of one page meet."""
+    return canonical_url(url)
+
+
+def _first(p: Peer) -> tuple[str, str]:
+    return (p.seen, p.id)
+
+
+def seen_key(ingested_at: str, mtime: float) -> str:
+    """Peer.seen: when the article was stored (ISO-8601), then when its file was last saved."""
+    return f"{ingested_at} {mtime:020.6f}"
+
+
+def listing_key(id: str, story: str | None, seen: str) -> tuple[bool, str, str]:
+    """The order of a story's articles: the first seen (the anchor, whose id is the story's)
+    first, then by when they were seen."""
+    return (id != story, seen, id)
+
+
+class Keeper:
+    """Keeps the stories through the writes of one transaction (shingles cached within it)."""
+
+    def __init__(self, backend: StoryBackend) -> None:
+        self.b = backend
+        self._shingles: dict[str, frozenset[int]] = {}
+
+    def _sh(self, p: Peer) -> frozenset[int]:
+        s = self._shingles.get(p.id)
+        if s is None:
+            s = self._shingles[p.id] = shingles(p.body)
+        return s
+
+    def place(self, art: Peer, keys: Sequence[int] | None = None) -> Placement | None:
+        """Index a live article (new, changed or back) and put it in its story, if it has one.
+        ``keys``: its band keys, when a parse worker computed them."""
+        self._shingles.pop(art.id, None)
+        keys = list(keys) if keys is not None else signature(art.body)
+        self.b.story_index(art.id, keys, art.url_key)
+        peers = self.b.story_peers(keys, art.url_key, art.id)
+        if not peers:
+            return None
+        same = [p for p in peers if art.url_key is not None and p.url_key == art.url_key]
+        if same:
+            # The story the earliest save is in; else the earliest save starts one.
+            in_story = [p for p in same if p.story is not None]
+            return self._join(art, min(in_story or same, key=_first), SAME_URL)
+        best: tuple[float, Peer] | None = None
+        tried: set[str] = set()
+        for p in sorted(peers, key=_first):
+            anchor_id = p.story or p.id
+            if anchor_id in tried:
+                continue
+            tried.add(anchor_id)
+            anchor = p if anchor_id == p.id else self.b.story_peer(anchor_id)
+            if anchor is None:
+                continue
+            cont, jac = similarity(self._sh(art), self._sh(anchor))
+            if cont >= MIN_CONTAINMENT and jac >= MIN_JACCARD and (best is None or cont > best[0]):
+                best = (cont, anchor)
+        return None if best is None else self._join(art, best[1], NEAR_DUPLICATE)
+
+    def _join(self, art: Peer, peer: Peer, reason: str) -> Placement:
+        """Put ``art`` in ``peer``'s story, or start one with ``peer`` (the earlier seen of the two
+        anchors it)."""
+        anchor = self.b.story_peer(peer.story) if peer.story not in (None, peer.id) else peer
+        if anchor is None:  # a story without its anchor: cannot happen, but never fail a write on it
+            anchor = peer._replace(story=None)
+        if anchor.story is None and _first(art) < _first(anchor):
+            # The article is older than the one it matches (an import): it anchors the story.
+            anchor, art = art, anchor
+        if anchor.story is None:
+            self.b.story_put(anchor.id, Placement(anchor.id, reason, 1.0))
+        cont = 1.0 if art.body == anchor.body else similarity(self._sh(art), self._sh(anchor))[0]
+        placement = Placement(anchor.id, reason, round(cont, 4))
+        self.b.story_put(art.id, placement)
+        return placement
+
+    def remove(self, id: str, story: str | None) -> None:
+        """Take an article out of its story and of the candidates (it was deleted, or its text
+        is about to change: :meth:`place` follows). A story left with one article ends; a story
+        that loses its anchor is formed again around its members, first seen first."""
+        self.b.story_index(id, (), None)
+        self._shingles.pop(id, None)
+        if story is None:
+            return
+        self.b.story_put(id, None)
+        members = [m for m in self.b.story_members(story) if m.id != id]
+        if story != id:
+            if len(members) == 1:
+                self.b.story_put(members[0].id, None)
+            return
+        for m in members:
+            self.b.story_put(m.id, None)
+        for m in sorted(members, key=_first):
+            self.place(m._replace(story=None))
+
