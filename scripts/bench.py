@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks. Every figure is the median of several runs, beside a baseline measured in the same run.
 
-    scripts/bench.py parse|store|search|ingest|rescan|latency|export|cli|serve|webload [--n N] [--runs R]
+    scripts/bench.py parse|store|search|ingest|rescan|latency|export|cli|serve|webload|stories [--n N] [--runs R]
     scripts/bench.py all [--n N] [--write docs/BENCHMARKS.md]
 
 Corpora come from scripts/make_corpus.py and are cached under bench-out/ (git-ignored).
@@ -758,6 +758,75 @@ def bench_cli(a: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- main
 
 
+def _story_pairs(groups: list[list[str]]) -> set[tuple[str, str]]:
+    return {(a, b) for g in groups for a in g for b in g if a < b}
+
+
+def bench_stories(a: argparse.Namespace) -> None:
+    """Pair precision and recall of "same story" on the labelled set of scripts/story_set.py
+    (real articles, copies made as outlets make them, same-URL saves), then stories and similar
+    latency on the big corpus's store."""
+    import story_set
+
+    folder = OUT / "story-set"
+    truth = story_set.make(folder, seed=a.seed)
+    groups = truth["groups"]
+    db = OUT / "story-set.db"
+    runs = []
+    for _ in range(a.runs):
+        el, summary = _ingest_once(folder, db)
+        runs.append(el)
+    s = SQLiteStore(db, create=False)
+    found = s.stories(Filters())
+    s.close()
+    name = {m.article.source.path: Path(m.article.source.path).name for st in found for m in st.members}
+    predicted = _story_pairs([[name[m.article.source.path] for m in st.members] for st in found])
+    copies = _story_pairs([g["files"] for g in groups if g["kind"] == "copies"])
+    same_url = _story_pairs([g["files"] for g in groups if g["kind"] == "same-url"])
+    true = copies | same_url
+    hit = predicted & true
+    labelled = {f for g in groups for f in g["files"]}
+    # Two articles of the corpora themselves, 90% the same text: the corpora's own copies (a story
+    # the BBC ran twice, a newswire's repeat), which the truth does not know of.
+    from archive.stories.signature import shingles, similarity
+
+    texts = {Path(m.article.source.path).name: m.article.body for st in found for m in st.members}
+    own = {p for p in predicted - true if not {p[0], p[1]} & labelled
+           and similarity(shingles(texts[p[0]]), shingles(texts[p[1]]))[0] >= 0.9}
+    wrong = sorted(predicted - true - own)
+    n = summary.new + summary.unchanged
+    precision = len(hit) / max(1, len(predicted))
+    row("stories", f"labelled set: {n:,} files, {len(groups)} stories", f"precision {precision:.4f}",
+        f"{len(predicted):,} pairs grouped", "", f"{len(wrong) + len(own)} pairs not in the truth")
+    row("stories", "precision, the corpora's own copies apart", f"{len(hit) / max(1, len(predicted) - len(own)):.4f}",
+        f"{len(own)} pairs 90%+ alike", "", "two unlabelled corpus articles, >= 90% the same text")
+    row("stories", "recall: copies (pairs)", f"{len(copies & predicted) / max(1, len(copies)):.4f}",
+        f"{len(copies):,} true pairs", "", "another headline, boilerplate, cut 10-35%, edits")
+    row("stories", "recall: same-url saves (pairs)", f"{len(same_url & predicted) / max(1, len(same_url)):.4f}",
+        f"{len(same_url):,} true pairs", "", "silent edits and heavy rewrites")
+    row("stories", "ingest of the labelled set", f"{n / med(runs):,.0f} files/s", "", "",
+        "signatures and grouping included")
+    for p in wrong[:10]:
+        print(f"    grouped, not in the truth: {p[0]} {p[1]}", file=sys.stderr)
+    missed = sorted(copies - predicted)
+    for p in missed[:10]:
+        print(f"    missed copy pair: {p[0]} {p[1]}", file=sys.stderr)
+    big = store_path(a.n)
+    if not big.exists():
+        print(f"(no store of {a.n:,} articles: run scripts/bench.py ingest --n {a.n} first for latency)",
+              file=sys.stderr)
+        return
+    ref = json.loads(subprocess.run([*ARCHIVE, "--db", str(big), "list", "--limit", "1", "--format", "jsonl"],
+                                    capture_output=True, check=True, text=True).stdout)["id"]
+    cmds = {"stories --limit 50": [*ARCHIVE, "--db", str(big), "stories", "--limit", "50", "--format", "jsonl"],
+            "similar --limit 10": [*ARCHIVE, "--db", str(big), "similar", ref, "--format", "jsonl"],
+            "baseline: --version": [*ARCHIVE, "--version"]}
+    t = _race(cmds, max(5, a.runs))
+    for k in ("stories --limit 50", "similar --limit 10"):
+        row("stories", f"{k}, {a.n:,} articles (whole process)", f"{t[k] * 1e3:.0f} ms",
+            f"--version: {t['baseline: --version'] * 1e3:.0f} ms", f"{t[k] / t['baseline: --version']:.1f}x")
+
+
 def machine() -> str:
     mem = ""
     try:
@@ -795,7 +864,8 @@ def write_md(path: Path, cmd: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("what", choices=["parse", "store", "search", "ingest", "rescan", "latency", "export", "cli",
-                                     "serve", "webload", "all"])
+                                     "serve", "webload", "stories", "all"])
+    ap.add_argument("--seed", type=int, default=7, help="of the labelled story set (stories)")
     ap.add_argument("--seconds", type=float, default=30.0, help="length of the web load run (webload)")
     ap.add_argument("--n", type=int, default=100_000, help="articles in the big corpus (default 100,000)")
     ap.add_argument("--runs", type=int, default=3)
@@ -811,7 +881,7 @@ def main() -> int:
     funcs: dict[str, Callable[[argparse.Namespace], Any]] = {
         "parse": bench_parse, "store": bench_store, "ingest": bench_ingest, "rescan": bench_rescan,
         "search": bench_search, "latency": bench_latency, "export": bench_export, "cli": bench_cli,
-        "serve": bench_serve, "webload": bench_webload,
+        "serve": bench_serve, "webload": bench_webload, "stories": bench_stories,
     }
     order = list(funcs) if a.what == "all" else [a.what]
     for name in order:

@@ -115,10 +115,10 @@ class StoriesMixin:
 
     def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
         where, args = self._where(filters)  # type: ignore[attr-defined]
-        sql = ("SELECT story, count(*) AS size, max(coalesce(published, substr(ingested_at, 1, 10))) AS newest"
+        sql = ("SELECT story, count(*) AS members, max(coalesce(published, substr(ingested_at, 1, 10))) AS newest"
                " FROM articles WHERE story IS NOT NULL AND deleted_at IS NULL"
                f" AND story IN (SELECT a.story FROM articles a {where or 'WHERE 1'} AND a.story IS NOT NULL)"
-               " GROUP BY story HAVING size >= ? ORDER BY size DESC, newest DESC, story LIMIT ?")
+               " GROUP BY story HAVING members >= ? ORDER BY members DESC, newest DESC, story LIMIT ?")
         ids = [r[0] for r in self._read(sql, [*args, max(min_size, 2), -1 if limit is None else limit])]  # type: ignore[attr-defined]
         found = self._members(ids)
         return [Story(i, found[i]) for i in ids if len(found.get(i, ())) >= 2]

@@ -23,10 +23,10 @@ from collections.abc import Iterable
 from archive.models import CJK_CLASS, has_cjk_bytes
 
 SHINGLE = 4  # words per shingle
-BINS = 32
-ROWS = 2  # bins per band: a pair at Jaccard 0.4 shares a band with probability ~0.93, at 0.05 ~0.04
+BINS = 64
+ROWS = 2  # bins per band: a pair at Jaccard 0.2 shares one of 32 bands with probability ~0.73, at 0.3 ~0.95
 BANDS = BINS // ROWS
-_BIN_BITS = 5  # 2 ** 5 == BINS
+_BIN_BITS = 6  # 2 ** 6 == BINS
 _SHIFT = 32 - _BIN_BITS
 _MASK64 = (1 << 64) - 1
 _EMPTY = 1 << _SHIFT  # above every value a bin can hold

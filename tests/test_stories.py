@@ -1,0 +1,311 @@
+"""Stories: the grouping rules as pure functions, both stores through the contract fixture, the
+CLI, and a real daemon keeping groups right through add, edit, move and delete."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archive.store.base import Filters, Store
+from archive.stories.keeper import Keeper, Peer, Placement
+from archive.stories.signature import shingles, signature, similarity
+from archive.stories.urls import canonical_url
+from tests.conftest import article_text, item_for
+from tests.daemon import DaemonProc, wait_for
+
+_VOCABULARY = ("market shares rose sharply after the central bank said interest rates would stay low for longer "
+               "than investors had expected while exporters welcomed a weaker currency and importers warned of "
+               "higher prices for fuel food and machinery during the coming winter months across the region")
+WORDS = tuple(_VOCABULARY.split(" "))
+
+
+def text(seed: int, paragraphs: int = 6, words: int = 60) -> str:
+    """A body of its own: a random walk over a vocabulary (two seeds share no long runs)."""
+    rng = random.Random(seed)
+    return "\n\n".join(" ".join(rng.choice(WORDS) for _ in range(words)) for _ in range(paragraphs))
+
+
+def republished(body: str, cut: float = 0.3) -> str:
+    """As an outlet runs wire copy: its boilerplate around the text, the end cut off."""
+    paras = body.split("\n\n")
+    kept = paras[: max(1, round(len(paras) * (1 - cut)))]
+    return ("Subscribe to our newsletter for the day's top stories.\n\n" + "\n\n".join(kept)
+            + "\n\nCopyright Example Outlet. All rights reserved.")
+
+
+# ---------------------------------------------------------------- pure rules
+
+
+def test_addresses_meet_whatever_tracking_scheme_host_case_slash_or_fragment() -> None:
+    same = ["https://www.Example.com/news/story-1?utm_source=tw&utm_medium=social",
+            "http://example.com/news/story-1/", "https://example.com/news/story-1#comments",
+            "https://example.com/news/story-1?fbclid=abc&gclid=def", "https://EXAMPLE.com:443/news/story-1"]
+    assert len({canonical_url(u) for u in same}) == 1
+    assert canonical_url("https://example.com/news/story-1?id=2") != canonical_url("https://example.com/news/story-1?id=3")
+    assert canonical_url("https://example.com/news/story-2") != canonical_url(same[0])
+    assert canonical_url("mailto:someone@example.com") is None and canonical_url(None) is None
+
+
+def test_a_cut_copy_with_boilerplate_stays_alike_and_another_text_does_not() -> None:
+    body = text(1)
+    copy = republished(body, cut=0.35)
+    cont, jac = similarity(shingles(body), shingles(copy))
+    assert cont >= 0.8 and jac >= 0.5
+    assert set(signature(body)) & set(signature(copy))  # a shared band makes it a candidate
+    other = similarity(shingles(body), shingles(text(2)))
+    assert other[0] < 0.1
+
+
+def test_signatures_are_stable_and_a_short_text_has_none() -> None:
+    assert signature(text(3)) == signature(text(3)) and len(signature(text(3))) == 32
+    assert signature("Too short to tell.") == []
+    assert all(-(2**63) <= k < 2**63 for k in signature(text(4)))  # SQLite INTEGER, BSON long
+
+
+class Memory:
+    """archive.stories.keeper.StoryBackend in a dict: the rules without a store."""
+
+    def __init__(self) -> None:
+        self.arts: dict[str, Peer] = {}
+        self.keys: dict[str, tuple[list[int], str | None]] = {}
+        self.placed: dict[str, Placement] = {}
+
+    def _peer(self, id: str) -> Peer:
+        p = self.arts[id]
+        pl = self.placed.get(id)
+        return p._replace(story=pl.story if pl else None, url_key=self.keys.get(id, ([], None))[1])
+
+    def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
+        return [self._peer(i) for i, (ks, u) in self.keys.items()
+                if i != exclude and i in self.arts and (set(ks) & set(keys) or (url_key and u == url_key))]
+
+    def story_peer(self, id: str) -> Peer | None:
+        return self._peer(id) if id in self.arts else None
+
+    def story_members(self, story: str) -> list[Peer]:
+        return [self._peer(i) for i, p in self.placed.items() if p.story == story and i in self.arts]
+
+    def story_put(self, id: str, placement: Placement | None) -> None:
+        if placement is None:
+            self.placed.pop(id, None)
+        else:
+            self.placed[id] = placement
+
+    def story_index(self, id: str, keys: Sequence[int], url_key: str | None) -> None:
+        self.keys[id] = (list(keys), url_key)
+
+    def add(self, k: Keeper, id: str, body: str, url: str | None = None) -> None:
+        self.arts[id] = Peer(id, None, f"2026-01-01 {len(self.arts):05d}", body, canonical_url(url))
+        k.place(self.arts[id])
+
+    def delete(self, k: Keeper, id: str) -> None:
+        story = self.placed.get(id)
+        del self.arts[id]
+        k.remove(id, story.story if story else None)
+
+    def groups(self) -> set[frozenset[str]]:
+        by: dict[str, set[str]] = {}
+        for i, p in self.placed.items():
+            by.setdefault(p.story, set()).add(i)
+        return {frozenset(g) for g in by.values()}
+
+
+def test_copies_gather_around_the_first_seen_and_unrelated_texts_stay_apart() -> None:
+    m = Memory()
+    k = Keeper(m)
+    m.add(k, "orig", text(10))
+    m.add(k, "other", text(11))
+    m.add(k, "copy1", republished(text(10), 0.1))
+    m.add(k, "copy2", republished(text(10), 0.35))
+    assert m.groups() == {frozenset({"orig", "copy1", "copy2"})}
+    assert m.placed["copy1"] == Placement("orig", "near-duplicate", m.placed["copy1"].similarity)
+    assert m.placed["orig"].similarity == 1.0 and 0.5 <= m.placed["copy2"].similarity < 1.0
+
+
+def test_no_chaining_through_an_article_that_resembles_two_stories() -> None:
+    a, b = text(20, paragraphs=4), text(21, paragraphs=4)
+    m = Memory()
+    k = Keeper(m)
+    m.add(k, "a", a)
+    m.add(k, "ab", a + "\n\n" + b)  # a round-up holding both texts
+    m.add(k, "b", b)
+    # "ab" may join a's story; b is not a's copy, so it never joins it through "ab".
+    assert not any({"a", "b"} <= g for g in m.groups())
+
+
+def test_a_story_that_loses_its_first_seen_forms_again_and_one_left_alone_ends() -> None:
+    m = Memory()
+    k = Keeper(m)
+    for i, cut in enumerate((0.0, 0.1, 0.2)):
+        m.add(k, f"c{i}", republished(text(30), cut) if i else text(30))
+    m.delete(k, "c0")
+    assert m.groups() == {frozenset({"c1", "c2"})} and m.placed["c2"].story == "c1"
+    m.delete(k, "c2")
+    assert m.groups() == set() and m.placed == {}
+
+
+def test_saves_of_one_page_meet_whatever_their_text() -> None:
+    m = Memory()
+    k = Keeper(m)
+    m.add(k, "v1", text(40), "https://www.example.com/a?utm_source=x")
+    m.add(k, "v2", text(41), "http://example.com/a/")
+    m.add(k, "elsewhere", text(42), "https://example.com/b")
+    assert m.groups() == {frozenset({"v1", "v2"})}
+    assert m.placed["v2"].reason == "same-url" and m.placed["v2"].story == "v1"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.floats(0.0, 0.35), st.booleans()), min_size=1, max_size=14))
+def test_any_sequence_of_arrivals_and_deletions_keeps_stars_true(steps: list[tuple[int, float, bool]]) -> None:
+    """Whatever arrives and goes: every story has two or more live articles, its id is one of
+    them, each member is a confirmed copy of that first-seen article, and no two stories hold
+    copies of one text while both their first-seen articles live (a copy joins, never starts a second)."""
+    m = Memory()
+    k = Keeper(m)
+    for n, (source, cut, delete) in enumerate(steps):
+        live = sorted(m.arts)
+        if delete and live:
+            m.delete(k, live[n % len(live)])
+        else:
+            m.add(k, f"x{n}", republished(text(100 + source), cut) if cut > 0.05 else text(100 + source))
+    for g in m.groups():
+        assert len(g) >= 2
+        (story,) = {m.placed[i].story for i in g}
+        assert story in g
+        for i in g - {story}:
+            cont, jac = similarity(shingles(m.arts[i].body), shingles(m.arts[story].body))
+            assert cont >= 0.5 and jac >= 0.2
+    def source(i: str) -> int:
+        return next(s for s in range(6) if m.arts[i].body.split("\n\n")[1] in text(100 + s))
+
+    anchors = [next(iter({m.placed[i].story for i in g})) for g in m.groups()]
+    assert len({source(a) for a in anchors}) == len(anchors)
+
+
+# ---------------------------------------------------------------- both stores
+
+
+def _write(write_article, name: str, body: str, title: str = "Title", url: str | None = None):  # type: ignore[no-untyped-def]
+    if url:
+        return write_article(name, f"---\ntitle: {title}\nurl: {url}\n---\n\n{body}\n")
+    return write_article(name, article_text(title=title, body=body))
+
+
+def test_both_stores_group_copies_and_pages_and_keep_them_through_change_move_and_delete(
+        store: Store, write_article, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    orig = _write(write_article, "orig.txt", text(50), "Markets rally")
+    copy = _write(write_article, "copy.txt", republished(text(50), 0.3), "Shares jump as bank holds")
+    other = _write(write_article, "other.txt", text(51), "Unrelated")
+    v1 = _write(write_article, "v1.md", text(52), "Page", "https://www.example.com/p?utm_source=a")
+    v2 = _write(write_article, "v2.md", text(53), "Page again", "http://example.com/p/")
+    store.upsert_many([item_for(p) for p in (orig, copy, other, v1, v2)])
+    by_path = {a.source.path: a for a in store.query(Filters())}
+    a_orig, a_copy, a_other = by_path[str(orig)], by_path[str(copy)], by_path[str(other)]
+    assert a_orig.story == a_copy.story == a_orig.id and a_other.story is None
+    assert by_path[str(v1)].story == by_path[str(v2)].story is not None
+    found = {s.id: s for s in store.stories(Filters())}
+    assert set(found) == {a_orig.id, by_path[str(v1)].id}
+    s = found[a_orig.id]
+    assert [m.article.id for m in s.members] == [a_orig.id, a_copy.id]  # the first seen first
+    assert s.members[1].reason == "near-duplicate" and 0.5 <= s.members[1].similarity < 1
+    assert found[by_path[str(v1)].id].members[1].reason == "same-url"
+    assert s.to_doc()["size"] == 2 and set(s.to_doc()["articles"][0]) == {
+        "id", "path", "title", "site", "published", "similarity", "reason"}
+    assert store.stories(Filters(), min_size=3) == []
+    assert [x.id for x in store.stories(Filters(), limit=1)] and len(store.stories(Filters(), limit=1)) == 1
+
+    moved = copy.with_name("moved.txt")  # a move keeps the story
+    copy.rename(moved)
+    store.upsert_many([item_for(moved)._replace(move_from=a_copy.id)])
+    assert store.get(a_copy.id).story == a_orig.id  # type: ignore[union-attr]
+
+    _write(write_article, "moved.txt", text(54), "Rewritten")  # an edit into another text: out
+    store.upsert_many([item_for(moved)])
+    assert store.get(a_copy.id).story is None and store.get(a_orig.id).story is None  # type: ignore[union-attr]
+    _write(write_article, "moved.txt", republished(text(50), 0.2), "Back")  # and back in
+    store.upsert_many([item_for(moved)])
+    assert store.get(a_copy.id).story == a_orig.id  # type: ignore[union-attr]
+
+    store.mark_deleted([str(orig)])  # the first seen goes: the story ends (one left)
+    assert store.get(a_copy.id).story is None and store.story(a_orig.id) is None  # type: ignore[union-attr]
+    store.upsert_many([item_for(orig)])  # the file comes back: the story again
+    assert store.get(a_copy.id).story == store.get(a_orig.id).story is not None  # type: ignore[union-attr]
+
+
+def test_the_story_is_in_every_export_format_and_an_import_cannot_forge_it(
+        store: Store, write_article) -> None:  # type: ignore[no-untyped-def]
+    from archive.export import CSV_COLUMNS
+
+    orig = _write(write_article, "orig.txt", text(60))
+    copy = _write(write_article, "copy.txt", republished(text(60)))
+    store.upsert_many([item_for(orig), item_for(copy)])
+    docs = [a.to_doc() for a in store.query(Filters())]
+    assert {d["story"] for d in docs} == {docs[0]["story"]} != {None}
+    assert "story" in CSV_COLUMNS
+    from archive.models import Article
+
+    forged = Article.from_doc({**docs[0], "story": "forged", "title": "Changed"})
+    store.put_articles([forged])
+    assert store.get(forged.id).story == docs[0]["story"]  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- the command line and a daemon
+
+
+def run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "archive", "--db", str(db), *args], capture_output=True, text=True)
+
+
+def test_stories_command_lists_groups_as_the_spec_says(tmp_path: Path) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "a.txt").write_text(article_text(title="Original", body=text(70)))
+    (d / "b.txt").write_text(article_text(title="Copy elsewhere", body=republished(text(70))))
+    (d / "c.txt").write_text(article_text(title="Alone", body=text(71)))
+    db = tmp_path / "a.db"
+    assert run("ingest", str(d), db=db).returncode == 0
+    out = run("stories", "--format", "jsonl", db=db)
+    assert out.returncode == 0, out.stderr
+    [story] = [json.loads(line) for line in out.stdout.splitlines()]
+    assert story["size"] == 2 and [a["path"] for a in story["articles"]] == [str(d / "a.txt"), str(d / "b.txt")]
+    assert story["articles"][0]["similarity"] == 1.0 and story["articles"][1]["reason"] == "near-duplicate"
+    assert story["id"] == story["articles"][0]["id"]
+    assert run("stories", "--min-size", "3", "--format", "jsonl", db=db).stdout == ""
+    assert run("stories", "--site", "Nowhere", "--format", "jsonl", db=db).stdout == ""
+    csv = run("stories", "--format", "csv", db=db).stdout.splitlines()
+    assert csv[0].startswith("story,size,id,path") and len(csv) == 3
+    shown = run("show", str(d / "b.txt"), "--format", "table", db=db)
+    assert f"story {story['id'][:8]}" in shown.stdout and "first seen" in shown.stdout
+    assert run("stories", "--min-size", "1", db=db).returncode == 2  # usage: a story has two articles
+
+
+def _stories(db: Path) -> list[set[str]]:
+    out = run("stories", "--format", "jsonl", db=db)
+    return [{Path(a["path"]).name for a in json.loads(line)["articles"]} for line in out.stdout.splitlines()]
+
+
+def test_a_daemon_keeps_stories_through_add_edit_move_and_delete(tmp_path: Path) -> None:
+    folder, db = tmp_path / "watched", tmp_path / "store" / "archive.db"
+    folder.mkdir()
+    d = DaemonProc(folder, db, "--rescan-interval", "0").wait_ready()
+    try:
+        (folder / "a.txt").write_text(article_text(title="Wire", body=text(80)))
+        (folder / "b.txt").write_text(article_text(title="Outlet", body=republished(text(80))))
+        wait_for(lambda: _stories(db) == [{"a.txt", "b.txt"}])
+        (folder / "c.txt").write_text(article_text(title="Another outlet", body=republished(text(80), 0.15)))
+        wait_for(lambda: _stories(db) == [{"a.txt", "b.txt", "c.txt"}])
+        (folder / "b.txt").rename(folder / "b2.txt")
+        wait_for(lambda: _stories(db) == [{"a.txt", "b2.txt", "c.txt"}])
+        (folder / "c.txt").write_text(article_text(title="Rewritten", body=text(81)))
+        wait_for(lambda: _stories(db) == [{"a.txt", "b2.txt"}])
+        (folder / "a.txt").unlink()
+        wait_for(lambda: _stories(db) == [])
+    finally:
+        assert d.stop() == 0, d.log.read_text()
