@@ -358,3 +358,30 @@ def test_serve_with_two_processes_answers_a_busy_port_is_one_line_and_a_kill_lea
             p.wait(10)
         if p.stderr:
             p.stderr.close()
+
+
+def test_stories_page_api_and_an_article_page_with_its_story_and_similar(client: TestClient, filled: dict[str, Any],
+                                                                         write_article: Any) -> None:
+    from tests.test_stories import republished, text
+
+    store = filled["store"]
+    assert client.get("/api/stories").json() == []
+    assert "No stories yet" in client.get("/stories").text
+    wire = write_article("wire.txt", title="Wire copy", body=text(90))
+    copy = write_article("copy.txt", title="Outlet headline", body=republished(text(90)))
+    store.upsert_many([item_for(wire), item_for(copy)])
+    ids = {a.title: a.id for a in store.query(Filters())}
+    [story] = client.get("/api/stories").json()
+    assert story["id"] == ids["Wire copy"] and [a["id"] for a in story["articles"]] == [ids["Wire copy"],
+                                                                                          ids["Outlet headline"]]
+    assert client.get("/api/stories", params={"min_size": 3}).json() == []
+    assert client.get("/api/stories", params={"min_size": "x"}).status_code == 400
+    page = client.get("/stories").text
+    assert "Outlet headline" in page and "near-duplicate" in page
+    art = client.get(f"/articles/{ids['Outlet headline']}").text
+    assert "The same story elsewhere" in art and f"?with={ids['Wire copy']}" in art and "Similar articles" in art
+    compared = client.get(f"/articles/{ids['Outlet headline']}", params={"with": ids["Wire copy"]}).text
+    assert "Compared with" in compared and "<ins" in compared
+    similar = client.get(f"/api/articles/{ids['Outlet headline']}/similar").json()
+    assert similar and similar[0]["id"] == ids["Wire copy"] and "score" in similar[0]
+    assert client.get("/api/articles/nope/similar").status_code == 404

@@ -33,6 +33,7 @@ HERE = Path(__file__).parent
 
 THREADS = 4  # store threads: each has its own connection
 TIME_LIMIT = 10.0  # seconds a request may spend in the store
+SIMILAR_ON_PAGE = 5  # "similar articles" on an article page
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                 "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
@@ -144,12 +145,18 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
     async def article(request: Request) -> Response:
         ref = request.path_params["id"]
         spec = request.query_params.get("diff")
+        other_id = request.query_params.get("with")
 
         def read(s: Store) -> Any:
             art, history, revs = s.get(ref), s.history(ref), s.revisions(ref)
             if art is None:
                 raise NotFound(ref)
             diff = None
+            if other_id:  # this article against another of its story (or any other): what differs
+                other = s.get(other_id)
+                if other is None:
+                    raise NotFound(other_id)
+                diff = {"other": other, "html": diff_html(other.body, art.body)}
             if spec:
                 versions = {r.revision: r for r in revs} | {art.revision: art}
                 try:
@@ -158,10 +165,46 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
                 except (ValueError, KeyError):
                     raise UsageError(f"diff {spec!r}: give two revisions of this article as A..B") from None
                 diff = {"from": a, "to": b, "html": diff_html(old.body, new.body)}  # bounded: see render
-            return art, history, diff
+            story = s.story(art.story) if art.story else None
+            return art, history, diff, story, s.similar(art, SIMILAR_ON_PAGE)
 
-        art, history, diff = await store_call(read)
-        return page(request, "article.html", {"a": art, "history": history, "diff": diff})
+        art, history, diff, story, similar = await store_call(read)
+        return page(request, "article.html", {"a": art, "history": history, "diff": diff, "story": story,
+                                              "similar": similar})
+
+    def _stories_args(request: Request) -> tuple[Filters, int, int]:
+        r = wq.parse_request(request.query_params)
+        try:
+            min_size = max(2, int(request.query_params.get("min_size") or 2))
+            limit = max(1, min(500, int(request.query_params.get("limit") or 50)))
+        except ValueError:
+            raise UsageError("min_size and limit are whole numbers") from None
+        return r.filters(), min_size, limit
+
+    async def stories(request: Request) -> Response:
+        flt, min_size, limit = _stories_args(request)
+        found = await store_call(lambda s: s.stories(flt, min_size, limit))
+        return page(request, "stories.html", {"stories": found, "min_size": min_size, "limit": limit})
+
+    async def api_stories(request: Request) -> Response:
+        flt, min_size, limit = _stories_args(request)
+        found = await store_call(lambda s: s.stories(flt, min_size, limit))
+        return JSONResponse([x.to_doc() for x in found])
+
+    async def api_similar(request: Request) -> Response:
+        ref = request.path_params["id"]
+        try:
+            limit = max(1, min(100, int(request.query_params.get("limit") or 10)))
+        except ValueError:
+            raise UsageError("limit is a whole number") from None
+
+        def read(s: Store) -> Any:
+            art = s.get(ref)
+            if art is None:
+                raise NotFound(ref)
+            return [h.to_doc() for h in s.similar(art, limit)]
+
+        return JSONResponse(await store_call(read))
 
     async def status(request: Request) -> Response:
         return page(request, "status.html", await store_call(_status))
@@ -235,6 +278,9 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
         Route("/", search),
         Route("/articles/{id}", article),
         Route("/status", status),
+        Route("/stories", stories),
+        Route("/api/stories", api_stories),
+        Route("/api/articles/{id}/similar", api_similar),
         Route("/api/search", api_search),
         Route("/api/articles/{id}", api_article),
         Route("/api/articles/{id}/revisions", api_revisions),

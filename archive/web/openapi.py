@@ -60,6 +60,11 @@ OPENAPI: dict[str, Any] = {
                                "responses": _ok({"type": "object"})}},
         "/api/facets": {"get": {"summary": "Counts by author, tag, site, year and month of what a query matches",
                                 "parameters": _FILTERS, "responses": _ok({"type": "object"})}},
+        "/api/stories": {"get": {"summary": "Stories (copies across outlets, saves of one page), largest and newest "
+                                            "first, as `archive stories --format json`: min_size, limit, the filters",
+                                 "parameters": _FILTERS[1:], "responses": _ok({"type": "array"})}},
+        "/api/articles/{id}/similar": {"get": {"summary": "The articles most similar by content, ranked (limit)",
+                                               "parameters": _ID, "responses": _ok({"type": "array"})}},
     },
     "components": {"schemas": {
         "Error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]},
