@@ -151,7 +151,7 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
             art, history, revs = s.get(ref), s.history(ref), s.revisions(ref)
             if art is None:
                 raise NotFound(ref)
-            diff = None
+            diff: dict[str, Any] | None = None
             if other_id:  # this article against another of its story (or any other): what differs
                 other = s.get(other_id)
                 if other is None:
