@@ -93,6 +93,17 @@ class Story(NamedTuple):
         return {"id": self.id, "size": len(self.members), "articles": [m.to_doc() for m in self.members]}
 
 
+def assemble_stories(ids: Sequence[str], rows: Iterable[tuple[str, StoryMember, str]]) -> list[Story]:
+    """Stories ``ids`` in that order from their articles' rows (story id, member, Peer.seen): each
+    story's first-seen article first, then by when they were seen; a story with fewer than two
+    live articles is left out (both stores list through this)."""
+    found: dict[str, list[tuple[tuple[bool, str, str], StoryMember]]] = {}
+    for story, m, seen in rows:
+        found.setdefault(story, []).append(((m.article.id != story, seen, m.article.id), m))
+    members = {s: [m for _, m in sorted(ms, key=lambda x: x[0])] for s, ms in found.items()}
+    return [Story(i, members[i]) for i in ids if len(members.get(i, ())) >= 2]
+
+
 class KnownFile(NamedTuple):
     """What the store remembers of a file, enough to skip it when unchanged."""
 
@@ -647,9 +658,14 @@ class Store(abc.ABC):
         """Stories with at least ``min_size`` live articles of which one matches ``filters``:
         the largest first, then the newest (by their newest article's date)."""
 
-    @abc.abstractmethod
     def story(self, id: str) -> Story | None:
         """One story by its id, its live articles first seen first; None when it has ended."""
+        found = assemble_stories([id], self._story_rows([id]))
+        return found[0] if found else None
+
+    @abc.abstractmethod
+    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
+        """The live articles of stories ``ids``: (story id, member, Peer.seen)."""
 
     def similar(self, article: Article, limit: int = 10) -> list[Hit]:
         """The live articles most like ``article`` by content (never itself), best first, with a

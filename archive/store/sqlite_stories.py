@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from archive.models import Article, iso
-from archive.store.base import Filters, Story, StoryMember
-from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, listing_key, seen_key
+from archive.store.base import Filters, Story, StoryMember, assemble_stories
+from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, seen_key
 
 # Band keys of every live article (the candidates' index) and the keys and address each article
 # has there (to remove them again); articles' stories live in their own rows.
@@ -120,17 +120,11 @@ class StoriesMixin:
                f" AND story IN (SELECT a.story FROM articles a {where or 'WHERE 1'} AND a.story IS NOT NULL)"
                " GROUP BY story HAVING members >= ? ORDER BY members DESC, newest DESC, story LIMIT ?")
         ids = [r[0] for r in self._read(sql, [*args, max(min_size, 2), -1 if limit is None else limit])]  # type: ignore[attr-defined]
-        found = self._members(ids)
-        return [Story(i, found[i]) for i in ids if len(found.get(i, ())) >= 2]
+        return assemble_stories(ids, self._story_rows(ids))
 
-    def story(self, id: str) -> Story | None:
-        members = self._members([id]).get(id, [])
-        return Story(id, members) if len(members) >= 2 else None
-
-    def _members(self, ids: list[str]) -> dict[str, list[StoryMember]]:
+    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
         from archive.store.sqlite import _A_COLS, _NCOLS, _row_article
 
-        out: dict[str, list[tuple[tuple[bool, str, str], StoryMember]]] = {}
         for k in range(0, len(ids), 500):
             chunk = ids[k : k + 500]
             rows = self._read(  # type: ignore[attr-defined]
@@ -139,5 +133,4 @@ class StoriesMixin:
             for r in rows:
                 art = _row_article(r)
                 m = StoryMember(art, r[_NCOLS] if r[_NCOLS] is not None else 0.0, r[_NCOLS + 1] or NEAR_DUPLICATE)
-                out.setdefault(r[22], []).append((listing_key(art.id, art.story, seen(art)), m))
-        return {s: [m for _, m in sorted(ms, key=lambda x: x[0])] for s, ms in out.items()}
+                yield r[22], m, seen(art)

@@ -78,12 +78,6 @@ def seen_key(ingested_at: str, mtime: float) -> str:
     return f"{ingested_at} {mtime:020.6f}"
 
 
-def listing_key(id: str, story: str | None, seen: str) -> tuple[bool, str, str]:
-    """The order of a story's articles: the first seen (the anchor, whose id is the story's)
-    first, then by when they were seen."""
-    return (id != story, seen, id)
-
-
 class Keeper:
     """Keeps the stories through the writes of one transaction (shingles cached within it)."""
 

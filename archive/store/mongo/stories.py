@@ -4,12 +4,12 @@ in the session of the write that caused it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from archive.models import iso
-from archive.store.base import Filters, Story, StoryMember
-from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, listing_key, seen_key
+from archive.store.base import Filters, Story, StoryMember, assemble_stories
+from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, seen_key
 
 MAX_CANDIDATES = 200  # as the embedded store: a key shared more widely than this says little
 _PEER_FIELDS = {"story": 1, "ingested_at": 1, "source.mtime": 1, "body": 1, "story_url": 1}
@@ -89,21 +89,14 @@ class StoriesMixin:
         if limit is not None:
             pipeline.append({"$limit": limit})
         ids = [d["_id"] for d in self.articles.aggregate(pipeline, allowDiskUse=True)]
-        found = self._members(ids)
-        return [Story(i, found[i]) for i in ids if len(found.get(i, ())) >= 2]
+        return assemble_stories(ids, self._story_rows(ids))
 
-    def story(self, id: str) -> Story | None:
-        members = self._members([id]).get(id, [])
-        return Story(id, members) if len(members) >= 2 else None
-
-    def _members(self, ids: list[str]) -> dict[str, list[StoryMember]]:
+    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
         from archive.store.mongo.docs import from_mongo
 
-        out: dict[str, list[tuple[tuple[bool, str, str], StoryMember]]] = {}
         for k in range(0, len(ids), 500):
             for d in self.articles.find({"story": {"$in": ids[k : k + 500]}, "deleted_at": None}):
                 art = from_mongo(d)
                 sim = d.get("story_similarity")
                 m = StoryMember(art, float(sim) if sim is not None else 0.0, d.get("story_reason") or NEAR_DUPLICATE)
-                out.setdefault(d["story"], []).append((listing_key(art.id, art.story, _peer(d).seen), m))
-        return {s: [m for _, m in sorted(ms, key=lambda x: x[0])] for s, ms in out.items()}
+                yield d["story"], m, _peer(d).seen
