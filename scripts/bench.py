@@ -800,6 +800,9 @@ def bench_stories(a: argparse.Namespace) -> None:
         f"{len(predicted):,} pairs grouped", "", f"{len(wrong) + len(own)} pairs not in the truth")
     row("stories", "precision, the corpora's own copies apart", f"{len(hit) / max(1, len(predicted) - len(own)):.4f}",
         f"{len(own)} pairs 90%+ alike", "", "two unlabelled corpus articles, >= 90% the same text")
+    touching = {p for p in predicted if {p[0], p[1]} & labelled}
+    row("stories", "precision, pairs with a labelled article", f"{len(hit) / max(1, len(touching)):.4f}",
+        f"{len(touching):,} such pairs", "", f"{len(predicted - touching)} pairs of two corpus articles apart")
     row("stories", "recall: copies (pairs)", f"{len(copies & predicted) / max(1, len(copies)):.4f}",
         f"{len(copies):,} true pairs", "", "another headline, boilerplate, cut 10-35%, edits")
     row("stories", "recall: same-url saves (pairs)", f"{len(same_url & predicted) / max(1, len(same_url)):.4f}",

@@ -72,8 +72,16 @@ def copy_of(rng: random.Random, title: str, body: str) -> tuple[str, str, str]:
     if len(paras) == 1:  # one long paragraph (a newswire): cut it into sentences' worth of pieces
         words = paras[0].split()
         paras = [" ".join(words[i : i + 40]) for i in range(0, len(words), 40)]
-    keep = max(1, round(len(paras) * (1 - rng.uniform(0.10, 0.35))))
-    paras = paras[:keep]
+    total = sum(len(p.split()) for p in paras)
+    left = round(total * (1 - rng.uniform(0.10, 0.35)))  # the last 10-35% of the words cut
+    kept: list[str] = []
+    for p in paras:
+        words = p.split()
+        if left <= 0:
+            break
+        kept.append(" ".join(words[:left]))
+        left -= len(words)
+    paras = kept
     if len(paras) > 3 and rng.random() < 0.5:  # a short paragraph dropped
         short = min(range(1, len(paras)), key=lambda i: len(paras[i]))
         paras.pop(short)

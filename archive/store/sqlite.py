@@ -511,7 +511,8 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         if not self._placing:
             return
         k = stories_keeper(self.db)
-        for art, old_story, keys in self._placing:
+        # First seen first: a batch of an old collection holds originals and copies in no order.
+        for art, old_story, keys in sorted(self._placing, key=lambda x: (seen(x[0]), x[0].id)):
             if old_story is not None:
                 k.remove(art.id, old_story)
             k.place(Peer(art.id, None, seen(art), art.body, url_key(art.url)), keys)

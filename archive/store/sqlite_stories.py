@@ -27,18 +27,17 @@ CREATE INDEX story_sigs_url ON story_sigs(url_key) WHERE url_key IS NOT NULL;
 # A band key shared by more articles than this says little (boilerplate, a one-line text): the
 # candidates stop there.
 MAX_CANDIDATES = 200
-# Peer.seen: when the article was stored, then when its file was saved (a first ingest stores many at once).
-_SEEN = "a.ingested_at || ' ' || printf('%020.6f', a.mtime)"
-_PEER = f"SELECT a.id, a.story, {_SEEN}, a.body, s.url_key FROM articles a LEFT JOIN story_sigs s ON s.n = a.n"
+_PEER = ("SELECT a.id, a.story, a.ingested_at, a.body, s.url_key, a.mtime"
+         " FROM articles a LEFT JOIN story_sigs s ON s.n = a.n")
 
 
 def seen(a: Article) -> str:
-    """Peer.seen of a stored article (as _SEEN computes it)."""
+    """Peer.seen of a stored article."""
     return seen_key(iso(a.ingested_at) or "", a.source.mtime)
 
 
 def _peer(r: Any) -> Peer:
-    return Peer(r[0], r[1], r[2], r[3], r[4])
+    return Peer(r[0], r[1], seen_key(r[2], r[5]), r[3], r[4])
 
 
 class SQLiteStoryBackend:
@@ -97,17 +96,20 @@ def keeper(db: sqlite3.Connection) -> Keeper:
 
 
 def backfill(db: sqlite3.Connection) -> int:
-    """Place every live article (a store made before stories were kept): first seen first."""
-    k = keeper(db)
-    count = 0
-    rows = db.execute(f"{_PEER} WHERE a.deleted_at IS NULL ORDER BY 3, a.id").fetchall()
-    urls = dict(db.execute("SELECT id, url FROM articles WHERE url IS NOT NULL").fetchall())
+    """Place every live article (a store made before stories were kept), first seen first; the
+    bodies are read 500 at a time."""
     from archive.stories.keeper import url_key
 
-    for r in rows:
-        k.place(Peer(r[0], None, r[2], r[3], url_key(urls.get(r[0]))))
-        count += 1
-    return count
+    k = keeper(db)
+    rows = db.execute("SELECT id, ingested_at, mtime, url FROM articles WHERE deleted_at IS NULL").fetchall()
+    rows.sort(key=lambda r: (seen_key(r[1], r[2]), r[0]))
+    for at in range(0, len(rows), 500):
+        chunk = rows[at : at + 500]
+        bodies = dict(db.execute(f"SELECT id, body FROM articles WHERE id IN ({','.join('?' * len(chunk))})",
+                                 [r[0] for r in chunk]))
+        for id, ingested, mtime, url in chunk:
+            k.place(Peer(id, None, seen_key(ingested, mtime), bodies[id], url_key(url)))
+    return len(rows)
 
 
 class StoriesMixin:

@@ -21,11 +21,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
+from archive.models import iso
 from archive.stories.signature import shingles, signature, similarity
 from archive.stories.urls import canonical_url
 
 MIN_CONTAINMENT = 0.5  # of the shorter text's shingles, found in the longer's
-MIN_JACCARD = 0.2  # of both texts' shingles together
+MIN_JACCARD = 0.3  # of both texts' shingles together
 NEAR_DUPLICATE, SAME_URL = "near-duplicate", "same-url"
 
 
@@ -74,8 +75,16 @@ def _first(p: Peer) -> tuple[str, str]:
 
 
 def seen_key(ingested_at: str, mtime: float) -> str:
-    """Peer.seen: when the article was stored (ISO-8601), then when its file was last saved."""
-    return f"{ingested_at} {mtime:020.6f}"
+    """Peer.seen: when the article was first seen, ISO-8601 — when it was stored or, if earlier,
+    when its file was saved (a first ingest of an old collection stores everything at once, in
+    batches of no particular order) — then the file's time to break ties."""
+    import datetime as dt
+
+    try:
+        saved = iso(dt.datetime.fromtimestamp(mtime, dt.UTC)) or ingested_at
+    except (OverflowError, OSError, ValueError):
+        saved = ingested_at
+    return f"{min(ingested_at, saved)} {mtime:020.6f}"
 
 
 class Keeper:

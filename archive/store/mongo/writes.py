@@ -197,7 +197,8 @@ class WritesMixin:
         if not placing:
             return
         k = Keeper(MongoStoryBackend(self.articles, self.bands, s))
-        for peer, story, keys in placing:
+        # First seen first: a batch of an old collection holds originals and copies in no order.
+        for peer, story, keys in sorted(placing, key=lambda x: (x[0].seen, x[0].id)):
             if story is not None:
                 k.remove(peer.id, story)
             k.place(peer, keys)
