@@ -50,6 +50,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     seed.write_text(seed.read_text().replace("renewed military presence", "renewed military presence (updated)")
                     .replace("Washington was compelled", "Washington, it now appears, was compelled"))
     assert CliRunner().invoke(cli, ["--db", db, "ingest", str(folder)]).exit_code == 0
+    yield from serving(db, tmp)
+
+
+def serving(db: str, tmp: Path) -> Iterator[dict[str, Any]]:
+    """``archive serve`` on ``db`` until the generator is closed."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
     log = open(tmp / "serve.log", "w")  # noqa: SIM115 - closed below
@@ -64,11 +69,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             assert proc.poll() is None, (tmp / "serve.log").read_text()
             return False
 
-    wait_for(up, timeout=20)
-    yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp}
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    try:
+        wait_for(up, timeout=20)
+        yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +215,7 @@ def test_the_page_on_a_phone_and_on_a_wide_screen(server: dict[str, Any], browse
         browser.find_element(By.CSS_SELECTOR, ".hit a.title").click()
         wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "article.doc h1"), timeout=10)
         got = layout()
-        assert got["scroll"] <= got["width"], got
+        assert got["scroll"] <= got["width"], got  # a long unbreakable title wraps too
         assert "q=iraq" in str(browser.find_element(By.ID, "back").get_attribute("href"))
         shot(browser, "serve-phone-article.png")
     finally:
@@ -221,3 +228,31 @@ def test_the_page_on_a_phone_and_on_a_wide_screen(server: dict[str, Any], browse
     assert browser.switch_to.active_element.get_attribute("id") == "q"
     browser.switch_to.active_element.send_keys(Keys.ESCAPE)
     shot(browser, "serve-wide-search.png")
+
+
+def test_open_a_story_its_copies_and_a_diff_against_one(tmp_path: Path, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.test_stories import republished
+    from tests.test_stories import text as body_of
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "wire.txt").write_text(article_text(title="Wire original", body=body_of(95)))
+    (folder / "outlet.txt").write_text(article_text(title="Outlet copy", body=republished(body_of(95))))
+    db = str(tmp_path / "s.db")
+    assert CliRunner().invoke(cli, ["--db", db, "ingest", str(folder)]).exit_code == 0
+    srv = serving(db, tmp_path)
+    url = next(srv)["url"]
+    try:
+        browser.get(url + "/stories")
+        assert "2 articles" in text(browser, ".story h2")
+        click(browser, ".story table a[href^='/articles/']:not([href$='#story'])")
+        wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "section.story"), timeout=10)
+        assert "The same story elsewhere" in text(browser, "section.story h2")
+        click(browser, "section.story a.difflink")
+        wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#diff .diff"), timeout=10)
+        assert "Compared with" in text(browser, "#diff h2")
+        assert texts(browser, "#diff .diff ins") or texts(browser, "#diff .diff del")
+    finally:
+        srv.close()

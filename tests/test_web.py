@@ -385,3 +385,20 @@ def test_stories_page_api_and_an_article_page_with_its_story_and_similar(client:
     similar = client.get(f"/api/articles/{ids['Outlet headline']}/similar").json()
     assert similar and similar[0]["id"] == ids["Wire copy"] and "score" in similar[0]
     assert client.get("/api/articles/nope/similar").status_code == 404
+
+
+def test_a_story_is_one_hit_on_the_search_page_with_its_other_articles_folded(client: TestClient,
+                                                                            filled: dict[str, Any],
+                                                                            write_article: Any) -> None:
+    from tests.test_stories import republished, text
+
+    store = filled["store"]
+    body = text(91) + "\n\nThe zeppelin landed."
+    files = [write_article(f"z{i}.txt", title=f"Zeppelin {i}", body=republished(body, 0.1) if i else body)
+             for i in range(3)]
+    store.upsert_many([item_for(f) for f in files])
+    page = client.get("/", params={"q": "zeppelin"}).text
+    assert page.count("<li class=\"hit") == 1 and "and 2 more in" in page
+    assert page.count("/articles/") >= 3  # the folded ones are still a click away
+    api = client.get("/api/search", params={"q": "zeppelin"}).json()
+    assert len(api["hits"]) == 3  # the API lists every article

@@ -127,7 +127,7 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     templates = Jinja2Templates(env=env)
-    templates.env.globals.update(snippet_html=snippet_html)
+    templates.env.globals.update(snippet_html=snippet_html, collapsed=wq.collapsed)
 
     store_call = archive.call
 

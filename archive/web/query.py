@@ -222,3 +222,20 @@ def cached_facets(store: Store, q: str, flt: Filters, cache: dict[Any, Any]) -> 
 
 
 
+
+
+def collapsed(hits: list[Hit]) -> list[tuple[Hit, list[Hit]]]:
+    """A page's hits with each story's later hits folded under its first one (the page lists a
+    wire story once, "and 12 more in this story"); order otherwise kept."""
+    out: list[tuple[Hit, list[Hit]]] = []
+    first: dict[str, list[Hit]] = {}
+    for h in hits:
+        story = h.article.story
+        if story is not None and story in first:
+            first[story].append(h)
+            continue
+        more: list[Hit] = []
+        if story is not None:
+            first[story] = more
+        out.append((h, more))
+    return out
