@@ -61,12 +61,17 @@ class SQLiteStoryBackend:
             args.append(url_key)
         if not parts:
             return []
-        sql = (f"{_PEER} WHERE a.n IN (SELECT n FROM ({' UNION '.join(parts)}) LIMIT {MAX_CANDIDATES})"
-               " AND a.deleted_at IS NULL AND a.id <> ?")
-        return [_peer(r) for r in self.db.execute(sql, (*args, exclude))]
+        # The rowids first, then their rows: in one statement SQLite's planner walked every live
+        # article and tested it against the list (2 ms an article at 20,000).
+        ns = [r[0] for r in self.db.execute(f"{' UNION '.join(parts)} LIMIT {MAX_CANDIDATES}", args)]
+        if not ns:
+            return []
+        # "+": the rowids decide; an index on deleted_at must not (it walks every live article).
+        sql = f"{_PEER} WHERE a.n IN ({','.join('?' * len(ns))}) AND +a.deleted_at IS NULL AND a.id <> ?"
+        return [_peer(r) for r in self.db.execute(sql, (*ns, exclude))]
 
     def story_peer(self, id: str) -> Peer | None:
-        row = self.db.execute(f"{_PEER} WHERE a.id = ? AND a.deleted_at IS NULL", (id,)).fetchone()
+        row = self.db.execute(f"{_PEER} WHERE a.id = ? AND +a.deleted_at IS NULL", (id,)).fetchone()
         return _peer(row) if row else None
 
     def story_members(self, story: str) -> list[Peer]:
