@@ -113,7 +113,9 @@ class Keeper:
         if same:
             # The story the earliest save is in; else the earliest save starts one.
             in_story = [p for p in same if p.story is not None]
-            return self._join(art, min(in_story or same, key=_first), SAME_URL)
+            placed = self._join(art, min(in_story or same, key=_first), SAME_URL)
+            self._gather(placed.story, peers)
+            return placed
         best: tuple[float, Peer] | None = None
         tried: set[str] = set()
         for p in sorted(peers, key=_first):
@@ -127,7 +129,38 @@ class Keeper:
             cont, jac = similarity(self._sh(art), self._sh(anchor))
             if cont >= MIN_CONTAINMENT and jac >= MIN_JACCARD and (best is None or cont > best[0]):
                 best = (cont, anchor)
-        return None if best is None else self._join(art, best[1], NEAR_DUPLICATE)
+        if best is None:
+            return None
+        placed = self._join(art, best[1], NEAR_DUPLICATE)
+        self._gather(placed.story, peers)
+        return placed
+
+    def _copy_of(self, p: Peer, anchor: Peer) -> float | None:
+        """``p``'s containment with ``anchor`` if it is a copy of it, else None."""
+        cont, jac = similarity(self._sh(p), self._sh(anchor))
+        return cont if cont >= MIN_CONTAINMENT and jac >= MIN_JACCARD else None
+
+    def _gather(self, story: str, peers: Sequence[Peer]) -> None:
+        """Bring into ``story`` the candidates that copy its first article but arrived before it
+        (a first ingest stores an old collection in batches of no order): a lone one, or a later
+        story all of whose articles copy it."""
+        anchor = self.b.story_peer(story)
+        if anchor is None:
+            return
+        for p in peers:
+            cur = self.b.story_peer(p.id)  # as it is now: this placement may have changed it
+            if cur is None or cur.story == story or cur.id == story:
+                continue
+            if cur.story is None:
+                cont = self._copy_of(cur, anchor)
+                if cont is not None:
+                    self.b.story_put(cur.id, Placement(story, NEAR_DUPLICATE, round(cont, 4)))
+            elif cur.story == cur.id and _first(anchor) < _first(cur):
+                members = self.b.story_members(cur.id)
+                conts = [self._copy_of(m, anchor) for m in members]
+                if all(c is not None for c in conts):
+                    for m, c in zip(members, conts, strict=True):
+                        self.b.story_put(m.id, Placement(story, NEAR_DUPLICATE, round(c or 0.0, 4)))
 
     def _join(self, art: Peer, peer: Peer, reason: str) -> Placement:
         """Put ``art`` in ``peer``'s story, or start one with ``peer`` (the earlier seen of the two
