@@ -18,6 +18,7 @@ that caused them.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
@@ -28,6 +29,11 @@ from archive.stories.urls import canonical_url
 MIN_CONTAINMENT = 0.5  # of the shorter text's shingles, found in the longer's
 MIN_JACCARD = 0.3  # of both texts' shingles together
 NEAR_DUPLICATE, SAME_URL = "near-duplicate", "same-url"
+# A shingle that candidates of this many different stories (or lone articles) share is a template
+# or boilerplate ("The Rust team has published a new point release"), not evidence of a copy: it
+# is left out when the article is compared with them. Counted over the first TEMPLATE_PEERS.
+TEMPLATE_GROUPS = 4
+TEMPLATE_PEERS = 50
 
 
 class Peer(NamedTuple):
@@ -118,6 +124,8 @@ class Keeper:
             return placed
         best: tuple[float, Peer] | None = None
         tried: set[str] = set()
+        common = self._template(peers)
+        mine = self._sh(art) - common
         for p in sorted(peers, key=_first):
             anchor_id = p.story or p.id
             if anchor_id in tried:
@@ -126,7 +134,7 @@ class Keeper:
             anchor = p if anchor_id == p.id else self.b.story_peer(anchor_id)
             if anchor is None:
                 continue
-            cont, jac = similarity(self._sh(art), self._sh(anchor))
+            cont, jac = similarity(mine, self._sh(anchor) - common)
             if cont >= MIN_CONTAINMENT and jac >= MIN_JACCARD and (best is None or cont > best[0]):
                 best = (cont, anchor)
         if best is None:
@@ -134,6 +142,18 @@ class Keeper:
         placed = self._join(art, best[1], NEAR_DUPLICATE)
         self._gather(placed.story, peers)
         return placed
+
+    def _template(self, peers: Sequence[Peer]) -> frozenset[int]:
+        """The shingles that candidates of TEMPLATE_GROUPS different stories share."""
+        groups: dict[str, set[int]] = {}
+        for p in peers[:TEMPLATE_PEERS]:
+            groups.setdefault(p.story or p.id, set()).update(self._sh(p))
+        if len(groups) < TEMPLATE_GROUPS:
+            return frozenset()
+        counts: Counter[int] = Counter()
+        for g in groups.values():
+            counts.update(g)
+        return frozenset(h for h, n in counts.items() if n >= TEMPLATE_GROUPS)
 
     def _copy_of(self, p: Peer, anchor: Peer) -> float | None:
         """``p``'s containment with ``anchor`` if it is a copy of it, else None."""
