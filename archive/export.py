@@ -123,9 +123,10 @@ def byline(authors: list[str]) -> str:
 
 def to_markdown(a: Article) -> str:
     """An article file that parses back to the same fields: the seed format, with YAML front
-    matter first when the article has fields the seed format cannot carry (url, site, tags)."""
+    matter first when the article has fields the seed format cannot carry (url, site, tags, the
+    story it belongs to: a researcher counts coverage by it; parsing does not read it back)."""
     head = [f"# {a.title}", ""]
-    if a.url or a.site or a.tags or a.description:
+    if a.url or a.site or a.tags or a.description or a.story:
         import yaml
 
         fields: dict[str, Any] = {"title": a.title}
@@ -138,6 +139,8 @@ def to_markdown(a: Article) -> str:
                 fields[k] = getattr(a, k)
         if a.tags:
             fields["tags"] = list(a.tags)
+        if a.story:
+            fields["story"] = a.story
         front = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=10_000)
         return f"---\n{front}---\n\n# {a.title}\n\n{a.body}\n"
     meta = []

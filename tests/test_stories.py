@@ -249,7 +249,16 @@ def test_the_story_is_in_every_export_format_and_an_import_cannot_forge_it(
     docs = [a.to_doc() for a in store.query(Filters())]
     assert {d["story"] for d in docs} == {docs[0]["story"]} != {None}
     assert "story" in CSV_COLUMNS
+    from archive.export import to_ejson, to_markdown
     from archive.models import Article
+    from archive.parsing import parse_bytes
+
+    art = next(iter(store.query(Filters())))
+    assert to_ejson(art.to_doc())["story"] == art.story
+    md = to_markdown(art)
+    assert f"story: {art.story}" in md
+    back = parse_bytes(md.encode(), "x.md")  # the story is the store's to decide: read past, not into fields
+    assert back.body == art.body and back.title == art.title and not back.tags and not back.warnings
 
     forged = Article.from_doc({**docs[0], "story": "forged", "title": "Changed"})
     store.put_articles([forged])
