@@ -23,7 +23,7 @@ from pymongo.errors import (
 from archive.config import redact
 from archive.errors import StoreError, StoreMissing, StoreUnavailable
 from archive.store.base import Filters
-from archive.store.mongo import STOP_WORDS, MongoStore, classify, client_options
+from archive.store.mongo import MongoStore, classify, client_options
 from archive.store.mongo.store import SCHEMA_VERSION
 from tests.conftest import item_for, patch_mongomock_bulk
 
@@ -68,36 +68,60 @@ def doc(i: int, title: str, body: str, score: float) -> dict[str, Any]:
 # ---------------------------------------------------------------- 1. search semantics
 
 
-def test_text_search_sends_words_unquoted_and_checks_every_candidate(mstore: MongoStore,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_search_asks_the_articles_terms_never_the_servers_text_index(mstore: MongoStore, write_article: Any,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24 #1/#2: what $text did differently from SQLite is gone: stop words (``would``), an
+    apostrophe inside a word (``O'Brien``), ``_``, stemming after folding (``résumé`` meets
+    ``resume``), and the old scan's missing stems (``troop`` finds "troops")."""
+    texts = {"w.txt": ("Would they?", "They would, could and ought to."),
+             "o.txt": ("O'Brien in L'Aquila", "Mr O'Brien flew to L'Aquila."),
+             "u.txt": ("Snake case", "The foo_bar function."),
+             "r.txt": ("Résumé tips", "Write a résumé."),
+             "t.txt": ("Troops", "The troops left.")}
+    mstore.upsert_many([item_for(write_article(n, title=t, body=b)) for n, (t, b) in texts.items()])
+    sent: list[Any] = []
+    real = mstore.articles.find
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        sent.append(args)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(mstore.articles, "find", spy)
+
+    def titles(q: str) -> set[str]:
+        return {h.article.title for h in mstore.search(q, Filters())}
+
+    assert titles("would") == {"Would they?"} and titles('"ought to"') == {"Would they?"}
+    assert titles("O'Brien") == titles("aquila") == {"O'Brien in L'Aquila"}
+    assert titles("foo_bar") == titles("foo") == {"Snake case"}
+    assert titles("resume") == titles("résumés") == {"Résumé tips"}
+    assert titles("troop") == {"Troops"} and titles("troo*") == {"Troops"}
+    assert titles('"the who" OR troops') == {"Troops"}
+    assert "$text" not in repr(sent)
+    assert mstore.count_matches("would OR troop", Filters()) == 2
+
+
+def test_the_ranking_reads_no_body_and_keeps_only_the_top(mstore: MongoStore, write_article: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24 #4: ``-iraq`` or a common word no longer loads the collection: candidates are read
+    as their small ranking arrays, the best ``limit`` kept, and only those read whole."""
+    items = [item_for(write_article(f"{i}.txt", title="Oil" if i == 7 else f"Report {i}", body=f"Oil news {i}."))
+             for i in range(30)]
+    mstore.upsert_many(items)
     sent: list[tuple[Any, ...]] = []
-    cands = [doc(1, "Toward peace", "The march toward peace went on.", 9.0),  # "war" inside "toward"
-             doc(2, "War and oil", "A war over oil exports.", 5.0),
-             doc(3, "Oil", "Oil exports, and war; troops left.", 5.0),
-             doc(4, "State of the art", "State-of-the-art gear.", 1.0)]
-    cur = Cursor(cands)
+    real = mstore.articles.find
 
-    class Spy:
-        def find(self, *args: Any, **kw: Any) -> Cursor:
-            sent.append(args)
-            return cur
+    def spy(*args: Any, **kw: Any) -> Any:
+        sent.append(args)
+        return real(*args, **kw)
 
-    monkeypatch.setattr(mstore, "articles", Spy())
-    mstore._text_ok = True
-    hits = list(mstore.search('war "oil exports" -troops', Filters(), limit=5))
-    flt = sent[0][0]
-    assert flt["$text"] == {"$search": "war oil exports"}  # unquoted: candidates and a score, no substring phrases
-    assert cur.sorted_by == [("score", {"$meta": "textScore"}), ("_id", 1)]  # equal scores in a stable order
-    assert [h.article.title for h in hits] == ["War and oil"]  # AND, the phrase and the exclusion enforced here
-    sent.clear()
-    cur.docs = cands
-    assert [h.article.title for h in mstore.search("state-of-the-art", Filters())] == ["State of the art"]
-
-
-def test_a_query_of_stop_words_is_scanned_not_sent_to_text(mstore: MongoStore, write_article: Any) -> None:
-    mstore.upsert_many([item_for(write_article("a.txt", title="Who we are", body="The who and the what."))])
-    assert {"the", "who", "we"} <= STOP_WORDS
-    assert [h.article.title for h in mstore.search("the who", Filters())] == ["Who we are"]
+    monkeypatch.setattr(mstore.articles, "find", spy)
+    hits = list(mstore.search("oil", Filters(), limit=3))
+    assert hits[0].article.title == "Oil" and len(hits) == 3  # a title match ranks first
+    scan, fetch = sent[0], sent[-1]
+    assert scan[1] is not None and "body" not in scan[1]  # ranking projects the arrays only
+    assert len(fetch[0]["_id"]["$in"]) == 3  # only the top are read whole
+    assert [h.article.title for h in mstore.search("oil", Filters(), limit=3)] == [h.article.title for h in hits]
 
 
 def test_the_scan_regex_never_relies_on_the_servers_ascii_word_class(mstore: MongoStore,
@@ -383,6 +407,26 @@ def test_an_older_store_gets_its_claims_and_loses_its_unique_index(write_article
     s = MongoStore("mongodb://mongomock/old", client=client)
     assert not s.articles.index_information()["source_path"].get("unique")
     assert {d["_id"] for d in s.paths.find({})} == {a.source.path for a in s.query(Filters())}
+    assert s.meta.find_one({"_id": "schema"})["version"] == SCHEMA_VERSION
+    s.close()
+
+
+def test_an_older_store_gets_its_search_arrays_and_stories_when_a_writer_opens_it(write_article: Any) -> None:
+    from tests.test_stories import republished, text
+
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    s = MongoStore("mongodb://mongomock/old5", client=client)
+    s.upsert_many([item_for(write_article("a.txt", title="Troops leave", body=text(5))),
+                   item_for(write_article("b.txt", title="Copy", body=republished(text(5))))])
+    # what schema 4 left: no search arrays, no stories, a $text index
+    s.articles.update_many({}, {"$unset": {"terms": "", "words": "", "t_title": "", "t_meta": "", "story": ""}})
+    s.bands.drop()
+    s.meta.update_one({"_id": "schema"}, {"$set": {"version": 4}})
+    s.close()
+    s = MongoStore("mongodb://mongomock/old5", client=client)
+    assert [h.article.title for h in s.search("troop", Filters())] == ["Troops leave"]
+    assert [len(x.members) for x in s.stories(Filters())] == [2]
     assert s.meta.find_one({"_id": "schema"})["version"] == SCHEMA_VERSION
     s.close()
 

@@ -8,7 +8,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from archive.models import Article, Source, parse_iso, parse_iso_required
-from archive.store.base import KnownFile, fold_name
+from archive.store.base import KnownFile, field_tokens, fold_name, stem
 
 TITLE_ORDER = {"locale": "en", "strength": 2}
 _SORTS: dict[str, list[tuple[str, int]]] = {
@@ -39,6 +39,19 @@ def source_doc(src: Source) -> dict[str, Any]:
     return d
 
 
+# What search reads instead of the text (archive.store.mongo.search); never in a kept revision.
+TEXT_FIELDS = ("terms", "words", "t_title", "t_meta")
+
+
+def doc_terms(a: Article) -> dict[str, list[str]]:
+    """The searchable arrays of an article's document (see the module's docstring)."""
+    title = field_tokens(a.title)
+    meta = field_tokens(" ".join(a.authors)) + field_tokens(" ".join(a.tags))
+    words = {*title, *meta, *field_tokens(a.body)}
+    return {"terms": sorted({stem(w) for w in words}), "words": sorted(words),
+            "t_title": sorted({stem(w) for w in title}), "t_meta": sorted({stem(w) for w in meta})}
+
+
 def to_mongo(a: Article) -> dict[str, Any]:
     """The BSON form of an article."""
     return {
@@ -62,6 +75,7 @@ def to_mongo(a: Article) -> dict[str, Any]:
         "description": a.description,
         "date_source": a.date_source,
         "story": a.story,
+        **doc_terms(a),
     }
 
 

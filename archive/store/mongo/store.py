@@ -30,11 +30,14 @@ from archive.store.mongo.claims import PathClaims
 from archive.store.mongo.conn import classify, client_options, database_name, hosts_of
 from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, from_mongo
 from archive.store.mongo.lock import LockMixin
-from archive.store.mongo.search import TEXT_INDEX, SearchMixin
+from archive.store.mongo.search import SearchMixin, condition, exact
 from archive.store.mongo.stories import StoriesMixin
 from archive.store.mongo.writes import WritesMixin
 
-SCHEMA_VERSION = 5  # 4: paths claimed in their own collection (articles can be sharded); 5: stories
+# 4: paths claimed in their own collection (articles can be sharded); 5: stories; 6: search by the
+# embedded store's analyzer (each article's terms), not $text
+SCHEMA_VERSION = 6
+TEXT_INDEX = "articles_text"  # the $text index of stores before 6: dropped
 
 class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
     """MongoDB through pymongo. ``client`` may be injected (mongomock in tests)."""
@@ -47,7 +50,6 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         (a user with the ``read`` role can search), and a database without articles is missing."""
         self.display = redact(uri)
         self._where = hosts_of(uri)
-        self._text_ok: bool | None = None
         with self._guard():
             self.client = client or pymongo.MongoClient(uri, **client_options(uri, timeout))
         try:
@@ -119,6 +121,10 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
             from archive.store.mongo.stories import backfill
 
             backfill(self.articles, self.bands)  # stories of the articles stored before they were kept
+        self.articles.create_index("terms", name="terms")
+        self.articles.create_index("words", name="words")
+        if int(schema.get("version", 0)) < 6:
+            self._add_terms()
         indexes = self.articles.index_information()
         old = indexes.get("source_path") or {}
         if old.get("unique"):
@@ -136,19 +142,22 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         self.articles.create_index([("updated_at", DESCENDING), ("_id", DESCENDING)], name="updated_id")
         self.meta.update_one({"_id": "schema"}, {"$max": {"version": SCHEMA_VERSION}}, upsert=True)
         self.revs.create_index([("article_id", 1), ("revision", 1)], unique=True, name="article_revision")
-        with contextlib.suppress(OperationFailure, NotImplementedError, TypeError):
-            # A collection has one text index: one made before tags were searched is replaced.
-            old = indexes.get(TEXT_INDEX) or {}
-            if old and "tags" not in (old.get("weights") or {}):
+        if TEXT_INDEX in indexes:  # searched by terms now: the server's text index only slows writes
+            with contextlib.suppress(OperationFailure, NotImplementedError):
                 self.articles.drop_index(TEXT_INDEX)
-            self.articles.create_index(
-                [("title", "text"), ("authors", "text"), ("tags", "text"), ("body", "text")],
-                name=TEXT_INDEX,
-                weights={"title": 10, "authors": 5, "tags": 3, "body": 1},
-                default_language="english",
-                # A field we never write: a document field named "language" can't break inserts.
-                language_override="_archive_text_language",
-            )
+
+    def _add_terms(self) -> None:
+        """Give the articles of an older store their search arrays, 500 at a time."""
+        from pymongo import UpdateOne
+
+        from archive.store.mongo.docs import doc_terms, from_mongo
+
+        while True:
+            batch = list(self.articles.find({"terms": {"$exists": False}}).limit(500))
+            if not batch:
+                return
+            self.articles.bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": doc_terms(from_mongo(d))})
+                                      for d in batch], ordered=False)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -323,10 +332,12 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
     def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
         """Facets of a filter alone (the home page, a click on a facet) counted on the server in
         one ``$facet`` aggregation; with query words, counted from the verified hits."""
-        if not parse_query(text).empty:
+        q = parse_query(text)
+        if not q.empty and not exact(q):
             return super().facets(text, filters, limit)
+        match = self._filter(filters) if q.empty else condition(q, self._filter(filters))
         pipeline = [
-            {"$match": self._filter(filters)},
+            {"$match": match},
             {"$project": {"authors": 1, "authors_key": 1, "tags": 1, "tags_key": 1, "site": 1, "published": 1}},
             {"$facet": {
                 "total": [{"$count": "n"}],

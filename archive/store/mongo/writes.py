@@ -20,7 +20,7 @@ from archive.models import Article, Failure, Source, iso, utcnow
 from archive.store.base import UpsertItem, UpsertResult, next_revision
 from archive.store.mongo.claims import DUPLICATE_KEY, PathClaims
 from archive.store.mongo.conn import classify
-from archive.store.mongo.docs import from_mongo, source_doc, to_mongo
+from archive.store.mongo.docs import TEXT_FIELDS, from_mongo, source_doc, to_mongo
 from archive.store.mongo.stories import MongoStoryBackend
 from archive.stories.keeper import Keeper, Peer, seen_key, url_key
 
@@ -44,6 +44,8 @@ def _only_duplicates(exc: Exception) -> bool:
 def revision_doc(a: Article) -> dict[str, Any]:
     """A kept revision as stored in ``revisions``: ``article_id`` and ``revision`` are its key."""
     d = to_mongo(a)
+    for k in TEXT_FIELDS:
+        d.pop(k, None)
     d["article_id"] = d.pop("_id")
     d["_id"] = f"{a.id}:{a.revision}"
     return d
