@@ -291,7 +291,11 @@ def test_on_a_replica_set_article_revision_claims_and_failure_commit_together(
     (result,) = store.upsert_many([item])
     assert result.outcome == "updated" and result.revision == 2
     rc, wc = seen["transactions"][0]["read_concern"], seen["transactions"][0]["write_concern"]
-    assert rc.level == "snapshot" and wc.document == {"w": "majority"}
+    assert rc.level == "snapshot" and wc.document == {"w": "majority", "wtimeout": 30_000}
+    # Issue 24 #6: the primary, whatever readPreference the URI gives (a secondary refuses them)
+    from pymongo import ReadPreference
+
+    assert seen["transactions"][0]["read_preference"] == ReadPreference.PRIMARY
     writes = [(coll, op) for coll, op, in_txn in seen["log"] if op not in ("find", "find_one")]
     assert {("paths", "bulk_write"), ("revisions", "bulk_write"), ("articles", "replace_one"),
             ("failures", "delete_many")} <= set(writes)
@@ -316,6 +320,43 @@ def test_a_duplicate_key_inside_a_transaction_runs_the_round_again(
     (result,) = store.upsert_many([item_for(write_article("a.txt"))])
     assert result.outcome == "new" and len(calls) == 2 and len(seen["transactions"]) == 2
     assert store.articles.count_documents({}) == 1
+
+
+def test_a_daemon_batch_is_cut_into_short_transactions(txn_store: tuple[MongoStore, dict[str, Any]],
+                                                       write_article: Any) -> None:
+    """Issue 24 #7: 250 files are three transactions of at most TXN_FILES, not one of 250."""
+    from archive.store.mongo.writes import TXN_FILES
+
+    store, seen = txn_store
+    results = store.upsert_many([item_for(write_article(f"{i}.txt", title=f"T{i}")) for i in range(250)])
+    assert [r.outcome for r in results] == ["new"] * 250 and TXN_FILES == 100
+    assert len(seen["transactions"]) == 3
+
+
+def test_a_document_too_large_is_that_documents_error(mstore: MongoStore) -> None:
+    """Issue 24 #16: the driver's DocumentTooLarge (no PyMongoError) becomes a StoreError, which the
+    import and the daemon isolate to its line or file and go on."""
+    from pymongo.errors import DocumentTooLarge
+
+    from archive.errors import StoreError
+
+    with pytest.raises(StoreError, match="cannot store a document: BSON document too large"), mstore._guard():
+        raise DocumentTooLarge("BSON document too large (17000000 bytes)")
+
+
+def test_collections_are_made_at_open_never_inside_a_first_transaction(mstore: MongoStore) -> None:
+    """Issue 24 #13: MongoDB 4.2 and sharded clusters refuse to create a collection in a transaction."""
+    names = set(mstore.db.list_collection_names())
+    assert {"articles", "revisions", "failures", "daemons", "paths", "story_bands"} <= names
+
+
+def test_atlas_not_allowed_is_final_over_quota_is_not() -> None:
+    """Issue 24 #17: code 8000 on a free tier ("not allowed") is not retried forever."""
+    from archive.errors import StoreUnavailable
+
+    final = classify(OperationFailure("$where is not allowed in this atlas tier", 8000), "h")
+    busy = classify(OperationFailure("you are over your space quota", 8000), "h")
+    assert not isinstance(final, StoreUnavailable) and isinstance(busy, StoreUnavailable)
 
 
 # ---------------------------------------------------------------- 4. a layout that can be sharded

@@ -15,7 +15,7 @@ OPERATION_TIMEOUT_MS = 60_000
 # Server error codes that say "try again": the store's state, never the document's.
 TRANSIENT_CODES = frozenset({
     6, 7, 43, 50, 63, 64, 89, 91, 112, 133, 150, 189, 251, 262, 9001, 10107, 11600, 11602, 13388, 13435,
-    13436, 8000,  # 8000: Atlas, e.g. over the space quota
+    13436, 8000,  # 8000: Atlas, e.g. over the space quota (but "not allowed" on a free tier is final)
 })
 RETRY_LABELS = ("RetryableWriteError", "TransientTransactionError", "ResumableChangeStreamError")
 
@@ -64,7 +64,8 @@ def classify(exc: BaseException, where: str) -> StoreError:
                           f"{first.get('code')}, {str(first.get('errmsg', ''))[:200]})")
     if isinstance(exc, OperationFailure):
         code = exc.code
-        if code in TRANSIENT_CODES or any(exc.has_error_label(lab) for lab in RETRY_LABELS):
+        permanent = code == 8000 and any(w in str(exc).lower() for w in ("not allowed", "unsupported", "not supported"))
+        if not permanent and (code in TRANSIENT_CODES or any(exc.has_error_label(lab) for lab in RETRY_LABELS)):
             return StoreUnavailable(where, f"{_first_line(exc)} (code {code})")
         hint = ""
         if code == 18:

@@ -8,8 +8,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pymongo
+from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, ReadPreference, WriteConcern
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
 from archive.config import redact
 from archive.errors import StoreError, StoreMissing, StoreUnavailable
@@ -86,6 +87,8 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
             raise
         except PyMongoError as exc:
             raise classify(exc, self._where) from None
+        except InvalidDocument as exc:  # DocumentTooLarge: that document's error, never the batch's end
+            raise StoreError(f"MongoDB at {self._where} cannot store a document: {str(exc)[:200]}") from None
 
     def _has_transactions(self) -> bool:
         """A replica set member or a mongos (``hello`` says so): multi-document transactions."""
@@ -113,6 +116,13 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
             # Claims for the articles of an older store, before its unique path index goes: path
             # uniqueness lives in ``paths`` now, so that ``articles`` can be sharded.
             self.claims.backfill()
+        # Collections made here, never implicitly by a first write inside a transaction (which
+        # MongoDB 4.2 and a sharded cluster refuse).
+        have = set(self.db.list_collection_names())
+        for coll in (self.articles, self.revs, self.fails, self.state, self.paths, self.bands):
+            if coll.name not in have:
+                with contextlib.suppress(CollectionInvalid):
+                    self.db.create_collection(coll.name)
         self.bands.create_index([("b", 1), ("a", 1)], name="band_article")
         self.bands.create_index("a", name="article")
         self.articles.create_index("story", name="story", sparse=True)
@@ -362,15 +372,16 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
     def duplicates(self, include_deleted: bool = False) -> list[list[Article]]:
         match = {} if include_deleted else {"deleted_at": None}
         with self._guard():
-            groups = list(self.articles.aggregate([
+            shas = [g["_id"] for g in self.articles.aggregate([
                 {"$match": match},
                 {"$group": {"_id": "$source.sha256", "n": {"$sum": 1}}},
                 {"$match": {"n": {"$gt": 1}}},
                 {"$sort": {"_id": 1}},
-            ]))
-            out = []
-            for g in groups:
-                docs = self.articles.find({**match, "source.sha256": g["_id"]}).sort("source.path", 1)
-                out.append([from_mongo(d) for d in docs])
-        return out
+            ], allowDiskUse=True)]
+            by_sha: dict[str, list[Article]] = {}
+            for k in range(0, len(shas), 500):  # one read per 500 groups, not one per group
+                docs = self.articles.find({**match, "source.sha256": {"$in": shas[k : k + 500]}})
+                for d in docs.sort([("source.sha256", 1), ("source.path", 1)]):
+                    by_sha.setdefault(d["source"]["sha256"], []).append(from_mongo(d))
+        return [by_sha[s] for s in shas if s in by_sha]
 

@@ -56,6 +56,12 @@ def put_revision(a: Article) -> ReplaceOne[dict[str, Any]]:
     return ReplaceOne({"article_id": a.id, "revision": a.revision}, revision_doc(a), upsert=True)
 
 
+# Files per transaction: two round trips each, so ~100 keep one under ~15 s even at 80 ms a round
+# trip (the server aborts a transaction after 60 s).
+TXN_FILES = 100
+WTIMEOUT_MS = 30_000  # a majority write not acknowledged by then is reported, not waited on forever
+
+
 class WritesMixin:
     """The write half of :class:`archive.store.mongo.MongoStore`."""
 
@@ -75,15 +81,26 @@ class WritesMixin:
         duplicate key raises it (nothing was written)."""
         if not self.transactions:
             return work(None)
+        from pymongo import ReadPreference
         from pymongo.read_concern import ReadConcern
         from pymongo.write_concern import WriteConcern
 
         with self.client.start_session() as session:
+            # The primary, whatever the URI's readPreference: a transaction's reads must go there.
             result: T = session.with_transaction(work, read_concern=ReadConcern("snapshot"),
-                                                 write_concern=WriteConcern("majority"))
+                                                 read_preference=ReadPreference.PRIMARY,
+                                                 write_concern=WriteConcern("majority", wtimeout=WTIMEOUT_MS))
             return result
 
     def upsert_many(self, items: Sequence[UpsertItem]) -> list[UpsertResult]:
+        """Write ``items`` TXN_FILES at a time (see :meth:`_upsert_chunk`): a transaction stays short
+        on a slow link, well inside the server's 60 s transaction lifetime."""
+        out: list[UpsertResult] = []
+        for k in range(0, len(items), TXN_FILES):
+            out += self._upsert_chunk(items[k : k + TXN_FILES])
+        return out
+
+    def _upsert_chunk(self, items: Sequence[UpsertItem]) -> list[UpsertResult]:
         """New files are inserted; changes are written on condition that the article is still at
         the revision and sha256 read (another writer, a second daemon or ``archive ingest``, may
         have written it since): when nothing matched, it is read again and the change re-applied,
