@@ -83,3 +83,44 @@ def test_tests_never_read_the_working_trees_seeds() -> None:
             continue
         text = p.read_text()
         assert 'ROOT / "seeds"' not in text and "'seeds/" not in text, p.name
+
+
+def test_host_side_uris_in_the_readme_work_with_the_compose_replica_set() -> None:
+    """Issue 24 #9: the compose member calls itself mongo:27017, which the host cannot resolve, so
+    every localhost URI the README and the systemd unit give connects directly."""
+    import re
+
+    texts = (ROOT / "README.md").read_text() + (ROOT / "scripts" / "archive-watch.service").read_text()
+    uris = re.findall(r"mongodb://localhost:27017[^\s'\"`)]*", texts)
+    assert uris and all("directConnection=true" in u for u in uris), uris
+
+
+def test_the_readme_shards_before_loading_and_names_every_sharded_collection() -> None:
+    """Issue 24 #8: a hashed shard key on a collection that holds documents needs its index first."""
+    readme = (ROOT / "README.md").read_text()
+    first = readme.index("Shard the collections **before** loading them")
+    assert first < readme.index('sh.shardCollection("archive.articles"')
+    assert 'createIndex({_id: "hashed"})' in readme
+    for coll in ("articles", "paths", "revisions", "story_bands"):
+        assert f'sh.shardCollection("archive.{coll}"' in readme
+
+
+def test_sharded_compose_and_the_mongodb_workflow() -> None:
+    """The sharded cluster and the hosted workflow cannot run here (no Docker engine, no MongoDB):
+    their syntax and what the README says of them are checked."""
+    sharded = yaml.safe_load((ROOT / "docker-compose.sharded.yml").read_text())["services"]
+    assert set(sharded) == {"cfg", "shard1", "shard2", "mongos", "setup"}
+    assert "--configsvr" in sharded["cfg"]["command"] and all("--shardsvr" in sharded[s]["command"]
+                                                               for s in ("shard1", "shard2"))
+    assert sharded["mongos"]["command"][0] == "mongos" and sharded["mongos"]["ports"] == ["127.0.0.1:27018:27018"]
+    setup = sharded["setup"]["command"][0]
+    for coll in ("articles", "paths", "revisions", "story_bands"):
+        assert f"sh.shardCollection('archive.{coll}'" in setup
+    assert setup.count("sh.addShard") == 1 and "shard1/shard1:27018" in setup and "shard2/shard2:27018" in setup
+    flow = yaml.safe_load((ROOT / ".github" / "workflows" / "mongodb.yml").read_text())
+    jobs = flow["jobs"]
+    assert jobs["replica-set"]["strategy"]["matrix"]["mongo"] == ["6.0", "7.0", "8.0"]
+    runs = " ".join(str(step.get("run", "")) for job in jobs.values() for step in job["steps"])
+    assert "docker-compose.sharded.yml" in runs and runs.count('scripts/test -m "slow or not slow"') == 2
+    envs = [step.get("env", {}).get("ARCHIVE_TEST_MONGO_URI") for job in jobs.values() for step in job["steps"]]
+    assert "mongodb://localhost:27018/" in envs

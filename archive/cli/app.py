@@ -416,7 +416,7 @@ def migrate(state: State, target: str) -> None:
 
     \b
     Example:
-      archive migrate --to mongodb://localhost:27017/archive
+      archive migrate --to 'mongodb://localhost:27017/archive?directConnection=true'
     """
     from archive.export import migrate as run_migrate
     from archive.store import open_store
