@@ -91,7 +91,7 @@ def test_host_side_uris_in_the_readme_work_with_the_compose_replica_set() -> Non
     import re
 
     texts = (ROOT / "README.md").read_text() + (ROOT / "scripts" / "archive-watch.service").read_text()
-    uris = re.findall(r"mongodb://localhost:27017[^\s'\"`)]*", texts)
+    uris = re.findall(r"mongodb://localhost(?::27017)?/[^\s'\"`)]*", texts)
     assert uris and all("directConnection=true" in u for u in uris), uris
 
 

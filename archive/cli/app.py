@@ -415,8 +415,9 @@ def migrate(state: State, target: str) -> None:
     """Copy the whole archive (revisions and failures too) into another store, then verify it.
 
     \b
-    Example:
-      archive migrate --to 'mongodb://localhost:27017/archive?directConnection=true'
+    Examples:
+      archive migrate --to 'mongodb://db1.example.org/archive?replicaSet=rs0'
+      archive migrate --to 'mongodb://localhost/archive?directConnection=true'
     """
     from archive.export import migrate as run_migrate
     from archive.store import open_store
