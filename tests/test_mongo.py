@@ -811,3 +811,32 @@ def test_a_long_read_survives_the_cursor_idle_timeout(mstore: MongoStore, write_
 
     monkeypatch.setattr(mstore.articles, "find", lambda *a, **k: Dropping(real(*a, **k)))
     assert [a.id for a in mstore.query(Filters(), sort="path")] == want and dropped
+
+
+def test_facets_are_cut_on_the_server_and_cached_against_the_writers_version(mstore: MongoStore,
+                                                                            write_article: Any) -> None:
+    """Issue 24 #5, #21: each facet is its own aggregation sorted and limited on the server (no
+    $facet document of every author), years are counted there, and writers bump a version."""
+    v0 = mstore.data_version()
+    names = ("Ann Lee", "Bob Ray", "Cy Dee", "Di Fox")
+    mstore.upsert_many([item_for(write_article(f"{i}.txt", title=f"T{i}", author=names[i % 4]))
+                        for i in range(12)])
+    v1 = mstore.data_version()
+    assert v1 != v0
+    mstore.upsert_many([item_for(write_article("0.txt", title="T0", author="Ann Lee"))])  # unchanged
+    assert mstore.data_version() == v1
+    pipelines: list[Any] = []
+    real = mstore.articles.aggregate
+
+    def spy(pipeline: Any, **kw: Any) -> Any:
+        pipelines.append(pipeline)
+        return real(pipeline, **kw)
+
+    mstore.articles.aggregate = spy  # type: ignore[method-assign]
+    f = mstore.facets("", Filters(), limit=2)
+    assert f.total == 12 and [c for _, c in f.authors] == [3, 3] and len(f.authors) == 2
+    assert not any("$facet" in stage for p in pipelines for stage in p)
+    assert any({"$limit": 2} in p for p in pipelines)
+    assert mstore.stats(Filters()).years == [("2017", 12)]
+    mstore.mark_deleted([str(write_article("0.txt"))])
+    assert mstore.data_version() != v1

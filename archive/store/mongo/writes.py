@@ -71,6 +71,7 @@ class WritesMixin:
     fails: Any
     claims: PathClaims
     bands: Any
+    meta: Any
     transactions: bool
     _where: str
     _guard: Any
@@ -98,7 +99,14 @@ class WritesMixin:
         out: list[UpsertResult] = []
         for k in range(0, len(items), TXN_FILES):
             out += self._upsert_chunk(items[k : k + TXN_FILES])
+        if any(r.outcome != "unchanged" for r in out):
+            self._changed()
         return out
+
+    def _changed(self) -> None:
+        """Bump the data version readers keep derived answers (the web's facets) against."""
+        with self._guard():
+            self.meta.update_one({"_id": "data_version"}, {"$inc": {"n": 1}}, upsert=True)
 
     def _upsert_chunk(self, items: Sequence[UpsertItem]) -> list[UpsertResult]:
         """New files are inserted; changes are written on condition that the article is still at
@@ -268,7 +276,10 @@ class WritesMixin:
             return int(res.modified_count)
 
         with self._guard():
-            return self._atomically(work)
+            changed = self._atomically(work)
+        if changed:
+            self._changed()
+        return changed
 
     def record_failures(self, failures: Sequence[Failure]) -> None:
         if not failures:
@@ -332,7 +343,10 @@ class WritesMixin:
         with self._guard():
             for _ in range(ROUNDS):
                 try:
-                    return self._atomically(work)
+                    counts = self._atomically(work)
+                    if counts["imported"] or counts["updated"]:
+                        self._changed()
+                    return counts
                 except (DuplicateKeyError, BulkWriteError) as exc:  # in a transaction: nothing written
                     if not _only_duplicates(exc):
                         raise
