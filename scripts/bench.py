@@ -366,6 +366,58 @@ def bench_search(a: argparse.Namespace) -> None:
             "whole process, start-up included")
 
 
+def bench_mongo(a: argparse.Namespace) -> None:
+    """Search, facets and stats on MongoDB (mongomock: the backend's code over an in-memory
+    collection without indexes, so every query scans; a real server is not available here) beside
+    the embedded store, the same articles in both."""
+    import mongomock
+
+    sys.path.insert(0, str(ROOT))
+    from archive.store.mongo import MongoStore
+    from tests.conftest import patch_mongomock_bulk
+
+    patch_mongomock_bulk()
+    # mongomock keeps no index: every query (the story keeper's included) scans its collection, so
+    # loading grows with the square of the articles: 2,000 by default (--n to change).
+    n = min(a.n, 2000)
+    items = _items(n)
+    with tempfile.TemporaryDirectory() as d:
+        lite = SQLiteStore(Path(d) / "b.db")
+        mongo = MongoStore("mongodb://mongomock/bench", client=mongomock.MongoClient())
+        for s in (lite, mongo):
+            t = time.perf_counter()
+            for i in range(0, len(items), 500):
+                s.upsert_many(items[i : i + 500])
+            rate = len(items) / (time.perf_counter() - t)
+            row("mongo", f"{s.kind}: load {len(items):,} articles", f"{rate:,.0f} art/s")
+        cases: list[tuple[str, Callable[[Any], Any]]] = [
+            ("search rare, top 20", lambda s: list(s.search(make_corpus.RARE, Filters(), 20))),
+            ("search common, top 20", lambda s: list(s.search(make_corpus.GOV, Filters(), 20))),
+            ("search two words, top 20", lambda s: list(s.search("troops ceasefire", Filters(), 20))),
+            ("search phrase, top 20", lambda s: list(s.search('"prime minister"', Filters(), 20))),
+            ("facets, no query", lambda s: s.facets("", Filters())),
+            ("facets of a common word", lambda s: s.facets(make_corpus.GOV, Filters())),
+            ("stats", lambda s: s.stats(Filters())),
+        ]
+        for label, fn in cases:
+            got = {}
+            for s in (lite, mongo):
+                xs = []
+                for _ in range(a.runs):
+                    t = time.perf_counter()
+                    fn(s)
+                    xs.append(time.perf_counter() - t)
+                got[s.kind] = med(xs)
+            row("mongo", f"{n:,} articles, {label}", f"mongomock {got['mongodb'] * 1e3:,.0f} ms",
+                f"sqlite: {got['sqlite'] * 1e3:,.1f} ms", f"{got['mongodb'] / got['sqlite']:.0f}x")
+        same = all({h.article.source.path for h in lite.search(q, Filters())}
+                   == {h.article.source.path for h in mongo.search(q, Filters())}
+                   for q in (make_corpus.RARE, "troops ceasefire", '"prime minister"'))
+        row("mongo", "same hits on both stores (rare, two words, phrase)", str(same))
+        lite.close()
+        mongo.close()
+
+
 def bench_serve(a: argparse.Namespace) -> None:
     """`archive serve`: server time per search page (facets and timeline included) against the
     store's own search in the same run; first page after start-up; RSS over 1,000 queries."""
@@ -879,7 +931,7 @@ def write_md(path: Path, cmd: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("what", choices=["parse", "store", "search", "ingest", "rescan", "latency", "export", "cli",
-                                     "serve", "webload", "stories", "all"])
+                                     "serve", "webload", "stories", "mongo", "all"])
     ap.add_argument("--seed", type=int, default=7, help="of the labelled story set (stories)")
     ap.add_argument("--seconds", type=float, default=30.0, help="length of the web load run (webload)")
     ap.add_argument("--n", type=int, default=100_000, help="articles in the big corpus (default 100,000)")
@@ -897,6 +949,7 @@ def main() -> int:
         "parse": bench_parse, "store": bench_store, "ingest": bench_ingest, "rescan": bench_rescan,
         "search": bench_search, "latency": bench_latency, "export": bench_export, "cli": bench_cli,
         "serve": bench_serve, "webload": bench_webload, "stories": bench_stories,
+        "mongo": bench_mongo,
     }
     order = list(funcs) if a.what == "all" else [a.what]
     for name in order:
