@@ -68,6 +68,21 @@ def doc(i: int, title: str, body: str, score: float) -> dict[str, Any]:
 # ---------------------------------------------------------------- 1. search semantics
 
 
+def spy_find(mstore: MongoStore, monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """The arguments of every ``articles.find`` from now on."""
+    sent: list[tuple[Any, ...]] = []
+    real = mstore.articles.find
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        sent.append(args)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(mstore.articles, "find", spy)
+    return sent
+
+
+
+
 def test_search_asks_the_articles_terms_never_the_servers_text_index(mstore: MongoStore, write_article: Any,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 24 #1/#2: what $text did differently from SQLite is gone: stop words (``would``), an
@@ -79,14 +94,7 @@ def test_search_asks_the_articles_terms_never_the_servers_text_index(mstore: Mon
              "r.txt": ("Résumé tips", "Write a résumé."),
              "t.txt": ("Troops", "The troops left.")}
     mstore.upsert_many([item_for(write_article(n, title=t, body=b)) for n, (t, b) in texts.items()])
-    sent: list[Any] = []
-    real = mstore.articles.find
-
-    def spy(*args: Any, **kw: Any) -> Any:
-        sent.append(args)
-        return real(*args, **kw)
-
-    monkeypatch.setattr(mstore.articles, "find", spy)
+    sent = spy_find(mstore, monkeypatch)
 
     def titles(q: str) -> set[str]:
         return {h.article.title for h in mstore.search(q, Filters())}
@@ -108,14 +116,7 @@ def test_the_ranking_reads_no_body_and_keeps_only_the_top(mstore: MongoStore, wr
     items = [item_for(write_article(f"{i}.txt", title="Oil" if i == 7 else f"Report {i}", body=f"Oil news {i}."))
              for i in range(30)]
     mstore.upsert_many(items)
-    sent: list[tuple[Any, ...]] = []
-    real = mstore.articles.find
-
-    def spy(*args: Any, **kw: Any) -> Any:
-        sent.append(args)
-        return real(*args, **kw)
-
-    monkeypatch.setattr(mstore.articles, "find", spy)
+    sent = spy_find(mstore, monkeypatch)
     hits = list(mstore.search("oil", Filters(), limit=3))
     assert hits[0].article.title == "Oil" and len(hits) == 3  # a title match ranks first
     scan, fetch = sent[0], sent[-1]
@@ -128,14 +129,7 @@ def test_the_scan_regex_never_relies_on_the_servers_ascii_word_class(mstore: Mon
                                                                     write_article: Any,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     mstore.upsert_many([item_for(write_article("m.txt", title="Müller speaks", body="Herr Müller said so."))])
-    sent: list[Any] = []
-    real = mstore.articles.find
-
-    def spy(*args: Any, **kw: Any) -> Any:
-        sent.append(args)
-        return real(*args, **kw)
-
-    monkeypatch.setattr(mstore.articles, "find", spy)
+    sent = spy_find(mstore, monkeypatch)
     assert list(mstore.search("ller", Filters())) == []
     assert [h.article.title for h in mstore.search("müller", Filters())] == ["Müller speaks"]
     assert "\\w" not in repr(sent) and "\\W" not in repr(sent)
