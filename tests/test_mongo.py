@@ -836,3 +836,23 @@ def test_facets_are_cut_on_the_server_and_cached_against_the_writers_version(mst
     assert mstore.stats(Filters()).years == [("2017", 12)]
     mstore.mark_deleted([str(write_article("0.txt"))])
     assert mstore.data_version() != v1
+
+
+def test_articles_loaded_by_mongoimport_are_found_once_a_writer_opens_the_store(write_article: Any) -> None:
+    """An ejson export loaded with mongoimport has no search arrays: the next writer adds them."""
+    from archive.export import to_ejson
+
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    s = MongoStore("mongodb://mongomock/imp", client=client)
+    s.upsert_many([item_for(write_article("a.txt", title="Troops leave"))])
+    art = next(iter(s.query(Filters())))
+    s.articles.delete_many({})
+    ejson = to_ejson(art.to_doc())
+    s.articles.insert_one({**ejson, "_id": ejson["_id"], "ingested_at": art.ingested_at,
+                           "updated_at": art.updated_at})  # what mongoimport leaves: no terms
+    assert list(s.search("troops", Filters())) == []
+    s.close()
+    s = MongoStore("mongodb://mongomock/imp", client=client)
+    assert [h.article.title for h in s.search("troops", Filters())] == ["Troops leave"]
+    s.close()

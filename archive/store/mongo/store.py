@@ -133,7 +133,9 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
             backfill(self.articles, self.bands)  # stories of the articles stored before they were kept
         self.articles.create_index("terms", name="terms")
         self.articles.create_index("words", name="words")
-        if int(schema.get("version", 0)) < 6:
+        # An older store, or articles loaded by mongoimport (an ejson export has no search arrays):
+        # search finds an article by its arrays only.
+        if int(schema.get("version", 0)) < 6 or self.articles.find_one({"terms": {"$exists": False}}, {"_id": 1}):
             self._add_terms()
         indexes = self.articles.index_information()
         old = indexes.get("source_path") or {}
