@@ -856,3 +856,24 @@ def test_articles_loaded_by_mongoimport_are_found_once_a_writer_opens_the_store(
     s = MongoStore("mongodb://mongomock/imp", client=client)
     assert [h.article.title for h in s.search("troops", Filters())] == ["Troops leave"]
     s.close()
+
+
+def test_a_lock_is_taken_in_one_write_stamped_by_the_server(mstore: MongoStore,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24 #19: insert-then-stamp could leave a record without the server's time."""
+    writes: list[str] = []
+    for op in ("insert_one", "update_one", "replace_one"):
+        real = getattr(mstore.state, op)
+
+        def spy(*a: Any, _real: Any = real, _op: str = op, **k: Any) -> Any:
+            writes.append(_op)
+            return _real(*a, **k)
+
+        monkeypatch.setattr(mstore.state, op, spy)
+    assert mstore.acquire_lock("w", {"token": "t1", "pid": 1}, lambda old: False) is None
+    assert writes == ["update_one"] and isinstance(mstore.state.find_one({"_id": "w"})["beat_at"], dt.datetime)
+    mstore.release_lock("w", "t1", {"stopped_at": "2026-01-01T00:00:00Z"})
+    writes.clear()
+    assert mstore.acquire_lock("w", {"token": "t2", "pid": 2}, lambda old: False) is None  # a stopped one
+    rec = mstore.state.find_one({"_id": "w"})
+    assert writes == ["update_one"] and rec["token"] == "t2" and "stopped_at" not in rec

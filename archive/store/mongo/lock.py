@@ -50,19 +50,22 @@ class LockMixin:
         with self._guard():
             for _ in range(5):
                 old = self.state.find_one({"_id": key})
+                # One write each way, the server's time stamped in it: a crash between an insert and
+                # its stamp left a lock aged by the holder's own clock (issue 24 #19).
                 if old is None:
-                    try:
-                        self.state.insert_one({"_id": key, **holder})
-                        self.state.update_one({"_id": key, "token": holder["token"]}, stamp)
+                    try:  # the filter matches no other holder's record: a new one, or a duplicate key
+                        self.state.update_one({"_id": key, "token": holder["token"]},
+                                              {"$set": holder, **stamp}, upsert=True)
                         return None
                     except DuplicateKeyError:
                         continue
                 old.pop("_id", None)
                 if not old.get("stopped_at") and not can_take(self._on_our_clock(old)):
                     return {k: v for k, v in old.items() if k != "beat_at"}
-                res = self.state.replace_one({"_id": key, "token": old["token"]}, {"_id": key, **holder})
+                gone = {k: "" for k in old if k not in holder and k != "beat_at"}
+                res = self.state.update_one({"_id": key, "token": old["token"]},
+                                            {"$set": holder, **({"$unset": gone} if gone else {}), **stamp})
                 if res.matched_count:
-                    self.state.update_one({"_id": key, "token": holder["token"]}, stamp)
                     return None
         raise StoreError(f"could not take the daemon lock {key}: too much contention")
 
