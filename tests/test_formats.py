@@ -508,3 +508,21 @@ def test_a_large_pages_json_ld_metadata_survives_the_markup_bounds() -> None:
     page = f"<html><head><title>River</title>{ld}{filler}</head><body><article>{body}</article></body></html>"
     a = parse_html(page.encode(), "/x/river.html")
     assert a.published is not None and a.published.isoformat() == "2016-10-04" and a.date_source == "page"
+
+
+@pytest.mark.parametrize(("heading", "expected"), [
+    ("Follow us on Twitter", "Grim outlook for the IMF and World Bank meetings"),  # furniture
+    ("Get Slate in your inbox.", "Grim outlook for the IMF and World Bank meetings"),
+    ("Bloomberg", "Grim outlook for the IMF and World Bank meetings"),  # a site's name as the heading
+    ("The Bank Meetings Begin Under A Cloud", "The Bank Meetings Begin Under A Cloud"),  # the page's own headline
+])
+def test_a_furniture_heading_is_never_the_title(heading: str, expected: str) -> None:
+    """Issue 23: the extractor may take a widget's heading for the article's; the page's declared
+    title, without the site's name, is taken instead — but a real on-page headline stays."""
+    from archive.parsing.html import parse_html
+
+    body = "".join(f"<p>Paragraph {i} of the report about the finance ministers and the meetings.</p>"
+                   for i in range(12))
+    page = (f"<html><head><title>Grim outlook for the IMF and World Bank meetings | Reuters</title></head>"
+            f"<body><h1>{heading}</h1><article>{body}</article></body></html>")
+    assert parse_html(page.encode(), "/x/p.html").title == expected

@@ -69,6 +69,56 @@ def _authors(value: str | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+_META = re.compile(rb"<meta\b[^>]{0,2000}>", re.I)
+_ATTR = re.compile(rb"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_TITLE_TAG = re.compile(rb"<title\b[^>]*>(.{0,2000}?)</title>", re.I | re.S)
+_SITE_SEPARATORS = re.compile(r"\s+[|\-\u2013\u2014\u00b7:]{1,2}\s+|_")
+
+
+def _page_titles(data: bytes) -> tuple[str, str]:
+    """The page's ``<title>`` and its ``og:title``, unescaped and squashed ("" when missing)."""
+    import html
+
+    head = data[:400_000]
+    m = _TITLE_TAG.search(head)
+    doc = html.unescape(m[1].decode("utf-8", "replace")) if m else ""
+    og = ""
+    for meta in _META.finditer(head):
+        attrs = {k.lower(): (v1 if v1 is not None else v2) for k, v1, v2 in _ATTR.findall(meta[0])}
+        if (attrs.get(b"property") or attrs.get(b"name") or b"").lower() == b"og:title" and attrs.get(b"content"):
+            og = html.unescape(attrs[b"content"].decode("utf-8", "replace"))
+            break
+    return " ".join(doc.split()), " ".join(og.split())
+
+
+def _without_site(title: str) -> str:
+    """A page title without the site's name beside it ("Grim outlook | Reuters" -> "Grim
+    outlook"): its longest part."""
+    parts = [p.strip() for p in _SITE_SEPARATORS.split(title) if p.strip()]
+    return max(parts, key=len) if parts else title
+
+
+# Headings of a page's furniture that an extractor may take for the article's.
+_FURNITURE = re.compile(r"(?i)^(?:follow us\b|get .{1,40} in your inbox|more from\b|sign up\b|subscribe\b|"
+                        r"original text$|share this\b|related\b|advertisement$|menu$|search$|skip to\b|"
+                        r"join the discussion\b|you might also like\b|most (?:read|popular)\b)")
+
+
+def checked_title(extracted: str, data: bytes) -> str:
+    """The extractor's title, unless it is a heading of the page's furniture ("Follow us on
+    Twitter", "Get Slate in your inbox.", a one- or two-word heading such as the site's name)
+    that the page's own ``<title>`` does not contain: then the page's declared title
+    (``og:title``, else ``<title>``) without the site's name beside it."""
+    doc, og = _page_titles(data)
+    if not doc or not extracted or extracted.casefold() in doc.casefold():
+        return extracted
+    if not _FURNITURE.search(extracted) and len(extracted.split()) > 2:
+        return extracted
+    if og and og.casefold() in doc.casefold():
+        return _without_site(og)
+    return _without_site(doc)
+
+
 def _paragraphs(text: str) -> str:
     """trafilatura's text (a line per block) as the body every article has: paragraphs
     separated by one blank line, spaces collapsed."""
@@ -126,7 +176,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
         raise ParseError(path, "no-article",
                          f"no article: the page's main text is {words} words" if words else
                          "no article: the page has no main text")
-    title = " ".join((getattr(doc, "title", None) or "").split())
+    title = checked_title(" ".join((getattr(doc, "title", None) or "").split()), data)
     if not title:
         first, _, rest = body.partition("\n\n")
         title, body = first, rest
