@@ -526,3 +526,24 @@ def test_a_furniture_heading_is_never_the_title(heading: str, expected: str) -> 
     page = (f"<html><head><title>Grim outlook for the IMF and World Bank meetings | Reuters</title></head>"
             f"<body><h1>{heading}</h1><article>{body}</article></body></html>")
     assert parse_html(page.encode(), "/x/p.html").title == expected
+
+
+@pytest.mark.parametrize(("byline", "page", "expected"), [
+    ("Oli Coleman View author archive Get author RSS feed", "", ("Oli Coleman",)),
+    ("Emily Kirkpatrick Updated", "", ("Emily Kirkpatrick",)),
+    ("Pete Evans · CBC News", "", ("Pete Evans",)),
+    ("Sam Stein Senior Politics Editor", "", ("Sam Stein",)),
+    ("Jeremy Herron More stories by Jeremy Herron", "", ("Jeremy Herron",)),
+    ("Laura E Adkins December", "<p>By Laura E. Adkins</p>", ("Laura E. Adkins",)),
+    ("Jeffrey Gettleman; JEFFREY GETTLEMAN", "", ("Jeffrey Gettleman",)),
+    ("Ellyn Shook Ellyn Shook Creating the most truly human company", "", ("Ellyn Shook",)),
+    ("Username", "", ()),
+    ("Mac; I", "Mac & I.", ("Mac", "I")),  # one letter alone is no initial to dot
+    ("By Howard Schneider; Lindsay Dunsmuir", "", ("Howard Schneider", "Lindsay Dunsmuir")),
+])
+def test_a_pages_byline_keeps_the_names_only(byline: str, page: str, expected: tuple[str, ...]) -> None:
+    """Issue 23: page furniture after a name (links, 'Updated', a role, the outlet, a month) is not
+    part of it; case duplicates are one author; an initial keeps its dot where the page prints one."""
+    from archive.parsing.html import _authors
+
+    assert _authors(byline, page) == expected

@@ -56,16 +56,55 @@ def bound_markup(data: bytes) -> bytes:
     return _LONG_TAG.sub(rb"<\1>", _drop_scripts(data))
 
 
-def _authors(value: str | None) -> tuple[str, ...]:
+# What pages print after a byline's name: links, dates, a role, the outlet ("Oli Coleman View
+# author archive", "Emily Kirkpatrick Updated", "Pete Evans · CBC News", "Sam Stein Senior Politics
+# Editor", "Laura E Adkins December").
+_BYLINE_TAIL = re.compile(
+    r"(?i)\s+(?:view author archive|more (?:stories|articles|posts) by|get author rss|see full bio|"
+    r"link copied|updated|published|posted|lesedauer|read more|follow\b|email\b|twitter\b|"
+    r"(?:senior |chief |deputy |associate |contributing |staff |political |politics |business |foreign |"
+    r"national |managing |special )*(?:writer|reporter|editor|correspondent|columnist|contributor)\b|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d.*)?$|\d).*$")
+_BYLINE_OUTLET = re.compile(r"\s+[·•|–—]\s+.*$")
+# Page furniture an extractor reads as a byline.
+_NOT_A_NAME = re.compile(r"(?i)^(?:username|authority control|lesedauer|staff|admin|dec|updated|share|"
+                         r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)$")
+
+
+def _name(a: str, page: str) -> str:
+    """One byline entry cleaned: no "By", no tail of links, dates, role or outlet, a name said
+    twice once, and an initial's dot as the page prints it ("Laura E. Adkins")."""
+    a = " ".join(a.split())
+    if a.lower().startswith("by "):
+        a = a[3:].strip()
+    a = _BYLINE_OUTLET.sub("", a)
+    cut = _BYLINE_TAIL.sub("", a)
+    if len(cut.split()) >= 2:
+        a = cut
+    words = a.split()
+    for k in (2, 3, 4):  # a name said twice, then whatever follows: "Ellyn Shook Ellyn Shook ..."
+        if len(words) >= 2 * k and words[:k] == words[k : 2 * k]:
+            a = " ".join(words[:k])
+            break
+    if len(a.split()) >= 2 and re.search(r"\b[A-Z]\b(?!\.)", a):
+        dotted = re.sub(r"\b([A-Z])\b(?!\.)", r"\1.", a)
+        if dotted in page:
+            a = dotted
+    return a
+
+
+def _authors(value: str | None, page: str = "") -> tuple[str, ...]:
     if not value:
         return ()
     out: list[str] = []
-    for a in _AUTHOR_SPLIT.split(value):
-        a = " ".join(a.split())
-        if a.lower().startswith("by "):
-            a = a[3:].strip()
-        if a and len(a) <= 120 and a not in out:
-            out.append(a)
+    seen: set[str] = set()
+    for raw in _AUTHOR_SPLIT.split(value):
+        a = _name(raw, page)
+        key = a.casefold()
+        if not a or len(a) > 120 or key in seen or _NOT_A_NAME.match(a):
+            continue
+        seen.add(key)
+        out.append(a)
     return tuple(out)
 
 
@@ -117,6 +156,13 @@ def checked_title(extracted: str, data: bytes) -> str:
     if og and og.casefold() in doc.casefold():
         return _without_site(og)
     return _without_site(doc)
+
+
+def _page_text(data: bytes) -> str:
+    """The page's bytes as text (for finding how it prints a name)."""
+    import html
+
+    return html.unescape(data[:2_000_000].decode("utf-8", "replace"))
 
 
 def _paragraphs(text: str) -> str:
@@ -192,7 +238,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     published = front_matter_date(getattr(doc, "date", None))
     return ParsedArticle.of(
         title,
-        _authors(getattr(doc, "author", None)),
+        _authors(getattr(doc, "author", None), _page_text(data)),
         published,
         body,
         date_source="page" if published else None,
