@@ -125,7 +125,10 @@ def to_markdown(a: Article) -> str:
     """An article file that parses back to the same fields: the seed format, with YAML front
     matter first when the article has fields the seed format cannot carry (url, site, tags, the
     story it belongs to: a researcher counts coverage by it; parsing does not read it back)."""
-    head = [f"# {a.title}", ""]
+    from archive.parsing.frontmatter import markdown_escape  # text that looks like markup stays text
+
+    title, body = markdown_escape(a.title), markdown_escape(a.body)
+    head = [f"# {title}", ""]
     if a.url or a.site or a.tags or a.description or a.story:
         import yaml
 
@@ -142,7 +145,7 @@ def to_markdown(a: Article) -> str:
         if a.story:
             fields["story"] = a.story
         front = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=10_000)
-        return f"---\n{front}---\n\n# {a.title}\n\n{a.body}\n"
+        return f"---\n{front}---\n\n# {title}\n\n{body}\n"
     meta = []
     if a.authors:
         meta.append(byline(a.authors) + "  ")
@@ -150,7 +153,7 @@ def to_markdown(a: Article) -> str:
         meta.append(f"{a.published.day} {a.published.strftime('%B')} {a.published.year}")
     if meta:
         head += [*meta, ""]
-    return "\n".join(head) + "\n" + a.body + "\n"
+    return "\n".join(head) + "\n" + body + "\n"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archive.cli import cli
 from archive.errors import ParseError
@@ -547,3 +549,32 @@ def test_a_pages_byline_keeps_the_names_only(byline: str, page: str, expected: t
     from archive.parsing.html import _authors
 
     assert _authors(byline, page) == expected
+
+
+def test_static_site_markdown_is_read_as_text() -> None:
+    """Issue 23: Liquid, inline HTML, comments, style blocks, link definitions, fences run into the
+    next paragraph, ***emphasis*** and backslash escapes (18F's Jekyll and Rust's Zola posts)."""
+    from archive.parsing import parse_bytes
+
+    md = ("---\ntitle: Rust 1.0\n---\n\n"
+          "Read the [Open FEC API]({{ \"/2015/07/08/openfec-api/\" | url }}) post.<br>\n\n"
+          "<!-- Chart: the numbers -->\n<style>.x { color: red }</style>\n"
+          "It is <span class=\"hl\">as easy as</span>:\n\n```console\n$ rustup update stable\n```\n"
+          "If you don't have it already, [install] it. It was ***today***, a snake\\_case name, "
+          "From<Box<T>> and [Scrum](https://en.wikipedia.org/wiki/Scrum_(software_development)).\n\n"
+          "{% include footer.html %}\n[install]: https://www.rust-lang.org/install.html\n")
+    body = parse_bytes(md.encode(), "/x/post.md").body
+    assert "Read the Open FEC API post." in body and "{{" not in body and "{%" not in body
+    assert "<" not in body.replace("From<Box<T>>", "") and "Chart" not in body and "color" not in body
+    assert "$ rustup update stable\n\nIf you don't have it already, install it." in body
+    assert "It was today, a snake_case name, From<Box<T>> and Scrum." in body
+    assert "rust-lang.org" not in body
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab <>/!{}%*`~[]:\\_-#\n")), max_size=60))
+def test_text_that_looks_like_markup_survives_a_markdown_export(text: str) -> None:
+    """What archive's Markdown export escapes comes back as it was: the export's promise."""
+    from archive.parsing.frontmatter import markdown_escape, markdown_text
+
+    assert markdown_text(markdown_escape(text)) == text

@@ -225,6 +225,63 @@ def _strip_excerpt(rest: str) -> str:
     return "\n".join(lines[:i] + lines[j:])
 
 
+# What static-site Markdown carries that is not the article's text (issue 23): template tags (Jekyll's
+# Liquid, Hugo's shortcodes), HTML comments, style and script blocks, inline HTML tags (the text
+# inside stays), link definitions ("[install]: https://..."), backslash escapes.
+# A backslash before any of them makes it text (what archive's Markdown export writes for text that
+# looks like markup, so that an export re-ingests to the same body).
+_TEMPLATE_BLOCK = re.compile(r"(?<!\\)\{%-?\s*(raw|comment)\s*-?%\}.*?\{%-?\s*end\1\s*-?%\}", re.S)
+_TEMPLATE = re.compile(r"(?<!\\)(?:\{%.{0,2000}?%\}|\{\{.{0,2000}?\}\})", re.S)
+_HTML_COMMENT = re.compile(r"(?<!\\)<!--.*?-->", re.S)
+_HTML_BLOCK = re.compile(r"(?<!\\)<(style|script)\b[^>]*>.*?</\1\s*>", re.S | re.I)
+_BREAK = re.compile(r"(?<!\\)<br\s*/?>", re.I)
+# HTML's own tag names only: "From<Box<T>>" in a Rust post is code, not markup.
+_TAG_NAMES = ("a|abbr|article|aside|audio|b|blockquote|br|button|caption|center|cite|code|col|colgroup|dd|del|"
+              "details|dfn|div|dl|dt|em|figcaption|figure|font|footer|form|h[1-6]|header|hr|i|iframe|img|input|"
+              "ins|kbd|label|li|mark|nav|ol|option|p|picture|pre|q|s|samp|section|select|small|source|span|"
+              "strong|sub|summary|sup|table|tbody|td|textarea|tfoot|th|thead|time|tr|u|ul|var|video|wbr")
+_HTML_TAG = re.compile(rf"(?<!\\)</?(?i:{_TAG_NAMES})(?:\s[^<>]{{0,2000}})?/?>")
+_LINK_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]{1,200}\]:\s*\S+.*$", re.M)
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_LINK_LABEL = re.compile(r"^ {0,3}\[([^\]\n]{1,200})\]:", re.M)
+_SHORTCUT = re.compile(r"(?<![\\\]!])\[([^\[\]\n]{1,200})\](?![(\[:])")
+_FENCE = re.compile(r"^ {0,3}(```+|~~~+)[^\n]*\n(.*?)^ {0,3}\1[ \t]*$", re.S | re.M)
+_TRIPLE = re.compile(r"(?<![*\w\\])\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*(?![*\w])")
+# What markdown_text would take for markup, escaped: archive.export writes text through this.
+_LOOKS_LIKE_MARKUP = re.compile(r"\\(?=[!-/:-@\[-`{-~])|<(?=[A-Za-z/!])|\{(?=[{%])|^(?= {0,3}\[[^\]\n]{1,200}\]:)"
+                                r"|^(?= {0,3}(?:```|~~~))|\*\*\*", re.M)
+
+
+def markdown_escape(text: str) -> str:
+    """``text`` with what :func:`markdown_text` would remove or change escaped by a backslash."""
+    return _LOOKS_LIKE_MARKUP.sub(lambda m: "\\" + m[0] if m[0] else "\\", text)
+
+
+def markdown_text(body: str) -> str:
+    """A Markdown body with what is not text removed; a fenced code block stays, a paragraph of
+    its own (never run into the text after it)."""
+    if "{" in body:
+        body = _TEMPLATE_BLOCK.sub("", body)
+        body = _TEMPLATE.sub("", body)
+    if "<" in body:
+        body = _HTML_COMMENT.sub("", body)
+        body = _HTML_BLOCK.sub("", body)
+        body = _BREAK.sub(" ", body)
+        body = _HTML_TAG.sub("", body)
+    if "]:" in body:
+        labels = {m[1].casefold() for m in _LINK_LABEL.finditer(body)}
+        body = _LINK_DEFINITION.sub("", body)
+        if labels:  # "[install]" (a shortcut reference to a definition) is its text
+            body = _SHORTCUT.sub(lambda m: m[1] if m[1].casefold() in labels else m[0], body)
+    if "```" in body or "~~~" in body:
+        body = _FENCE.sub(lambda m: "\n\n" + m[2].strip("\n") + "\n\n", body)
+    if "***" in body:
+        body = _TRIPLE.sub(r"\1", body)
+    if "\\" in body:
+        body = _ESCAPE.sub(r"\1", body)
+    return body
+
+
 def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> ParsedArticle:
     """A Markdown file: front matter (if any) first, then the text rules for what it lacks."""
     split = split_front_matter(text)
@@ -232,13 +289,14 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
         if _unclosed(text):
             raise ParseError(path, "bad-front-matter", "the front matter opened on line 1 is never closed "
                              "(a line of --- or +++ ends it)")
-        return parse_text(text, path, order=order, indented=False)._replace(format="markdown")
+        return parse_text(markdown_text(text), path, order=order, indented=False,
+                          rejoin=False)._replace(format="markdown")
     kind, block, rest = split
     meta = load_block(kind, block, path)
     warnings = list(meta.pop("_warnings", []))
-    rest = _strip_excerpt(rest)
+    rest = markdown_text(_strip_excerpt(rest))
     title = _text(meta.get("title"))
-    parsed = parse_text(rest, path, title=title, order=order, indented=False)
+    parsed = parse_text(rest, path, title=title, order=order, indented=False, rejoin=False)
     authors = _list(meta.get("authors", meta.get("author")), _NAME_SPLIT)
     published, date_source = None, "front-matter"
     for key in ("published", "date", "pubdate", "publishdate"):

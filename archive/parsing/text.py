@@ -24,7 +24,9 @@ _MONTH_RE = "|".join(sorted({n.lower() for n in (*calendar.month_name, *calendar
 _HEADING = re.compile(r"#{1,6}(?:\s|$)")
 _BY = re.compile(r"by\s+", re.I)
 _NAME_SPLIT = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&)\s+", re.I)
-_IMAGE_OR_LINK = re.compile(r"!?\[([^\[\]\n]{0,2000})\]\(\s*[^()\s]{0,4000}(?:\s+\"[^\"\n]{0,500}\")?\s*\)")
+# The address may hold one level of parentheses (Wikipedia's "Scrum_(software_development)").
+_IMAGE_OR_LINK = re.compile(r"!?\[([^\[\]\n]{0,2000})\]\(\s*[^()\s]{0,4000}(?:\([^()\s]{0,400}\)[^()\s]{0,400}){0,4}"
+                            r"(?:\s+\"[^\"\n]{0,500}\")?\s*\)")
 _REF_LINK = re.compile(r"\[([^\[\]\n]{1,2000})\]\[[^\[\]\n]{0,200}\]")
 _AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^<>\s]{1,4000})>", re.I)
 # Emphasis markers that can open (a non-space follows, no word character precedes) or close (a
@@ -295,7 +297,7 @@ def _same_title(line: str, title: str) -> bool:
 
 
 def parse_text(text: str, path: str | None = None, *, title: str | None = None, order: str = "dmy",
-               indented: bool = True) -> ParsedArticle:
+               indented: bool = True, rejoin: bool = True) -> ParsedArticle:
     """Parse decoded text into an article's fields.
 
     ``title`` is given when it is known already (front matter): then the text has no title
@@ -373,7 +375,8 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
     joined: list[str] = []
     for p, marked in pars:
         if (
-            joined
+            rejoin  # Markdown: a blank line is a paragraph break, always (a code block ends unpunctuated)
+            and joined
             and not marked
             and not _is_heading(p)
             and not _is_heading(joined[-1])
