@@ -379,6 +379,13 @@ class Ingester:
             return
         yield from self._get_pool().run(files, size, self.stopping, self._prepared_n)
 
+    @property
+    def pending(self) -> int:
+        """Files of the run in progress not read and parsed yet (0 between runs): part of a
+        daemon's backlog while it scans."""
+        run = self._run
+        return max(0, run.total - run.done) if run is not None else 0
+
     def _prepared_n(self, n: int) -> None:
         """``n`` more files read and parsed: the progress bar moves; a long run logs its rate (a
         daemon's first scan, off a terminal) every PROGRESS_EVERY seconds."""

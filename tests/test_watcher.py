@@ -331,3 +331,28 @@ def test_a_hung_daemon_is_stale_for_status_and_taken_over_by_watch(tmp_path: Pat
     assert [d["state"] for d in daemon_records(s, settings)] == ["running"]
     assert Lease("watch:/x", {**hung, "token": "t-third", "heartbeat_at": iso(utcnow())}, settings).acquire(s)
     s.close()
+
+
+@pytest.mark.slow
+def test_status_counts_a_scans_files_in_the_backlog_while_it_runs(folder: Path, db: Path) -> None:
+    """Issue 26 #2: a daemon's first scan of many files reported backlog 0 until it ended (the
+    heartbeat waited for the scan, and only file events counted)."""
+    for i in range(3000):
+        (folder / f"{i:05d}.txt").write_text(article_text(title=f"Article {i}", body=f"Text {i} of the story."))
+    d = DaemonProc(folder, db)
+    try:
+        def backlog() -> int:
+            if not db.exists():
+                return 0
+            s = SQLiteStore(db, create=False)
+            try:
+                return max((int(x.get("backlog") or 0) for x in s.daemons()), default=0)
+            finally:
+                s.close()
+
+        seen = wait_for(backlog, timeout=60, interval=0.1)
+        assert 0 < seen <= 3000
+        d.wait_ready(timeout=120)
+        wait_for(lambda: backlog() == 0 and len(articles(db)) == 3000, timeout=60)
+    finally:
+        assert d.stop() == 0, d.log.read_text()

@@ -123,7 +123,7 @@ class Daemon:
             store.close()
             raise LockHeld(self.root, int(held.get("pid", 0)), str(held.get("host", "?")))
         self.store = store
-        self.ingester = Ingester(store, self.settings, log_each=True)
+        self.ingester = Ingester(store, self.settings, log_each=True, progress=self._scanning)
         self.ingester.stop_event = self.stop  # a long scan ends at the next batch on SIGTERM/SIGINT
         self.ingester.log_progress = True  # a long scan says how far it got, every few seconds
         log.info("store %s (%s); lock taken for %s", store.display, store.kind, self.root)
@@ -217,12 +217,19 @@ class Daemon:
                 self.tracker.put_back(ready, time.monotonic())
                 raise
 
+    def _scanning(self, n: int) -> None:
+        """Progress of a long scan (the first, or a rescan): the heartbeat goes on meanwhile, with
+        the files still to read in the backlog (status said 0 while a scan had 800 to go)."""
+        if time.monotonic() >= self._next_beat:
+            self._heartbeat()
+
     def _heartbeat(self, final: bool = False) -> None:
         if self.store is None:
             return
         last = self.tracker.last_event
+        pending = self.ingester.pending if self.ingester is not None else 0
         data = {
-            "heartbeat_at": iso(utcnow()), "mode": self.mode, "backlog": len(self.tracker),
+            "heartbeat_at": iso(utcnow()), "mode": self.mode, "backlog": len(self.tracker) + pending,
             "last_event_at": iso(dt.datetime.fromtimestamp(last, dt.UTC)) if last else None,
             "last_ingest_at": iso(self.last_ingest),
             "counts": {k: getattr(self.totals, k) for k in COUNTS},
