@@ -53,8 +53,9 @@ def backup(store: Store, dest: Path) -> BackupReport:
 
 
 def restore(store: Store, src: Path) -> MigrateReport:
-    """Bring the backup file ``src`` into ``store``, which must be empty (no articles, revisions
-    or failures: a restore never merges into a collection)."""
+    """Bring the backup file ``src`` (what ``archive backup`` writes, or an ``export --all``) into
+    ``store``, which must be empty (no articles, revisions or failures: a restore never merges
+    into a collection)."""
     from archive.store.sqlite import SQLiteStore
 
     src = src.expanduser().absolute()
@@ -63,6 +64,10 @@ def restore(store: Store, src: Path) -> MigrateReport:
     if store.count(Filters(include_deleted=True)) or next(iter(store.all_revisions()), None) is not None \
             or next(iter(store.failures()), None) is not None:
         raise UsageError(f"{store.display} is not empty: restore into a new store (--db)")
+    with open(src, "rb") as fh:
+        sqlite = fh.read(16) == b"SQLite format 3\x00"
+    if not sqlite:
+        return _restore_export(store, src)
     source = SQLiteStore(src, create=False)
     try:
         if source.path == getattr(store, "path", None):
@@ -70,3 +75,15 @@ def restore(store: Store, src: Path) -> MigrateReport:
         return migrate(source, store)
     finally:
         source.close()
+
+
+def _restore_export(store: Store, src: Path) -> MigrateReport:
+    """An ``export --all`` file into the empty ``store``, then the counts compared."""
+    from archive.export import restore_records
+
+    with open(src, encoding="utf-8", errors="replace") as fh:
+        want = restore_records(store, fh)
+    n_art, n_rev, n_fail, _ = fingerprint(store)
+    got = (n_art, n_rev, n_fail)
+    detail = "" if got == want else f"the file holds {want[0]} articles, {want[1]} revisions and {want[2]} failures"
+    return MigrateReport(n_art, n_rev, n_fail, got == want, detail)

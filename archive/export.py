@@ -90,6 +90,55 @@ def to_ejson(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def everything(store: Store) -> Iterator[dict[str, Any]]:
+    """What ``export --all`` writes, one record a line: every article (deleted ones too) as
+    ``export`` writes it, then every kept revision (with ``article_id``), then every failure
+    (``"record": "failure"``). ``archive restore`` reads it back."""
+    yield from (a.to_doc() for a in store.query(Filters(include_deleted=True), sort="path"))
+    yield from (revision_doc(r) for r in store.all_revisions())
+    yield from ({"record": "failure", **f.to_doc()} for f in store.failures())
+
+
+def restore_records(store: Store, fh: IO[str]) -> tuple[int, int, int]:
+    """Bring an ``export --all`` file into ``store``: articles, revisions and failures, in
+    batches. A line that is not one of them is an error naming the line (nothing is half-read
+    silently). The counts read."""
+    from archive.models import Failure, parse_iso
+
+    articles: list[Article] = []
+    revisions: list[Article] = []
+    counts = [0, 0, 0]
+
+    def flush() -> None:
+        if articles or revisions:
+            store.put_articles(list(articles), list(revisions))
+            articles.clear()
+            revisions.clear()
+
+    for lineno, obj, err in _records(fh):
+        if err is not None or not isinstance(obj, dict):
+            raise UsageError(f"line {lineno}: {err or 'not a JSON object'}: not what export --all writes")
+        try:
+            if obj.get("record") == "failure":
+                store.record_failures([Failure(path=obj["path"], code=obj["code"], reason=obj["reason"],
+                                               size=obj.get("size"), mtime=obj.get("mtime"),
+                                               sha256=obj.get("sha256"), failed_at=parse_iso(obj.get("failed_at")))])
+                counts[2] += 1
+            elif "article_id" in obj:
+                revisions.append(Article.from_doc({**obj, "id": obj["article_id"]}))
+                counts[1] += 1
+            else:
+                articles.append(Article.from_doc(obj))
+                counts[0] += 1
+        except (KeyError, ValueError) as exc:
+            raise UsageError(f"line {lineno}: not a record export --all writes ({str(exc).splitlines()[0][:200]})") \
+                from None
+        if len(articles) + len(revisions) >= BATCH:
+            flush()
+    flush()
+    return counts[0], counts[1], counts[2]
+
+
 def revision_doc(r: Article) -> dict[str, Any]:
     """A kept revision as ``export --revisions`` writes it: ``id`` is ``ARTICLE:REVISION`` (the
     ``_id`` of the MongoDB store's ``revisions`` collection) and ``article_id`` names its article."""

@@ -133,3 +133,27 @@ def test_a_backup_restores_into_either_backend_and_a_mongodb_store_backs_up(
     again = backup(store, tmp_path / "from-restored.db")  # MongoDB: copied and verified as migrate does
     assert again.articles == 5
     src.close()
+
+
+def test_a_full_export_restores_the_same_archive(tmp_path: Path, clean_env: Path) -> None:
+    """SPEC: `restore SRC` reads a backup or a full export (`export --all`): every article, deleted
+    ones too, every kept revision and every failure come back, and the index is built."""
+    db = _filled(tmp_path)
+    before = _state(db)
+    dump = tmp_path / "everything.jsonl"
+    out = CliRunner().invoke(cli, ["--db", str(db), "export", "--all", "-o", str(dump)])
+    assert out.exit_code == 0 and "14 records" in out.output, out.output  # 12 articles, 1 revision, 1 failure
+    kinds = [("failure" if d.get("record") == "failure" else "revision" if "article_id" in d else "article")
+             for d in map(json.loads, dump.read_text().splitlines())]
+    assert kinds == ["article"] * 12 + ["revision"] + ["failure"]
+    restored = tmp_path / "restored.db"
+    out = CliRunner().invoke(cli, ["--db", str(restored), "restore", str(dump)])
+    assert out.exit_code == 0 and "12 articles, 1 revision, 1 failure restored" in out.output, out.output
+    assert _state(restored) == before
+    assert len(_run(restored, "search", "ceasefire", "--format", "jsonl").splitlines()) == 11
+    bad = CliRunner().invoke(cli, ["--db", str(db), "export", "--all", "--format", "csv"])
+    assert bad.exit_code == 2 and "--all exports everything as jsonl" in bad.output
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(dump.read_text().splitlines()[0] + "\n{not json\n")
+    out = CliRunner().invoke(cli, ["--db", str(tmp_path / "other.db"), "restore", str(broken)])
+    assert out.exit_code == 2 and "line 2" in out.output, out.output

@@ -345,7 +345,8 @@ def backup(state: State, dest: str) -> None:
 @click.argument("src", type=click.Path(dir_okay=False))
 @click.pass_obj
 def restore(state: State, src: str) -> None:
-    """Bring the backup SRC (made by `archive backup`) back into an empty store, then verify it.
+    """Bring the backup SRC (made by `archive backup`, or `archive export --all`) back into an
+    empty store, then verify it.
 
     The store is the one --db names (created if missing); its search index is built from what
     is restored.
@@ -354,6 +355,7 @@ def restore(state: State, src: str) -> None:
     Examples:
       archive restore ~/backups/2026-12-03.db   # into the empty default store
       archive --db new.db restore ~/backups/2026-12-03.db
+      archive --db new.db restore everything.jsonl   # from archive export --all
     """
     from archive.backup import restore as run_restore
     from archive.config import redact

@@ -193,7 +193,7 @@ def resolve(store: Store, ref: str) -> Article:
 
 def export(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since: dt.date | None,
            until: dt.date | None, include_deleted: bool, limit: int | None, fmt: str, output: str | None,
-           revisions: bool) -> int:
+           revisions: bool, everything: bool) -> int:
     """Export every matching article, streaming, in constant memory.
 
     \b
@@ -202,6 +202,7 @@ def export(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since:
       archive export --format ejson | mongoimport -d archive -c articles
       archive export --revisions --format ejson | mongoimport -c revisions
       archive export --format markdown -o backup/   # re-ingestable files
+      archive export --all -o everything.jsonl       # for archive restore
     """
     import itertools
 
@@ -209,6 +210,14 @@ def export(state: State, authors: tuple[str, ...], tags: tuple[str, ...], since:
 
     store = state.store()
     flt = filters(authors, since, until, include_deleted, tags)
+    if everything:
+        if fmt != "jsonl" or revisions or authors or tags or since or until or include_deleted or limit:
+            raise UsageError("--all exports everything as jsonl, for archive restore: "
+                             "no filters, --limit, --revisions or other format")
+        n = write_docs(ex.everything(store), "jsonl", output)
+        if output:
+            echo_err(f"{n} records (articles, revisions and failures) written to {output}")
+        return 0
     if revisions:
         if fmt == "markdown" or authors or tags or since or until or include_deleted:
             raise UsageError("--revisions exports every kept revision as jsonl, json, csv or ejson; "

@@ -74,7 +74,10 @@ READ: dict[str, tuple[Param, ...]] = {
                Param("output", ("-o", "--output"), type="path",
                      help="File (or folder for markdown); stdout by default."),
                Param("revisions", ("--revisions",), "flag",
-                     help="Export the kept earlier revisions instead (ids ARTICLE:REVISION, with article_id).")),
+                     help="Export the kept earlier revisions instead (ids ARTICLE:REVISION, with article_id)."),
+               Param("everything", ("--all",), "flag",
+                     help="Everything, for `archive restore`: every article (deleted too), every kept revision "
+                          "and every failure, as jsonl.")),
     "stats": (*FILTERS, FORMAT),
     "status": (FORMAT,),
     "failures": (FORMAT,),
