@@ -28,10 +28,10 @@ from archive.store.base import (
 )
 from archive.store.sqlite_search import SearchIndexMixin
 from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
-from archive.store.sqlite_stories import StoriesMixin, seen
+from archive.store.sqlite_stories import StoriesMixin
 from archive.store.sqlite_stories import backfill as stories_backfill
 from archive.store.sqlite_stories import keeper as stories_keeper
-from archive.stories.keeper import Peer, url_key
+from archive.stories.keeper import peer_of
 
 SCHEMA_VERSION = 6
 # WAL pages before a commit checkpoints them into the file. SQLite's default, 1,000 (4 MB), is less
@@ -510,12 +510,7 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         of the batch is in the table: two copies may arrive together)."""
         if not self._placing:
             return
-        k = stories_keeper(self.db)
-        # First seen first: a batch of an old collection holds originals and copies in no order.
-        for art, old_story, keys in sorted(self._placing, key=lambda x: (seen(x[0]), x[0].id)):
-            if old_story is not None:
-                k.remove(art.id, old_story)
-            k.place(Peer(art.id, None, seen(art), art.body, url_key(art.url)), keys)
+        stories_keeper(self.db).place_batch((peer_of(a), story, keys) for a, story, keys in self._placing)
         self._placing = []
 
     def _flush_staged(self) -> None:

@@ -3,15 +3,13 @@ article's story in its own row; every change in the write transaction that cause
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from archive.models import Article, iso
 from archive.store.base import Filters, Story, StoryMember, assemble_stories
-from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, seen_key
+from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, peer_of, seen_key
 
 # Band keys of every live article (the candidates' index) and the keys and address each article
 # has there (to remove them again); articles' stories live in their own rows.
@@ -30,19 +28,6 @@ CREATE INDEX story_sigs_url ON story_sigs(url_key) WHERE url_key IS NOT NULL;
 MAX_CANDIDATES = 200
 _PEER = ("SELECT a.id, a.story, a.ingested_at, a.body, s.url_key, a.mtime"
          " FROM articles a LEFT JOIN story_sigs s ON s.n = a.n")
-
-
-def seen(a: Article) -> str:
-    """Peer.seen of a stored article."""
-    return seen_key(iso(a.ingested_at) or "", a.source.mtime)
-
-
-def _unpack(keys: bytes | str) -> tuple[int, ...]:
-    """An article's band keys as story_sigs keeps them: little-endian int64s (JSON in a store
-    written before they were packed)."""
-    if isinstance(keys, str):
-        return tuple(json.loads(keys))
-    return struct.unpack(f"<{len(keys) // 8}q", keys)
 
 
 def _peer(r: Any) -> Peer:
@@ -96,7 +81,8 @@ class SQLiteStoryBackend:
             return
         old = self.db.execute("SELECT keys FROM story_sigs WHERE n=?", (n,)).fetchone()
         if old is not None:
-            self.db.executemany("DELETE FROM story_keys WHERE key=? AND n=?", [(k, n) for k in _unpack(old[0])])
+            old_keys = struct.unpack(f"<{len(old[0]) // 8}q", old[0])
+            self.db.executemany("DELETE FROM story_keys WHERE key=? AND n=?", [(k, n) for k in old_keys])
         if not keys and url_key is None:
             self.db.execute("DELETE FROM story_sigs WHERE n=?", (n,))
             return
@@ -110,20 +96,14 @@ def keeper(db: sqlite3.Connection) -> Keeper:
 
 
 def backfill(db: sqlite3.Connection) -> int:
-    """Place every live article (a store made before stories were kept), first seen first; the
-    bodies are read 500 at a time."""
-    from archive.stories.keeper import url_key
+    """Place every live article of a store made before stories were kept (Keeper.place_all)."""
+    heads = [(r[0], seen_key(r[1], r[2]), r[3])
+             for r in db.execute("SELECT id, ingested_at, mtime, url FROM articles WHERE deleted_at IS NULL")]
 
-    k = keeper(db)
-    rows = db.execute("SELECT id, ingested_at, mtime, url FROM articles WHERE deleted_at IS NULL").fetchall()
-    rows.sort(key=lambda r: (seen_key(r[1], r[2]), r[0]))
-    for at in range(0, len(rows), 500):
-        chunk = rows[at : at + 500]
-        bodies = dict(db.execute(f"SELECT id, body FROM articles WHERE id IN ({','.join('?' * len(chunk))})",
-                                 [r[0] for r in chunk]))
-        for id, ingested, mtime, url in chunk:
-            k.place(Peer(id, None, seen_key(ingested, mtime), bodies[id], url_key(url)))
-    return len(rows)
+    def bodies(ids: list[str]) -> dict[str, str]:
+        return dict(db.execute(f"SELECT id, body FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids))
+
+    return keeper(db).place_all(heads, bodies)
 
 
 class StoriesMixin:
@@ -152,4 +132,4 @@ class StoriesMixin:
             for r in rows:
                 art = _row_article(r)
                 m = StoryMember(art, r[_NCOLS] if r[_NCOLS] is not None else 0.0, r[_NCOLS + 1] or NEAR_DUPLICATE)
-                yield r[22], m, seen(art)
+                yield r[22], m, peer_of(art).seen

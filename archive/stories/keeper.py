@@ -19,10 +19,10 @@ that caused them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, Protocol
 
-from archive.models import iso
+from archive.models import Article, iso
 from archive.stories.signature import shingles, signature, similarity
 from archive.stories.urls import canonical_url
 
@@ -71,11 +71,6 @@ class StoryBackend(Protocol):
         """Replace an article's band keys and address (empty, None: it is no candidate any more)."""
 
 
-def url_key(url: str | None) -> str | None:
-    """The key under which saves of one page meet."""
-    return canonical_url(url)
-
-
 def _first(p: Peer) -> tuple[str, str]:
     return (p.seen, p.id)
 
@@ -93,6 +88,21 @@ def seen_key(ingested_at: str, mtime: float) -> str:
     return f"{min(ingested_at, saved)} {mtime:020.6f}"
 
 
+def peer_of(a: Article) -> Peer:
+    """An article just written, as the keeper sees it (alone until placed)."""
+    return Peer(a.id, None, seen_key(iso(a.ingested_at) or "", a.source.mtime), a.body, canonical_url(a.url))
+
+
+# An article of a write to place: itself, the story it was in before the write, its band keys if known.
+Placing = tuple[Peer, str | None, Sequence[int] | None]
+
+
+def _copy(mine: frozenset[int], theirs: frozenset[int]) -> float | None:
+    """The containment of two shingle sets when one is a copy of the other, else None."""
+    cont, jac = similarity(mine, theirs)
+    return cont if cont >= MIN_CONTAINMENT and jac >= MIN_JACCARD else None
+
+
 class Keeper:
     """Keeps the stories through the writes of one transaction (shingles cached within it)."""
 
@@ -105,6 +115,26 @@ class Keeper:
         if s is None:
             s = self._shingles[p.id] = shingles(p.body)
         return s
+
+    def place_batch(self, placing: Iterable[Placing]) -> None:
+        """The articles of one write, first seen first (a batch of an old collection holds
+        originals and copies in no order): each leaves the story it was in, then is placed."""
+        for peer, story, keys in sorted(placing, key=lambda x: _first(x[0])):
+            if story is not None:
+                self.remove(peer.id, story)
+            self.place(peer, keys)
+
+    def place_all(self, heads: Sequence[tuple[str, str, str | None]],
+                  bodies: Callable[[list[str]], dict[str, str]]) -> int:
+        """Place every live article of a store made before stories were kept: ``heads`` are
+        (id, Peer.seen, url), ``bodies`` reads the texts of some ids (500 at a time)."""
+        ordered = sorted(heads, key=lambda h: (h[1], h[0]))
+        for at in range(0, len(ordered), 500):
+            chunk = ordered[at : at + 500]
+            texts = bodies([h[0] for h in chunk])
+            for id, seen, url in chunk:
+                self.place(Peer(id, None, seen, texts[id], canonical_url(url)))
+        return len(ordered)
 
     def place(self, art: Peer, keys: Sequence[int] | None = None) -> Placement | None:
         """Index a live article (new, changed or back) and put it in its story, if it has one.
@@ -134,8 +164,8 @@ class Keeper:
             anchor = p if anchor_id == p.id else self.b.story_peer(anchor_id)
             if anchor is None:
                 continue
-            cont, jac = similarity(mine, self._sh(anchor) - common)
-            if cont >= MIN_CONTAINMENT and jac >= MIN_JACCARD and (best is None or cont > best[0]):
+            cont = _copy(mine, self._sh(anchor) - common)
+            if cont is not None and (best is None or cont > best[0]):
                 best = (cont, anchor)
         if best is None:
             return None
@@ -155,11 +185,6 @@ class Keeper:
             counts.update(g)
         return frozenset(h for h, n in counts.items() if n >= TEMPLATE_GROUPS)
 
-    def _copy_of(self, p: Peer, anchor: Peer) -> float | None:
-        """``p``'s containment with ``anchor`` if it is a copy of it, else None."""
-        cont, jac = similarity(self._sh(p), self._sh(anchor))
-        return cont if cont >= MIN_CONTAINMENT and jac >= MIN_JACCARD else None
-
     def _gather(self, story: str, peers: Sequence[Peer]) -> None:
         """Bring into ``story`` the candidates that copy its first article but arrived before it
         (a first ingest stores an old collection in batches of no order): a lone one, or a later
@@ -172,12 +197,12 @@ class Keeper:
             if cur is None or cur.story == story or cur.id == story:
                 continue
             if cur.story is None:
-                cont = self._copy_of(cur, anchor)
+                cont = _copy(self._sh(cur), self._sh(anchor))
                 if cont is not None:
                     self.b.story_put(cur.id, Placement(story, NEAR_DUPLICATE, round(cont, 4)))
             elif cur.story == cur.id and _first(anchor) < _first(cur):
                 members = self.b.story_members(cur.id)
-                conts = [self._copy_of(m, anchor) for m in members]
+                conts = [_copy(self._sh(m), self._sh(anchor)) for m in members]
                 if all(c is not None for c in conts):
                     for m, c in zip(members, conts, strict=True):
                         self.b.story_put(m.id, Placement(story, NEAR_DUPLICATE, round(c or 0.0, 4)))

@@ -57,15 +57,15 @@ class MongoStoryBackend:
 
 
 def backfill(articles: Any, bands: Any) -> int:
-    """Place every live article of a store made before stories were kept, first seen first."""
-    from archive.stories.keeper import url_key
+    """Place every live article of a store made before stories were kept (Keeper.place_all):
+    the bodies read 500 at a time, never the whole collection at once."""
+    heads = [(d["_id"], seen_key(iso(d["ingested_at"]) or "", float(d["source"]["mtime"])), d.get("url"))
+             for d in articles.find({"deleted_at": None}, {"ingested_at": 1, "source.mtime": 1, "url": 1})]
 
-    k = Keeper(MongoStoryBackend(articles, bands, None))
-    docs = sorted(articles.find({"deleted_at": None}, {**_PEER_FIELDS, "url": 1}), key=lambda d: _peer(d).seen)
-    for d in docs:
-        p = _peer(d)
-        k.place(p._replace(story=None, url_key=url_key(d.get("url"))))
-    return len(docs)
+    def bodies(ids: list[str]) -> dict[str, str]:
+        return {d["_id"]: d["body"] for d in articles.find({"_id": {"$in": ids}}, {"body": 1})}
+
+    return Keeper(MongoStoryBackend(articles, bands, None)).place_all(heads, bodies)
 
 
 class StoriesMixin:

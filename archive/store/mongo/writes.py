@@ -16,13 +16,13 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from archive.errors import StoreUnavailable
-from archive.models import Article, Failure, Source, iso, utcnow
+from archive.models import Article, Failure, Source, utcnow
 from archive.store.base import UpsertItem, UpsertResult, next_revision
 from archive.store.mongo.claims import DUPLICATE_KEY, PathClaims
 from archive.store.mongo.conn import classify
 from archive.store.mongo.docs import TEXT_FIELDS, from_mongo, source_doc, to_mongo
 from archive.store.mongo.stories import MongoStoryBackend
-from archive.stories.keeper import Keeper, Peer, seen_key, url_key
+from archive.stories.keeper import Keeper, Placing, peer_of
 
 T = TypeVar("T")
 Done = dict[int, UpsertResult]
@@ -161,7 +161,7 @@ class WritesMixin:
                     wanted[src.path] = old.id
         refused = self.claims.claim(wanted, s)
         given_up: dict[str, str] = {}
-        placing: list[tuple[Peer, str | None, Sequence[int] | None]] = []
+        placing: list[Placing] = []
         for i, old in changes:
             src = items[i].source
             if src.path in refused:
@@ -181,11 +181,10 @@ class WritesMixin:
                 given_up[old.source.path] = old.id
             if result.outcome == "updated":
                 parsed = items[i].parsed
-                placing.append((Peer(old.id, None, seen_key(iso(old.ingested_at) or "", src.mtime), parsed.body,
-                                     url_key(parsed.url)), old.story, items[i].signature))
+                now_is = old._replace(body=parsed.body, url=parsed.url, source=src)
+                placing.append((peer_of(now_is), old.story, items[i].signature))
             elif old.deleted_at is not None:  # back again (here or elsewhere): a candidate again
-                placing.append((Peer(old.id, None, seen_key(iso(old.ingested_at) or "", src.mtime), old.body,
-                                     url_key(old.url)), None, items[i].signature))
+                placing.append((peer_of(old._replace(source=src)), None, items[i].signature))
         ops = [(i, art) for i, art in inserts if art.source.path not in refused]
         again += [i for i, art in inserts if art.source.path in refused]
         lost = self._bulk([InsertOne(to_mongo(art)) for _, art in ops], s)
@@ -194,8 +193,7 @@ class WritesMixin:
                 again.append(i)
             else:
                 done[i] = UpsertResult(art.source.path, art.id, "new", 1)
-                placing.append((Peer(art.id, None, seen_key(iso(art.ingested_at) or "", art.source.mtime), art.body,
-                                     url_key(art.url)), None, items[i].signature))
+                placing.append((peer_of(art), None, items[i].signature))
         self.claims.release(given_up, s)
         self._place_stories(placing, s)
         if done:
@@ -219,16 +217,10 @@ class WritesMixin:
         res = self.articles.replace_one(guard, to_mongo(new), session=s)
         return UpsertResult(src.path, old.id, "updated", new.revision) if res.matched_count else None
 
-    def _place_stories(self, placing: Sequence[tuple[Peer, str | None, Sequence[int] | None]], s: Any) -> None:
-        """Put articles just written in their stories (``story``: the one each was in before)."""
-        if not placing:
-            return
-        k = Keeper(MongoStoryBackend(self.articles, self.bands, s))
-        # First seen first: a batch of an old collection holds originals and copies in no order.
-        for peer, story, keys in sorted(placing, key=lambda x: (x[0].seen, x[0].id)):
-            if story is not None:
-                k.remove(peer.id, story)
-            k.place(peer, keys)
+    def _place_stories(self, placing: Sequence[Placing], s: Any) -> None:
+        """Put articles just written in their stories (Keeper.place_batch), in session ``s``."""
+        if placing:
+            Keeper(MongoStoryBackend(self.articles, self.bands, s)).place_batch(placing)
 
     def _bulk(self, ops: list[Any], s: Any = None) -> set[int]:
         """Run writes to ``articles`` unordered; outside a transaction, the indexes refused with a
@@ -267,8 +259,7 @@ class WritesMixin:
         def work(s: Any) -> int:
             live = {"source.path": {"$in": paths}, "deleted_at": None}
             gone = list(self.articles.find(live, {"story": 1}, session=s))
-            res = self.articles.update_many({"source.path": {"$in": paths}, "deleted_at": None},
-                                            {"$set": {"deleted_at": now, "updated_at": now}}, session=s)
+            res = self.articles.update_many(live, {"$set": {"deleted_at": now, "updated_at": now}}, session=s)
             self.fails.delete_many({"_id": {"$in": paths}}, session=s)
             k = Keeper(MongoStoryBackend(self.articles, self.bands, s))
             for d in gone:
@@ -320,7 +311,7 @@ class WritesMixin:
             counts["conflict"] += len(plan) - len(writes)  # another article owns that file: never overwrite it
             lost = self._bulk([ReplaceOne({"_id": a.id}, to_mongo(a), upsert=True) for a in writes], s)
             given_up: dict[str, str] = {}
-            placing: list[tuple[Peer, str | None, Sequence[int] | None]] = []
+            placing: list[Placing] = []
             keeper = Keeper(MongoStoryBackend(self.articles, self.bands, s))
             for k, a in enumerate(writes):
                 counts["conflict" if k in lost else "updated" if a.id in existing else "imported"] += 1
@@ -330,8 +321,7 @@ class WritesMixin:
                 if k in lost:
                     continue
                 if a.deleted_at is None:
-                    placing.append((Peer(a.id, None, seen_key(iso(a.ingested_at) or "", a.source.mtime), a.body,
-                                         url_key(a.url)), a.story, None))
+                    placing.append((peer_of(a), a.story, None))
                 elif old is not None:
                     keeper.remove(a.id, a.story)
             self.claims.release(given_up, s)
