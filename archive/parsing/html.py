@@ -71,6 +71,9 @@ _NOT_A_NAME = re.compile(r"(?i)^(?:username|authority control|lesedauer|staff|ad
                          r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)$")
 
 
+_BARE_INITIAL = re.compile(r"\b([A-Z])\b(?!\.)")
+
+
 def _name(a: str, page: str) -> str:
     """One byline entry cleaned: no "By", no tail of links, dates, role or outlet, a name said
     twice once, and an initial's dot as the page prints it ("Laura E. Adkins")."""
@@ -86,8 +89,8 @@ def _name(a: str, page: str) -> str:
         if len(words) >= 2 * k and words[:k] == words[k : 2 * k]:
             a = " ".join(words[:k])
             break
-    if len(a.split()) >= 2 and re.search(r"\b[A-Z]\b(?!\.)", a):
-        dotted = re.sub(r"\b([A-Z])\b(?!\.)", r"\1.", a)
+    if len(a.split()) >= 2 and _BARE_INITIAL.search(a):
+        dotted = _BARE_INITIAL.sub(r"\1.", a)
         if dotted in page:
             a = dotted
     return a
@@ -148,10 +151,10 @@ def checked_title(extracted: str, data: bytes) -> str:
     Twitter", "Get Slate in your inbox.", a one- or two-word heading such as the site's name)
     that the page's own ``<title>`` does not contain: then the page's declared title
     (``og:title``, else ``<title>``) without the site's name beside it."""
+    if extracted and not _FURNITURE.search(extracted) and len(extracted.split()) > 2:
+        return extracted  # no furniture: the page's head is not read again
     doc, og = _page_titles(data)
     if not doc or not extracted or extracted.casefold() in doc.casefold():
-        return extracted
-    if not _FURNITURE.search(extracted) and len(extracted.split()) > 2:
         return extracted
     if og and og.casefold() in doc.casefold():
         return _without_site(og)
@@ -236,9 +239,11 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     tags = [t for t in (list(getattr(doc, "categories", None) or []) + list(getattr(doc, "tags", None) or []))
             if isinstance(t, str) and t.strip()]
     published = front_matter_date(getattr(doc, "date", None))
+    author = getattr(doc, "author", None)
     return ParsedArticle.of(
         title,
-        _authors(getattr(doc, "author", None), _page_text(data)),
+        # The page as text only where a byline has an initial to look up (most have none).
+        _authors(author, _page_text(data) if author and _BARE_INITIAL.search(author) else ""),
         published,
         body,
         date_source="page" if published else None,
