@@ -86,27 +86,27 @@ class SearchMixin:
             return {s: math.log(1 + n / max(1, self.articles.count_documents({"terms": s}))) for s in stems}
 
     def _ranked(self, q: SearchQuery, filters: Filters, limit: int | None) -> list[tuple[float, str]]:
-        """(score, id) of the best ``limit`` matches, best first, ``_id`` breaking ties."""
+        """(score, id) of the best ``limit`` matches, best first, ``_id`` breaking ties (a heap of
+        ``limit`` entries while the candidates stream past)."""
         idf = self._idf(q)
         query = condition(q, self._filter(filters))
         check = not exact(q)
         fields = None if check else {**_RANKING, "terms": 1}
-        best: list[tuple[float, _Desc]] = []  # a heap of (score, id sorting backwards): the worst on top
-        keep = limit if limit is not None else -1
-        with self._guard():
+
+        def scored() -> Iterator[tuple[float, str]]:
             for d in self.articles.find(query, fields):
                 if check and not matches(q, _text_of(d)):
                     continue
                 terms = set(d.get("terms") or ())
                 title, meta = set(d.get("t_title") or ()), set(d.get("t_meta") or ())
                 score = sum(w * (1 + 10 * (s in title) + 5 * (s in meta)) for s, w in idf.items() if s in terms)
-                item = (round(score, 6), _Desc(d["_id"]))
-                if keep < 0 or len(best) < keep:
-                    heapq.heappush(best, item)
-                elif item > best[0]:
-                    heapq.heapreplace(best, item)
-        ordered = sorted(best, reverse=True)
-        return [(score, key.id) for score, key in ordered]
+                yield round(score, 6), d["_id"]
+
+        def order(x: tuple[float, str]) -> tuple[float, str]:
+            return (-x[0], x[1])
+
+        with self._guard():
+            return sorted(scored(), key=order) if limit is None else heapq.nsmallest(limit, scored(), key=order)
 
     def _hits(self, q: SearchQuery, ranked: Sequence[tuple[float, str]]) -> Iterator[Hit]:
         """The ranked ids as hits, read 100 at a time."""
@@ -155,27 +155,6 @@ class SearchMixin:
             if exact(q):
                 return int(self.articles.count_documents(query))
             return sum(1 for d in self.articles.find(query) if matches(q, _text_of(d)))
-
-
-class _Desc:
-    """An id that sorts backwards: in the heap of (score, key), equal scores keep the smaller id."""
-
-    __slots__ = ("id",)
-
-    def __init__(self, id: str) -> None:
-        self.id = id
-
-    def __lt__(self, other: _Desc) -> bool:
-        return self.id > other.id
-
-    def __gt__(self, other: _Desc) -> bool:
-        return self.id < other.id
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Desc) and self.id == other.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 def _text_of(d: dict[str, Any]) -> tuple[str, str, str, str]:
