@@ -107,6 +107,7 @@ def restore_records(store: Store, fh: IO[str]) -> tuple[int, int, int]:
 
     articles: list[Article] = []
     revisions: list[Article] = []
+    failures: list[Failure] = []
     counts = [0, 0, 0]
 
     def flush() -> None:
@@ -114,15 +115,18 @@ def restore_records(store: Store, fh: IO[str]) -> tuple[int, int, int]:
             store.put_articles(list(articles), list(revisions))
             articles.clear()
             revisions.clear()
+        if failures:
+            store.record_failures(list(failures))
+            failures.clear()
 
     for lineno, obj, err in _records(fh):
         if err is not None or not isinstance(obj, dict):
             raise UsageError(f"line {lineno}: {err or 'not a JSON object'}: not what export --all writes")
         try:
             if obj.get("record") == "failure":
-                store.record_failures([Failure(path=obj["path"], code=obj["code"], reason=obj["reason"],
-                                               size=obj.get("size"), mtime=obj.get("mtime"),
-                                               sha256=obj.get("sha256"), failed_at=parse_iso(obj.get("failed_at")))])
+                failures.append(Failure(path=obj["path"], code=obj["code"], reason=obj["reason"],
+                                        size=obj.get("size"), mtime=obj.get("mtime"), sha256=obj.get("sha256"),
+                                        failed_at=parse_iso(obj.get("failed_at"))))
                 counts[2] += 1
             elif "article_id" in obj:
                 revisions.append(Article.from_doc({**obj, "id": obj["article_id"]}))
@@ -133,7 +137,7 @@ def restore_records(store: Store, fh: IO[str]) -> tuple[int, int, int]:
         except (KeyError, ValueError) as exc:
             raise UsageError(f"line {lineno}: not a record export --all writes ({str(exc).splitlines()[0][:200]})") \
                 from None
-        if len(articles) + len(revisions) >= BATCH:
+        if len(articles) + len(revisions) + len(failures) >= BATCH:
             flush()
     flush()
     return counts[0], counts[1], counts[2]
