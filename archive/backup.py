@@ -15,7 +15,8 @@ from typing import NamedTuple
 
 from archive.errors import ArchiveError, UsageError
 from archive.export import MigrateReport, fingerprint, migrate
-from archive.store.base import Filters, Store
+from archive.store.base import Store
+from archive.store.records import Filters
 
 
 class BackupReport(NamedTuple):

@@ -92,7 +92,7 @@ def rich_snippet(s: str) -> Any:
     """Snippet markers as bold reverse video: visible without colour, and on any background."""
     from rich.text import Text
 
-    from archive.store.base import snippet_parts
+    from archive.search.snippets import snippet_parts
 
     t = Text()
     for part, match in snippet_parts(s):

@@ -9,7 +9,8 @@ from typing import IO, Any, NamedTuple
 
 from archive.errors import StoreError, StoreUnavailable, UsageError
 from archive.models import Article
-from archive.store.base import Filters, Store
+from archive.store.base import Store
+from archive.store.records import Filters
 
 CSV_COLUMNS = ("id", "title", "authors", "published", "word_count", "path", "sha256", "revision",
                "ingested_at", "updated_at", "deleted_at", "url", "site", "tags", "format", "description",
@@ -83,7 +84,7 @@ def to_ejson(doc: dict[str, Any]) -> dict[str, Any]:
             v = {"$date": v}
         out[k] = v
     # What the MongoDB store's filters read (--author, --tag): a mongoimport'ed archive filters too.
-    from archive.store.base import fold_name
+    from archive.store.records import fold_name
 
     out["authors_key"] = [fold_name(a) for a in doc.get("authors") or []]
     out["tags_key"] = [fold_name(t) for t in doc.get("tags") or []]

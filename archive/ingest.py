@@ -23,7 +23,8 @@ from archive.config import Settings
 from archive.errors import ParseError, StoreBusy, StoreUnavailable
 from archive.models import Failure, ParsedArticle, Source
 from archive.parsing import HTML_EXTENSIONS, parse_bytes
-from archive.store.base import KnownFile, Store, UpsertItem, UpsertResult
+from archive.store.base import Store
+from archive.store.records import KnownFile, UpsertItem, UpsertResult
 from archive.stories.signature import signature
 
 if TYPE_CHECKING:

@@ -66,7 +66,7 @@ _ASCII_NEITHER = bytes(c for c in range(128) if not (chr(c).isspace() or chr(c).
 
 # Chinese, Japanese and Korean characters: those scripts put no spaces between words, so each
 # character counts as a word (as word processors count them) and search finds it as one
-# (archive.store.base builds its word rule on these ranges).
+# (archive.search.analyzer builds its word rule on these ranges).
 CJK_RANGES = ((0x1100, 0x11FF), (0x3040, 0x30FF), (0x3100, 0x31FF), (0x3400, 0x4DBF),
               (0x4E00, 0x9FFF), (0xA960, 0xA97F), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F),
               (0x20000, 0x2FA1F))

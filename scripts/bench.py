@@ -37,7 +37,7 @@ from archive.config import Settings  # noqa: E402
 from archive.errors import ArchiveError  # noqa: E402
 from archive.ingest import Ingester, Rules, walk  # noqa: E402
 from archive.parsing import parse_bytes  # noqa: E402
-from archive.store.base import Filters, UpsertItem  # noqa: E402
+from archive.store.records import Filters, UpsertItem  # noqa: E402
 from archive.store.sqlite import SQLiteStore  # noqa: E402
 
 ARCHIVE = [sys.executable, "-m", "archive"]
@@ -773,7 +773,7 @@ def bench_cli(a: argparse.Namespace) -> None:
                 "import click": [sys.executable, "-c", "import click"],
                 "deps": [sys.executable, "-c", "import json, sqlite3, tantivy"],
                 "ours": [sys.executable, "-c", "import json, sqlite3, tantivy, archive.cli.fast, archive.cli.read, "
-                         "archive.config, archive.store.sqlite, archive.store.textindex, archive.export"]}
+                         "archive.config, archive.store.sqlite, archive.search.index, archive.export"]}
         t = _race(cmds, runs)
         for label in list(cmds)[1:5]:
             row("cli", f"start-up: {label}", f"{t[label] * 1000:.0f} ms", f"python -c pass: {t['pass'] * 1000:.0f} ms",

@@ -13,7 +13,8 @@ import pytest
 from archive.config import test_mongo_uri
 from archive.models import Source
 from archive.parsing import parse_bytes
-from archive.store.base import Store, UpsertItem
+from archive.store.base import Store
+from archive.store.records import UpsertItem
 
 ROOT = Path(__file__).resolve().parent.parent
 # Copies of the shipped seeds: tests never read the working tree's seeds/, which users fill.

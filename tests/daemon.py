@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from archive.store.base import Filters
+from archive.store.records import Filters
 from archive.store.sqlite import SQLiteStore
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from archive.cli import cli
-from archive.store.base import Filters
+from archive.store.records import Filters
 from archive.store.sqlite import SQLiteStore
 from tests.conftest import article_text, item_for
 

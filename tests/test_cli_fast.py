@@ -163,7 +163,7 @@ def test_the_sort_choices_are_the_stores_sorts() -> None:
     import typing
 
     from archive.cli.spec import SORTS
-    from archive.store.base import Sort
+    from archive.store.records import Sort
 
     assert typing.get_args(Sort) == SORTS
 

@@ -57,7 +57,7 @@ def test_kill9_at_20_random_moments_of_a_5000_file_ingest(tmp_path: Path) -> Non
 
 
 def s_filters():  # type: ignore[no-untyped-def]
-    from archive.store.base import Filters
+    from archive.store.records import Filters
 
     return Filters()
 

@@ -20,7 +20,8 @@ from archive.cli import cli
 from archive.errors import ParseError
 from archive.models import ParsedArticle
 from archive.parsing import parse_bytes
-from archive.store.base import Filters, Store
+from archive.store.base import Store
+from archive.store.records import Filters
 from tests.conftest import ROOT, article_text, item_for
 from tests.daemon import DaemonProc, wait_for
 

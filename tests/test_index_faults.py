@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.store.base import Filters
+from archive.search.index import TextIndex, folder_for
+from archive.store.records import Filters
 from archive.store.sqlite import SQLiteStore
-from archive.store.textindex import TextIndex, folder_for
 from tests.conftest import ROOT, item_for
 
 Writer = Callable[..., Path]
@@ -168,7 +168,7 @@ def test_a_busy_index_writer_is_waited_for_not_an_error(tmp_path: Path, write_ar
     more = [write_article(f"more/{i}.txt", title=f"More {i}", body="Armistice talks.") for i in range(5)]
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from archive.store.textindex import TextIndex; "
+         "from archive.search.index import TextIndex; "
          "w = TextIndex(Path(sys.argv[1]), readonly=False).writer(5); "
          "print('held', flush=True); time.sleep(8); del w", str(folder_for(db))],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)

@@ -12,7 +12,8 @@ import pytest
 
 from archive.config import Settings
 from archive.ingest import Ingester, Rules, walk
-from archive.store.base import Filters, Store
+from archive.store.base import Store
+from archive.store.records import Filters
 from tests.conftest import SEEDS, article_text
 
 

@@ -22,9 +22,9 @@ from pymongo.errors import (
 
 from archive.config import redact
 from archive.errors import StoreError, StoreMissing, StoreUnavailable
-from archive.store.base import Filters
 from archive.store.mongo import MongoStore, classify, client_options
 from archive.store.mongo.store import SCHEMA_VERSION
+from archive.store.records import Filters
 from tests.conftest import item_for, patch_mongomock_bulk
 
 

@@ -15,13 +15,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archive.models import ParsedArticle, Source
-from archive.store.base import Filters, Store, UpsertItem
+from archive.store.base import Store
+from archive.store.records import Filters, UpsertItem
 from tests.conftest import _backends, make_store
 
 VOCAB = ("would", "could", "the", "who", "O'Brien", "l'aquila", "foo_bar", "résumé", "resume", "Résumés",
          "state-of-the-art", "troops", "troop", "Iraq", "iraqi", "2008", "covid-19", "naïve", "naive", "oil",
-         "exports", "Müller", "muller", "don't", "U.S.", "C++", "talks", "talking", "talked", "news")
-QUERY_WORDS = (*VOCAB, "troo*", "res*", "o'b*", "talk*", "zzz")
+         "exports", "Müller", "muller", "don't", "U.S.", "C++", "talks", "talking", "talked", "news",
+         # letters folded to more than an accentless letter (ß, Œ, Ł, ligatures, Vietnamese, fullwidth)
+         "Straße", "strasse", "Œuvre", "oeuvre", "Łódź", "lodz", "Việt", "viet", "ﬁnance", "finance", "ｆｕｌｌ",
+         "full")
+QUERY_WORDS = (*VOCAB, "troo*", "res*", "o'b*", "talk*", "zzz", "stras*", "ﬁn*", "łod*")
 
 sentence = st.lists(st.sampled_from(VOCAB), min_size=1, max_size=12).map(" ".join)
 corpus = st.lists(st.tuples(sentence, sentence), min_size=1, max_size=8)

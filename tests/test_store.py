@@ -15,7 +15,9 @@ import pytest
 
 from archive.errors import AmbiguousRef, NotFound
 from archive.models import Failure
-from archive.store.base import Filters, Store, UpsertItem, parse_query
+from archive.search.query import parse_query
+from archive.store.base import Store
+from archive.store.records import Filters, UpsertItem
 from tests.conftest import article_text, item_for
 
 Writer = Callable[..., Path]
@@ -145,7 +147,7 @@ def test_facets_of_a_filter_count_every_match(store: Store, write_article: Write
     """The facets a backend counts itself (SQLite: side tables; MongoDB: one aggregation) equal
     those counted from the matching articles, ties in order; a name or tag written in several
     cases is one value, shown in the spelling of one article that has it."""
-    from archive.store.base import count_facets, fold_name
+    from archive.store.records import count_facets, fold_name
 
     def folded(f: Any) -> Any:
         return f._replace(authors=[(fold_name(n), c) for n, c in f.authors],
@@ -464,7 +466,7 @@ def test_sqlite_processes_opening_a_new_store_at_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("sort", ["-published", "published"])
 def test_keyset_pages_walk_the_whole_list_once(store: Store, write_article: Writer, sort: str) -> None:
-    from archive.store.base import Filters
+    from archive.store.records import Filters
 
     texts = [("a.txt", "5 May 2017"), ("b.txt", "5 May 2017"), ("c.txt", "1 June 2018"), ("d.txt", None),
              ("e.txt", None), ("f.txt", "2 January 2001")]

@@ -13,7 +13,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.store.base import Filters, Store
+from archive.store.base import Store
+from archive.store.records import Filters
 from archive.stories.keeper import Keeper, Peer, Placement
 from archive.stories.signature import shingles, signature, similarity
 from archive.stories.urls import canonical_url

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.store.base import Filters
+from archive.search.index import WATERMARK, folder_for
+from archive.store.records import Filters
 from archive.store.sqlite import SQLiteStore
-from archive.store.textindex import WATERMARK, folder_for
 from tests.conftest import item_for
 
 Writer = Callable[..., Path]
@@ -69,7 +69,7 @@ def test_a_crash_between_the_two_commits_is_repaired_when_a_writer_opens(
     s.upsert_many([item_for(write_article("b.txt", title="Second", body="Ceasefire again."))])
     s.db.close()
     monkeypatch.undo()
-    from archive.store.textindex import TextIndex
+    from archive.search.index import TextIndex
 
     ix = TextIndex(folder_for(db), readonly=True)
     assert [n for n, _ in ix.every_rowid()] == [1]  # the second article is in the table only
@@ -141,7 +141,7 @@ def test_segments_a_killed_writer_left_are_garbage_collected(tmp_path: Path, wri
     # A writer flushes segments to disk before it commits (its heap fills up), then is killed.
     code = textwrap.dedent(f"""
         import os
-        from archive.store.textindex import TextIndex
+        from archive.search.index import TextIndex
         ix = TextIndex(__import__("pathlib").Path({str(folder)!r}), readonly=False)
         w = ix.index.writer(15_000_000, 1)
         body = " ".join(f"word{{i}}" for i in range(3000))
@@ -197,7 +197,8 @@ def test_hits_are_exactly_what_the_query_semantics_say(tmp_path: Path, write_art
     and expands query words, agrees with base.matches (the semantics in Python) on every query."""
     import random
 
-    from archive.store.base import matches, parse_query
+    from archive.search.match import matches
+    from archive.search.query import parse_query
 
     rng = random.Random(7)
     db = tmp_path / "a.db"

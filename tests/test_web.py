@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from archive.models import Failure
-from archive.store.base import Filters, Store
+from archive.store.base import Store
+from archive.store.records import Filters
 from archive.web import create_app
 from tests.conftest import article_text, item_for
 

@@ -435,7 +435,7 @@ def migrate(state: State, target: str) -> None:
         if sys.stderr.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            from archive.store.base import Filters
+            from archive.store.records import Filters
 
             bar = Progress(TextColumn("migrate"), BarColumn(), MofNCompleteColumn(), transient=True,
                            console=output.err_console())

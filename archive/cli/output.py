@@ -12,7 +12,8 @@ from archive.cli.state import echo_err
 
 if TYPE_CHECKING:
     from archive.models import Article
-    from archive.store.base import Hit, Store, Story
+    from archive.store.base import Store
+    from archive.store.records import Hit, Story
 
 TABLE_LIMIT = 50
 

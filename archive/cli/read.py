@@ -20,12 +20,13 @@ from archive.errors import FailedFile, NotFound, UsageError
 
 if TYPE_CHECKING:
     from archive.models import Article
-    from archive.store.base import Filters, Store
+    from archive.store.base import Store
+    from archive.store.records import Filters
 
 
 def filters(authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
             include_deleted: bool, tags: tuple[str, ...] = ()) -> Filters:
-    from archive.store.base import Filters
+    from archive.store.records import Filters
 
     if since and until and since > until:
         raise UsageError(f"--since {since} is after --until {until}")
@@ -332,7 +333,7 @@ def status(state: State, fmt: str | None) -> int:
     Example:
       archive status
     """
-    from archive.store.base import Filters
+    from archive.store.records import Filters
     from archive.watch.lease import daemon_records
 
     fmt = o.fmt_for(fmt)

@@ -6,16 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archive.errors import UsageError
-from archive.store.base import (
-    Facets,
-    Filters,
-    Hit,
-    KnownFile,
-    Stats,
-    Store,
-    UpsertItem,
-    UpsertResult,
-)
+from archive.store.base import Store
+from archive.store.records import Facets, Filters, Hit, KnownFile, Stats, UpsertItem, UpsertResult
 
 if TYPE_CHECKING:
     from archive.config import Settings

@@ -13,19 +13,8 @@ from typing import Any
 
 from archive.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced, StoreUnavailable
 from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_required, utcnow
-from archive.store.base import (
-    Facets,
-    Filters,
-    KnownFile,
-    Sort,
-    Stats,
-    Store,
-    UpsertItem,
-    UpsertResult,
-    fold_name,
-    next_revision,
-    years_of,
-)
+from archive.store.base import Store, next_revision
+from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, UpsertItem, UpsertResult, fold_name, years_of
 from archive.store.sqlite_search import SearchIndexMixin
 from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
 from archive.store.sqlite_stories import StoriesMixin

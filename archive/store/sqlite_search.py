@@ -18,13 +18,16 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from archive.errors import IndexDamaged, StoreBusy, StoreError, StoreUnavailable
-from archive.store.base import Filters, Hit, SearchQuery, Sort, make_snippet, matches, parse_query
+from archive.search.match import matches
+from archive.search.query import SearchQuery, parse_query
+from archive.search.snippets import make_snippet
+from archive.store.records import Filters, Hit, Sort
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from archive.models import Article
-    from archive.store.textindex import TextIndex
+    from archive.search.index import TextIndex
 
 
 
@@ -107,7 +110,7 @@ class SearchIndexMixin:
 
     # ------------------------------------------------------------ opening
     def _index_folder(self) -> Path:
-        from archive.store.textindex import folder_for
+        from archive.search.index import folder_for
 
         return folder_for(self.path)
 
@@ -120,7 +123,7 @@ class SearchIndexMixin:
         if self._unusable is not None:
             raise IndexUnusable(self._unusable)
         if self.readonly or self.reads_only:
-            from archive.store.textindex import TextIndex
+            from archive.search.index import TextIndex
 
             folder = self._index_folder()
             try:
@@ -203,7 +206,7 @@ class SearchIndexMixin:
         of the table (an older copy of the file came back) or short of the table's articles;
         outside a transaction, also index what is logged above the watermark. A fault of the
         index's folder (permissions, a full or read-only disk) is the store's: StoreUnavailable."""
-        from archive.store.textindex import TextIndex
+        from archive.search.index import TextIndex
 
         self._store_id = self._read_store_id()
         self._unusable = None
@@ -240,7 +243,7 @@ class SearchIndexMixin:
                 for sql in relog:
                     self.db.execute(sql)
             return
-        from archive.store.textindex import IndexBusy
+        from archive.search.index import IndexBusy
 
         with contextlib.suppress(IndexBusy, ValueError, OSError):
             ix.writer(0).garbage_collect_files()  # files a killed writer left (unless one is writing now)
@@ -275,7 +278,7 @@ class SearchIndexMixin:
         article). An index that opens is emptied holding its writer; if another process holds
         that, the index is that writer's (it checked the index when it opened) and stays as it
         is (why None). One that does not open is removed and made again."""
-        from archive.store.textindex import DAMAGED, IndexBusy, TextIndex
+        from archive.search.index import DAMAGED, IndexBusy, TextIndex
 
         rows = int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
         if ix is not None:
@@ -339,7 +342,7 @@ class SearchIndexMixin:
         top = self.db.execute("SELECT max(seq) FROM search_log").fetchone()[0]
         if top is None or top <= wm:
             return None
-        from archive.store.textindex import IndexBusy
+        from archive.search.index import IndexBusy
 
         if self._writer is None:
             try:
@@ -360,7 +363,7 @@ class SearchIndexMixin:
 
     def _hand_over(self, wm: int) -> None:
         """Give the writer every article logged above ``wm``: deleted, then added as it is now."""
-        from archive.store.textindex import TextIndex
+        from archive.search.index import TextIndex
 
         w = self._writer
         ops: dict[int, set[str]] = {}
@@ -386,7 +389,7 @@ class SearchIndexMixin:
         """What a fault of the index's writer becomes: the store's fault (StoreUnavailable: the
         caller keeps its work and retries), never a file's. A panic or damage also marks the index
         for a rebuild. Anything else (a KeyboardInterrupt, a bug) is returned as it is."""
-        from archive.store.textindex import _panic
+        from archive.search.index import _panic
 
         if isinstance(exc, StoreUnavailable):
             return exc
@@ -502,8 +505,6 @@ class SearchIndexMixin:
         except (IndexUnusable, IndexDamaged) as exc:
             yield from self._search_by_scan(q, filters, limit, exc)
             return
-        from archive.store.textindex import stem
-
         words = q.highlight_words()
         self._counted = (text, filters, want if limit is None else (first[1] or 0))
         done, offset, page = 0, 0, 64
@@ -520,7 +521,7 @@ class SearchIndexMixin:
                 if n in self._pending and not _still_matches(q, art):
                     continue  # changed since it was indexed, and no longer has the words
                 done += 1
-                yield Hit(art, round(score, 6), make_snippet(art.body, words, stem=stem))
+                yield Hit(art, round(score, 6), make_snippet(art.body, words))
                 if done >= want:
                     return
             page = 256
@@ -537,7 +538,7 @@ class SearchIndexMixin:
         deleted ones left out; best first."""
         import tantivy
 
-        from archive.store.base import index_text
+        from archive.search.analyzer import index_text
 
         n = self._read("SELECT n FROM articles WHERE id = ?", (article.id,)).fetchone()
         try:
@@ -568,12 +569,10 @@ class SearchIndexMixin:
         q = parse_query(text)
         if q.empty:
             return
-        from archive.store.textindex import stem
-
         where, args = self._match_where_of(q, filters)
         words = q.highlight_words()
         for art in self._articles_where(where, args, "published" if ascending else "-published", limit):
-            yield Hit(art, 0.0, make_snippet(art.body, words, stem=stem))
+            yield Hit(art, 0.0, make_snippet(art.body, words))
 
     def _search_by_scan(self, q: SearchQuery, filters: Filters, limit: int | None,
                         exc: BaseException) -> Iterator[Hit]:

@@ -8,7 +8,7 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from archive.store.base import Filters, Story, StoryMember, assemble_stories
+from archive.store.records import Filters, Story, StoryMember, assemble_stories
 from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, peer_of, seen_key
 
 # Band keys of every live article (the candidates' index) and the keys and address each article

@@ -23,7 +23,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from archive.errors import ArchiveError, NotFound, StoreUnavailable, UsageError
-from archive.store.base import Filters, Store
+from archive.store.base import Store
+from archive.store.records import Filters
 from archive.web import query as wq
 from archive.web.openapi import OPENAPI
 from archive.web.render import diff_html, snippet_html, timeline_svg

@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from archive.errors import UsageError
-from archive.store.base import Filters, Hit, Store
+from archive.store.base import Store
+from archive.store.records import Filters, Hit
 
 PAGE = 20
 MAX_PAGE = 100

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from archive.store.base import snippet_parts, years_of
+from archive.search.snippets import snippet_parts
+from archive.store.records import years_of
 
 
 def snippet_html(snippet: str) -> Markup:

@@ -8,7 +8,8 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from archive.models import Article, Source, parse_iso, parse_iso_required
-from archive.store.base import KnownFile, field_tokens, fold_name, stem
+from archive.search.analyzer import stem, words
+from archive.store.records import KnownFile, fold_name
 
 TITLE_ORDER = {"locale": "en", "strength": 2}
 _SORTS: dict[str, list[tuple[str, int]]] = {
@@ -45,10 +46,10 @@ TEXT_FIELDS = ("terms", "words", "t_title", "t_meta")
 
 def doc_terms(a: Article) -> dict[str, list[str]]:
     """The searchable arrays of an article's document (see the module's docstring)."""
-    title = field_tokens(a.title)
-    meta = field_tokens(" ".join(a.authors)) + field_tokens(" ".join(a.tags))
-    words = {*title, *meta, *field_tokens(a.body)}
-    return {"terms": sorted({stem(w) for w in words}), "words": sorted(words),
+    title = words(a.title)
+    meta = words(" ".join(a.authors)) + words(" ".join(a.tags))
+    every = {*title, *meta, *words(a.body)}
+    return {"terms": sorted({stem(w) for w in every}), "words": sorted(every),
             "t_title": sorted({stem(w) for w in title}), "t_meta": sorted({stem(w) for w in meta})}
 
 

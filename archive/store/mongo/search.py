@@ -1,16 +1,15 @@
 """Search on MongoDB with the embedded store's analyzer, not the server's.
 
-Every article document carries what :func:`archive.store.base.field_tokens` and
-:func:`archive.store.base.stem` (the rules :func:`archive.store.base.matches` decides by) make
-of it: ``terms`` (the stems of all its words, multikey-indexed), ``words`` (the folded words, for
-``word*`` prefixes as a range on their index), and the stems of its title (``t_title``) and of its
-authors and tags (``t_meta``) for ranking. A query becomes conditions on those arrays, so the
-candidates are exactly the articles with every word's stem (no stop list, no server tokenizer:
-``would``, ``O'Brien``, ``foo_bar``, ``résumé`` mean here what they mean on SQLite); only phrases
-are checked on the candidates' text. Ranking needs no body: each query stem adds its idf
-(``log(1 + N / df)``, df counted on the index), ten times more in a title and five in the
-authors or tags, ``_id`` breaking ties; the top ``limit`` are kept in a heap and only those are
-read whole."""
+Every article document carries what the one analyzer (:mod:`archive.search.analyzer`, the one the
+SQLite store's index and :func:`archive.search.match.matches` use) makes of it: ``terms`` (the
+stems of all its words, multikey-indexed), ``words`` (its words, for ``word*`` prefixes as a range
+on their index), and the stems of its title (``t_title``) and of its authors and tags
+(``t_meta``) for ranking. A query becomes conditions on those arrays, so the candidates are exactly
+the articles with every word's stem (no stop list, no server tokenizer: ``would``, ``O'Brien``,
+``foo_bar``, ``résumé``, ``Straße`` mean here what they mean on SQLite); only phrases are checked
+on the candidates' text. Ranking needs no body: each query stem adds its idf (``log(1 + N /
+df)``, df counted on the index), ten times more in a title and five in the authors or tags,
+``_id`` breaking ties; the top ``limit`` are kept in a heap and only those are read whole."""
 
 from __future__ import annotations
 
@@ -22,32 +21,32 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from archive.store.base import (
-    Filters,
-    Hit,
-    SearchQuery,
-    Term,
-    fold,
-    make_snippet,
-    matches,
-    parse_query,
-    stem,
-)
+from archive.search.analyzer import stem
+from archive.search.match import matches, term_words
+from archive.search.query import SearchQuery, Term, parse_query
+from archive.search.snippets import make_snippet
 from archive.store.mongo.docs import from_mongo
+from archive.store.records import Filters, Hit
 
 _RANKING = {"_id": 1, "t_title": 1, "t_meta": 1}
 
 
 def _stems(t: Term) -> list[str]:
-    return [stem(fold(w)) for w in t.words]
+    return [stem(w) for w in term_words(t)]
+
+
+_NOTHING: dict[str, Any] = {"_id": {"$in": []}}  # a term without words (all too long) matches nothing
 
 
 def _cond(t: Term) -> dict[str, Any]:
     """The condition an article meets when it may hold ``t``: exactly, unless ``t`` is a phrase
     (its words' stems are all there; the order is checked on the text)."""
     if t.prefix:
-        return {"words": {"$regex": "^" + re.escape(fold(t.words[0]))}}
+        head = term_words(t)[:1]
+        return {"words": {"$regex": "^" + re.escape(head[0])}} if head else _NOTHING
     stems = _stems(t)
+    if not stems:
+        return _NOTHING
     return {"terms": stems[0]} if len(stems) == 1 else {"terms": {"$all": stems}}
 
 

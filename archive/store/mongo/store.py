@@ -15,18 +15,8 @@ from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 from archive.config import redact
 from archive.errors import StoreError, StoreMissing, StoreUnavailable
 from archive.models import Article, Failure
-from archive.store.base import (
-    Facets,
-    Filters,
-    KnownFile,
-    Sort,
-    Stats,
-    Store,
-    fold_name,
-    parse_query,
-    sorted_counts,
-    years_of,
-)
+from archive.search.query import parse_query
+from archive.store.base import Store
 from archive.store.mongo.claims import PathClaims
 from archive.store.mongo.conn import classify, client_options, database_name, hosts_of
 from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, from_mongo
@@ -34,10 +24,11 @@ from archive.store.mongo.lock import LockMixin
 from archive.store.mongo.search import SearchMixin, condition, exact
 from archive.store.mongo.stories import StoriesMixin
 from archive.store.mongo.writes import WritesMixin
+from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, fold_name, sorted_counts, years_of
 
 # 4: paths claimed in their own collection (articles can be sharded); 5: stories; 6: search by the
 # embedded store's analyzer (each article's terms), not $text
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7  # 7: search arrays made by the one analyzer (ß → ss, Œ → oe, ﬁ → fi, as SQLite)
 TEXT_INDEX = "articles_text"  # the $text index of stores before 6: dropped
 
 class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
@@ -135,7 +126,9 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         self.articles.create_index("words", name="words")
         # An older store, or articles loaded by mongoimport (an ejson export has no search arrays):
         # search finds an article by its arrays only.
-        if int(schema.get("version", 0)) < 6 or self.articles.find_one({"terms": {"$exists": False}}, {"_id": 1}):
+        if int(schema.get("version", 0)) < 7:
+            self._add_terms(every=True)
+        elif self.articles.find_one({"terms": {"$exists": False}}, {"_id": 1}):
             self._add_terms()
         indexes = self.articles.index_information()
         old = indexes.get("source_path") or {}
@@ -158,16 +151,23 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
             with contextlib.suppress(OperationFailure, NotImplementedError):
                 self.articles.drop_index(TEXT_INDEX)
 
-    def _add_terms(self) -> None:
-        """Give the articles of an older store their search arrays, 500 at a time."""
+    def _add_terms(self, every: bool = False) -> None:
+        """Give articles their search arrays, 500 at a time: those without (mongoimport), or
+        every one (a store made before the analyzer it was searched by changed)."""
         from pymongo import UpdateOne
 
         from archive.store.mongo.docs import doc_terms, from_mongo
 
+        last: Any = None
         while True:
-            batch = list(self.articles.find({"terms": {"$exists": False}}).limit(500))
+            if every:
+                cur = self.articles.find({} if last is None else {"_id": {"$gt": last}}).sort("_id", ASCENDING)
+            else:
+                cur = self.articles.find({"terms": {"$exists": False}})
+            batch = list(cur.limit(500))
             if not batch:
                 return
+            last = batch[-1]["_id"]
             self.articles.bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": doc_terms(from_mongo(d))})
                                       for d in batch], ordered=False)
 

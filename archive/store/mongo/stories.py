@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from archive.models import iso
-from archive.store.base import Filters, Story, StoryMember, assemble_stories
+from archive.store.records import Filters, Story, StoryMember, assemble_stories
 from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, seen_key
 
 MAX_CANDIDATES = 200  # as the embedded store: a key shared more widely than this says little

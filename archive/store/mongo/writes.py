@@ -17,11 +17,12 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from archive.errors import StoreUnavailable
 from archive.models import Article, Failure, Source, utcnow
-from archive.store.base import UpsertItem, UpsertResult, next_revision
+from archive.store.base import next_revision
 from archive.store.mongo.claims import DUPLICATE_KEY, PathClaims
 from archive.store.mongo.conn import classify
 from archive.store.mongo.docs import TEXT_FIELDS, from_mongo, source_doc, to_mongo
 from archive.store.mongo.stories import MongoStoryBackend
+from archive.store.records import UpsertItem, UpsertResult
 from archive.stories.keeper import Keeper, Placing, peer_of
 
 T = TypeVar("T")

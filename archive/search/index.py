@@ -17,7 +17,6 @@ against ~80 ms.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import json
 import os
@@ -30,7 +29,9 @@ from typing import Any
 import tantivy
 
 from archive.errors import IndexDamaged
-from archive.store.base import SearchQuery, Term, index_text, stem_head
+from archive.search.analyzer import index_text, stem, stem_head, words_analyzer
+from archive.search.match import term_words
+from archive.search.query import SearchQuery, Term
 
 FORMAT = 3  # bump to rebuild every index from its table (2: words unstemmed; 3: CJK characters, C++, U.S.)
 FIELDS = ("title", "authors", "tags", "body")
@@ -71,41 +72,6 @@ def _schema() -> Any:
     for f in FIELDS:
         sb.add_text_field(f, stored=False, tokenizer_name=ANALYZER)
     return sb.build()
-
-
-def _words_analyzer() -> Any:
-    """What the index stores: the words of base's word rule (the text goes through base.index_text
-    first, so that a split at anything not a letter or digit finds them), case and accents folded.
-    Unstemmed: stemming every word at indexing costs more than the rest of an ingest (~150 µs per
-    6 KB article); a query word is expanded to the indexed words of its stem instead."""
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(40))
-            .filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.ascii_fold())
-            .build())
-
-
-def _stem_analyzer() -> Any:
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.ascii_fold())
-            .filter(tantivy.Filter.stemmer("english"))
-            .build())
-
-
-@functools.cache
-def _built(kind: str) -> Any:
-    return _words_analyzer() if kind == "words" else _stem_analyzer()
-
-
-def _analyze(kind: str, text: str) -> list[str]:
-    return list(_built(kind).analyze(text))
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def stem(word: str) -> str:
-    """The English (Snowball, porter2) stem of a word, as search matches words."""
-    return "".join(_analyze("stem", word))
 
 
 def _check_footer(folder: Path, name: str) -> None:
@@ -191,7 +157,7 @@ class TextIndex:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             self.schema = _schema()
             self.index = tantivy.Index(self.schema, path=str(folder), reuse=True)
-        self.index.register_tokenizer(ANALYZER, _words_analyzer())
+        self.index.register_tokenizer(ANALYZER, words_analyzer())
         self.index.config_reader("Manual")
         self._live = tantivy.Query.term_query(self.schema, "live", 1)
 
@@ -357,7 +323,7 @@ class TextIndex:
         """One query term on every field, boosted by field: a word is any indexed word of its
         stem, a phrase any sequence of those, ``word*`` any word it begins."""
         should = tantivy.Occur.Should
-        words = [w for raw in t.words for w in _analyze("words", index_text(raw))]
+        words = term_words(t)
         per_field: list[tuple[Any, Any]] = []
         for f in FIELDS:
             if not words:
