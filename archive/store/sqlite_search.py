@@ -94,7 +94,6 @@ class SearchIndexMixin:
     _store_id = ""
     _pending_top: int | None = None  # handed to the writer and committed in SQLite, not yet in the index
     _last_commit = 0.0
-    _counted: tuple[str, Filters, int] | None = None  # (query, filters, matches) of the last search
     _unusable: str | None = None  # why a reader cannot use the index (it searches the table then)
     _pending: frozenset[int] | set[int] = frozenset()  # rowids changed since a reader's index was committed
     search_warning: str | None = None
@@ -501,12 +500,11 @@ class SearchIndexMixin:
             with ix.guard():
                 query = ix.query(searcher, q, restrict, live_only)
                 want = limit if limit is not None else ix.count(searcher, query)
-                first = ix.top(searcher, query, min(64, want), 0, count=limit is not None)
+                first = ix.top(searcher, query, min(64, want), 0)
         except (IndexUnusable, IndexDamaged) as exc:
             yield from self._search_by_scan(q, filters, limit, exc)
             return
         words = q.highlight_words()
-        self._counted = (text, filters, want if limit is None else (first[1] or 0))
         done, offset, page = 0, 0, 64
         ranked = first[0]
         while True:
@@ -636,9 +634,6 @@ class SearchIndexMixin:
         return None if q.empty else self._match_where_of(q, filters)
 
     def count_matches(self, text: str, filters: Filters) -> int:
-        counted, self._counted = self._counted, None
-        if counted is not None and counted[:2] == (text, filters) and not self._pending:
-            return counted[2]  # the search just made counted them
         q = parse_query(text)
         if q.empty:
             return 0
