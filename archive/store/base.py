@@ -2,12 +2,11 @@
 
 import abc
 import contextlib
-import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from archive.models import Article, Failure, ParsedArticle, RevisionInfo, Source
+from archive.models import Article, Failure, RevisionInfo, Source
 from archive.search.analyzer import words as analyzed_words
 from archive.search.query import parse_query
 from archive.search.snippets import make_snippet
@@ -262,26 +261,3 @@ class Store(abc.ABC):
                                     sha256=cur.source.sha256, size=cur.source.size,
                                     title=cur.title, path=cur.source.path, current=True))
         return out
-
-
-def next_revision(old: Article, parsed: ParsedArticle, source: Source, now: dt.datetime) -> Article:
-    """The article after its file changed: +1 revision, new content, same identity."""
-    return Article(
-        id=old.id,
-        title=parsed.title,
-        authors=list(parsed.authors),
-        published=parsed.published,
-        body=parsed.body,
-        word_count=parsed.word_count,
-        source=source,
-        revision=old.revision + 1,
-        ingested_at=old.ingested_at,
-        updated_at=now,
-        deleted_at=None,
-        url=parsed.url,
-        site=parsed.site,
-        tags=list(parsed.tags),
-        format=parsed.format,  # type: ignore[arg-type]
-        description=parsed.description,
-        date_source=parsed.date_source,
-    )

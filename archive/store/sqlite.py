@@ -13,7 +13,8 @@ from typing import Any
 
 from archive.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced, StoreUnavailable
 from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_required, utcnow
-from archive.store.base import Store, next_revision
+from archive.store.base import Store
+from archive.store.decide import import_change, upsert_change
 from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, UpsertItem, UpsertResult, fold_name, years_of
 from archive.store.sqlite_search import SearchIndexMixin
 from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
@@ -517,32 +518,24 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         src = item.source
         if row is None and item.move_from:
             row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id = ?", (item.move_from,)).fetchone()
-        if row is None:
-            art = Article.from_parsed(item.parsed, src)
+        c = upsert_change(_row_article(row) if row is not None else None, item, now)
+        art = c.article
+        if c.outcome == "new":
             self._staged.append(_write_values(art))
-            self._placing.append((art, None, item.signature))
-            return UpsertResult(src.path, art.id, "new", 1)
-        old = _row_article(row)
-        moved = old.source.path != src.path
-        if old.source.sha256 == src.sha256:
-            outcome = "moved" if moved else ("undeleted" if old.deleted_at else "unchanged")
-            if old.deleted_at is not None:
-                self._placing.append((old, None, item.signature))
+        elif c.keep is None:  # the same bytes: only the file's data changes
             self.db.execute(
-                "UPDATE articles SET path=?, size=?, mtime=?, inode=?, device=?, deleted_at=NULL,"
-                " updated_at = CASE WHEN ? THEN ? ELSE updated_at END WHERE id=?",
-                (src.path, src.size, src.mtime, src.inode, src.device,
-                 outcome != "unchanged", iso(now), old.id),
+                "UPDATE articles SET path=?, size=?, mtime=?, inode=?, device=?, deleted_at=NULL, updated_at=?"
+                " WHERE id=?", (src.path, src.size, src.mtime, src.inode, src.device, iso(art.updated_at), art.id))
+        else:
+            old = c.keep
+            self.db.execute(
+                "INSERT OR REPLACE INTO revisions (article_id, revision, sha256, doc) VALUES (?,?,?,?)",
+                (old.id, old.revision, old.source.sha256, json.dumps(old.to_doc(), ensure_ascii=False)),
             )
-            return UpsertResult(src.path, old.id, outcome, old.revision)  # type: ignore[arg-type]
-        new = next_revision(old, item.parsed, src, now)
-        self.db.execute(
-            "INSERT OR REPLACE INTO revisions (article_id, revision, sha256, doc) VALUES (?,?,?,?)",
-            (old.id, old.revision, old.source.sha256, json.dumps(old.to_doc(), ensure_ascii=False)),
-        )
-        self.db.execute(_UPDATE, (*_write_values(new)[1:], old.id))
-        self._placing.append((new, old.story, item.signature))
-        return UpsertResult(src.path, old.id, "updated", new.revision)
+            self.db.execute(_UPDATE, (*_write_values(art)[1:], art.id))
+        if c.place:
+            self._placing.append((art, c.story_of, item.signature))
+        return UpsertResult(src.path, art.id, c.outcome, art.revision)
 
     def touch_many(self, files: Sequence[Source]) -> None:
         if not files:
@@ -592,19 +585,15 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
             for a in articles:
                 row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id=?", (a.id,)).fetchone()
                 old = _row_article(row) if row is not None else None
-                a = a._replace(story=old.story if old else None)  # stories are the store's to decide
-                if old is not None and old.to_doc() == a.to_doc():
-                    counts["unchanged"] += 1
+                owner = self.db.execute("SELECT id FROM articles WHERE path=?", (a.source.path,)).fetchone()
+                outcome, a = import_change(a, old, owner[0] if owner else None)
+                counts[outcome] += 1
+                if outcome in ("unchanged", "conflict"):
                     continue
-                if self.db.execute("SELECT 1 FROM articles WHERE path=? AND id<>?", (a.source.path, a.id)).fetchone():
-                    counts["conflict"] += 1  # another document owns that file: never overwrite it
-                    continue
-                if row is None:
+                if old is None:
                     self.db.execute(_INSERT, _write_values(a))
-                    counts["imported"] += 1
                 else:
                     self.db.execute(_UPDATE, (*_write_values(a)[1:], a.id))
-                    counts["updated"] += 1
                 if a.deleted_at is None:
                     self._placing.append((a, a.story, None))
                 elif old is not None:

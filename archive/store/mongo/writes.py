@@ -17,7 +17,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from archive.errors import StoreUnavailable
 from archive.models import Article, Failure, Source, utcnow
-from archive.store.base import next_revision
+from archive.store.decide import Change, import_change, upsert_change
 from archive.store.mongo.claims import DUPLICATE_KEY, PathClaims
 from archive.store.mongo.conn import classify
 from archive.store.mongo.docs import TEXT_FIELDS, from_mongo, source_doc, to_mongo
@@ -168,8 +168,9 @@ class WritesMixin:
             if src.path in refused:
                 again.append(i)
                 continue
+            change = upsert_change(old, items[i], now)
             try:
-                result = self._write_change(old, items[i], now, s)
+                result = self._write_change(old, change, s)
             except DuplicateKeyError:
                 if s is not None:
                     raise
@@ -180,12 +181,8 @@ class WritesMixin:
             done[i] = result
             if old.source.path != src.path:
                 given_up[old.source.path] = old.id
-            if result.outcome == "updated":
-                parsed = items[i].parsed
-                now_is = old._replace(body=parsed.body, url=parsed.url, source=src)
-                placing.append((peer_of(now_is), old.story, items[i].signature))
-            elif old.deleted_at is not None:  # back again (here or elsewhere): a candidate again
-                placing.append((peer_of(old._replace(source=src)), None, items[i].signature))
+            if change.place:
+                placing.append((peer_of(change.article), change.story_of, items[i].signature))
         ops = [(i, art) for i, art in inserts if art.source.path not in refused]
         again += [i for i, art in inserts if art.source.path in refused]
         lost = self._bulk([InsertOne(to_mongo(art)) for _, art in ops], s)
@@ -201,22 +198,18 @@ class WritesMixin:
             self.fails.delete_many({"_id": {"$in": [items[i].source.path for i in done]}}, session=s)
         return sorted(again), done
 
-    def _write_change(self, old: Article, item: UpsertItem, now: Any, s: Any) -> UpsertResult | None:
+    def _write_change(self, old: Article, c: Change, s: Any) -> UpsertResult | None:
         """Write one known file's new state if the article is still as read (None: it was not)."""
-        src = item.source
+        art = c.article
         guard = {"_id": old.id, "revision": old.revision, "source.sha256": old.source.sha256,
                  "source.path": old.source.path}
-        if old.source.sha256 == src.sha256:
-            outcome = "moved" if old.source.path != src.path else ("undeleted" if old.deleted_at else "unchanged")
-            upd: dict[str, Any] = {"source": source_doc(src), "deleted_at": None}
-            if outcome != "unchanged":
-                upd["updated_at"] = now
+        if c.keep is None:  # the same bytes: only the file's data changes
+            upd = {"source": source_doc(art.source), "deleted_at": None, "updated_at": art.updated_at}
             res = self.articles.update_one(guard, {"$set": upd}, session=s)
-            return UpsertResult(src.path, old.id, outcome, old.revision) if res.matched_count else None  # type: ignore[arg-type]
-        new = next_revision(old, item.parsed, src, now)
-        self.revs.bulk_write([put_revision(old)], session=s)
-        res = self.articles.replace_one(guard, to_mongo(new), session=s)
-        return UpsertResult(src.path, old.id, "updated", new.revision) if res.matched_count else None
+        else:
+            self.revs.bulk_write([put_revision(c.keep)], session=s)
+            res = self.articles.replace_one(guard, to_mongo(art), session=s)
+        return UpsertResult(art.source.path, art.id, c.outcome, art.revision) if res.matched_count else None
 
     def _place_stories(self, placing: Sequence[Placing], s: Any) -> None:
         """Put articles just written in their stories (Keeper.place_batch), in session ``s``."""
@@ -298,12 +291,10 @@ class WritesMixin:
             existing = {d["_id"]: from_mongo(d) for d in self.articles.find({"_id": {"$in": ids}}, session=s)}
             wanted: dict[str, str] = {}
             plan: list[Article] = []
-            for a in articles:
-                a = a._replace(story=existing[a.id].story if a.id in existing else None)  # the store's to decide
-                if a.id in existing and existing[a.id].to_doc() == a.to_doc():
-                    counts["unchanged"] += 1
-                elif wanted.get(a.source.path, a.id) != a.id:
-                    counts["conflict"] += 1  # a second document with this path in the batch
+            for a in articles:  # another article owning the file in the store: the claims below
+                outcome, a = import_change(a, existing.get(a.id), wanted.get(a.source.path))
+                if outcome in ("unchanged", "conflict"):
+                    counts[outcome] += 1
                 else:
                     wanted[a.source.path] = a.id
                     plan.append(a)

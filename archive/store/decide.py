@@ -1,0 +1,77 @@
+"""The decisions both stores make the same way, as pure functions: each backend reads what they
+need, calls them, and persists what they return."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+from archive.models import Article, ParsedArticle, Source
+from archive.store.records import Outcome, UpsertItem
+
+
+class Change(NamedTuple):
+    """What storing a parsed file does: the outcome, the article as it is to be stored, the
+    earlier state to keep as a revision (an update), and whether the article is to be (re)placed
+    in its stories (new, changed, or back from deletion) with the story it had (``story_of``)."""
+
+    outcome: Outcome
+    article: Article
+    keep: Article | None = None
+    place: bool = False
+    story_of: str | None = None
+
+
+def upsert_change(old: Article | None, item: UpsertItem, now: dt.datetime) -> Change:
+    """The change a parsed file makes to ``old``, the article found at its path (or the one it
+    moved from; None: a new file). Same bytes: the file moved, came back or is unchanged, and
+    only its file data is written; other bytes: the next revision, the old one kept."""
+    src = item.source
+    if old is None:
+        return Change("new", Article.from_parsed(item.parsed, src), place=True)
+    if old.source.sha256 == src.sha256:
+        outcome: Outcome = ("moved" if old.source.path != src.path
+                            else "undeleted" if old.deleted_at is not None else "unchanged")
+        art = old._replace(source=src, deleted_at=None, updated_at=old.updated_at if outcome == "unchanged" else now)
+        return Change(outcome, art, place=old.deleted_at is not None)
+    new = next_revision(old, item.parsed, src, now)
+    return Change("updated", new, keep=old, place=True, story_of=old.story)
+
+
+ImportOutcome = str  # imported, updated, unchanged or conflict
+
+
+def import_change(incoming: Article, old: Article | None, path_owner: str | None) -> tuple[ImportOutcome, Article]:
+    """What importing ``incoming`` does given the article with its id (``old``) and the id of the
+    article that holds its file (``path_owner``): nothing when it equals what is stored; a
+    conflict when another article owns that file (never overwritten); else imported or updated.
+    Stories are the store's to decide: an import keeps the stored one."""
+    a = incoming._replace(story=old.story if old is not None else None)
+    if old is not None and old.to_doc() == a.to_doc():
+        return "unchanged", a
+    if path_owner is not None and path_owner != a.id:
+        return "conflict", a
+    return ("updated" if old is not None else "imported"), a
+
+
+def next_revision(old: Article, parsed: ParsedArticle, source: Source, now: dt.datetime) -> Article:
+    """The article after its file changed: +1 revision, new content, same identity."""
+    return Article(
+        id=old.id,
+        title=parsed.title,
+        authors=list(parsed.authors),
+        published=parsed.published,
+        body=parsed.body,
+        word_count=parsed.word_count,
+        source=source,
+        revision=old.revision + 1,
+        ingested_at=old.ingested_at,
+        updated_at=now,
+        deleted_at=None,
+        url=parsed.url,
+        site=parsed.site,
+        tags=list(parsed.tags),
+        format=parsed.format,  # type: ignore[arg-type]
+        description=parsed.description,
+        date_source=parsed.date_source,
+    )
