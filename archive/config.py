@@ -6,7 +6,6 @@ This is the only module that reads the environment.
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -221,22 +220,3 @@ def load_settings(**overrides: Any) -> Settings:
             given[name] = raw
     given.update({k: v for k, v in overrides.items() if v is not None and k in names})
     return Settings(**given)
-
-
-def test_mongo_uri() -> str | None:
-    """The MongoDB URI the test suite may use (``ARCHIVE_TEST_MONGO_URI``)."""
-    return os.environ.get("ARCHIVE_TEST_MONGO_URI") or None
-
-
-_CRED = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<cred>[^@/\s]*@)", re.I)
-
-
-# URI options that carry secrets (TLS key passwords, AWS session tokens in auth properties).
-_SECRET_OPTIONS = re.compile(r"(?P<key>(?:tlsCertificateKeyFilePassword|sslPEMKeyPassword|authMechanismProperties|"
-                             r"password|secret|token)=)(?P<value>[^&\s]*)", re.I)
-
-
-def redact(text: str) -> str:
-    """Remove credentials from any URI inside ``text``: user and password, and options that hold secrets."""
-    text = _CRED.sub(lambda m: m.group("scheme") + "***@", text)
-    return _SECRET_OPTIONS.sub(lambda m: m.group("key") + "***", text)

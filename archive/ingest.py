@@ -16,7 +16,7 @@ import stat as stat_mod
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from archive.config import Settings
@@ -107,12 +107,10 @@ class Summary:
     undeleted: int = 0
     deleted: int = 0
     gone: int = 0  # stored articles whose files ingest found missing (it does not delete them)
-    failures: list[Failure] = field(default_factory=list)
 
     def add(self, other: Summary) -> None:
         for k in ("new", "updated", "unchanged", "failed", "moved", "undeleted", "deleted", "gone"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
-        self.failures.extend(other.failures)
 
     @property
     def changed(self) -> int:
@@ -463,13 +461,11 @@ class Ingester:
                                                              "revision": r.revision})
         for f in fails:
             s.failed += 1
-            s.failures.append(f)
             log.warning("failed %s: %s", f.path, f.reason, extra={"event": "failed", "path": f.path,
                                                                   "reason": f.reason})
         if not_files:
             s.deleted += self.delete(not_files)
         self.totals.add(s)
-        self.totals.failures.clear()
         return s
 
     def _upsert(self, items: list[UpsertItem], fails: list[Failure]) -> list[UpsertResult]:
@@ -630,6 +626,7 @@ class Ingester:
         """``archive ingest``: files and folders (recursively); deletions are the daemon's business."""
         s = Summary()
         singles: list[FileStat] = []
+        unreadable: list[Failure] = []
         for raw in paths:
             p = os.path.abspath(raw)
             if os.path.isdir(p):
@@ -640,9 +637,13 @@ class Ingester:
                 try:
                     singles.append(FileStat.of(p, os.stat(p)))
                 except OSError as exc:
-                    f = Failure(path=p, code="unreadable", reason=f"cannot read: {exc.strerror or exc}")
-                    s.failed += 1
-                    s.failures.append(f)
+                    unreadable.append(Failure(path=p, code="unreadable", reason=f"cannot read: {exc.strerror or exc}"))
+        if unreadable:  # recorded like any failure: ``archive failures`` lists them
+            self.store.record_failures(unreadable)
+            s.failed += len(unreadable)
+            for f in unreadable:
+                log.warning("failed %s: %s", f.path, f.reason, extra={"event": "failed", "path": f.path,
+                                                                      "reason": f.reason})
         if singles:
             known = {k.path: k for k in (self.store_known(f.path) for f in singles) if k}
             todo, same = self.plan(singles, known)

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import Any
 
-from archive.config import redact
+from archive.redaction import redact
 
 _STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 

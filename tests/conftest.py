@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from archive.config import test_mongo_uri
 from archive.models import Source
 from archive.parsing import parse_bytes
 from archive.store.base import Store
@@ -20,6 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # Copies of the shipped seeds: tests never read the working tree's seeds/, which users fill.
 SEEDS = ROOT / "tests" / "fixtures" / "wsws"
 
+
+
+def test_mongo_uri() -> str | None:
+    """The MongoDB URI the real-server tier uses (``ARCHIVE_TEST_MONGO_URI``)."""
+    return os.environ.get("ARCHIVE_TEST_MONGO_URI") or None
 
 def patch_mongomock_bulk() -> None:
     """mongomock 4.3 rejects bulk_write under pymongo >= 4.9: pymongo passes a ``sort``

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -211,3 +214,18 @@ def test_a_saved_pages_resource_folder_is_not_watched(tmp_path: Path) -> None:
     assert not rules.wanted_file(str(tmp_path / "page_files" / "frame.html"), str(tmp_path))
     assert rules.wanted_file(str(tmp_path / "other_files" / "x.html"), str(tmp_path))
     assert sorted(Path(f.path).name for f in walk(str(tmp_path), rules)) == ["page.HTML", "x.html"]
+
+
+def test_a_single_file_that_cannot_be_read_is_listed_by_failures(tmp_path: Path) -> None:
+    """``archive ingest FILE`` of a file it cannot stat records a failure, as it does for a file it
+    cannot parse (issue 21: it went only into a list nothing read)."""
+    db = tmp_path / "a.db"
+    link = tmp_path / "dangling.txt"
+    link.symlink_to(tmp_path / "missing.txt")
+    run = subprocess.run([sys.executable, "-m", "archive", "--db", str(db), "ingest", str(link)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, run.stderr
+    out = subprocess.run([sys.executable, "-m", "archive", "--db", str(db), "failures", "--format", "jsonl"],
+                         capture_output=True, text=True, timeout=60)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["path"], r["code"]) for r in rows] == [(str(link), "unreadable")], out

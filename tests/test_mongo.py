@@ -6,6 +6,7 @@ the same behaviour on mongomock and, with ARCHIVE_TEST_MONGO_URI, on a real serv
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,8 @@ from pymongo.errors import (
     WriteConcernError,
 )
 
-from archive.config import redact
 from archive.errors import StoreError, StoreMissing, StoreUnavailable
+from archive.redaction import redact
 from archive.store.mongo import MongoStore, classify, client_options
 from archive.store.mongo.store import SCHEMA_VERSION
 from archive.store.records import Filters
@@ -655,7 +656,7 @@ def check_lock_age_on_the_servers_clock(mstore: MongoStore, monkeypatch: pytest.
 
 # ---------------------------------------------------------------- the real-server tier (ARCHIVE_TEST_MONGO_URI)
 
-REAL = pytest.mark.skipif(not __import__("archive.config", fromlist=["x"]).test_mongo_uri(),
+REAL = pytest.mark.skipif(not os.environ.get("ARCHIVE_TEST_MONGO_URI"),
                           reason="set ARCHIVE_TEST_MONGO_URI to run against a real MongoDB")
 
 
@@ -663,8 +664,7 @@ REAL = pytest.mark.skipif(not __import__("archive.config", fromlist=["x"]).test_
 def real_uri() -> Iterator[str]:
     import uuid
 
-    from archive.config import test_mongo_uri
-    from tests.conftest import with_database
+    from tests.conftest import test_mongo_uri, with_database
 
     uri = with_database(test_mongo_uri() or "", f"archive_test_{uuid.uuid4().hex[:8]}")
     yield uri

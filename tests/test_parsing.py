@@ -11,16 +11,20 @@ from hypothesis import strategies as st
 
 from archive.errors import ParseError
 from archive.models import Article, ParsedArticle, Source, word_count
-from archive.parsing import parse_byline, parse_bytes, parse_date, parse_file, parse_text, plain_inline
+from archive.parsing import parse_byline, parse_bytes, parse_date, parse_text, plain_inline
 from tests.conftest import SEEDS
 
+
+def _parse_seed(path: str) -> ParsedArticle:
+    with open(path, "rb") as fh:
+        return parse_bytes(fh.read(), path)
 
 def paragraphs(body: str) -> list[str]:
     return body.split("\n\n")
 
 
 def test_seed_000_exact() -> None:
-    a = parse_file(str(SEEDS / "000_bec70df4e4b3c35a.txt"))
+    a = _parse_seed(str(SEEDS / "000_bec70df4e4b3c35a.txt"))
     assert a.title == "US pushes for renewed military presence in Iraq"
     assert a.authors == ("Peter Symonds",)
     assert a.published == dt.date(2012, 2, 2)
@@ -38,7 +42,7 @@ def test_seed_000_exact() -> None:
 
 
 def test_seed_002_exact() -> None:
-    a = parse_file(str(SEEDS / "002_85d3ba92d2aa6569.txt"))
+    a = _parse_seed(str(SEEDS / "002_85d3ba92d2aa6569.txt"))
     assert a.title == "Pentagon in talks with Baghdad on permanent US occupation of Iraq"
     assert a.authors == ("Bill Van Auken",)
     assert a.published == dt.date(2017, 5, 5)
@@ -72,7 +76,7 @@ def test_word_count_counts_tokens_with_a_letter_or_digit(text: str) -> None:
 
 
 def test_seeds_word_counts_are_words() -> None:
-    a = parse_file(str(SEEDS / "000_bec70df4e4b3c35a.txt"))
+    a = _parse_seed(str(SEEDS / "000_bec70df4e4b3c35a.txt"))
     assert a.word_count == len(a.body.split())
 
 
@@ -180,9 +184,10 @@ def test_size_limit_is_configurable() -> None:
 
 
 def test_unreadable_file(tmp_path: object) -> None:
-    with pytest.raises(ParseError) as info:
-        parse_file("/nonexistent/x.txt")
-    assert info.value.code == "unreadable"
+    from archive.ingest import FileStat, prepare
+
+    got = prepare(FileStat("/nonexistent/x.txt", 10, 1.0, 0, 0), 1000)
+    assert got.error is not None and got.error.code == "unreadable" and got.error.path == "/nonexistent/x.txt"
 
 
 def test_helpers() -> None:

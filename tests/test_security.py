@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from archive.cli import cli
-from archive.config import Settings, redact
+from archive.config import Settings
+from archive.redaction import redact
 from archive.watch import Daemon
 from tests.conftest import article_text, patch_mongomock_bulk
 from tests.daemon import DaemonProc, wait_for

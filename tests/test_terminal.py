@@ -423,7 +423,7 @@ def test_control_characters_from_files_never_reach_the_terminal(tmp_path: Path, 
         assert "\x1b" not in r.output and "\x07" not in r.output, (args, r.output)
     show = runner.invoke(cli, ["--db", db, "show", art_id, "--format", "table"]).output
     assert "Innocent" in show and "PWNED" in show  # shown as text
-    from archive.console import display_path
+    from archive.cli.console import display_path
 
     assert display_path(str(folder / "evil\x1b[2J\nname.txt")).endswith("evil[2J name.txt")
 

@@ -223,7 +223,7 @@ def _ingest_with_bar(ing: Any, paths: list[str]) -> tuple[Any, Any]:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from archive.console import console_log_handler
+    from archive.cli.console import console_log_handler
 
     console = output.err_console()
     logger = logging.getLogger("archive")
@@ -358,7 +358,7 @@ def restore(state: State, src: str) -> None:
       archive --db new.db restore everything.jsonl   # from archive export --all
     """
     from archive.backup import restore as run_restore
-    from archive.config import redact
+    from archive.redaction import redact
 
     rep = run_restore(state.store(create=True), Path(src))
     _copied(rep, f"restored into {redact(state.store_display())}")
@@ -449,7 +449,7 @@ def migrate(state: State, target: str) -> None:
                 bar.stop()
     finally:
         dst.close()
-    from archive.config import redact
+    from archive.redaction import redact
 
     _copied(rep, f"copied to {redact(target)}")
 

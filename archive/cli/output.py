@@ -72,13 +72,13 @@ def csv_writer(o: IO[str]) -> Any:
 
 
 def console() -> Any:
-    from archive.console import safe_console
+    from archive.cli.console import safe_console
 
     return safe_console(highlight=False, soft_wrap=False)
 
 
 def err_console() -> Any:
-    from archive.console import safe_console
+    from archive.cli.console import safe_console
 
     return safe_console(stderr=True)
 
@@ -111,7 +111,7 @@ def article_table(arts: Iterable[Article], title: str | None = None) -> None:
     from rich import box
     from rich.table import Table
 
-    from archive.console import safe
+    from archive.cli.console import safe
 
     # Rows alternate in weight and a rule separates them: a wrapped title never runs into the next row.
     t = Table(title=title, box=box.SIMPLE_HEAD, show_lines=True, header_style="bold", show_edge=False)
@@ -136,7 +136,7 @@ def hits_table(hits: list[Hit]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from archive.console import rich_snippet, safe, score_bars
+    from archive.cli.console import rich_snippet, safe, score_bars
 
     if not hits:
         echo_err("no matches")
@@ -165,7 +165,7 @@ def stories_table(found: list[Story]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from archive.console import safe
+    from archive.cli.console import safe
 
     t = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False)
     t.add_column("story", style="cyan", no_wrap=True)
@@ -200,7 +200,7 @@ def short_paths(paths: list[str], roots: list[str], columns: int, room: int | No
     """Paths for a table's key column: relative where they can be, then cut in the middle to at
     most a little over half the screen, or to ``room`` characters when the path has a line of its
     own (the file names stay whole; other columns wrap)."""
-    from archive.console import display_path, shorten_path
+    from archive.cli.console import display_path, shorten_path
 
     shown = [display_path(p, roots) for p in paths]
     limit = room if room is not None else max(22, columns * 11 // 20 - 2)

@@ -125,7 +125,7 @@ def show(state: State, ref: str, revision: int | None, fmt: str | None) -> int:
         return 0
     from rich.text import Text
 
-    from archive.console import display_path, safe
+    from archive.cli.console import display_path, safe
 
     c = o.console()
     c.print(Text(safe(art.title, one_line=True), style="bold"))
@@ -387,7 +387,7 @@ def failures(state: State, fmt: str | None) -> int:
     Example:
       archive failures --format csv
     """
-    from archive.console import safe
+    from archive.cli.console import safe
 
     fmt = o.fmt_for(fmt)
     rows = (f.to_doc() for f in state.store().failures())
@@ -437,7 +437,7 @@ def duplicates(state: State, include_deleted: bool, fmt: str | None) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from archive.console import safe
+    from archive.cli.console import safe
 
     c = o.console()
     # The file on a line of its own (whole, as far as the screen allows), the title under it.

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def echo_err(message: str) -> None:
     """One message line on stderr (control characters from file names or titles never reach the
     terminal)."""
-    from archive.console import safe
+    from archive.cli.console import safe
 
     sys.stderr.write(safe(message) + "\n")
     sys.stderr.flush()
@@ -55,7 +55,7 @@ class State:
 
     def store_display(self) -> str:
         """The store's name as messages show it (no credentials)."""
-        from archive.config import redact
+        from archive.redaction import redact
 
         return redact(self.settings().db)
 
@@ -78,7 +78,7 @@ def report(exc: BaseException, state: State | None) -> int | None:
             echo_err(f"  {id_}  {title}")
         return 1
     if isinstance(exc, ArchiveError):
-        from archive.config import redact
+        from archive.redaction import redact
 
         echo_err(f"archive: {redact(str(exc))}")
         return exc.exit_code
@@ -91,7 +91,7 @@ def report(exc: BaseException, state: State | None) -> int | None:
     if isinstance(exc, Exception):
         if state is not None and state.debug():
             return None
-        from archive.config import redact
+        from archive.redaction import redact
 
         echo_err(f"archive: internal error: {redact(str(exc)) or type(exc).__name__} "
                  "(run with --log-level DEBUG for the traceback)")

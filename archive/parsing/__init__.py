@@ -29,7 +29,6 @@ __all__ = [
     "parse_byline",
     "parse_bytes",
     "parse_date",
-    "parse_file",
     "parse_text",
     "plain_inline",
 ]
@@ -81,13 +80,3 @@ def _parse(data: bytes, path: str | None, max_bytes: int, order: str) -> ParsedA
 
         return parse_markdown(text, path, order)
     return parse_text(text, path, order=order)
-
-
-def parse_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedArticle:
-    """Read and parse one file; refuses files over ``max_bytes`` before reading them."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise ParseError(path, "unreadable", f"cannot read: {exc.strerror or exc}") from None
-    return parse_bytes(data, path, max_bytes)

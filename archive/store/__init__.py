@@ -80,7 +80,7 @@ def check_mongodb_uri(uri: str) -> None:
     from pymongo.errors import ConfigurationError, InvalidURI
     from pymongo.uri_parser import parse_uri
 
-    from archive.config import redact
+    from archive.redaction import redact
 
     try:
         parse_uri(uri)

@@ -197,7 +197,6 @@ class Daemon:
 
     def _count(self, s: Summary) -> None:
         self.totals.add(s)
-        self.totals.failures.clear()
         if s.changed or s.failed:
             self.last_ingest = utcnow()
 

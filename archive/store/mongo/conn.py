@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure
 
-from archive.config import redact
 from archive.errors import StoreError, StoreUnavailable
+from archive.redaction import redact
 
 OPERATION_TIMEOUT_MS = 60_000
 # Server error codes that say "try again": the store's state, never the document's.

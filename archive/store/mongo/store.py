@@ -12,9 +12,9 @@ from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, ReadPreference, WriteConcern
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
-from archive.config import redact
 from archive.errors import StoreError, StoreMissing, StoreUnavailable
 from archive.models import Article, Failure
+from archive.redaction import redact
 from archive.search.query import parse_query
 from archive.store.base import Store
 from archive.store.mongo.claims import PathClaims
