@@ -8,13 +8,12 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, NamedTuple
 
 from archive.errors import StoreError, StoreUnavailable, UsageError
+from archive.fields import FIELDS, TIMES, csv_columns
 from archive.models import Article
 from archive.store.base import Store
 from archive.store.records import Filters
 
-CSV_COLUMNS = ("id", "title", "authors", "published", "word_count", "path", "sha256", "revision",
-               "ingested_at", "updated_at", "deleted_at", "url", "site", "tags", "format", "description",
-               "date_source", "story", "body")
+CSV_COLUMNS = csv_columns()
 BATCH = 500
 
 
@@ -80,7 +79,7 @@ def to_ejson(doc: dict[str, Any]) -> dict[str, Any]:
     for k, v in doc.items():
         if k == "id":
             continue
-        if k in ("ingested_at", "updated_at", "deleted_at") and v is not None:
+        if k in TIMES and v is not None:
             v = {"$date": v}
         out[k] = v
     # What the MongoDB store's filters read (--author, --tag): a mongoimport'ed archive filters too.
@@ -177,27 +176,21 @@ def byline(authors: list[str]) -> str:
 
 def to_markdown(a: Article) -> str:
     """An article file that parses back to the same fields: the seed format, with YAML front
-    matter first when the article has fields the seed format cannot carry (url, site, tags, the
-    story it belongs to: a researcher counts coverage by it; parsing does not read it back)."""
+    matter first when the article has fields the seed format cannot carry (archive.fields'
+    ``markdown="front"``: url, site, tags, the story it belongs to (a researcher counts coverage
+    by it; parsing does not read it back)…)."""
     from archive.parsing.frontmatter import markdown_escape  # text that looks like markup stays text
 
     title, body = markdown_escape(a.title), markdown_escape(a.body)
     head = [f"# {title}", ""]
-    if a.url or a.site or a.tags or a.description or a.story:
+    if any(getattr(a, f.name) for f in FIELDS if f.markdown == "front"):
         import yaml
 
-        fields: dict[str, Any] = {"title": a.title}
-        if a.authors:
-            fields["authors"] = list(a.authors)
-        if a.published:
-            fields["published"] = a.published
-        for k in ("url", "site", "description"):
-            if getattr(a, k):
-                fields[k] = getattr(a, k)
-        if a.tags:
-            fields["tags"] = list(a.tags)
-        if a.story:
-            fields["story"] = a.story
+        fields: dict[str, Any] = {}
+        for f in FIELDS:
+            v = getattr(a, f.name)
+            if f.markdown and f.name != "body" and v:
+                fields[f.name] = list(v) if f.kind == "names" else v
         front = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=10_000)
         return f"---\n{front}---\n\n# {title}\n\n{body}\n"
     meta = []

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, create_model, field_validator, model_validator
+from pydantic import Field as PydField
 
+from archive.fields import FIELDS, TIMES, Field
 from archive.models import EARLIEST, Article, Source, parse_iso, utcnow, word_count
 
 MAX_INT = 2**63 - 1  # what a store keeps as an integer (SQLite's INTEGER, BSON's int64)
@@ -16,53 +18,34 @@ MAX_INT = 2**63 - 1  # what a store keeps as an integer (SQLite's INTEGER, BSON'
 class SourceIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    path: str = Field(min_length=2, max_length=4096, pattern=r"^/")
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size: int = Field(ge=0, le=MAX_INT)
-    mtime: float = Field(ge=-1e11, le=1e11, allow_inf_nan=False)
-    inode: int | None = Field(None, ge=0, le=MAX_INT)
-    device: int | None = Field(None, ge=0, le=MAX_INT)
+    path: str = PydField(min_length=2, max_length=4096, pattern=r"^/")
+    sha256: str = PydField(pattern=r"^[0-9a-f]{64}$")
+    size: int = PydField(ge=0, le=MAX_INT)
+    mtime: float = PydField(ge=-1e11, le=1e11, allow_inf_nan=False)
+    inode: int | None = PydField(None, ge=0, le=MAX_INT)
+    device: int | None = PydField(None, ge=0, le=MAX_INT)
 
 
-class ArticleIn(BaseModel):
-    """The rules a stored document keeps (SPEC.md, "The document")."""
+class _Checks(BaseModel):
+    """The rules a stored document keeps beyond its fields' types (SPEC.md, "The document")."""
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str = Field(pattern=r"^[0-9a-f]{32}$")  # as archive makes them: 32 hex digits
-    title: str = Field(min_length=1)
-    authors: list[str] = Field(default_factory=list)
-    published: dt.date | None = None
-    body: str = Field(min_length=1)
-    word_count: int = Field(0, ge=0, le=MAX_INT)
-    source: SourceIn
-    revision: int = Field(1, ge=1, le=MAX_INT)
-    ingested_at: dt.datetime = Field(default_factory=utcnow)
-    updated_at: dt.datetime = Field(default_factory=utcnow)
-    deleted_at: dt.datetime | None = None
-    url: str | None = None
-    site: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    format: Literal["text", "markdown", "html"] = "text"
-    description: str | None = None
-    date_source: Literal["text", "front-matter", "page", "path"] | None = None
-    story: str | None = None  # read, not trusted: the store decides stories itself
-
-    @field_validator("title", "body")
+    @field_validator(*(f.name for f in FIELDS if f.kind == "text"), check_fields=False)
     @classmethod
     def _not_blank(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("must not be blank")
         return v
 
-    @field_validator("authors", "tags")
+    @field_validator(*(f.name for f in FIELDS if f.kind == "names"), check_fields=False)
     @classmethod
     def _names(cls, v: list[str]) -> list[str]:
         if any(not a.strip() for a in v):
             raise ValueError("a name must not be blank")
         return v
 
-    @field_validator("published")
+    @field_validator(*(f.name for f in FIELDS if f.kind == "date"), check_fields=False)
     @classmethod
     def _sane_date(cls, v: dt.date | None) -> dt.date | None:
         if v is None:
@@ -72,16 +55,44 @@ class ArticleIn(BaseModel):
             raise ValueError(f"date {v} is outside {EARLIEST}..{latest}")
         return v
 
-    @field_validator("ingested_at", "updated_at", "deleted_at", mode="before")
+    @field_validator(*TIMES, mode="before", check_fields=False)
     @classmethod
     def _utc(cls, v: Any) -> Any:
         return parse_iso(v) if isinstance(v, str) else v
 
     @model_validator(mode="after")
-    def _count(self) -> ArticleIn:
-        if not self.word_count:
-            self.word_count = word_count(self.body)
+    def _count(self) -> Any:
+        if not getattr(self, "word_count", 1):
+            self.word_count = word_count(getattr(self, "body", ""))
         return self
+
+
+def _declared(f: Field) -> tuple[Any, Any]:
+    """A field of the table as pydantic declares it: its type and its default or constraints."""
+    if f.kind == "id":
+        return str, PydField(pattern=r"^[0-9a-f]{32}$")  # as archive makes them: 32 hex digits
+    if f.kind == "text":
+        return str, PydField(min_length=1)
+    if f.kind == "names":
+        return list[str], PydField(default_factory=list)
+    if f.kind == "count":
+        return int, PydField(f.minimum, ge=f.minimum, le=MAX_INT)
+    if f.kind == "source":
+        return SourceIn, ...
+    if f.kind == "date":
+        return dt.date | None, None
+    if f.kind == "time":
+        return (dt.datetime, PydField(default_factory=utcnow)) if f.required else (dt.datetime | None, None)
+    if f.kind == "choice":
+        choice: Any = Literal.__getitem__(f.choices)
+        return (choice, f.choices[0]) if f.required else (choice | None, None)
+    return str | None, None
+
+
+# The document as an import must give it: every field of the table, the store's own (the story)
+# read but never taken from the file.
+ArticleIn: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "ArticleIn", __base__=_Checks, **{f.name: _declared(f) for f in FIELDS})
 
 
 def article_from_doc(doc: dict[str, Any]) -> Article:
@@ -90,16 +101,12 @@ def article_from_doc(doc: dict[str, Any]) -> Article:
     if "id" not in doc and "_id" in doc:
         doc = {**doc, "id": doc["_id"]}
     m = ArticleIn.model_validate(doc)
-    src = m.source
-    return Article(
-        id=m.id, title=m.title, authors=list(m.authors), published=m.published, body=m.body,
-        word_count=m.word_count, revision=m.revision, ingested_at=_aware(m.ingested_at),
-        updated_at=_aware(m.updated_at), deleted_at=_aware(m.deleted_at) if m.deleted_at else None,
-        url=m.url, site=m.site, tags=list(m.tags), format=m.format, description=m.description,
-        date_source=m.date_source,
-        source=Source(path=src.path, sha256=src.sha256, size=src.size, mtime=src.mtime, inode=src.inode,
-                      device=src.device),
-    )
+    values = {f.name: getattr(m, f.name) for f in FIELDS if not f.derived}
+    values["source"] = Source(**m.source.model_dump())  # type: ignore[attr-defined]
+    for name in TIMES:
+        if values[name] is not None:
+            values[name] = _aware(values[name])
+    return Article(**values)
 
 
 def _aware(d: dt.datetime) -> dt.datetime:

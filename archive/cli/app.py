@@ -122,6 +122,7 @@ def parse(state: State, files: tuple[str, ...]) -> None:
 
     from archive.errors import ParseError
     from archive.export import dumps
+    from archive.models import Source, parsed_doc
     from archive.parsing import parse_bytes
 
     settings = state.settings()
@@ -142,17 +143,8 @@ def parse(state: State, files: tuple[str, ...]) -> None:
             out.write(dumps({"path": path, "error": exc.reason}) + "\n")
             continue
         st = os.stat(path)
-        out.write(dumps({
-            "path": path,  # as on an error row: every row has its file at .path
-            "title": a.title, "authors": list(a.authors),
-            "published": a.published.isoformat() if a.published else None,
-            "body": a.body, "word_count": a.word_count,
-            "source": {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
-                       "mtime": st.st_mtime},
-            "url": a.url, "site": a.site, "tags": list(a.tags), "format": a.format, "description": a.description,
-            "date_source": a.date_source,
-            **({"warnings": list(a.warnings)} if a.warnings else {}),
-        }) + "\n")
+        src = Source(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data), mtime=st.st_mtime)
+        out.write(dumps(parsed_doc(a, src)) + "\n")
     if failed:
         raise click.exceptions.Exit(1)
 

@@ -29,13 +29,14 @@ from typing import Any
 import tantivy
 
 from archive.errors import IndexDamaged
+from archive.fields import SEARCH_WEIGHTS
 from archive.search.analyzer import index_text, stem, stem_head, words_analyzer
 from archive.search.match import term_words
 from archive.search.query import SearchQuery, Term
 
 FORMAT = 3  # bump to rebuild every index from its table (2: words unstemmed; 3: CJK characters, C++, U.S.)
 FIELDS = ("title", "authors", "tags", "body")
-BOOSTS = {"title": 10.0, "authors": 5.0, "tags": 3.0, "body": 1.0}
+BOOSTS = {f: SEARCH_WEIGHTS[f] for f in FIELDS}  # the document's search weights (archive.fields)
 ANALYZER = "archive"
 WATERMARK = "archive-watermark.json"
 WRITER_HEAP = 24_000_000  # a full arena flushes a segment early; more only holds more memory

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from archive.models import Article, ParsedArticle, Source
+from archive.models import Article, ParsedArticle, Source, parsed_values
 from archive.store.records import Outcome, UpsertItem
 
 
@@ -55,23 +55,7 @@ def import_change(incoming: Article, old: Article | None, path_owner: str | None
 
 
 def next_revision(old: Article, parsed: ParsedArticle, source: Source, now: dt.datetime) -> Article:
-    """The article after its file changed: +1 revision, new content, same identity."""
-    return Article(
-        id=old.id,
-        title=parsed.title,
-        authors=list(parsed.authors),
-        published=parsed.published,
-        body=parsed.body,
-        word_count=parsed.word_count,
-        source=source,
-        revision=old.revision + 1,
-        ingested_at=old.ingested_at,
-        updated_at=now,
-        deleted_at=None,
-        url=parsed.url,
-        site=parsed.site,
-        tags=list(parsed.tags),
-        format=parsed.format,  # type: ignore[arg-type]
-        description=parsed.description,
-        date_source=parsed.date_source,
-    )
+    """The article after its file changed: +1 revision, new content, same identity (its story is
+    decided again when it is placed)."""
+    return old._replace(source=source, revision=old.revision + 1, updated_at=now, deleted_at=None, story=None,
+                        **parsed_values(parsed))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from archive.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced, StoreUnavailable
+from archive.fields import FIELDS, SOURCE_FIELDS, Field
 from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_required, utcnow
 from archive.store.base import Store
 from archive.store.decide import import_change, upsert_change
@@ -191,18 +193,24 @@ ALTER TABLE articles ADD COLUMN date_source TEXT;
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1.
 MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA}
 
-_COLS = (
-    "id, path, title, authors, published, body, word_count, sha256, size, mtime, inode, device, "
-    "revision, ingested_at, updated_at, deleted_at, url, site, tags, format, description, date_source, story"
-)
-_NCOLS = len(_COLS.split(","))
-_A_COLS = ", ".join("a." + c.strip() for c in _COLS.split(","))  # the same, over ``articles a``
-# Every column a write sets: the document's fields and what is derived from them for search.
-_WRITE_COLS = (
-    "id", "path", "title", "authors", "authors_text", "authors_key", "published", "body", "word_count",
-    "sha256", "size", "mtime", "inode", "device", "revision", "ingested_at", "updated_at", "deleted_at",
-    "url", "site", "tags", "tags_key", "tags_text", "format", "description", "date_source",
-)
+# The document's columns, in archive.fields' order (``source`` as its file data's columns).
+_DOC_COLS = tuple(c for f in FIELDS for c in (SOURCE_FIELDS if f.kind == "source" else (f.name,)))
+_COLS = ", ".join(_DOC_COLS)
+_NCOLS = len(_DOC_COLS)
+_PATH = _DOC_COLS.index("path")
+_A_COLS = ", ".join("a." + c for c in _DOC_COLS)  # the same, over ``articles a``
+# Every column a write sets: the document's fields but those the store derives itself (the story
+# keeper writes the story), grouped by how they are written (id first: _UPDATE sets the rest), and
+# what search and the filters read derived from them.
+_WRITTEN = tuple(f for f in FIELDS if not f.derived)
+_PLAIN = tuple(f.name for f in _WRITTEN if f.kind in ("id", "text", "str", "choice", "count"))
+_LISTS = tuple(f.name for f in _WRITTEN if f.kind == "names")
+_DATES = tuple(f.name for f in _WRITTEN if f.kind == "date")
+_TIMES = tuple(f.name for f in _WRITTEN if f.kind == "time")
+assert [f.kind for f in _WRITTEN if f.name not in (*_PLAIN, *_LISTS, *_DATES, *_TIMES)] == ["source"]
+_WRITE_COLS = (*_PLAIN, *SOURCE_FIELDS, *_LISTS, *_DATES, *_TIMES, "authors_text", "authors_key", "tags_key",
+               "tags_text")
+_plain_values = operator.attrgetter(*_PLAIN)
 _INSERT = f"INSERT INTO articles ({', '.join(_WRITE_COLS)}) VALUES ({','.join('?' * len(_WRITE_COLS))})"
 _UPDATE = f"UPDATE articles SET {', '.join(c + '=?' for c in _WRITE_COLS[1:])} WHERE id=?"
 _ORDER = {
@@ -220,27 +228,25 @@ _ORDER = {
 }
 
 
-def _row_article(r: sqlite3.Row | tuple[Any, ...]) -> Article:
-    return Article(
-        id=r[0],
-        title=r[2],
-        authors=json.loads(r[3]),
-        published=_date(r[4]),
-        body=r[5],
-        word_count=r[6],
-        source=Source(path=r[1], sha256=r[7], size=r[8], mtime=r[9], inode=r[10], device=r[11]),
-        revision=r[12],
-        ingested_at=parse_iso_required(r[13]),
-        updated_at=parse_iso_required(r[14]),
-        deleted_at=parse_iso(r[15]),
-        url=r[16],
-        site=r[17],
-        tags=json.loads(r[18]),
-        format=r[19],
-        description=r[20],
-        date_source=r[21],
-        story=r[22],
-    )
+def _reader(f: Field, i: int) -> Callable[[Sequence[Any]], Any]:
+    """How field ``f`` is read from a row whose column ``i`` holds it (a source: six from there)."""
+    if f.kind == "source":
+        return lambda r: Source(*r[i:i + len(SOURCE_FIELDS)])
+    if f.kind == "names":
+        return lambda r: json.loads(r[i])
+    if f.kind == "date":
+        return lambda r: _date(r[i])
+    if f.kind == "time":
+        return (lambda r: parse_iso_required(r[i])) if f.required else (lambda r: parse_iso(r[i]))
+    return operator.itemgetter(i)
+
+
+_READ = tuple((f.name, _reader(f, _DOC_COLS.index("path" if f.kind == "source" else f.name))) for f in FIELDS)
+
+
+def _row_article(r: sqlite3.Row | Sequence[Any]) -> Article:
+    """An article from a row of ``_COLS``."""
+    return Article(**{name: read(r) for name, read in _READ})
 
 
 def _date(v: str | None) -> Any:
@@ -255,17 +261,15 @@ _json_list = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _write_values(a: Article) -> tuple[Any, ...]:
-    """The values of ``_WRITE_COLS`` for an article."""
-    ingested = iso(a.ingested_at)
-    return (
-        a.id, a.source.path, a.title, _json_list(a.authors), ", ".join(a.authors),
-        _json_list([fold_name(x) for x in a.authors]),
-        a.published.isoformat() if a.published else None, a.body, a.word_count,
-        a.source.sha256, a.source.size, a.source.mtime, a.source.inode, a.source.device,
-        a.revision, ingested, ingested if a.updated_at is a.ingested_at else iso(a.updated_at), iso(a.deleted_at),
-        a.url, a.site, _json_list(a.tags),
-        _json_list([fold_name(t) for t in a.tags]), " ".join(a.tags), a.format, a.description, a.date_source,
-    )
+    """The values of ``_WRITE_COLS`` for an article (one attrgetter for the plain fields: this
+    runs once per stored file)."""
+    src = a.source
+    return (*_plain_values(a), src.path, src.sha256, src.size, src.mtime, src.inode, src.device,
+            *[_json_list(getattr(a, n)) for n in _LISTS],
+            *[d.isoformat() if (d := getattr(a, n)) else None for n in _DATES],
+            *[iso(getattr(a, n)) for n in _TIMES],
+            ", ".join(a.authors), _json_list([fold_name(x) for x in a.authors]),
+            _json_list([fold_name(t) for t in a.tags]), " ".join(a.tags))
 
 
 class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
@@ -475,7 +479,7 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
             for k in range(0, len(paths), 500):
                 chunk = paths[k : k + 500]
                 q = f"SELECT {_COLS} FROM articles WHERE path IN ({','.join('?' * len(chunk))})"
-                rows.update((r[1], r) for r in self.db.execute(q, chunk))
+                rows.update((r[_PATH], r) for r in self.db.execute(q, chunk))
             seen: set[str] = set()
             self._staged = []
             self._placing = []

@@ -5,7 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from archive import __version__
+from archive.fields import FIELDS, Field
 
+
+def _field_schema(f: Field) -> dict[str, Any]:
+    """One field of archive.fields as JSON Schema."""
+    nullable = not f.required
+    if f.kind == "names":
+        return {"type": "array", "items": {"type": "string"}}
+    if f.kind == "source":
+        return {"type": "object", "required": ["path", "sha256", "size", "mtime"],
+                "properties": {n: {"type": t} for n, t in (("path", "string"), ("sha256", "string"),
+                                                           ("size", "integer"), ("mtime", "number"),
+                                                           ("inode", ["integer", "null"]),
+                                                           ("device", ["integer", "null"]))}}
+    if f.kind == "choice":
+        return {"enum": [*f.choices, *([None] if nullable else [])]}
+    base = {"count": "integer"}.get(f.kind, "string")
+    out: dict[str, Any] = {"type": [base, "null"] if nullable else base}
+    if f.kind == "date":
+        out["format"] = "date"
+    elif f.kind == "time":
+        out["format"] = "date-time"
+    return out
+
+
+def article_schema() -> dict[str, Any]:
+    """The stored document (SPEC.md, "The document"), from archive.fields."""
+    return {"type": "object", "required": [f.name for f in FIELDS if f.required],
+            "properties": {f.name: _field_schema(f) for f in FIELDS}}
 _FILTERS: list[dict[str, Any]] = [
     {"name": "q", "in": "query", "schema": {"type": "string"},
      "description": 'The CLI\'s query syntax: words ANDed, "phrases", -exclusions, prefix*, a OR b.'},
@@ -68,19 +96,6 @@ OPENAPI: dict[str, Any] = {
     },
     "components": {"schemas": {
         "Error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]},
-        "Article": {"type": "object", "required": ["id", "title", "authors", "body", "source", "revision"],
-                    "properties": {
-                        "id": {"type": "string"}, "title": {"type": "string"},
-                        "authors": {"type": "array", "items": {"type": "string"}},
-                        "published": {"type": ["string", "null"], "format": "date"},
-                        "body": {"type": "string"}, "word_count": {"type": "integer"},
-                        "source": {"type": "object"}, "revision": {"type": "integer"},
-                        "ingested_at": {"type": "string"}, "updated_at": {"type": "string"},
-                        "deleted_at": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]},
-                        "site": {"type": ["string", "null"]}, "tags": {"type": "array", "items": {"type": "string"}},
-                        "format": {"type": "string", "enum": ["text", "markdown", "html"]},
-                        "description": {"type": ["string", "null"]},
-                        "date_source": {"enum": ["text", "front-matter", "page", "path", None]},
-                        "story": {"type": ["string", "null"]}}},
+        "Article": article_schema(),
     }},
 }

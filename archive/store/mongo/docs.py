@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from archive.models import Article, Source, parse_iso, parse_iso_required
+from archive.fields import FIELDS
+from archive.models import Article, Source
 from archive.search.analyzer import stem, words
 from archive.store.records import KnownFile, fold_name
 
@@ -53,58 +53,36 @@ def doc_terms(a: Article) -> dict[str, list[str]]:
             "t_title": sorted({stem(w) for w in title}), "t_meta": sorted({stem(w) for w in meta})}
 
 
+def _to_bson(kind: str, v: Any) -> Any:
+    """A field's BSON value: times as dates, dates as ``YYYY-MM-DD`` (sortable, no time zone)."""
+    if kind == "date":
+        return v.isoformat() if v else None
+    if kind == "names":
+        return list(v)
+    if kind == "source":
+        return source_doc(v)
+    return v
+
+
 def to_mongo(a: Article) -> dict[str, Any]:
-    """The BSON form of an article."""
-    return {
-        "_id": a.id,
-        "title": a.title,
-        "authors": list(a.authors),
-        "authors_key": [fold_name(x) for x in a.authors],
-        "published": a.published.isoformat() if a.published else None,
-        "body": a.body,
-        "word_count": a.word_count,
-        "source": source_doc(a.source),
-        "revision": a.revision,
-        "ingested_at": a.ingested_at,
-        "updated_at": a.updated_at,
-        "deleted_at": a.deleted_at,
-        "url": a.url,
-        "site": a.site,
-        "tags": list(a.tags),
-        "tags_key": [fold_name(t) for t in a.tags],
-        "format": a.format,
-        "description": a.description,
-        "date_source": a.date_source,
-        "story": a.story,
-        **doc_terms(a),
-    }
+    """The BSON form of an article: its fields (archive.fields), ``_id`` for ``id``, the folded
+    names the filters read, and the search arrays."""
+    doc: dict[str, Any] = {"_id": a.id}
+    for f in FIELDS[1:]:
+        doc[f.name] = _to_bson(f.kind, getattr(a, f.name))
+    doc["authors_key"] = [fold_name(x) for x in a.authors]
+    doc["tags_key"] = [fold_name(t) for t in a.tags]
+    doc.update(doc_terms(a))
+    return doc
 
 
 def from_mongo(d: dict[str, Any]) -> Article:
-    """An article from its BSON form (trusted: no validation)."""
-    pub = d.get("published")
-    return Article(
-        id=d["_id"],
-        title=d["title"],
-        authors=list(d.get("authors") or []),
-        published=dt.date.fromisoformat(pub) if pub else None,
-        body=d["body"],
-        word_count=d.get("word_count", 0),
-        source=Source(**{**d["source"], "inode": _uint64(d["source"].get("inode")),
-                                         "device": _uint64(d["source"].get("device"))}),
-        revision=d.get("revision", 1),
-        ingested_at=parse_iso_required(d.get("ingested_at")),
-        updated_at=parse_iso_required(d.get("updated_at")),
-        deleted_at=parse_iso(d.get("deleted_at")),
-        # Documents written before these fields existed read as plain text articles.
-        url=d.get("url"),
-        site=d.get("site"),
-        tags=list(d.get("tags") or []),
-        format=d.get("format") or "text",
-        description=d.get("description"),
-        date_source=d.get("date_source"),
-        story=d.get("story"),
-    )
+    """An article from its BSON form (trusted: no validation; fields written before they existed
+    take their defaults)."""
+    src = d["source"]
+    return Article.from_stored({**d, "id": d["_id"], "published": d.get("published"),
+                                "source": {**src, "inode": _uint64(src.get("inode")),
+                                           "device": _uint64(src.get("device"))}})
 
 
 def _known(d: dict[str, Any]) -> KnownFile:
