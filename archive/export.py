@@ -104,6 +104,7 @@ def restore_records(store: Store, fh: IO[str]) -> tuple[int, int, int]:
     batches. A line that is not one of them is an error naming the line (nothing is half-read
     silently). The counts read."""
     from archive.models import Failure, parse_iso
+    from archive.validation import article_from_doc
 
     articles: list[Article] = []
     revisions: list[Article] = []
@@ -129,10 +130,10 @@ def restore_records(store: Store, fh: IO[str]) -> tuple[int, int, int]:
                                         failed_at=parse_iso(obj.get("failed_at"))))
                 counts[2] += 1
             elif "article_id" in obj:
-                revisions.append(Article.from_doc({**obj, "id": obj["article_id"]}))
+                revisions.append(article_from_doc({**obj, "id": obj["article_id"]}))
                 counts[1] += 1
             else:
-                articles.append(Article.from_doc(obj))
+                articles.append(article_from_doc(obj))
                 counts[0] += 1
         except (KeyError, ValueError) as exc:
             raise UsageError(f"line {lineno}: not a record export --all writes ({str(exc).splitlines()[0][:200]})") \
@@ -306,6 +307,8 @@ def import_stream(store: Store, fh: IO[str], progress: Callable[[int], None] | N
     """Upsert every document of an export by id; a bad line is reported and skipped."""
     from pydantic import ValidationError  # validation only on this path: reading never loads it
 
+    from archive.validation import article_from_doc
+
     rep = ImportReport()
     batch: list[tuple[int, Article]] = []
 
@@ -347,7 +350,7 @@ def import_stream(store: Store, fh: IO[str], progress: Callable[[int], None] | N
                 err = "a kept revision (export --revisions): import reads articles; migrate copies revisions"
             else:
                 try:
-                    batch.append((lineno, Article.from_doc(from_ejson(obj))))
+                    batch.append((lineno, article_from_doc(from_ejson(obj))))
                 except ValidationError as exc:
                     e = exc.errors()[0]
                     where = ".".join(str(x) for x in e["loc"])

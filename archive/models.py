@@ -147,7 +147,7 @@ class Article(NamedTuple):
     A plain, immutable record (``_replace`` makes a changed copy): what the stores read back is
     trusted, and reading stays free of validation libraries (a query command imports only what it
     uses). Untrusted documents (an import file) are checked by :mod:`archive.validation` on their
-    way in, through :meth:`from_doc`.
+    way in (:func:`archive.validation.article_from_doc`).
     """
 
     id: str
@@ -187,14 +187,6 @@ class Article(NamedTuple):
         """Read back the JSON form this archive wrote itself (a stored revision): trusted, so not
         validated again (fields it lacks, from an older version, take their defaults)."""
         return cls(**{f.name: _FROM_JSON[f.kind](doc.get(f.name), f) for f in FIELDS})
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "Article":
-        """Read the JSON form back, validated (``_id`` is accepted for ``id``): pydantic's
-        ValidationError for a document that is not one."""
-        from archive.validation import article_from_doc
-
-        return article_from_doc(doc)
 
 
 class Failure(NamedTuple):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from archive.errors import ParseError
 
 if TYPE_CHECKING:
-    from archive.ingest import FileStat, Prepared
+    from archive.ingest.reading import FileStat, Prepared
 
 _FIELDS = 3  # per worker slot: chunk id, index in the chunk, monotonic start (0: idle)
 _MAX_SLOTS = 256  # workers a pool may start over its life (it never replaces one)
@@ -49,7 +49,7 @@ def _worker_init(notes: Any = None, counter: Any = None, limit: float = 0.0) -> 
 
 def prepare_chunk(args: tuple[list[FileStat], int, str, int]) -> list[Prepared]:
     """Run in a worker: prepare each file of chunk ``chunk_id``, each under the time limit."""
-    from archive.ingest import prepare
+    from archive.ingest.reading import prepare
 
     files, max_bytes, order, chunk_id = args
     out = []
@@ -187,7 +187,7 @@ class ParsePool:
                  queue: list[int]) -> list[Prepared]:
         """A worker died: fail the files that killed it, and queue the rest of every unfinished
         chunk again (on a new pool)."""
-        from archive.ingest import Prepared
+        from archive.ingest.reading import Prepared
 
         now = time.monotonic()
         notes = self._notes

@@ -318,12 +318,12 @@ def test_an_unreadable_folder_is_a_failure_not_deletions(tmp_path: Path, monkeyp
 
     # As root nothing is unreadable: refuse at the one call that lists folders (a real chmod 000
     # runs in the next test where the suite is not root).
-    monkeypatch.setattr("archive.ingest.os.scandir", scandir)
+    monkeypatch.setattr("archive.ingest.rules.os.scandir", scandir)
     s = ing.reconcile(str(folder))
     assert s.deleted == 0 and s.failed == 1
     assert len(list(store.query(__import__("archive.store.base", fromlist=["Filters"]).Filters()))) == 7
     assert [(f.path, f.code) for f in store.failures()] == [(str(sub), "unreadable")]
-    monkeypatch.setattr("archive.ingest.os.scandir", real)
+    monkeypatch.setattr("archive.ingest.rules.os.scandir", real)
     s = ing.reconcile(str(folder))
     assert s.deleted == 0 and list(store.failures()) == []  # readable again: the failure goes
     store.close()

@@ -18,6 +18,7 @@ from archive.store.records import Filters
 from archive.stories.keeper import Keeper, Peer, Placement
 from archive.stories.signature import shingles, signature, similarity
 from archive.stories.urls import canonical_url
+from archive.validation import article_from_doc
 from tests.conftest import article_text, item_for
 from tests.daemon import DaemonProc, wait_for
 
@@ -251,7 +252,6 @@ def test_the_story_is_in_every_export_format_and_an_import_cannot_forge_it(
     assert {d["story"] for d in docs} == {docs[0]["story"]} != {None}
     assert "story" in CSV_COLUMNS
     from archive.export import to_ejson, to_markdown
-    from archive.models import Article
     from archive.parsing import parse_bytes
 
     art = next(iter(store.query(Filters())))
@@ -261,7 +261,7 @@ def test_the_story_is_in_every_export_format_and_an_import_cannot_forge_it(
     back = parse_bytes(md.encode(), "x.md")  # the story is the store's to decide: read past, not into fields
     assert back.body == art.body and back.title == art.title and not back.tags and not back.warnings
 
-    forged = Article.from_doc({**docs[0], "story": "forged", "title": "Changed"})
+    forged = article_from_doc({**docs[0], "story": "forged", "title": "Changed"})
     store.put_articles([forged])
     assert store.get(forged.id).story == docs[0]["story"]  # type: ignore[union-attr]
 

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import operator
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from archive.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced, StoreUnavailable
-from archive.fields import FIELDS, SOURCE_FIELDS, Field
-from archive.models import Article, Failure, Source, iso, parse_iso, parse_iso_required, utcnow
+from archive.models import Article, Failure, Source, iso, parse_iso, utcnow
 from archive.store.base import Store
 from archive.store.decide import import_change, upsert_change
 from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, UpsertItem, UpsertResult, fold_name, years_of
+from archive.store.sqlite_rows import A_COLS, COLS, INSERT, PATH_COL, UPDATE, row_article, write_values
 from archive.store.sqlite_search import SearchIndexMixin
 from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
 from archive.store.sqlite_stories import StoriesMixin
@@ -193,26 +192,6 @@ ALTER TABLE articles ADD COLUMN date_source TEXT;
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1.
 MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA}
 
-# The document's columns, in archive.fields' order (``source`` as its file data's columns).
-_DOC_COLS = tuple(c for f in FIELDS for c in (SOURCE_FIELDS if f.kind == "source" else (f.name,)))
-_COLS = ", ".join(_DOC_COLS)
-_NCOLS = len(_DOC_COLS)
-_PATH = _DOC_COLS.index("path")
-_A_COLS = ", ".join("a." + c for c in _DOC_COLS)  # the same, over ``articles a``
-# Every column a write sets: the document's fields but those the store derives itself (the story
-# keeper writes the story), grouped by how they are written (id first: _UPDATE sets the rest), and
-# what search and the filters read derived from them.
-_WRITTEN = tuple(f for f in FIELDS if not f.derived)
-_PLAIN = tuple(f.name for f in _WRITTEN if f.kind in ("id", "text", "str", "choice", "count"))
-_LISTS = tuple(f.name for f in _WRITTEN if f.kind == "names")
-_DATES = tuple(f.name for f in _WRITTEN if f.kind == "date")
-_TIMES = tuple(f.name for f in _WRITTEN if f.kind == "time")
-assert [f.kind for f in _WRITTEN if f.name not in (*_PLAIN, *_LISTS, *_DATES, *_TIMES)] == ["source"]
-_WRITE_COLS = (*_PLAIN, *SOURCE_FIELDS, *_LISTS, *_DATES, *_TIMES, "authors_text", "authors_key", "tags_key",
-               "tags_text")
-_plain_values = operator.attrgetter(*_PLAIN)
-_INSERT = f"INSERT INTO articles ({', '.join(_WRITE_COLS)}) VALUES ({','.join('?' * len(_WRITE_COLS))})"
-_UPDATE = f"UPDATE articles SET {', '.join(c + '=?' for c in _WRITE_COLS[1:])} WHERE id=?"
 _ORDER = {
     # SQLite sorts NULL first: undated articles come last when newest-first, first otherwise.
     # SQLite sorts NULL first: undated articles come last when newest-first. Ties by id: a total
@@ -226,50 +205,6 @@ _ORDER = {
     "title": "a.title COLLATE NOCASE ASC, a.n ASC",
     "path": "a.path ASC",
 }
-
-
-def _reader(f: Field, i: int) -> Callable[[Sequence[Any]], Any]:
-    """How field ``f`` is read from a row whose column ``i`` holds it (a source: six from there)."""
-    if f.kind == "source":
-        return lambda r: Source(*r[i:i + len(SOURCE_FIELDS)])
-    if f.kind == "names":
-        return lambda r: json.loads(r[i])
-    if f.kind == "date":
-        return lambda r: _date(r[i])
-    if f.kind == "time":
-        return (lambda r: parse_iso_required(r[i])) if f.required else (lambda r: parse_iso(r[i]))
-    return operator.itemgetter(i)
-
-
-_READ = tuple((f.name, _reader(f, _DOC_COLS.index("path" if f.kind == "source" else f.name))) for f in FIELDS)
-
-
-def _row_article(r: sqlite3.Row | Sequence[Any]) -> Article:
-    """An article from a row of ``_COLS``."""
-    return Article(**{name: read(r) for name, read in _READ})
-
-
-def _date(v: str | None) -> Any:
-    import datetime as dt
-
-    return dt.date.fromisoformat(v) if v else None
-
-
-# One encoder for the small JSON lists of every row: json.dumps with an option builds a new
-# encoder at each call (4 per article on the ingest path).
-_json_list = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def _write_values(a: Article) -> tuple[Any, ...]:
-    """The values of ``_WRITE_COLS`` for an article (one attrgetter for the plain fields: this
-    runs once per stored file)."""
-    src = a.source
-    return (*_plain_values(a), src.path, src.sha256, src.size, src.mtime, src.inode, src.device,
-            *[_json_list(getattr(a, n)) for n in _LISTS],
-            *[d.isoformat() if (d := getattr(a, n)) else None for n in _DATES],
-            *[iso(getattr(a, n)) for n in _TIMES],
-            ", ".join(a.authors), _json_list([fold_name(x) for x in a.authors]),
-            _json_list([fold_name(t) for t in a.tags]), " ".join(a.tags))
 
 
 class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
@@ -478,8 +413,8 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
             paths = [i.source.path for i in items]
             for k in range(0, len(paths), 500):
                 chunk = paths[k : k + 500]
-                q = f"SELECT {_COLS} FROM articles WHERE path IN ({','.join('?' * len(chunk))})"
-                rows.update((r[_PATH], r) for r in self.db.execute(q, chunk))
+                q = f"SELECT {COLS} FROM articles WHERE path IN ({','.join('?' * len(chunk))})"
+                rows.update((r[PATH_COL], r) for r in self.db.execute(q, chunk))
             seen: set[str] = set()
             self._staged = []
             self._placing = []
@@ -512,20 +447,20 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         the same batch needs them in the table first)."""
         if not self._staged:
             return
-        self.db.executemany(_INSERT, self._staged)
+        self.db.executemany(INSERT, self._staged)
         self._staged = []
 
     def _row_at(self, path: str) -> Any:
-        return self.db.execute(f"SELECT {_COLS} FROM articles WHERE path = ?", (path,)).fetchone()
+        return self.db.execute(f"SELECT {COLS} FROM articles WHERE path = ?", (path,)).fetchone()
 
     def _upsert_one(self, item: UpsertItem, now: Any, row: Any) -> UpsertResult:
         src = item.source
         if row is None and item.move_from:
-            row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id = ?", (item.move_from,)).fetchone()
-        c = upsert_change(_row_article(row) if row is not None else None, item, now)
+            row = self.db.execute(f"SELECT {COLS} FROM articles WHERE id = ?", (item.move_from,)).fetchone()
+        c = upsert_change(row_article(row) if row is not None else None, item, now)
         art = c.article
         if c.outcome == "new":
-            self._staged.append(_write_values(art))
+            self._staged.append(write_values(art))
         elif c.keep is None:  # the same bytes: only the file's data changes
             self.db.execute(
                 "UPDATE articles SET path=?, size=?, mtime=?, inode=?, device=?, deleted_at=NULL, updated_at=?"
@@ -536,7 +471,7 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
                 "INSERT OR REPLACE INTO revisions (article_id, revision, sha256, doc) VALUES (?,?,?,?)",
                 (old.id, old.revision, old.source.sha256, json.dumps(old.to_doc(), ensure_ascii=False)),
             )
-            self.db.execute(_UPDATE, (*_write_values(art)[1:], art.id))
+            self.db.execute(UPDATE, (*write_values(art)[1:], art.id))
         if c.place:
             self._placing.append((art, c.story_of, item.signature))
         return UpsertResult(src.path, art.id, c.outcome, art.revision)
@@ -587,17 +522,17 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         with self._write():
             self._placing = []
             for a in articles:
-                row = self.db.execute(f"SELECT {_COLS} FROM articles WHERE id=?", (a.id,)).fetchone()
-                old = _row_article(row) if row is not None else None
+                row = self.db.execute(f"SELECT {COLS} FROM articles WHERE id=?", (a.id,)).fetchone()
+                old = row_article(row) if row is not None else None
                 owner = self.db.execute("SELECT id FROM articles WHERE path=?", (a.source.path,)).fetchone()
                 outcome, a = import_change(a, old, owner[0] if owner else None)
                 counts[outcome] += 1
                 if outcome in ("unchanged", "conflict"):
                     continue
                 if old is None:
-                    self.db.execute(_INSERT, _write_values(a))
+                    self.db.execute(INSERT, write_values(a))
                 else:
-                    self.db.execute(_UPDATE, (*_write_values(a)[1:], a.id))
+                    self.db.execute(UPDATE, (*write_values(a)[1:], a.id))
                 if a.deleted_at is None:
                     self._placing.append((a, a.story, None))
                 elif old is not None:
@@ -630,12 +565,12 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         return [KnownFile(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
 
     def get(self, id: str) -> Article | None:
-        row = self._read(f"SELECT {_COLS} FROM articles WHERE id=?", (id,)).fetchone()
-        return _row_article(row) if row else None
+        row = self._read(f"SELECT {COLS} FROM articles WHERE id=?", (id,)).fetchone()
+        return row_article(row) if row else None
 
     def get_by_path(self, path: str) -> Article | None:
-        row = self._read(f"SELECT {_COLS} FROM articles WHERE path=?", (path,)).fetchone()
-        return _row_article(row) if row else None
+        row = self._read(f"SELECT {COLS} FROM articles WHERE path=?", (path,)).fetchone()
+        return row_article(row) if row else None
 
     def ids_with_prefix(self, prefix: str, limit: int = 20) -> list[tuple[str, str]]:
         hi = prefix + "\uffff"
@@ -694,14 +629,14 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
 
     def _articles_where(self, where: str, args: list[Any], sort: Sort, limit: int | None) -> Iterator[Article]:
         """The articles a WHERE clause over ``articles a`` selects, in ``sort`` order."""
-        sql = f"SELECT {_A_COLS} FROM articles a{where} ORDER BY {_ORDER[sort]}"
+        sql = f"SELECT {A_COLS} FROM articles a{where} ORDER BY {_ORDER[sort]}"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
         cur = self._read(sql, args)
         while rows := cur.fetchmany(256):
             for r in rows:
-                yield _row_article(r)
+                yield row_article(r)
 
     def count(self, filters: Filters) -> int:
         where, args = self._where(filters)
@@ -713,8 +648,8 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
             return {}
         # "+": by rowid, never by the index on deleted_at (which would walk every live article)
         cond = " AND +a.deleted_at IS NULL" if live_only else ""
-        return {r[0]: _row_article(r[1:]) for r in self._read(
-            f"SELECT a.n, {_A_COLS} FROM articles a WHERE a.n IN ({','.join('?' * len(ns))}){cond}", list(ns))}
+        return {r[0]: row_article(r[1:]) for r in self._read(
+            f"SELECT a.n, {A_COLS} FROM articles a WHERE a.n IN ({','.join('?' * len(ns))}){cond}", list(ns))}
 
     def data_version(self) -> object | None:
         # Changes when another connection commits (the daemon, an ingest); this one only reads
@@ -804,8 +739,8 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         groups = []
         for sha in shas:
             extra = "" if include_deleted else " AND deleted_at IS NULL"
-            rows = self._read(f"SELECT {_COLS} FROM articles WHERE sha256=?{extra} ORDER BY path", (sha,)).fetchall()
-            groups.append([_row_article(r) for r in rows])
+            rows = self._read(f"SELECT {COLS} FROM articles WHERE sha256=?{extra} ORDER BY path", (sha,)).fetchall()
+            groups.append([row_article(r) for r in rows])
         return groups
 
     # ------------------------------------------------------------ daemon

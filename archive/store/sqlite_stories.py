@@ -122,14 +122,14 @@ class StoriesMixin:
         return assemble_stories(ids, self._story_rows(ids))
 
     def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
-        from archive.store.sqlite import _A_COLS, _NCOLS, _row_article
+        from archive.store.sqlite_rows import A_COLS, NCOLS, row_article
 
         for k in range(0, len(ids), 500):
             chunk = ids[k : k + 500]
             rows = self._read(  # type: ignore[attr-defined]
-                f"SELECT {_A_COLS}, a.story_similarity, a.story_reason FROM articles a"
+                f"SELECT {A_COLS}, a.story_similarity, a.story_reason FROM articles a"
                 f" WHERE a.story IN ({','.join('?' * len(chunk))}) AND +a.deleted_at IS NULL", chunk)
             for r in rows:
-                art = _row_article(r)
-                m = StoryMember(art, r[_NCOLS] if r[_NCOLS] is not None else 0.0, r[_NCOLS + 1] or NEAR_DUPLICATE)
+                art = row_article(r)
+                m = StoryMember(art, r[NCOLS] if r[NCOLS] is not None else 0.0, r[NCOLS + 1] or NEAR_DUPLICATE)
                 yield r[22], m, peer_of(art).seen

@@ -7,12 +7,8 @@ backlogs) and written in batches.
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
 import logging
 import os
-import re
-import stat as stat_mod
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,17 +17,23 @@ from typing import TYPE_CHECKING
 
 from archive.config import Settings
 from archive.errors import ParseError, StoreBusy, StoreUnavailable
-from archive.models import Failure, ParsedArticle, Source
-from archive.parsing import HTML_EXTENSIONS, parse_bytes
+from archive.ingest.reading import NOT_A_FILE, FileStat, Prepared, display, prepare
+from archive.ingest.rules import Rules, is_article_file, walk
+from archive.models import Failure
+from archive.parsing import HTML_EXTENSIONS
 from archive.store.base import Store
 from archive.store.records import KnownFile, UpsertItem, UpsertResult
-from archive.stories.signature import signature
 
 if TYPE_CHECKING:
     from archive.parsepool import ParsePool
 
+
 log = logging.getLogger("archive.ingest")
+
+
 POOL_THRESHOLD = 256  # below this many files a process pool costs more than it saves
+
+
 PROGRESS_EVERY = 5.0  # seconds between progress lines of a long run (the daemon's first scan)
 
 
@@ -65,36 +67,6 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-@dataclass(frozen=True, slots=True)
-class FileStat:
-    path: str
-    size: int
-    mtime: float
-    inode: int
-    device: int
-
-    @classmethod
-    def of(cls, path: str, st: os.stat_result) -> FileStat:
-        return cls(path, st.st_size, st.st_mtime, st.st_ino, st.st_dev)
-
-
-@dataclass(slots=True)
-class Prepared:
-    """A file read, hashed and parsed (or failed)."""
-
-    stat: FileStat
-    sha256: str | None
-    parsed: ParsedArticle | None
-    error: ParseError | None
-    signature: tuple[int, ...] | None = None  # the body's band keys (archive.stories.signature)
-
-    @property
-    def source(self) -> Source:
-        assert self.sha256 is not None
-        s = self.stat
-        return Source(path=s.path, sha256=self.sha256, size=s.size, mtime=s.mtime, inode=s.inode, device=s.device)
-
-
 @dataclass
 class Summary:
     """What one run did, counted by outcome."""
@@ -122,183 +94,6 @@ class Summary:
         extra = [f"{v} {k}" for k, v in (("moved", self.moved), ("undeleted", self.undeleted),
                                           ("deleted", self.deleted)) if v]
         return s + (f" ({', '.join(extra)})" if extra else "")
-
-
-PAGE_FOLDER = "_files"  # what "Save page as, complete" puts beside page.html: page_files/
-
-
-def _page_of(folder: str, exists: Callable[[str], bool]) -> bool:
-    """Whether ``folder`` (``x_files``, lower case) is the resource folder of a saved page
-    ``x.html`` beside it (``exists`` answers for a lower-case name in the same folder)."""
-    stem = folder[: -len(PAGE_FOLDER)]
-    return any(exists(stem + ext) for ext in (".html", ".htm", ".mhtml", ".mht"))
-
-
-class Rules:
-    """Which files are articles: configured extensions, no ignored names, inside the root."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.extensions = tuple(settings.extensions)
-        self.patterns = settings.ignore_patterns
-        # One regex for all patterns: a walk asks this of every name it meets.
-        self._ignored = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in self.patterns) or "(?!)")
-
-    def ignored_name(self, name: str) -> bool:
-        """True if ``name`` (one path component) matches an ignore pattern (case-sensitive)."""
-        return self._ignored.match(name) is not None
-
-    def wanted_file(self, path: str, root: str | None = None) -> bool:
-        """True if ``path`` (absolute) is an article file by name, under ``root`` if given."""
-        if not path.lower().endswith(self.extensions):
-            return False
-        rel = os.path.relpath(path, root) if root else os.path.basename(path)
-        if rel.startswith(".." + os.sep) or rel == "..":
-            return False
-        parts = rel.split(os.sep)
-        if any(self.ignored_name(part) for part in parts):
-            return False
-        base = root or os.path.dirname(path)
-        for i, part in enumerate(parts[:-1]):  # inside a saved page's *_files folder
-            if part.endswith(PAGE_FOLDER):
-                try:
-                    names = {n.lower() for n in os.listdir(os.path.join(base, *parts[:i]))}
-                except OSError:
-                    continue
-                if _page_of(part.lower(), names.__contains__):
-                    return False
-        return True
-
-
-def walk(root: str, rules: Rules, unreadable: list[tuple[str, str]] | None = None,
-         skipped: dict[str, int] | None = None) -> Iterator[FileStat]:
-    """Every article file under ``root``; symlinked folders are not entered and a
-    symlinked file counts only if it points inside ``root``. Folders that cannot be listed
-    are appended to ``unreadable`` as ``(path, reason)``: what they hold is unknown, not gone.
-    ``skipped`` counts the files passed over for their extension, by extension."""
-    real_root = os.path.realpath(root)
-    stack = [root]
-    while stack:
-        d = stack.pop()
-        try:
-            entries = list(os.scandir(d))
-        except FileNotFoundError:
-            continue  # removed while we walked: its files are gone
-        except OSError as exc:
-            log.warning("cannot list %s: %s", display(d), exc.strerror or exc)
-            if unreadable is not None:
-                unreadable.append((d, f"cannot list the folder: {exc.strerror or exc}"))
-            continue
-        names = None
-        for e in entries:
-            if rules.ignored_name(e.name):
-                continue
-            try:
-                if e.is_dir(follow_symlinks=False):
-                    if e.name.endswith(PAGE_FOLDER):
-                        names = names if names is not None else {x.name.lower() for x in entries}
-                        if _page_of(e.name.lower(), names.__contains__):
-                            continue  # "Save page as, complete": the page's images, scripts, frames
-                    stack.append(e.path)
-                    continue
-                if not e.name.lower().endswith(rules.extensions):
-                    if skipped is not None:
-                        ext = os.path.splitext(e.name)[1].lower() or "(no extension)"
-                        skipped[ext] = skipped.get(ext, 0) + 1
-                    continue
-                if e.is_symlink():
-                    target = os.path.realpath(e.path)
-                    if os.path.commonpath([target, real_root]) != real_root:
-                        continue
-                    st = os.stat(e.path)
-                    if not stat_mod.S_ISREG(st.st_mode):
-                        continue
-                elif e.is_file(follow_symlinks=False):
-                    st = e.stat(follow_symlinks=False)
-                else:
-                    continue
-            except OSError:
-                continue
-            yield FileStat.of(e.path, st)
-
-
-def display(path: str) -> str:
-    """``path`` as text that can be printed and stored: bytes that are not UTF-8 in a file name
-    (``caf\\xe9.txt``) are shown escaped instead of raising."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-NOT_A_FILE = "not-a-file"  # the code of a path that is no longer a regular file: its article is deleted
-
-
-def _read_regular(path: str, max_bytes: int) -> bytes:
-    """A regular file's bytes. Opened without blocking (a FIFO put in a file's place must not hang
-    a parse worker), then checked: anything but a regular file raises IsADirectoryError."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
-            raise IsADirectoryError(0, "not a regular file")
-        chunks, left = [], max_bytes + 1
-        while left > 0:
-            b = os.read(fd, min(left, 1 << 20))
-            if not b:
-                break
-            chunks.append(b)
-            left -= len(b)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def prepare(fs: FileStat, max_bytes: int, order: str = "dmy") -> Prepared:
-    """Read, hash and parse one file. Never raises: failures come back in ``error``."""
-    shown = display(fs.path)
-    if shown != fs.path:
-        # The store keeps text; a name that is not UTF-8 cannot be stored as the file's path.
-        err = ParseError(shown, "bad-name", "the file name is not valid UTF-8: rename the file to store it")
-        return Prepared(FileStat(shown, fs.size, fs.mtime, fs.inode, fs.device), None, None, err)
-    if fs.size > max_bytes:
-        err = ParseError(fs.path, "too-large", f"over the size limit: {fs.size:,} bytes > {max_bytes:,}")
-        return Prepared(fs, None, None, err)
-    try:
-        data = _read_regular(fs.path, max_bytes)
-    except IsADirectoryError:
-        return Prepared(fs, None, None, ParseError(fs.path, NOT_A_FILE, "not a regular file"))
-    except OSError as exc:
-        return Prepared(fs, None, None, ParseError(fs.path, "unreadable", f"cannot read: {exc.strerror or exc}"))
-    sha = hashlib.sha256(data).hexdigest()
-    if len(data) != fs.size:  # it changed between stat and read: describe what we read
-        fs = FileStat(fs.path, len(data), fs.mtime, fs.inode, fs.device)
-    try:
-        parsed = parse_bytes(data, fs.path, max_bytes, order)
-    except ParseError as exc:
-        return Prepared(fs, sha, None, exc)
-    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the loop
-        return Prepared(fs, sha, None, ParseError(fs.path, "parser-bug", f"parser error: {exc!r}"))
-    return Prepared(fs, sha, parsed, None, tuple(signature(parsed.body)))
-
-
-def is_article_file(path: str, root: str | None = None) -> bool:
-    """True if ``path`` is a regular file, or a link to one inside ``root`` (or anywhere when no
-    root is given)."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    if stat_mod.S_ISLNK(st.st_mode):
-        target = os.path.realpath(path)
-        if root is not None:
-            real_root = os.path.realpath(root)
-            if os.path.commonpath([target, real_root]) != real_root:
-                return False
-        try:
-            st = os.stat(path)
-        except OSError:
-            return False
-    return stat_mod.S_ISREG(st.st_mode)
 
 
 class Ingester:
