@@ -43,6 +43,25 @@ def test_new_unchanged_updated_with_history(store: Store, write_article: Writer)
     assert len({h.sha256 for h in hist}) == 3
 
 
+def test_known_at_and_failures_at_answer_for_the_paths_asked(store: Store, write_article: Writer) -> None:
+    """The pipeline's questions (issue 21 #3): what the store holds of some paths, without bodies,
+    and their failure rows, without reading every other one."""
+    from archive.models import Failure
+
+    a, b = write_article("a.txt", title="A"), write_article("b.txt", title="B")
+    [ra, _] = store.upsert_many([item_for(a), item_for(b)])
+    store.mark_deleted([str(b)])
+    store.record_failures([Failure(path="/x/bad.txt", code="empty", reason="no text", size=0, mtime=1.0),
+                           Failure(path="/x/other.txt", code="empty", reason="no text", size=0, mtime=1.0)])
+    known = store.known_at([str(a), str(b), "/nowhere.txt"])
+    assert set(known) == {str(a), str(b)}
+    assert (known[str(a)].id, known[str(a)].sha256, known[str(a)].deleted) == (ra.id, item_for(a).source.sha256,
+                                                                              False)
+    assert known[str(b)].deleted
+    assert [(f.path, f.code) for f in store.failures_at(["/x/bad.txt", str(a)])] == [("/x/bad.txt", "empty")]
+    assert store.known_at([]) == {} and store.failures_at([]) == []
+
+
 def test_delete_then_reappearance_is_the_same_document(store: Store, write_article: Writer) -> None:
     p = write_article("a.txt")
     [r] = store.upsert_many([item_for(p)])

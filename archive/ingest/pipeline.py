@@ -225,6 +225,8 @@ class Ingester:
         moved_from: dict[str, str] = {}  # new path -> old path, for the log line
         claimed: set[str] = set()  # a vanished article moves to one new path at most
         not_files: list[str] = []
+        if known is None:  # asked once for the batch, not once a file
+            known = self.known_at(p.stat.path for p in batch)
         for p in batch:
             if p.error is not None and p.error.code == NOT_A_FILE:
                 not_files.append(p.stat.path)
@@ -236,7 +238,7 @@ class Ingester:
                 continue
             for w in p.parsed.warnings:
                 log.warning("%s: %s", p.stat.path, w, extra={"event": "warning", "path": p.stat.path})
-            k = known.get(p.stat.path) if known is not None else self.store_known(p.stat.path)
+            k = known.get(p.stat.path)
             origin = None if k is not None or not may_move else self._move_source(p, claimed)
             if origin is not None:
                 claimed.add(origin.id)
@@ -282,15 +284,10 @@ class Ingester:
             out.extend(self._upsert([item], fails))
         return out
 
-    def store_known(self, path: str) -> KnownFile | None:
-        if display(path) != path:
-            return None  # a name that is not UTF-8 is never stored (it is a failure instead)
-        a = self.store.get_by_path(path)
-        if a is None:
-            return None
-        src = a.source
-        return KnownFile(a.id, src.path, src.sha256, src.size, src.mtime, src.inode, src.device,
-                         a.deleted_at is not None)
+    def known_at(self, paths: Iterable[str]) -> dict[str, KnownFile]:
+        """What the store holds of ``paths``, in one question (stat data and hash: no bodies). A
+        name that is not UTF-8 is never stored (it is a failure instead)."""
+        return self.store.known_at([p for p in paths if display(p) == p])
 
     def process(
         self, files: Sequence[FileStat], known: dict[str, KnownFile] | None = None, may_move: bool = True
@@ -343,8 +340,12 @@ class Ingester:
     def plan(self, files: Iterable[FileStat], known: dict[str, KnownFile],
              failures: Sequence[Failure] | None = None) -> tuple[list[FileStat], int]:
         """Split files into those to read and a count of those unchanged (by stat alone).
-        ``failures``: the store's failure rows, when the caller has read them already."""
-        failed = self._failed_unchanged(self.store.failures() if failures is None else failures)
+        ``failures``: the store's failure rows, when the caller has read them already (else those
+        of ``files`` are asked for)."""
+        if failures is None:
+            files = list(files)
+            failures = self.store.failures_at([f.path for f in files if display(f.path) == f.path])
+        failed = self._failed_unchanged(failures)
         todo: list[FileStat] = []
         same = 0
         for fs in files:
@@ -408,7 +409,8 @@ class Ingester:
         gone = [p for p in paths if not is_article_file(p, root) and display(p) == p]
         if not gone:
             return 0
-        live = [p for p in gone if (k := self.store_known(p)) is not None and not k.deleted]
+        known = self.known_at(gone)
+        live = [p for p in gone if (k := known.get(p)) is not None and not k.deleted]
         n = self.store.mark_deleted(live) if live else 0
         if self.log_each:
             for p in live:
@@ -440,7 +442,7 @@ class Ingester:
                 log.warning("failed %s: %s", f.path, f.reason, extra={"event": "failed", "path": f.path,
                                                                       "reason": f.reason})
         if singles:
-            known = {k.path: k for k in (self.store_known(f.path) for f in singles) if k}
+            known = self.known_at(f.path for f in singles)
             todo, same = self.plan(singles, known)
             if self.progress and same:
                 self.progress(same)

@@ -93,6 +93,14 @@ class Store(abc.ABC):
     def known_files(self, prefix: str | None = None) -> Iterator[KnownFile]: ...
 
     @abc.abstractmethod
+    def known_at(self, paths: Sequence[str]) -> dict[str, KnownFile]:
+        """What the store holds of the files at ``paths`` (by path; no bodies read)."""
+
+    @abc.abstractmethod
+    def failures_at(self, paths: Sequence[str]) -> list[Failure]:
+        """The failure rows of the files at ``paths``."""
+
+    @abc.abstractmethod
     def move_candidates(self, device: int, inode: int, sha256: str) -> list[KnownFile]:
         """Articles that may be the same file moved: same inode and device, or same sha256."""
 

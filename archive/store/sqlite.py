@@ -556,6 +556,25 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         for r in self._read(sql, args):
             yield KnownFile(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
 
+    def known_at(self, paths: Sequence[str]) -> dict[str, KnownFile]:
+        out: dict[str, KnownFile] = {}
+        for k in range(0, len(paths), 500):
+            chunk = list(paths[k:k + 500])
+            for r in self._read("SELECT id, path, sha256, size, mtime, inode, device, deleted_at IS NOT NULL"
+                                f" FROM articles WHERE path IN ({','.join('?' * len(chunk))})", chunk):
+                out[r[1]] = KnownFile(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
+        return out
+
+    def failures_at(self, paths: Sequence[str]) -> list[Failure]:
+        out: list[Failure] = []
+        for k in range(0, len(paths), 500):
+            chunk = list(paths[k:k + 500])
+            out += [Failure(path=r[0], code=r[1], reason=r[2], size=r[3], mtime=r[4], sha256=r[5],
+                            failed_at=parse_iso(r[6])) for r in self._read(
+                "SELECT path, code, reason, size, mtime, sha256, failed_at FROM failures"
+                f" WHERE path IN ({','.join('?' * len(chunk))})", chunk)]
+        return out
+
     def move_candidates(self, device: int, inode: int, sha256: str) -> list[KnownFile]:
         rows = self._read(
             "SELECT id, path, sha256, size, mtime, inode, device, deleted_at IS NOT NULL FROM articles"

@@ -47,7 +47,7 @@ def handle_ready(ing: Ingester, rules: Rules, root: str, tracker: Tracker, ready
             p.stat = Tracker.stat_of(path)
         tracker.put_back(again, time.monotonic() + max(tracker.settle, 0.05))
     if files:
-        known = {k.path: k for k in (ing.store_known(f.path) for f in files) if k}
+        known = ing.known_at(f.path for f in files)
         todo, same = ing.plan(files, known)
         total.add(ing.process(todo, known))
         total.unchanged += same

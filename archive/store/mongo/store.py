@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pymongo
@@ -205,6 +205,20 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
             flt["source.path"] = {"$regex": "^" + re.escape(prefix.rstrip("/") + "/")}
         proj = {"source": 1, "deleted_at": 1}
         yield from self._iter(self.articles.find(flt, proj), _known)
+
+    def known_at(self, paths: Sequence[str]) -> dict[str, KnownFile]:
+        out: dict[str, KnownFile] = {}
+        for k in range(0, len(paths), 500):
+            cur = self.articles.find({"source.path": {"$in": list(paths[k:k + 500])}}, {"source": 1, "deleted_at": 1})
+            out.update((kf.path, kf) for kf in self._iter(cur, _known))
+        return out
+
+    def failures_at(self, paths: Sequence[str]) -> list[Failure]:
+        out: list[Failure] = []
+        for k in range(0, len(paths), 500):
+            cur = self.fails.find({"_id": {"$in": list(paths[k:k + 500])}})
+            out += self._iter(cur, lambda d: Failure(**{k: v for k, v in d.items() if k != "_id"}))
+        return out
 
     def move_candidates(self, device: int, inode: int, sha256: str) -> list[KnownFile]:
         flt = {"$or": [{"source.device": _int64(device), "source.inode": _int64(inode)}, {"source.sha256": sha256}]}
