@@ -175,9 +175,9 @@ def test_progress_moves_file_by_file_not_batch_by_batch(tmp_path: Path, monkeypa
     by 500), and a long run off a terminal logs its rate (issue 26)."""
     import logging
 
-    from archive.ingest import pipeline as ing_mod
     from archive.config import Settings
     from archive.ingest import Ingester
+    from archive.ingest import pipeline as ing_mod
     from archive.store.sqlite import SQLiteStore
 
     folder = tmp_path / "many"

@@ -1,14 +1,14 @@
 """The query language: words ANDed, ``"phrases"``, ``-word`` excluded, ``word*`` prefix, ``a OR b``.
 
-Parsing splits words by the analyzer's word rule (:data:`archive.search.analyzer.WORD`); what a
+Parsing splits words by the analyzer's word rule (:func:`archive.search.analyzer.split_words`); what a
 query word then matches is the analyzer's business."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from archive.models import CJK_CHAR
-from archive.search.analyzer import WORD
+from archive.models import cjk_char
+from archive.search.analyzer import split_words
 
 
 class Term(NamedTuple):
@@ -41,7 +41,7 @@ class SearchQuery(NamedTuple):
         """The words a snippet marks; a CJK word (a phrase of its characters) as typed."""
         out: list[str] = []
         for t in (*self.positive, *(t for g in self.any_of for t in g)):
-            if len(t.words) > 1 and all(CJK_CHAR.fullmatch(w) for w in t.words):
+            if len(t.words) > 1 and all(not w.isascii() and cjk_char().fullmatch(w) for w in t.words):
                 out.append("".join(t.words))
             else:
                 out.extend(t.words)
@@ -83,7 +83,7 @@ def parse_query(text: str) -> SearchQuery:
             if chunk == "OR" and not negated and clauses:
                 pending_or = last_positive  # after an exclusion it joins nothing
                 continue
-        words = tuple(WORD.findall(chunk))
+        words = tuple(split_words(chunk))
         if not words:
             continue
         term = Term(words=words, negated=negated, prefix=prefix and len(words) == 1)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from archive.models import CJK_CHAR
+from archive.models import cjk_char
 from archive.search.analyzer import FOLDED_LETTERS, fold, fold_blind_pattern, stem, stem_head
 
 HL_START, HL_END = "\x02", "\x03"  # around each match in a snippet; each output format marks them its way
@@ -47,8 +47,9 @@ def _snippet_matcher(words: tuple[str, ...]) -> _Matcher | None:
     # No look-behind for the word start: it makes the engine try every position (5x slower);
     # found() checks the character before each (rare) match instead.
     plain = re.compile(_alternatives([re.escape(x) for x in literal], [re.escape(h) for h in heads]))
+    cjk = sorted((w for w in wanted if not w.isascii() and cjk_char().match(w)), key=len, reverse=True)
     return _Matcher(literal, heads, plain, tuple(w for w in wanted if len(w) > 2), frozenset(stem(w) for w in wanted),
-                    tuple(sorted((w for w in wanted if CJK_CHAR.match(w)), key=len, reverse=True)))
+                    tuple(cjk))
 
 
 def _alternatives(literal: list[str], heads: list[str]) -> str:
@@ -89,7 +90,7 @@ def make_snippet(text: str, words: Sequence[str], width: int = 32) -> str:
                     continue  # part of a longer word (a ".NET" may follow a name: ASP.NET)
                 yield s, e
                 continue
-            if matcher.cjk and CJK_CHAR.match(hay, s):
+            if matcher.cjk and cjk_char().match(hay, s):
                 tok = fold(m.group())
                 w = next((w for w in matcher.cjk if tok.startswith(w)), None)
                 if w is not None:

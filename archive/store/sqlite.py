@@ -22,7 +22,6 @@ from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
 from archive.store.sqlite_stories import StoriesMixin
 from archive.store.sqlite_stories import backfill as stories_backfill
 from archive.store.sqlite_stories import keeper as stories_keeper
-from archive.stories.keeper import peer_of
 
 SCHEMA_VERSION = 6
 # WAL pages before a commit checkpoints them into the file. SQLite's default, 1,000 (4 MB), is less
@@ -439,6 +438,8 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         of the batch is in the table: two copies may arrive together)."""
         if not self._placing:
             return
+        from archive.stories.keeper import peer_of
+
         stories_keeper(self.db).place_batch((peer_of(a), story, keys) for a, story, keys in self._placing)
         self._placing = []
 

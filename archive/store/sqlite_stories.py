@@ -6,10 +6,14 @@ from __future__ import annotations
 import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from archive.models import iso
 from archive.store.records import Filters, Story, StoryMember, assemble_stories
-from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, peer_of, seen_key
+from archive.stories.reasons import NEAR_DUPLICATE, seen_key
+
+if TYPE_CHECKING:  # the keeper writes; a read never imports it
+    from archive.stories.keeper import Keeper, Peer, Placement
 
 # Band keys of every live article (the candidates' index) and the keys and address each article
 # has there (to remove them again); articles' stories live in their own rows.
@@ -31,6 +35,8 @@ _PEER = ("SELECT a.id, a.story, a.ingested_at, a.body, s.url_key, a.mtime"
 
 
 def _peer(r: Any) -> Peer:
+    from archive.stories.keeper import Peer
+
     return Peer(r[0], r[1], seen_key(r[2], r[5]), r[3], r[4])
 
 
@@ -92,6 +98,8 @@ class SQLiteStoryBackend:
 
 
 def keeper(db: sqlite3.Connection) -> Keeper:
+    from archive.stories.keeper import Keeper
+
     return Keeper(SQLiteStoryBackend(db))
 
 
@@ -122,7 +130,9 @@ class StoriesMixin:
         return assemble_stories(ids, self._story_rows(ids))
 
     def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
-        from archive.store.sqlite_rows import A_COLS, NCOLS, row_article
+        from archive.store.sqlite_rows import A_COLS, DOC_COLS, NCOLS, row_article
+
+        _STORY = DOC_COLS.index("story")
 
         for k in range(0, len(ids), 500):
             chunk = ids[k : k + 500]
@@ -132,4 +142,4 @@ class StoriesMixin:
             for r in rows:
                 art = row_article(r)
                 m = StoryMember(art, r[NCOLS] if r[NCOLS] is not None else 0.0, r[NCOLS + 1] or NEAR_DUPLICATE)
-                yield r[22], m, peer_of(art).seen
+                yield r[_STORY], m, seen_key(iso(art.ingested_at) or "", art.source.mtime)

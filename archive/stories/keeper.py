@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, Protocol
 
 from archive.models import Article, iso
+from archive.stories.reasons import NEAR_DUPLICATE, SAME_URL, seen_key
 from archive.stories.signature import shingles, signature, similarity
 from archive.stories.urls import canonical_url
 
 MIN_CONTAINMENT = 0.5  # of the shorter text's shingles, found in the longer's
 MIN_JACCARD = 0.3  # of both texts' shingles together
-NEAR_DUPLICATE, SAME_URL = "near-duplicate", "same-url"
 # A shingle that candidates of this many different stories (or lone articles) share is a template
 # or boilerplate ("The Rust team has published a new point release"), not evidence of a copy: it
 # is left out when the article is compared with them. Counted over the first TEMPLATE_PEERS.
@@ -73,19 +73,6 @@ class StoryBackend(Protocol):
 
 def _first(p: Peer) -> tuple[str, str]:
     return (p.seen, p.id)
-
-
-def seen_key(ingested_at: str, mtime: float) -> str:
-    """Peer.seen: when the article was first seen, ISO-8601 — when it was stored or, if earlier,
-    when its file was saved (a first ingest of an old collection stores everything at once, in
-    batches of no particular order) — then the file's time to break ties."""
-    import datetime as dt
-
-    try:
-        saved = iso(dt.datetime.fromtimestamp(mtime, dt.UTC)) or ingested_at
-    except (OverflowError, OSError, ValueError):
-        saved = ingested_at
-    return f"{min(ingested_at, saved)} {mtime:020.6f}"
 
 
 def peer_of(a: Article) -> Peer:

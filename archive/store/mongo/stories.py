@@ -9,7 +9,8 @@ from typing import Any
 
 from archive.models import iso
 from archive.store.records import Filters, Story, StoryMember, assemble_stories
-from archive.stories.keeper import NEAR_DUPLICATE, Keeper, Peer, Placement, seen_key
+from archive.stories.keeper import Keeper, Peer, Placement
+from archive.stories.reasons import NEAR_DUPLICATE, seen_key
 
 MAX_CANDIDATES = 200  # as the embedded store: a key shared more widely than this says little
 _PEER_FIELDS = {"story": 1, "ingested_at": 1, "source.mtime": 1, "body": 1, "story_url": 1}

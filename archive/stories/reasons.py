@@ -1,0 +1,21 @@
+"""What a story's reader needs without the keeper: why an article is in its story, and when it was
+first seen (the order of a story's members)."""
+
+from __future__ import annotations
+
+from archive.models import iso
+
+NEAR_DUPLICATE, SAME_URL = "near-duplicate", "same-url"
+
+
+def seen_key(ingested_at: str, mtime: float) -> str:
+    """Peer.seen: when the article was first seen, ISO-8601 — when it was stored or, if earlier,
+    when its file was saved (a first ingest of an old collection stores everything at once, in
+    batches of no particular order) — then the file's time to break ties."""
+    import datetime as dt
+
+    try:
+        saved = iso(dt.datetime.fromtimestamp(mtime, dt.UTC)) or ingested_at
+    except (OverflowError, OSError, ValueError):
+        saved = ingested_at
+    return f"{min(ingested_at, saved)} {mtime:020.6f}"
