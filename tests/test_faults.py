@@ -88,7 +88,8 @@ def test_store_unavailable_for_10_s_in_a_burst(tmp_path: Path) -> None:
     try:
         for i in range(500):
             (folder / f"b{i}.txt").write_text(article_text(title=f"B {i}"))
-        time.sleep(10)
+        # Held until the daemon has met the lock and said so (it retries meanwhile).
+        wait_for(lambda: "store-unavailable" in [r.get("event") for r in d.lines()], timeout=60)
     finally:
         lock.execute("ROLLBACK")
         lock.close()

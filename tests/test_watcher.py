@@ -198,7 +198,8 @@ def test_locked_store_loses_nothing(folder: Path, db: Path) -> None:
     try:
         for i in range(20):
             write(folder / f"l{i}.txt", article_text(title=f"L {i}"))
-        time.sleep(7)  # longer than the busy timeout: the daemon sees the store as away
+        # Held until the daemon has waited out its busy timeout and sees the store as away.
+        wait_for(lambda: "store-unavailable" in [r.get("event") for r in d.lines()], timeout=60)
     finally:
         lock.execute("ROLLBACK")
         lock.close()
