@@ -20,8 +20,9 @@ from typing import Any
 from pymongo import DeleteOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
+from archive.store.mongo.conn import only_duplicates
+
 GRACE = dt.timedelta(seconds=60)
-DUPLICATE_KEY = 11000
 
 
 def _aware(t: Any) -> dt.datetime | None:
@@ -55,12 +56,10 @@ class PathClaims:
             try:
                 self.paths.bulk_write(ops, ordered=False, session=session)
             except BulkWriteError as exc:
-                details = exc.details or {}
-                errors = details.get("writeErrors") or []
-                if session is not None or details.get("writeConcernErrors") or any(
-                        e.get("code") != DUPLICATE_KEY for e in errors):
+                if session is not None or not only_duplicates(exc):
                     raise
-                refused = {order[e["index"]] for e in errors}  # claimed meanwhile by another writer
+                # claimed meanwhile by another writer
+                refused = {order[e["index"]] for e in (exc.details or {}).get("writeErrors") or []}
         return refused | self._take_stale({p: held[p] for p in others}, wanted, session)
 
     def _take_stale(self, holders: Mapping[str, Any], wanted: Mapping[str, str], session: Any) -> set[str]:
@@ -108,7 +107,7 @@ class PathClaims:
                 res = self.paths.bulk_write(batch, ordered=False)
                 n = int(res.upserted_count)
             except BulkWriteError as exc:  # claimed meanwhile by another writer: theirs stands
-                if any(e.get("code") != DUPLICATE_KEY for e in (exc.details or {}).get("writeErrors") or []):
+                if not only_duplicates(exc):
                     raise
                 n = int((exc.details or {}).get("nUpserted", 0))
             batch.clear()

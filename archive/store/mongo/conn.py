@@ -6,7 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, OperationFailure
 
 from archive.errors import StoreError, StoreUnavailable
 from archive.redaction import redact
@@ -35,6 +35,22 @@ def client_options(uri: str, timeout: float) -> dict[str, Any]:
         if key.lower() not in given:
             opts[key] = value
     return opts
+
+
+DUPLICATE_KEY = 11000
+
+
+def only_duplicates(exc: BaseException) -> bool:
+    """A duplicate key (a race lost to another writer), and nothing else, is what ``exc`` says:
+    the one answer the writes and the path claims act on."""
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    if isinstance(exc, BulkWriteError):
+        details = exc.details or {}
+        errors = details.get("writeErrors") or []
+        return bool(errors) and not details.get("writeConcernErrors") and all(
+            e.get("code") == DUPLICATE_KEY for e in errors)
+    return False
 
 
 def classify(exc: BaseException, where: str) -> StoreError:

@@ -18,8 +18,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from archive.errors import StoreUnavailable
 from archive.models import Article, Failure, Source, utcnow
 from archive.store.decide import Change, import_change, upsert_change
-from archive.store.mongo.claims import DUPLICATE_KEY, PathClaims
-from archive.store.mongo.conn import classify
+from archive.store.mongo.claims import PathClaims
+from archive.store.mongo.conn import classify, only_duplicates
 from archive.store.mongo.docs import TEXT_FIELDS, from_mongo, source_doc, to_mongo
 from archive.store.mongo.stories import MongoStoryBackend
 from archive.store.records import UpsertItem, UpsertResult
@@ -28,18 +28,6 @@ from archive.stories.keeper import Keeper, Placing, peer_of
 T = TypeVar("T")
 Done = dict[int, UpsertResult]
 ROUNDS = 5
-
-
-def _only_duplicates(exc: Exception) -> bool:
-    """A duplicate key (a race lost to another writer), and nothing else, is what ``exc`` says."""
-    if isinstance(exc, DuplicateKeyError):
-        return True
-    if isinstance(exc, BulkWriteError):
-        details = exc.details or {}
-        errors = details.get("writeErrors") or []
-        return bool(errors) and not details.get("writeConcernErrors") and all(
-            e.get("code") == DUPLICATE_KEY for e in errors)
-    return False
 
 
 def revision_doc(a: Article) -> dict[str, Any]:
@@ -123,7 +111,7 @@ class WritesMixin:
                 try:
                     todo, done = self._atomically(functools.partial(self._round, items, todo))
                 except (DuplicateKeyError, BulkWriteError) as exc:  # in a transaction: nothing written
-                    if not _only_duplicates(exc):
+                    if not only_duplicates(exc):
                         raise
                     done = {}
             results.update(done)
@@ -227,7 +215,7 @@ class WritesMixin:
         except BulkWriteError as exc:
             if s is not None:
                 raise
-            if not _only_duplicates(exc):
+            if not only_duplicates(exc):
                 raise classify(exc, self._where) from None
             return {e["index"] for e in (exc.details or {}).get("writeErrors", [])}
         return set()
@@ -330,6 +318,6 @@ class WritesMixin:
                         self._changed()
                     return counts
                 except (DuplicateKeyError, BulkWriteError) as exc:  # in a transaction: nothing written
-                    if not _only_duplicates(exc):
+                    if not only_duplicates(exc):
                         raise
         raise StoreUnavailable(self._where, "the paths kept being claimed by concurrent writers")
