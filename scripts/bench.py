@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmarks. Every figure is the median of several runs, beside a baseline measured in the same run.
 
-    scripts/bench.py parse|store|search|ingest|rescan|latency|export|cli|serve|webload|stories [--n N] [--runs R]
+    scripts/bench.py parse|store|search|ingest|rescan|latency|export|cli|serve|webload|stories|mongo [--n N] [--runs R]
+    scripts/bench.py scale [--sizes 10000,100000] (real English: the BBC sample's paragraphs)
     scripts/bench.py all [--n N] [--write docs/BENCHMARKS.md]
 
 Corpora come from scripts/make_corpus.py and are cached under bench-out/ (git-ignored).
@@ -807,6 +808,116 @@ def bench_cli(a: argparse.Namespace) -> None:
                     f"{other}; floor (plain script): {t['floor'] * 1000:.0f} ms = {t['floor'] / t['pass']:.2f}x")
 
 
+# ---------------------------------------------------------------- scale (issue 27)
+
+WEB_WORDS = (make_corpus.RARE, make_corpus.GOV, "minister", "prime minister", "election", "market")
+
+
+def real_corpus(n: int, seed: int = 1) -> Path:
+    """``n`` articles of real English (make_corpus.generate_real: the BBC sample's paragraphs)."""
+    d = OUT / f"real-{n}-s{seed}"
+    if not (d / ".done").exists():
+        shutil.rmtree(d, ignore_errors=True)
+        size = make_corpus.generate_real(n, d, seed)
+        (d / ".done").write_text(str(size))
+    return d
+
+
+def _du(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+def _tree_peak(cmd: list[str]) -> tuple[float, int]:
+    """Seconds and the peak memory (KiB, PSS of the process and its children) of ``cmd``."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=TIMING_ENV)
+    peak = 0
+    while p.poll() is None:
+        peak = max(peak, _tree_rss(p.pid))
+        time.sleep(0.2)
+    return time.perf_counter() - t, peak
+
+
+def bench_scale(a: argparse.Namespace) -> None:
+    """Per size (--sizes): ingest rate, store and index on disk, search p50/p99 in-process by query
+    shape and end to end, list/stats/facets, the unchanged reconcile, the daemon's peak memory with
+    the whole folder as backlog, the web API's search p50 under 20 clients."""
+    from urllib.parse import quote
+
+    shapes: list[tuple[str, str, Filters]] = [
+        ("rare", make_corpus.RARE, Filters()), ("common", make_corpus.GOV, Filters()),
+        ("two words", "prime minister", Filters()), ("phrase", '"prime minister"', Filters()),
+        ("author filter", make_corpus.GOV, Filters(authors=(f"{make_corpus.FIRST[0]} {make_corpus.LAST[0]}",))),
+        ("year filter", make_corpus.GOV, Filters(since=dt.date(2010, 1, 1), until=dt.date(2010, 12, 31)))]
+    for n in [int(x) for x in a.sizes.split(",")]:
+        folder = real_corpus(n)
+        db = OUT / f"scale-{n}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        shutil.rmtree(str(db) + "-search", ignore_errors=True)
+        el, peak = _tree_peak([*ARCHIVE, "--db", str(db), "ingest", str(folder)])
+        row("scale", f"{n:,}: ingest (whole process)", f"{n / el:,.0f} files/s", "", "",
+            f"{el:.1f} s; peak {peak / 1024:.0f} MiB (process and workers, PSS)")
+        row("scale", f"{n:,}: on disk", f"store {(_du(db) + _du(Path(str(db) + '-wal'))) / 1e6:,.0f} MB",
+            f"text {_du(folder) / 1e6:,.0f} MB", "", f"index {_du(Path(str(db) + '-search')) / 1e6:,.0f} MB")
+        s = SQLiteStore(db)
+        for label, q, flt in shapes:
+            lat = []
+            for _ in range(30):
+                t = time.perf_counter()
+                list(s.search(q, flt, limit=20))
+                lat.append(time.perf_counter() - t)
+            row("scale", f"{n:,}: search in-process, {label}", f"p50 {med(lat) * 1000:.1f} ms", "", "",
+                f"p99 {pct(lat, 99) * 1000:.1f} ms")
+        lat = []
+        for _ in range(30):
+            t = time.perf_counter()
+            list(s.search_by_date(make_corpus.GOV, Filters(), False, 20))
+            lat.append(time.perf_counter() - t)
+        row("scale", f"{n:,}: search in-process, newest first", f"p50 {med(lat) * 1000:.1f} ms", "", "",
+            f"p99 {pct(lat, 99) * 1000:.1f} ms")
+        reads: list[tuple[str, Callable[[SQLiteStore], Any]]] = [
+            ("list (50)", lambda st: list(st.query(Filters(), limit=50))), ("stats", lambda st: st.stats(Filters())),
+            ("facets, everything", lambda st: st.facets("", Filters())),
+            ("facets of a common word", lambda st: st.facets(make_corpus.GOV, Filters()))]
+        for label, fn in reads:
+            lat = []
+            for _ in range(max(3, a.runs)):
+                t = time.perf_counter()
+                fn(s)
+                lat.append(time.perf_counter() - t)
+            row("scale", f"{n:,}: {label} in-process", f"{med(lat) * 1000:.0f} ms")
+        s.close()
+        cmds = {"pass": [sys.executable, "-c", "pass"],
+                **{label: [*ARCHIVE, "--db", str(db), "search", q, "--format", "jsonl", "--limit", "20"]
+                   for label, q, _ in shapes[:4]}}
+        t = _race(cmds, max(5, a.runs))
+        for label, _, _ in shapes[:4]:
+            row("scale", f"{n:,}: `archive search` {label}, end to end", f"{t[label] * 1000:.0f} ms",
+                f"python -c pass: {t['pass'] * 1000:.0f} ms", f"{t[label] / t['pass']:.2f}x")
+        xs = [_tree_peak([*ARCHIVE, "--db", str(db), "watch", "--once", str(folder)])[0]
+              for _ in range(max(1, a.runs // 3))]
+        row("scale", f"{n:,}: unchanged reconcile (`watch --once`)", f"{med(xs):.1f} s")
+        fresh = OUT / f"scale-{n}-daemon.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(fresh) + suffix).unlink(missing_ok=True)
+        shutil.rmtree(str(fresh) + "-search", ignore_errors=True)
+        el, peak = _tree_peak([*ARCHIVE, "--db", str(fresh), "watch", "--once", str(folder)])
+        row("scale", f"{n:,}: daemon with the whole folder as backlog", f"peak {peak / 1024:.0f} MiB", "", "",
+            f"`watch --once` on an empty store, {el:.1f} s (process and workers, PSS)")
+        proc, port = _serve(db)
+        try:
+            got = _load(port, 20, a.seconds, lambda k, i: f"/api/search?q={quote(WEB_WORDS[(k + i) % 6])}&limit=20")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        lat = [x for k, v in got.items() if k.startswith("/api/search") and "(" not in k for x in v]
+        row("scale", f"{n:,}: web API search, 20 clients", f"p50 {med(lat) * 1000:.0f} ms", "", "",
+            f"p99 {pct(lat, 99) * 1000:.0f} ms; {len(lat) / a.seconds:.0f} requests/s over {a.seconds:.0f} s")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -931,7 +1042,8 @@ def write_md(path: Path, cmd: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("what", choices=["parse", "store", "search", "ingest", "rescan", "latency", "export", "cli",
-                                     "serve", "webload", "stories", "mongo", "all"])
+                                     "serve", "webload", "stories", "mongo", "scale", "all"])
+    ap.add_argument("--sizes", default="10000,100000", help="article counts of the scale bench")
     ap.add_argument("--seed", type=int, default=7, help="of the labelled story set (stories)")
     ap.add_argument("--seconds", type=float, default=30.0, help="length of the web load run (webload)")
     ap.add_argument("--n", type=int, default=100_000, help="articles in the big corpus (default 100,000)")
@@ -949,7 +1061,7 @@ def main() -> int:
         "parse": bench_parse, "store": bench_store, "ingest": bench_ingest, "rescan": bench_rescan,
         "search": bench_search, "latency": bench_latency, "export": bench_export, "cli": bench_cli,
         "serve": bench_serve, "webload": bench_webload, "stories": bench_stories,
-        "mongo": bench_mongo,
+        "mongo": bench_mongo, "scale": bench_scale,
     }
     order = list(funcs) if a.what == "all" else [a.what]
     for name in order:

@@ -85,8 +85,15 @@ class Memory:
         return p._replace(story=pl.story if pl else None, url_key=self.keys.get(id, ([], None))[1])
 
     def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
-        return [self._peer(i) for i, (ks, u) in self.keys.items()
-                if i != exclude and i in self.arts and (set(ks) & set(keys) or (url_key and u == url_key))]
+        from collections import Counter
+
+        from archive.stories.keeper import choose_candidates
+
+        shared = Counter({i: len(set(ks) & set(keys)) for i, (ks, _) in self.keys.items()
+                          if i != exclude and i in self.arts and set(ks) & set(keys)})
+        ids = set(choose_candidates(shared))
+        ids |= {i for i, (_, u) in self.keys.items() if i != exclude and i in self.arts and url_key and u == url_key}
+        return [self._peer(i) for i in sorted(ids)]
 
     def story_peer(self, id: str) -> Peer | None:
         return self._peer(id) if id in self.arts else None

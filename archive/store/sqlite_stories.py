@@ -27,9 +27,6 @@ CREATE TABLE story_sigs (n INTEGER PRIMARY KEY, keys BLOB NOT NULL, url_key TEXT
 CREATE INDEX story_sigs_url ON story_sigs(url_key) WHERE url_key IS NOT NULL;
 """
 
-# A band key shared by more articles than this says little (boilerplate, a one-line text): the
-# candidates stop there.
-MAX_CANDIDATES = 200
 _PEER = ("SELECT a.id, a.story, a.ingested_at, a.body, s.url_key, a.mtime"
          " FROM articles a LEFT JOIN story_sigs s ON s.n = a.n")
 
@@ -51,19 +48,22 @@ class SQLiteStoryBackend:
         return row[0] if row else None
 
     def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
-        parts: list[str] = []
-        args: list[Any] = []
+        from collections import Counter
+
+        from archive.stories.keeper import MAX_CANDIDATES, choose_candidates
+
+        ns: list[int] = []
         if keys:
-            parts.append(f"SELECT n FROM story_keys WHERE key IN ({','.join('?' * len(keys))})")
-            args.extend(keys)
+            # Each key's first MAX_CANDIDATES articles (a key shared more widely says little),
+            # counted: the rowids first, then their rows (in one statement SQLite's planner walked
+            # every live article and tested it against the list: 2 ms an article at 20,000).
+            parts = " UNION ALL ".join(
+                f"SELECT n FROM (SELECT n FROM story_keys WHERE key = ? LIMIT {MAX_CANDIDATES})" for _ in keys)
+            shared = Counter(r[0] for r in self.db.execute(parts, list(keys)))
+            shared.pop(self._n(exclude), None)  # the article itself (indexed just before)
+            ns = choose_candidates(shared)
         if url_key is not None:
-            parts.append("SELECT n FROM story_sigs WHERE url_key = ?")
-            args.append(url_key)
-        if not parts:
-            return []
-        # The rowids first, then their rows: in one statement SQLite's planner walked every live
-        # article and tested it against the list (2 ms an article at 20,000).
-        ns = [r[0] for r in self.db.execute(f"{' UNION '.join(parts)} LIMIT {MAX_CANDIDATES}", args)]
+            ns += [r[0] for r in self.db.execute("SELECT n FROM story_sigs WHERE url_key = ?", (url_key,))]
         if not ns:
             return []
         # "+": the rowids decide; an index on deleted_at must not (it walks every live article).

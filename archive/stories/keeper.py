@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from archive.models import Article, iso
 from archive.stories.reasons import NEAR_DUPLICATE, SAME_URL, seen_key
@@ -29,6 +29,27 @@ from archive.stories.urls import canonical_url
 
 MIN_CONTAINMENT = 0.5  # of the shorter text's shingles, found in the longer's
 MIN_JACCARD = 0.3  # of both texts' shingles together
+# Candidates share at least this many band keys with the article (or its canonical address). One
+# shared band (two equal MinHash bins) is what texts that share a paragraph or a boilerplate
+# footer show; a copy (Jaccard >= 0.3, each band matching with probability ~J^2) shares several:
+# one at 0.5 misses with p ~0.001, one at the threshold with p ~0.2. Without this a collection
+# whose articles share paragraphs compared every article with hundreds of others (10,000 BBC-
+# paragraph articles ingested at 153 files/s).
+MIN_SHARED_BANDS = 2
+# ... unless only a few articles share one band: then those few are compared too (a cut copy
+# behind another outlet's boilerplate may share one band only, and alone it is cheap to check).
+MAX_WEAK_CANDIDATES = 20
+MAX_CANDIDATES = 200  # at most this many, the most shared first
+
+
+def choose_candidates(shared: Counter[Any]) -> list[Any]:
+    """The articles (by the backend's key) to compare, from how many band keys each shares:
+    those sharing MIN_SHARED_BANDS or more, the most first; those sharing fewer only when there
+    are at most MAX_WEAK_CANDIDATES of them."""
+    ranked = shared.most_common()
+    strong = [a for a, c in ranked if c >= MIN_SHARED_BANDS]
+    weak = [a for a, c in ranked if c < MIN_SHARED_BANDS]
+    return (strong + (weak if len(weak) <= MAX_WEAK_CANDIDATES else []))[:MAX_CANDIDATES]
 # A shingle that candidates of this many different stories (or lone articles) share is a template
 # or boilerplate ("The Rust team has published a new point release"), not evidence of a copy: it
 # is left out when the article is compared with them. Counted over the first TEMPLATE_PEERS.
@@ -56,7 +77,8 @@ class StoryBackend(Protocol):
     """What a store does for the keeper (inside its write transaction)."""
 
     def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
-        """Live articles other than ``exclude`` that share a band key or the canonical address."""
+        """Live articles other than ``exclude`` that share the canonical address, or band keys
+        as :func:`choose_candidates` chooses (from each key's first MAX_CANDIDATES articles)."""
 
     def story_peer(self, id: str) -> Peer | None:
         """One live article."""

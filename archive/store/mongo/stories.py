@@ -9,10 +9,9 @@ from typing import Any
 
 from archive.models import iso
 from archive.store.records import Filters, Story, StoryMember, assemble_stories
-from archive.stories.keeper import Keeper, Peer, Placement
+from archive.stories.keeper import MAX_CANDIDATES, Keeper, Peer, Placement, choose_candidates
 from archive.stories.reasons import NEAR_DUPLICATE, seen_key
 
-MAX_CANDIDATES = 200  # as the embedded store: a key shared more widely than this says little
 _PEER_FIELDS = {"story": 1, "ingested_at": 1, "source.mtime": 1, "body": 1, "story_url": 1}
 
 
@@ -28,10 +27,15 @@ class MongoStoryBackend:
         self.articles, self.bands, self.s = articles, bands, s
 
     def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
+        from collections import Counter
+
         ids: list[str] = []
         if keys:
-            cur = self.bands.find({"b": {"$in": list(keys)}}, {"a": 1, "_id": 0}, limit=MAX_CANDIDATES, session=self.s)
-            ids = list(dict.fromkeys(d["a"] for d in cur))
+            cur = self.bands.find({"b": {"$in": list(keys)}}, {"a": 1, "_id": 0}, limit=MAX_CANDIDATES * len(keys),
+                                  session=self.s)
+            shared = Counter(d["a"] for d in cur)
+            shared.pop(exclude, None)  # the article itself (indexed just before)
+            ids = choose_candidates(shared)
         flt: dict[str, Any] = {"_id": {"$in": ids}}
         if url_key is not None:
             flt = {"$or": [flt, {"story_url": url_key}]}
