@@ -51,6 +51,8 @@ def choose_candidates(shared: Counter[Any]) -> list[Any]:
     strong = [a for a, c in ranked if c >= MIN_SHARED_BANDS]
     weak = [a for a, c in ranked if c < MIN_SHARED_BANDS]
     return (strong + (weak if len(weak) <= MAX_WEAK_CANDIDATES else []))[:MAX_CANDIDATES]
+
+
 # A shingle that candidates of this many different stories (or lone articles) share is a template
 # or boilerplate ("The Rust team has published a new point release"), not evidence of a copy: it
 # is left out when the article is compared with them. Counted over the first TEMPLATE_PEERS.
