@@ -326,3 +326,16 @@ def test_a_daemon_keeps_stories_through_add_edit_move_and_delete(tmp_path: Path)
         wait_for(lambda: _stories(db) == [])
     finally:
         assert d.stop() == 0, d.log.read_text()
+
+
+def test_candidates_share_two_bands_or_are_few() -> None:
+    """A paragraph shared with hundreds of articles does not make them all candidates (each costs
+    an exact comparison); a lone article sharing one band still is one (a cut copy may)."""
+    from collections import Counter
+
+    from archive.stories.keeper import MAX_WEAK_CANDIDATES, choose_candidates
+
+    assert choose_candidates(Counter({"a": 5, "b": 1, "c": 2})) == ["a", "c", "b"]
+    many = Counter({f"w{i}": 1 for i in range(MAX_WEAK_CANDIDATES + 1)})
+    assert choose_candidates(many + Counter({"s": 3})) == ["s"]
+    assert choose_candidates(Counter({"w": 1})) == ["w"]
