@@ -211,6 +211,32 @@ def test_a_concurrent_change_is_not_lost(mstore: MongoStore, write_article: Any,
     assert [r.body for r in mstore.revisions(result.id)] == ["First version.", "Second version, by the other writer."]
 
 
+def test_a_revision_kept_meanwhile_by_another_writer_is_a_lost_race_not_a_failure(
+        mstore: MongoStore, write_article: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24 #10: the revision's upsert is a bulk write, so a duplicate key there comes as a
+    BulkWriteError: read again and written, outcome and revision right."""
+    from pymongo.errors import BulkWriteError
+
+    a, b = write_article("a.txt", body="First version of a."), write_article("b.txt", body="First version of b.")
+    mstore.upsert_many([item_for(a), item_for(b)])
+    changed = [item_for(write_article("a.txt", body="Second version of a.")),
+               item_for(write_article("b.txt", body="Second version of b."))]
+    real = mstore.revs.bulk_write
+    calls: list[int] = []
+
+    def race(ops: Any, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:  # b's revision: another writer kept it a moment ago
+            raise BulkWriteError({"writeErrors": [{"index": 0, "code": 11000, "errmsg": "E11000 duplicate key"}],
+                                  "writeConcernErrors": [], "nInserted": 0})
+        return real(ops, **kw)
+
+    monkeypatch.setattr(mstore.revs, "bulk_write", race)
+    results = mstore.upsert_many(changed)
+    assert [(r.outcome, r.revision) for r in results] == [("updated", 2), ("updated", 2)]
+    assert [r.body for r in mstore.revisions(results[0].id)] == ["First version of a."]
+
+
 def test_import_counts_two_documents_with_one_path_as_a_conflict(mstore: MongoStore, write_article: Any) -> None:
     mstore.upsert_many([item_for(write_article("a.txt"))])
     a = next(iter(mstore.query(Filters())))

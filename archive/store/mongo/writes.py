@@ -159,8 +159,8 @@ class WritesMixin:
             change = upsert_change(old, items[i], now)
             try:
                 result = self._write_change(old, change, s)
-            except DuplicateKeyError:
-                if s is not None:
+            except (DuplicateKeyError, BulkWriteError) as exc:  # the revision's upsert is a bulk write
+                if s is not None or not only_duplicates(exc):
                     raise
                 result = None  # a revision kept meanwhile by another writer: read it again
             if result is None:
