@@ -865,7 +865,8 @@ def test_facets_are_cut_on_the_server_and_cached_against_the_writers_version(mst
 
 
 def test_articles_loaded_by_mongoimport_are_found_once_a_writer_opens_the_store(write_article: Any) -> None:
-    """An ejson export loaded with mongoimport has no search arrays: the next writer adds them."""
+    """An ejson export loaded with mongoimport has no search arrays and no path claims: the next
+    writer adds them."""
     from archive.export import to_ejson
 
     patch_mongomock_bulk()
@@ -874,6 +875,7 @@ def test_articles_loaded_by_mongoimport_are_found_once_a_writer_opens_the_store(
     s.upsert_many([item_for(write_article("a.txt", title="Troops leave"))])
     art = next(iter(s.query(Filters())))
     s.articles.delete_many({})
+    s.paths.delete_many({})  # mongoimport loads articles, never archive's path claims
     ejson = to_ejson(art.to_doc())
     s.articles.insert_one({**ejson, "_id": ejson["_id"], "ingested_at": art.ingested_at,
                            "updated_at": art.updated_at})  # what mongoimport leaves: no terms
@@ -881,6 +883,8 @@ def test_articles_loaded_by_mongoimport_are_found_once_a_writer_opens_the_store(
     s.close()
     s = MongoStore("mongodb://mongomock/imp", client=client)
     assert [h.article.title for h in s.search("troops", Filters())] == ["Troops leave"]
+    # ... and its file is claimed (issue 24 #20): another article cannot take the path
+    assert s.paths.find_one({"_id": art.source.path})["article"] == art.id
     s.close()
 
 

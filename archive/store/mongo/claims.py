@@ -14,7 +14,7 @@ older than ``GRACE``."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pymongo import DeleteOne, UpdateOne
@@ -94,9 +94,10 @@ class PathClaims:
         """``{path: article id}`` for the claimed ones of ``paths``."""
         return {d["_id"]: d["article"] for d in self.paths.find({"_id": {"$in": paths}}, session=session)}
 
-    def backfill(self) -> int:
-        """Claims for articles written before claims existed (a store of schema 3 or older); the
-        number added. Idempotent, and safe beside another writer doing the same."""
+    def backfill(self, docs: Iterable[dict[str, Any]] | None = None) -> int:
+        """Claims for articles written without them: a store of schema 3 or older (every article),
+        or ``docs`` (articles loaded with mongoimport); the number added. Idempotent, and safe
+        beside another writer doing the same."""
         added = 0
         batch: list[Any] = []
 
@@ -113,7 +114,7 @@ class PathClaims:
             batch.clear()
             return n
 
-        for d in self.articles.find({}, {"source.path": 1}):
+        for d in self.articles.find({}, {"source.path": 1}) if docs is None else docs:
             batch.append(UpdateOne({"_id": d["source"]["path"]},
                                    {"$setOnInsert": {"article": d["_id"]}, "$currentDate": {"at": True}},
                                    upsert=True))

@@ -170,6 +170,8 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
             last = batch[-1]["_id"]
             self.articles.bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": doc_terms(from_mongo(d))})
                                       for d in batch], ordered=False)
+            if not every:  # loaded by mongoimport: no claims on their paths either
+                self.claims.backfill(batch)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
