@@ -579,3 +579,20 @@ def test_text_that_looks_like_markup_survives_a_markdown_export(text: str) -> No
     from archive.parsing.frontmatter import markdown_escape, markdown_text
 
     assert markdown_text(markdown_escape(text)) == text
+
+
+@pytest.mark.parametrize(("byline", "expected"), [
+    ('<a href="https://example.com/author/jane-doe">Jane Doe</a>', ("Jane Doe",)),  # a link to her page
+    ('<a rel="author" href="/p/1"><span>Ana de Souza</span></a> <a href="/authors/">View All</a>', ("Ana de Souza",)),
+    ('<a rel="license" href="https://creativecommons.org/licenses/by/4.0/">Creative Commons License</a>', ()),
+    ('<a href="/staff/">Our Staff</a>', ()),
+])
+def test_an_author_the_page_links_to_is_read_when_the_extractor_finds_none(byline: str,
+                                                                            expected: tuple[str, ...]) -> None:
+    """Issue 23: pages that name their author only as a link to the author's page lost it; a link
+    that is not a name (a licence, "View All", a staff index) is never an author."""
+    from archive.parsing.html import parse_html
+
+    body = "".join(f"<p>Paragraph {i} of the report about the harbour and the new ferry line.</p>" for i in range(12))
+    page = f"<html><head><title>Ferry</title></head><body><div>{byline}</div><article>{body}</article></body></html>"
+    assert parse_html(page.encode(), "/x/ferry.html").authors == expected

@@ -201,6 +201,34 @@ def parse_mhtml(data: bytes, path: str | None = None) -> ParsedArticle:
     raise ParseError(path, "no-article", "no article: the saved page has no HTML part")
 
 
+# Where a page names its author when the extractor found none: a link to an author's page
+# (rel="author", or an address under /author/, /authors/, /people/, /staff/, /profile/), or a meta
+# author given as value= rather than content=. Only a text that looks like a name counts.
+_AUTHOR_LINK = re.compile(
+    rb"""<a\b[^>]*?(?:\brel=["']?author\b|\bhref=["'][^"']*/(?:authors?|people|staff|profiles?)/[^"']*["'])"""
+    rb"""[^>]*>\s*(?:<(?:span|strong|b)\b[^>]*>\s*)?([^<]{3,60}?)\s*<""", re.I)
+_META_AUTHOR_VALUE = re.compile(rb"""<meta\s+name=["']author["']\s+value=["']([^"']{3,80})["']""", re.I)
+_LINK_WORDS = re.compile(r"(?i)\b(?:view|all|more|posts|stories|articles|author|authors|profile|bio|follow|"
+                        r"contact|about|staff|team|editors?|contributors?|home|news)\b")
+_NAME_LIKE = re.compile(r"^[A-Z\u00c0-\u00de][\w'\u2019.-]+"
+                        r"(?:\s+(?:[A-Z\u00c0-\u00de][\w'\u2019.-]*|de|van|von|da|di|del|la|le)){1,3}$")
+
+
+def _page_authors(data: bytes) -> str | None:
+    """The author a page names outside what the extractor reads (see _AUTHOR_LINK), or None."""
+    import html
+
+    head = data[:400_000]
+    found: list[str] = []
+    for m in _META_AUTHOR_VALUE.finditer(head):
+        found.append(html.unescape(m[1].decode("utf-8", "replace")))
+    for m in _AUTHOR_LINK.finditer(head):
+        found.append(html.unescape(m[1].decode("utf-8", "replace")))
+    names = [" ".join(n.split()) for n in found]
+    names = [n for n in dict.fromkeys(names) if _NAME_LIKE.match(n) and not _LINK_WORDS.search(n)]
+    return ", ".join(names[:3]) or None
+
+
 def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     """A saved web page's article. A page with no article text is a failure (``no-article``)."""
     head = data[:4096]
@@ -239,7 +267,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     tags = [t for t in (list(getattr(doc, "categories", None) or []) + list(getattr(doc, "tags", None) or []))
             if isinstance(t, str) and t.strip()]
     published = front_matter_date(getattr(doc, "date", None))
-    author = getattr(doc, "author", None)
+    author = getattr(doc, "author", None) or _page_authors(data)
     return ParsedArticle.of(
         title,
         # The page as text only where a byline has an initial to look up (most have none).
