@@ -41,6 +41,11 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
+def parse_day(value: str) -> dt.date:
+    """A ``YYYY-MM-DD`` date given by a user (an option, a web parameter); ValueError otherwise."""
+    return dt.date.fromisoformat(value)
+
+
 def parse_iso(value: str | dt.datetime | None) -> dt.datetime | None:
     """Read a timestamp written by :func:`iso` (or any ISO-8601 form); naive means UTC."""
     if value is None or value == "":

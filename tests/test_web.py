@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -403,3 +405,17 @@ def test_a_story_is_one_hit_on_the_search_page_with_its_other_articles_folded(cl
     assert page.count("/articles/") >= 3  # the folded ones are still a click away
     api = client.get("/api/search", params={"q": "zeppelin"}).json()
     assert len(api["hits"]) == 3  # the API lists every article
+
+
+def test_a_range_that_ends_before_it_starts_is_refused_as_the_cli_refuses_it(client: TestClient,
+                                                                             tmp_path: Path) -> None:
+    """One rule for the CLI and the web (archive.store.records.build_filters): a 400 naming both
+    dates here, exit 2 naming both options there."""
+    r = client.get("/api/search", params={"q": "x", "since": "2020-01-02", "until": "2020-01-01"})
+    assert r.status_code == 400 and "since 2020-01-02 is after until 2020-01-01" in r.text
+    from archive.store.sqlite import SQLiteStore
+
+    SQLiteStore(tmp_path / "a.db").close()
+    run = subprocess.run([sys.executable, "-m", "archive", "--db", str(tmp_path / "a.db"), "list", "--since",
+                          "2020-01-02", "--until", "2020-01-01"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "--since 2020-01-02 is after --until 2020-01-01" in run.stderr

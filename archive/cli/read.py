@@ -26,12 +26,10 @@ if TYPE_CHECKING:
 
 def filters(authors: tuple[str, ...], since: dt.date | None, until: dt.date | None,
             include_deleted: bool, tags: tuple[str, ...] = ()) -> Filters:
-    from archive.store.records import Filters
+    from archive.store.records import build_filters
 
-    if since and until and since > until:
-        raise UsageError(f"--since {since} is after --until {until}")
-    return Filters(authors=tuple(authors), tags=tuple(tags), since=since, until=until,
-                   include_deleted=include_deleted)
+    return build_filters(authors=authors, tags=tags, since=since, until=until, include_deleted=include_deleted,
+                         names=("--since", "--until"))
 
 
 def _doc(a: Article) -> dict[str, Any]:

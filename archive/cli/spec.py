@@ -97,8 +97,11 @@ READ: dict[str, tuple[Param, ...]] = {
 
 
 def parse_date(value: str) -> dt.date:
-    """A ``YYYY-MM-DD`` option value as a date; ValueError otherwise (both parsers use this)."""
-    return dt.date.fromisoformat(value)
+    """A ``YYYY-MM-DD`` option value as a date; ValueError otherwise (both parsers use this, and
+    the web its parameters: archive.models.parse_day)."""
+    from archive.models import parse_day
+
+    return parse_day(value)
 
 
 def default_of(p: Param) -> Any:

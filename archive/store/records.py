@@ -13,6 +13,19 @@ from archive.search.snippets import snippet_parts
 Sort = Literal["-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path"]
 
 
+def build_filters(*, authors: Sequence[str] = (), tags: Sequence[str] = (), sites: Sequence[str] = (),
+                  since: dt.date | None = None, until: dt.date | None = None, include_deleted: bool = False,
+                  names: tuple[str, str] = ("since", "until")) -> Filters:
+    """The filters of a request, from the CLI or the web alike: a range that ends before it starts
+    is a UsageError naming the two (``names``: how the caller spells them, ``--since``...)."""
+    if since and until and since > until:
+        from archive.errors import UsageError
+
+        raise UsageError(f"{names[0]} {since} is after {names[1]} {until}")
+    return Filters(authors=tuple(authors), tags=tuple(tags), sites=tuple(sites), since=since, until=until,
+                   include_deleted=include_deleted)
+
+
 def fold_name(name: str) -> str:
     """How author names and tags compare: case-insensitive, spaces collapsed."""
     return " ".join(name.split()).casefold()

@@ -13,8 +13,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from archive.errors import UsageError
+from archive.models import parse_day
 from archive.store.base import Store
-from archive.store.records import Filters, Hit
+from archive.store.records import Filters, Hit, build_filters
 
 PAGE = 20
 MAX_PAGE = 100
@@ -43,8 +44,8 @@ class Request:
         if self.period:
             lo, hi = period_range(self.period)
             since, until = max(filter(None, (since, lo))), min(filter(None, (until, hi)))
-        return Filters(authors=self.authors, tags=self.tags, sites=self.sites, since=since, until=until,
-                       include_deleted=self.include_deleted)
+        return build_filters(authors=self.authors, tags=self.tags, sites=self.sites, since=since, until=until,
+                             include_deleted=self.include_deleted)
 
     def params(self, **change: Any) -> list[tuple[str, str]]:
         """The query string of this request with ``change`` applied (a value of None drops it)."""
@@ -93,7 +94,7 @@ def _date(name: str, value: str | None) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return parse_day(value)
     except ValueError:
         raise UsageError(f"{name} {value!r} is not a date: use YYYY-MM-DD") from None
 
@@ -152,8 +153,7 @@ def parse_request(params: Any) -> Request:
         until=_date("until", get("until")), include_deleted=get("deleted") in ("1", "true", "yes"),
         sort=sort, limit=limit, offset=offset, after=after,
     )
-    if r.since and r.until and r.since > r.until:
-        raise UsageError(f"since {r.since} is after until {r.until}")
+    r.filters()  # checked here, before any store is asked: a range ending before it starts is a 400
     return r
 
 
