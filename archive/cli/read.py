@@ -65,6 +65,8 @@ def search(state: State, query: tuple[str, ...], authors: tuple[str, ...], tags:
         o.hits_table(shown[:lim] if more else shown)
         if more:
             o.cut_short(lim or 0, store.count_matches(text, flt))
+        if not shown and (better := store.suggest(text)):
+            echo_err(f"did you mean: {better}")
     if store.search_warning:
         echo_err(f"archive: warning: {store.search_warning}")
     return 0

@@ -156,6 +156,18 @@ class Store(abc.ABC):
         best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         return [Hit(arts[i], round(sc, 6), make_snippet(arts[i].body, [])) for i, sc in best]
 
+    def suggest(self, text: str) -> str | None:
+        """A query like ``text`` with its misspelt words replaced by the closest words the store
+        holds (for a search that found nothing); None when there is nothing better to offer."""
+        from archive.search.suggest import suggestion
+
+        return suggestion(text, self.words_with_prefix)
+
+    def words_with_prefix(self, prefix: str) -> list[tuple[str, int]]:
+        """The indexed words that start with ``prefix``, each with how many articles hold it (a
+        backend without a word list returns none: no suggestions)."""
+        return []
+
     def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[Hit]:
         """The first ``limit`` hits of ``text`` by published date (newest first unless
         ``ascending``; undated last when newest first, ids breaking ties), unscored. This

@@ -530,6 +530,21 @@ class SearchIndexMixin:
                 self._index_failed(exc)
                 raise StoreError(self._unusable or str(exc)) from None
 
+    def words_with_prefix(self, prefix: str) -> list[tuple[str, int]]:
+        """The index's words of titles and bodies with ``prefix``, and how many articles hold each
+        (deleted ones included: the index's counts); none when the index cannot serve."""
+        try:
+            ix = self._index()
+            with ix.guard():
+                searcher = ix.searcher()
+                found: dict[str, int] = {}
+                for field in ("title", "body"):
+                    for term, df in searcher.terms_with_prefix(field, prefix):
+                        found[term] = max(found.get(term, 0), int(df))
+        except (IndexUnusable, IndexDamaged):
+            return []
+        return list(found.items())
+
     def similar(self, article: Article, limit: int = 10) -> list[Hit]:
         """tantivy's more-like-this query over ``article``'s own text (its most distinctive words
         by term and document frequency, per field with the fields' weights), the article itself and

@@ -217,6 +217,8 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
                "hits": [h.to_doc() for h in p.hits]}
         if p.warning:
             doc["warning"] = p.warning
+        if p.suggestion:
+            doc["suggestion"] = p.suggestion
         return JSONResponse(doc)
 
     async def api_article(request: Request) -> Response:

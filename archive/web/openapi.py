@@ -78,7 +78,10 @@ OPENAPI: dict[str, Any] = {
                                 "responses": _ok({"type": "object", "properties": {
                                     "total": {"type": "integer"}, "took_ms": {"type": "number"},
                                     "next_cursor": {"type": ["string", "null"]},
-                                    "hits": {"type": "array", "items": _HIT}}})}},
+                                    "hits": {"type": "array", "items": _HIT},
+                                    "warning": {"type": "string"},
+                                    "suggestion": {"type": "string", "description":
+                                                   "no hits: the query with misspelt words corrected"}}})}},
         "/api/articles/{id}": {"get": {"summary": "One article", "parameters": _ID, "responses": _ok(_DOC)}},
         "/api/articles/{id}/revisions": {"get": {"summary": "Every revision, oldest first, the current last",
                                                  "parameters": _ID,

@@ -169,6 +169,7 @@ class Page:
     facets: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
     warning: str | None = None  # why the results may be incomplete (the store's search_warning)
+    suggestion: str | None = None  # a search that found nothing: the query with misspelt words corrected
 
 
 def search_page(store: Store, r: Request, *, with_facets: bool = True, cache: dict[Any, Any] | None = None) -> Page:
@@ -177,6 +178,7 @@ def search_page(store: Store, r: Request, *, with_facets: bool = True, cache: di
     t = time.perf_counter()
     flt = r.filters()
     facets = None
+    suggestion: str | None = None
     if with_facets:
         facets = cached_facets(store, r.q, flt, cache) if cache is not None else store.facets(r.q, flt)
     if not r.q.strip():
@@ -198,8 +200,10 @@ def search_page(store: Store, r: Request, *, with_facets: bool = True, cache: di
         next_cursor = encode_cursor(end) if len(found) > end else None
         prev_cursor = encode_cursor(max(0, r.offset - r.limit)) if r.offset else None
         total = facets.total if facets is not None else store.count_matches(r.q, flt)
+        suggestion = store.suggest(r.q) if not hits and not r.offset else None
     return Page(hits=hits, total=total, took_ms=(time.perf_counter() - t) * 1000, next_cursor=next_cursor,
-                prev_cursor=prev_cursor, facets=facets, warning=store.search_warning)
+                prev_cursor=prev_cursor, facets=facets, warning=store.search_warning,
+                suggestion=suggestion)
 
 
 FACETS_CACHED = 256

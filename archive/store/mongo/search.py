@@ -127,6 +127,16 @@ class SearchMixin:
             return
         yield from self._hits(q, self._ranked(q, filters, limit))
 
+    def words_with_prefix(self, prefix: str) -> list[tuple[str, int]]:
+        """The articles' words with ``prefix`` (from the ``words`` index's range), and how many of
+        the first 5,000 articles holding one hold each."""
+        rx = {"$regex": "^" + re.escape(prefix)}
+        with self._guard():
+            rows = self.articles.aggregate([
+                {"$match": {"words": rx}}, {"$limit": 5000}, {"$project": {"words": 1}}, {"$unwind": "$words"},
+                {"$match": {"words": rx}}, {"$group": {"_id": "$words", "n": {"$sum": 1}}}])
+            return [(str(r["_id"]), int(r["n"])) for r in rows]
+
     def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[Hit]:
         """Matches newest (or oldest) first, sorted on the server by the published/_id index."""
         q = parse_query(text)
