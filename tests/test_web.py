@@ -419,3 +419,25 @@ def test_a_range_that_ends_before_it_starts_is_refused_as_the_cli_refuses_it(cli
     run = subprocess.run([sys.executable, "-m", "archive", "--db", str(tmp_path / "a.db"), "list", "--since",
                           "2020-01-02", "--until", "2020-01-01"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "--since 2020-01-02 is after --until 2020-01-01" in run.stderr
+
+
+def test_a_revision_diff_opens_on_the_changes(sqlite_store: Store, write_article: Any) -> None:
+    """Issue 26: the diff shows the changed paragraphs with one of context and the metadata that
+    changed, before the article; the whole text with its changes is one click away."""
+    paras = [f"Paragraph {i} of the long report." for i in range(12)]
+    p = write_article("a.txt", title="Before", body="\n\n".join(paras))
+    sqlite_store.upsert_many([item_for(p)])
+    paras[6] = "Paragraph 6 of the long report, corrected."
+    write_article("a.txt", title="After", body="\n\n".join(paras))
+    sqlite_store.upsert_many([item_for(p)])
+    art = next(iter(sqlite_store.query(Filters())))
+    with TestClient(create_app(lambda: sqlite_store)) as c:
+        page = c.get(f"/articles/{art.id}", params={"diff": "1..2"}).text
+    changes = page[page.index('id="diff"'):page.index('<details class="whole"')]
+    assert "<ins>corrected.</ins>" in changes or "<ins>report, corrected.</ins>" in changes
+    assert "Paragraph 5 of" in changes and "Paragraph 7 of" in changes  # one paragraph of context
+    assert "Paragraph 2 of" not in changes and "unchanged paragraphs" in changes
+    assert "<td>title</td><td><del>Before</del></td><td><ins>After</ins></td>" in changes
+    assert page.index('id="diff"') < page.index('<article class="doc')  # the page opens on the changes
+    whole = page[page.index('<details class="whole"'):]
+    assert "Paragraph 2 of" in whole

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -92,19 +93,45 @@ def _opcodes(a: Sequence[str], b: Sequence[str], cells: int) -> list[tuple[str, 
     return ops
 
 
-def diff_html(old: str, new: str) -> Markup:
+def field_changes(old: Any, new: Any) -> list[tuple[str, str, str]]:
+    """What changed between two states of an article besides its body: (field, before, after)
+    for each field the parser fills in (archive.fields), as text."""
+    from archive.fields import FIELDS
+
+    def shown(v: Any) -> str:
+        return ", ".join(v) if isinstance(v, list | tuple) else "" if v is None else str(v)
+
+    return [(f.name.replace("_", " "), shown(getattr(old, f.name)), shown(getattr(new, f.name)))
+            for f in FIELDS if f.parsed and f.name not in ("body", "word_count")
+            and getattr(old, f.name) != getattr(new, f.name)]
+
+
+def diff_html(old: str, new: str, context: int | None = None) -> Markup:
     """A diff of two bodies: paragraphs first, then words within the changed paragraphs (removed
-    words in ``<del>``, added in ``<ins>``); everything escaped. Its cost is bounded whatever the
-    text: blocks too large to diff word by word are shown removed and added whole."""
+    words in ``<del>``, added in ``<ins>``); everything escaped. With ``context``, only that many
+    unchanged paragraphs are kept around each change (the rest said as a count). Its cost is
+    bounded whatever the text: blocks too large to diff word by word are shown removed and added
+    whole."""
     pa, pb = old.split("\n\n"), new.split("\n\n")
     out: list[Markup] = []
 
     def words(ws: Sequence[str]) -> Markup:
         return Markup(" ").join(Markup("</p><p>") if w == "\n\n" else escape(w) for w in ws)
 
-    for op, i1, i2, j1, j2 in _opcodes(pa, pb, PARAGRAPH_DIFF_CELLS):
+    ops = _opcodes(pa, pb, PARAGRAPH_DIFF_CELLS)
+    for n, (op, i1, i2, j1, j2) in enumerate(ops):
         if op == "equal":
-            out.extend(Markup("<p>{}</p>").format(par) for par in pa[i1:i2])
+            same = [Markup("<p>{}</p>").format(par) for par in pa[i1:i2]]
+            head = context if context is not None and n > 0 else 0  # after a change
+            tail = context if context is not None and n < len(ops) - 1 else 0  # before one
+            if context is None or head + tail >= len(same):
+                out.extend(same)
+            else:
+                skipped = len(same) - head - tail
+                out.extend(same[:head])
+                out.append(Markup('<p class="skipped">… {} unchanged paragraph{} …</p>').format(
+                    skipped, "" if skipped == 1 else "s"))
+                out.extend(same[len(same) - tail:])
             continue
         a = _TOKENS.findall("\n\n".join(pa[i1:i2]))
         b = _TOKENS.findall("\n\n".join(pb[j1:j2]))
