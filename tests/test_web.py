@@ -441,3 +441,15 @@ def test_a_revision_diff_opens_on_the_changes(sqlite_store: Store, write_article
     assert page.index('id="diff"') < page.index('<article class="doc')  # the page opens on the changes
     whole = page[page.index('<details class="whole"'):]
     assert "Paragraph 2 of" in whole
+
+
+def test_the_timeline_is_labelled_by_year_and_zoomed_by_month(client: TestClient) -> None:
+    """Issue 26: the timeline said only its two ends; now years (every one, or every 2nd, 5th…)
+    and, within a year or less, months, as HTML that stays readable at any width."""
+    from archive.web.render import timeline_ticks
+
+    assert timeline_ticks(["2016-11", "2016-12", "2017-01"]) == [(0, "Nov 2016"), (1, "Dec"), (2, "Jan 2017")]
+    decades = [f"{y}-{m:02d}" for y in range(1990, 2021) for m in range(1, 13)]
+    assert [label for _, label in timeline_ticks(decades)] == ["1990", "1995", "2000", "2005", "2010", "2015", "2020"]
+    page = client.get("/").text
+    assert '<svg class="ticks"' in page and '2017</text>' in page

@@ -60,13 +60,38 @@ def timeline_svg(months: Sequence[tuple[str, int]], link: str, selected: str | N
             "<title>{label}: {count} articles</title></rect></a>"
         ).format(href=link + key, cls=cls, x=i * bw, y=height - h, w=max(bw - gap, 0.5), h=h, label=label,
                  count=count))
-    first, last = buckets[0][1], buckets[-1][1]
-    return Markup(
-        '<svg class="timeline" viewBox="0 0 {w} {h2}" preserveAspectRatio="none" role="img" '
-        'aria-label="articles over time">{bars}'
-        '<text x="0" y="{ty}" class="axis">{first}</text>'
-        '<text x="{w}" y="{ty}" class="axis" text-anchor="end">{last}</text></svg>'
-    ).format(w=width, h2=height + 14, bars=Markup("").join(bars), ty=height + 12, first=first, last=last)
+    svg = Markup(
+        '<svg class="timeline" viewBox="0 0 {w} {h}" preserveAspectRatio="none" role="img" '
+        'aria-label="articles over time">{bars}</svg>'
+    ).format(w=width, h=height, bars=Markup("").join(bars))
+    # The labels are a second SVG without a viewBox, placed by percentage: text inside the chart,
+    # which stretches to the page's width, would stretch with it (unreadable on a phone); and the
+    # page's Content-Security-Policy allows no inline styles.
+    ticks = Markup("").join(
+        Markup('<text x="{:.2f}%" y="12" text-anchor="middle">{}</text>').format(100 * (i + 0.5) * bw / width, label)
+        for i, label in timeline_ticks([k for k, _, _ in buckets]))
+    return svg + Markup('<svg class="ticks" width="100%" height="16" aria-hidden="true">{}</svg>').format(ticks)
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def timeline_ticks(keys: Sequence[str]) -> list[tuple[int, str]]:
+    """Which bars of the timeline get a label, and what it says: years (every one, or every 2nd,
+    5th or 10th, as many as fit); on a chart of a year or less, every month (the year on January
+    and on the first bar)."""
+    if not keys:
+        return []
+    if len(keys[0]) == 7 and len(keys) <= 12:  # months of one year or less
+        return [(i, _MONTHS[int(k[5:7]) - 1] + (f" {k[:4]}" if i == 0 or k[5:7] == "01" else ""))
+                for i, k in enumerate(keys)]
+    starts = [(i, k[:4]) for i, k in enumerate(keys) if len(k) == 4 or k[5:7] == "01" or i == 0]
+    years = int(keys[-1][:4]) - int(keys[0][:4]) + 1
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 10**6) if years / s <= 12)
+    out = [(i, y) for i, y in starts if int(y) % step == 0 or (i == 0 and step == 1)]
+    if len(out) > 1 and out[0][0] == 0 and len(keys[0]) == 7 and keys[0][5:7] >= "10" and out[1][0] <= 3:
+        out = out[1:]  # a first bar in the autumn: its year's label would run into January's
+    return out
 
 
 _TOKENS = re.compile(r"\n\n|\S+")
