@@ -437,6 +437,8 @@ def test_failures_and_duplicates_at_80_columns_keep_names_whole_and_reasons_read
     same = article_text(title="Copied twice", body="The same bytes in two files.")
     (deep / "article_010_with_a_long_name.txt").write_text(same)
     (deep / "article_011_with_a_long_name.txt").write_text(same)
+    longest = "article_012_" + "y" * 64 + "_end.txt"  # longer than its column at 80: folds, never cut
+    (deep / longest).write_text(same)
     db = str(tmp_path / "d.db")
     subprocess.run([sys.executable, "-m", "archive", "--db", db, "ingest", str(tmp_path)], env=sub_env(),
                    capture_output=True, check=False, timeout=120)
@@ -450,3 +452,5 @@ def test_failures_and_duplicates_at_80_columns_keep_names_whole_and_reasons_read
     assert code == 0
     assert "article_010_with_a_long_name.txt" in text and "article_011_with_a_long_name.txt" in text
     assert "Copied twice" in text
+    assert "…" not in text and "article_012_yyy" in text and "yyy_end.txt" in text
+    assert text.count("y") >= 64  # every character of the name is on the screen

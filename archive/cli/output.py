@@ -196,10 +196,31 @@ def index_line(index: dict[str, Any]) -> str:
     return line + (f"; {index['warning']}" if index.get("warning") else "")
 
 
+def whole_paths(paths: list[str], roots: list[str], width: int) -> list[str]:
+    """Paths as a table shows them on lines of their own, never cut: relative where they can be,
+    broken after a ``/`` to fit ``width`` (so a file's name stays on one line when it fits), and a
+    name longer than that over as many lines as it needs."""
+    import re
+
+    from archive.cli.console import display_path
+
+    out = []
+    for p in paths:
+        lines, cur = [], ""
+        for part in re.split(r"(?<=/)", display_path(p, roots)):
+            if cur and len(cur) + len(part) > width:
+                lines.append(cur)
+                cur = ""
+            cur += part
+        lines.append(cur)
+        out.append("\n".join(x[i:i + width] for x in lines for i in range(0, max(len(x), 1), width)))
+    return out
+
+
 def short_paths(paths: list[str], roots: list[str], columns: int, room: int | None = None) -> list[str]:
     """Paths for a table's key column: relative where they can be, then cut in the middle to at
-    most a little over half the screen, or to ``room`` characters when the path has a line of its
-    own (the file names stay whole; other columns wrap)."""
+    most a little over half the screen, or to ``room`` characters (the file names stay whole;
+    other columns wrap)."""
     from archive.cli.console import display_path, shorten_path
 
     shown = [display_path(p, roots) for p in paths]

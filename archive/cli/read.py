@@ -399,14 +399,14 @@ def failures(state: State, fmt: str | None) -> int:
 
     c = o.console()
     fails = list(rows)
-    # The file on one line, kept whole as far as the screen allows; the reason under it, with the
-    # whole width to wrap in (beside a narrow path column it was 12 characters wide at 80 columns).
-    paths = o.short_paths([f["path"] for f in fails], o.roots_of(state.store()), c.width, room=max(20, c.width - 26))
+    # The file whole (a name longer than the column folds onto the next line); the reason under it,
+    # with the whole width to wrap in (beside a narrow path column it was 12 characters wide at 80).
+    paths = o.whole_paths([f["path"] for f in fails], o.roots_of(state.store()), max(20, c.width - 26))
     t = Table(header_style="bold", show_lines=True)
     t.add_column("file and reason", ratio=1)
     t.add_column("when", no_wrap=True)
     for f, path in zip(fails, paths, strict=True):
-        cell = Text(path, no_wrap=True, overflow="ellipsis")
+        cell = Text(path, overflow="fold")
         cell.append("\n" + safe(f["reason"], one_line=True), style="italic")
         t.add_row(cell, o.short_date(o.when(f["failed_at"])))
     if fails:
@@ -440,16 +440,16 @@ def duplicates(state: State, include_deleted: bool, fmt: str | None) -> int:
     from archive.cli.console import safe
 
     c = o.console()
-    # The file on a line of its own (whole, as far as the screen allows), the title under it.
-    paths = iter(o.short_paths([a.source.path for g in groups for a in g], o.roots_of(state.store()), c.width,
-                               room=max(20, c.width - 24)))
+    # The file on lines of its own, whole (a name longer than the column folds), the title under it.
+    paths = iter(o.whole_paths([a.source.path for g in groups for a in g], o.roots_of(state.store()),
+                               max(20, c.width - 24)))
     t = Table(header_style="bold", box=box.SIMPLE_HEAD, show_edge=False)
     t.add_column("sha256", no_wrap=True)
     t.add_column("id", style="cyan", no_wrap=True)
     t.add_column("file and title", ratio=1)
     for g in groups:
         for i, a in enumerate(g):
-            cell = Text(next(paths), no_wrap=True, overflow="ellipsis")
+            cell = Text(next(paths), overflow="fold")
             cell.append("\n" + safe(a.title, one_line=True), style="italic")
             t.add_row(a.source.sha256[:8] if i == 0 else "", a.id[:8], cell, end_section=i == len(g) - 1)
     c.print(t)
