@@ -190,8 +190,7 @@ def test_progress_moves_file_by_file_not_batch_by_batch(tmp_path: Path, monkeypa
     for workers in (1, 2):
         steps.clear()
         ing = Ingester(s, Settings(db=str(tmp_path / "a.db"), workers=workers), log_each=False,
-                       progress=steps.append)
-        ing.log_progress = True
+                       progress=steps.append, log_progress=True)
         with caplog.at_level(logging.INFO, logger="archive.ingest"):
             ing.ingest_paths([str(folder)])
         ing.close()

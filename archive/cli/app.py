@@ -172,8 +172,7 @@ def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
     for p in missing:
         click.echo(f"archive: {p}: no such file or folder", err=True)
     existing = [p for p in paths if os.path.lexists(p)]
-    ing = Ingester(store, settings, log_each=False)
-    ing.patience = 120.0  # take turns with a daemon writing the same store
+    ing = Ingester(store, settings, log_each=False, patience=120.0)  # takes turns with a daemon writing the store
     for p in existing:
         why = ing.why_not_article(p)
         if why:

@@ -106,7 +106,15 @@ class Ingester:
         *,
         log_each: bool = True,
         progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
+        log_progress: bool = False,
+        patience: float = 0.0,
     ) -> None:
+        """``progress`` is told how many files are done as they are; ``stop``, once set (the daemon's
+        signal handler), ends a long run at the next batch (the next start reconciles the rest);
+        ``log_progress`` logs a long run's rate every PROGRESS_EVERY seconds (the daemon); ``patience``
+        is how long a batch keeps trying while another process holds the store's write lock (the
+        daemon retries on its own, with backoff; ``archive ingest`` waits its turn)."""
         self.store = store
         self.settings = settings
         self.rules = Rules(settings)
@@ -114,15 +122,11 @@ class Ingester:
         self.progress = progress
         self._pool: ParsePool | None = None
         self._run: _Run | None = None  # how far process() got
-        self.log_progress = False  # the daemon: log the rate of a long run every PROGRESS_EVERY s
+        self.log_progress = log_progress
         self.skipped: dict[str, int] = {}  # files walks passed over for their extension, by extension
-        # Seconds a batch keeps trying while another process holds the store's write lock (the
-        # daemon retries on its own, with backoff; ``archive ingest`` waits its turn here).
-        self.patience = 0.0
+        self.patience = patience
         self.totals = Summary()  # everything this ingester wrote, for "interrupted after …"
-        # Set by the daemon's signal handler: long runs stop between batches (the next start
-        # reconciles whatever was left).
-        self.stop_event: threading.Event | None = None
+        self.stop_event = stop
 
     def stopping(self) -> bool:
         """True once a stop was asked for: work in progress ends at the next batch."""

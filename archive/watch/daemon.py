@@ -123,9 +123,9 @@ class Daemon:
             store.close()
             raise LockHeld(self.root, int(held.get("pid", 0)), str(held.get("host", "?")))
         self.store = store
-        self.ingester = Ingester(store, self.settings, log_each=True, progress=self._scanning)
-        self.ingester.stop_event = self.stop  # a long scan ends at the next batch on SIGTERM/SIGINT
-        self.ingester.log_progress = True  # a long scan says how far it got, every few seconds
+        # A long scan ends at the next batch on SIGTERM/SIGINT, and says how far it got.
+        self.ingester = Ingester(store, self.settings, log_each=True, progress=self._scanning, stop=self.stop,
+                                 log_progress=True)
         log.info("store %s (%s); lock taken for %s", store.display, store.kind, self.root)
         return True
 
