@@ -918,6 +918,90 @@ def bench_scale(a: argparse.Namespace) -> None:
             f"p99 {pct(lat, 99) * 1000:.0f} ms; {len(lat) / a.seconds:.0f} requests/s over {a.seconds:.0f} s")
 
 
+# ---------------------------------------------------------------- peers (issue 27)
+
+BARE_INDEX = """
+import os, sys, time, tantivy
+folder, where = sys.argv[1:3]
+sb = tantivy.SchemaBuilder()
+sb.add_text_field("body", stored=False)
+ix = tantivy.Index(sb.build(), path=where)
+w = ix.writer(heap_size=100_000_000, num_threads=1)
+for root, _, files in os.walk(folder):
+    for f in files:
+        if f.endswith(".txt"):
+            with open(os.path.join(root, f), encoding="utf-8", errors="replace") as fh:
+                w.add_document(tantivy.Document(body=fh.read()))
+w.commit()
+w.wait_merging_threads()
+"""
+BARE_SEARCH = """
+import sys, tantivy
+ix = tantivy.Index.open(sys.argv[1])
+s = ix.searcher()
+print(len(s.search(ix.parse_query(sys.argv[2], ["body"]), 20).hits))
+"""
+
+
+def bench_peers(a: argparse.Namespace) -> None:
+    """archive beside the tools people use for the same job, on the scale bench's real English
+    (each skipped with a note when it is not installed): ingest in files/s, search end to end in ms
+    (rare word, common word, two words, phrase), as whole processes, medians of --runs in turn."""
+    queries = {"rare": make_corpus.RARE, "common": make_corpus.GOV, "two words": "prime minister",
+               "phrase": '"prime minister"'}
+    for n in [int(x) for x in a.sizes.split(",")]:
+        folder = real_corpus(n)
+        work = OUT / f"peers-{n}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        ingest: dict[str, list[str]] = {}
+        search: dict[str, Callable[[str], list[str]]] = {}
+        db = work / "archive.db"
+        ingest["archive (parse + store + index)"] = [*ARCHIVE, "--db", str(db), "ingest", str(folder)]
+        search["archive (parse + store + index)"] = lambda q, db=db: [
+            *ARCHIVE, "--db", str(db), "search", q, "--format", "jsonl", "--limit", "20"]
+        if shutil.which("recollindex") and shutil.which("recollq"):
+            conf = work / "recoll"
+            conf.mkdir()
+            (conf / "recoll.conf").write_text(f"topdirs = {folder}\nskippedNames = .done\n")
+            ingest["recoll (recollindex / recollq)"] = ["recollindex", "-c", str(conf)]
+            search["recoll (recollindex / recollq)"] = lambda q, conf=conf: ["recollq", "-c", str(conf), "-n", "20", q]
+        else:
+            row("peers", f"{n:,}: recoll", "not installed", "", "", "apt-get install recollcmd")
+        su = shutil.which("sqlite-utils") or str(Path(sys.executable).with_name("sqlite-utils"))
+        if Path(su).exists():
+            sdb = work / "su.db"
+            files = [str(f) for f in sorted(folder.rglob("*.txt"))]
+            lst = work / "files.txt"
+            lst.write_text("\n".join(files))
+            ingest["sqlite-utils insert-files + FTS5 (no parsing)"] = [
+                "sh", "-c", f"xargs -d '\\n' {su} insert-files --text {sdb} docs < {lst} && "
+                f"{su} enable-fts {sdb} docs content"]
+            search["sqlite-utils insert-files + FTS5 (no parsing)"] = lambda q, su=su, sdb=sdb: [
+                su, "search", str(sdb), "docs", q, "--limit", "20", "-c", "path"]
+        else:
+            row("peers", f"{n:,}: sqlite-utils", "not installed", "", "", "pip install sqlite-utils")
+        bare = work / "bare-index"
+        bare.mkdir()
+        ingest["a bare tantivy-py index (no parsing, no store): the floor"] = [
+            sys.executable, "-c", BARE_INDEX, str(folder), str(bare)]
+        search["a bare tantivy-py index (no parsing, no store): the floor"] = lambda q, bare=bare: [
+            sys.executable, "-c", BARE_SEARCH, str(bare), q]
+        for label, cmd in ingest.items():
+            t = time.perf_counter()
+            done = subprocess.run(cmd, capture_output=True, env=TIMING_ENV)
+            el = time.perf_counter() - t
+            note = "" if done.returncode in (0, 1) else f"exit {done.returncode}: {done.stderr[-200:]!r}"
+            row("peers", f"{n:,}: ingest, {label}", f"{n / el:,.0f} files/s", "", "", note or f"{el:.1f} s")
+        if shutil.which("rg"):
+            search["ripgrep -li (no index)"] = lambda q, folder=folder: ["rg", "-li", q.strip('"'), str(folder)]
+        search["grep -rli (no index)"] = lambda q, folder=folder: ["grep", "-rli", q.strip('"'), str(folder)]
+        for qlabel, q in queries.items():
+            t = _race({label: make(q) for label, make in search.items()}, max(5, a.runs))
+            for label, sec in t.items():
+                row("peers", f"{n:,}: search {qlabel}, {label}", f"{sec * 1000:.0f} ms")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -1042,7 +1126,7 @@ def write_md(path: Path, cmd: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("what", choices=["parse", "store", "search", "ingest", "rescan", "latency", "export", "cli",
-                                     "serve", "webload", "stories", "mongo", "scale", "all"])
+                                     "serve", "webload", "stories", "mongo", "scale", "peers", "all"])
     ap.add_argument("--sizes", default="10000,100000", help="article counts of the scale bench")
     ap.add_argument("--seed", type=int, default=7, help="of the labelled story set (stories)")
     ap.add_argument("--seconds", type=float, default=30.0, help="length of the web load run (webload)")
@@ -1061,7 +1145,7 @@ def main() -> int:
         "parse": bench_parse, "store": bench_store, "ingest": bench_ingest, "rescan": bench_rescan,
         "search": bench_search, "latency": bench_latency, "export": bench_export, "cli": bench_cli,
         "serve": bench_serve, "webload": bench_webload, "stories": bench_stories,
-        "mongo": bench_mongo, "scale": bench_scale,
+        "mongo": bench_mongo, "scale": bench_scale, "peers": bench_peers,
     }
     order = list(funcs) if a.what == "all" else [a.what]
     for name in order:
