@@ -493,6 +493,27 @@ def test_an_older_store_gets_its_search_arrays_and_stories_when_a_writer_opens_i
     s.close()
 
 
+def test_a_schema_6_store_gets_arrays_made_by_the_one_analyzer(write_article: Any) -> None:
+    """Schema 7: the search arrays of a store made when MongoDB folded with its own table (ß -> s)
+    are made again by the analyzer the SQLite index uses (ß -> ss), 500 at a time, on a writer's
+    open; a reader finds Straße as strasse then."""
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    s = MongoStore("mongodb://mongomock/old6", client=client)
+    for i in range(3):
+        s.upsert_many([item_for(write_article(f"a{i}.txt", title=f"Die Straße {i}", body="Die Straße ist lang."))])
+    # what schema 6 left: arrays folded with the old table (ß -> s)
+    s.articles.update_many({}, {"$set": {"terms": ["die", "strase", "ist", "lang"],
+                                         "words": ["die", "strase", "ist", "lang"], "t_title": ["strase"]}})
+    s.meta.update_one({"_id": "schema"}, {"$set": {"version": 6}})
+    assert list(s.search("strasse", Filters())) == []
+    s.close()
+    s = MongoStore("mongodb://mongomock/old6", client=client)
+    assert len(list(s.search("strasse", Filters()))) == 3 and len(list(s.search("Straße", Filters()))) == 3
+    assert s.meta.find_one({"_id": "schema"})["version"] == SCHEMA_VERSION
+    s.close()
+
+
 # ---------------------------------------------------------------- 5, 6, 7: sorts, options, readers
 
 
