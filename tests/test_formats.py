@@ -586,6 +586,8 @@ def test_text_that_looks_like_markup_survives_a_markdown_export(text: str) -> No
     ('<a rel="author" href="/p/1"><span>Ana de Souza</span></a> <a href="/authors/">View All</a>', ("Ana de Souza",)),
     ('<a rel="license" href="https://creativecommons.org/licenses/by/4.0/">Creative Commons License</a>', ()),
     ('<a href="/staff/">Our Staff</a>', ()),
+    ('<a href="/author/ana">Ana Lima</a> and <a href="/author/bo">Bo Chan</a>', ("Ana Lima", "Bo Chan")),
+    ('<meta name="author" value="Cara Diaz">', ("Cara Diaz",)),  # value=, not content=
 ])
 def test_an_author_the_page_links_to_is_read_when_the_extractor_finds_none(byline: str,
                                                                             expected: tuple[str, ...]) -> None:

@@ -7,6 +7,7 @@ only here, on first use."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from archive.errors import ParseError
@@ -124,13 +125,23 @@ def _page_titles(data: bytes) -> tuple[str, str]:
     head = data[:400_000]
     m = _TITLE_TAG.search(head)
     doc = html.unescape(m[1].decode("utf-8", "replace")) if m else ""
-    og = ""
+    og = next((v for k, attrs in _metas(head) if k == b"og:title" and (v := _attr(attrs, b"content"))), "")
+    return " ".join(doc.split()), " ".join(og.split())
+
+
+def _metas(head: bytes) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
+    """Each ``<meta>`` of ``head``: its name (or property), lower-cased, and its attributes."""
     for meta in _META.finditer(head):
         attrs = {k.lower(): (v1 if v1 is not None else v2) for k, v1, v2 in _ATTR.findall(meta[0])}
-        if (attrs.get(b"property") or attrs.get(b"name") or b"").lower() == b"og:title" and attrs.get(b"content"):
-            og = html.unescape(attrs[b"content"].decode("utf-8", "replace"))
-            break
-    return " ".join(doc.split()), " ".join(og.split())
+        yield (attrs.get(b"property") or attrs.get(b"name") or b"").lower(), attrs
+
+
+def _attr(attrs: dict[bytes, bytes], key: bytes) -> str:
+    """One attribute's value as text, unescaped ("" when missing)."""
+    import html
+
+    v = attrs.get(key)
+    return html.unescape(v.decode("utf-8", "replace")) if v else ""
 
 
 def _without_site(title: str) -> str:
@@ -203,11 +214,10 @@ def parse_mhtml(data: bytes, path: str | None = None) -> ParsedArticle:
 
 # Where a page names its author when the extractor found none: a link to an author's page
 # (rel="author", or an address under /author/, /authors/, /people/, /staff/, /profile/), or a meta
-# author given as value= rather than content=. Only a text that looks like a name counts.
+# author given as value= rather than content= (_page_authors). Only a text that looks like a name counts.
 _AUTHOR_LINK = re.compile(
     rb"""<a\b[^>]*?(?:\brel=["']?author\b|\bhref=["'][^"']*/(?:authors?|people|staff|profiles?)/[^"']*["'])"""
     rb"""[^>]*>\s*(?:<(?:span|strong|b)\b[^>]*>\s*)?([^<]{3,60}?)\s*<""", re.I)
-_META_AUTHOR_VALUE = re.compile(rb"""<meta\s+name=["']author["']\s+value=["']([^"']{3,80})["']""", re.I)
 _LINK_WORDS = re.compile(r"(?i)\b(?:view|all|more|posts|stories|articles|author|authors|profile|bio|follow|"
                         r"contact|about|staff|team|editors?|contributors?|home|news)\b")
 _NAME_LIKE = re.compile(r"^[A-Z\u00c0-\u00de][\w'\u2019.-]+"
@@ -219,14 +229,12 @@ def _page_authors(data: bytes) -> str | None:
     import html
 
     head = data[:400_000]
-    found: list[str] = []
-    for m in _META_AUTHOR_VALUE.finditer(head):
-        found.append(html.unescape(m[1].decode("utf-8", "replace")))
-    for m in _AUTHOR_LINK.finditer(head):
-        found.append(html.unescape(m[1].decode("utf-8", "replace")))
+    # A meta author given as value= (the extractor reads content= only), then the links.
+    found = [_attr(attrs, b"value") for k, attrs in _metas(head) if k == b"author"]
+    found += [html.unescape(m[1].decode("utf-8", "replace")) for m in _AUTHOR_LINK.finditer(head)]
     names = [" ".join(n.split()) for n in found]
     names = [n for n in dict.fromkeys(names) if _NAME_LIKE.match(n) and not _LINK_WORDS.search(n)]
-    return ", ".join(names[:3]) or None
+    return "; ".join(names[:3]) or None  # the separator _authors splits at
 
 
 def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
