@@ -148,9 +148,9 @@ def stem_head(word: str, stem_of_word: str) -> str:
 
 # Letters the folding changes other than by case (Latin letters with marks, ligatures, fullwidth
 # forms): a text without any is folded by lower() alone, offsets kept.
-FOLDED_LETTERS = re.compile("[\u00c0-\u02af\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff\ufb00-\ufb06\uff10-\uff5a]")
 _RANGES = ((0x00C0, 0x02B0), (0x1E00, 0x1F00), (0x2C60, 0x2C80), (0xA720, 0xA800), (0xFB00, 0xFB07),
-           (0xFF10, 0xFF5B))
+           (0xFF10, 0xFF5B))  # [lo, hi)
+FOLDED_LETTERS = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi - 1)}" for lo, hi in _RANGES) + "]")
 
 
 @functools.cache

@@ -44,7 +44,8 @@ def suggestion(text: str, near: Callable[[str], Iterable[tuple[str, int]]]) -> s
     when no word changes. Phrases, prefixes and exclusions are left as typed."""
     out = text
     changed = False
-    for t in (*parse_query(text).positive, *(t for g in parse_query(text).any_of for t in g)):
+    q = parse_query(text)
+    for t in (*q.positive, *(t for g in q.any_of for t in g)):
         if t.prefix or t.phrase or not t.words[0].isalpha():
             continue
         typed = t.words[0]
