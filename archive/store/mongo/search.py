@@ -21,6 +21,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
+from archive.fields import SEARCH_WEIGHTS
 from archive.search.analyzer import stem
 from archive.search.match import matches, term_words
 from archive.search.query import SearchQuery, Term, parse_query
@@ -36,6 +37,9 @@ def _stems(t: Term) -> list[str]:
 
 
 _NOTHING: dict[str, Any] = {"_id": {"$in": []}}  # a term without words (all too long) matches nothing
+# A stem's weight where it is found: the body's, plus the title's or (authors and tags share an
+# array) the authors' weight of the document's fields (archive.fields).
+_IN_TITLE, _IN_META = SEARCH_WEIGHTS["title"], SEARCH_WEIGHTS["authors"]
 
 
 def _cond(t: Term) -> dict[str, Any]:
@@ -98,7 +102,8 @@ class SearchMixin:
                     continue
                 terms = set(d.get("terms") or ())
                 title, meta = set(d.get("t_title") or ()), set(d.get("t_meta") or ())
-                score = sum(w * (1 + 10 * (s in title) + 5 * (s in meta)) for s, w in idf.items() if s in terms)
+                score = sum(w * (1 + _IN_TITLE * (s in title) + _IN_META * (s in meta))
+                            for s, w in idf.items() if s in terms)
                 yield round(score, 6), d["_id"]
 
         def order(x: tuple[float, str]) -> tuple[float, str]:
@@ -146,8 +151,9 @@ class SearchMixin:
         cur = self.articles.find(condition(q, self._filter(filters))).sort([("published", order), ("_id", order)])
         words = q.highlight_words()
         n = 0
+        check = not exact(q)
         for d in self._iter(cur, lambda d: d):
-            if not exact(q) and not matches(q, _text_of(d)):
+            if check and not matches(q, _text_of(d)):
                 continue
             art = from_mongo(d)
             yield Hit(art, 0.0, make_snippet(art.body, words))
