@@ -121,6 +121,11 @@ class Keeper:
     def __init__(self, backend: StoryBackend) -> None:
         self.b = backend
         self._shingles: dict[str, frozenset[int]] = {}
+        self._moved: dict[str, str | None] = {}  # stories this keeper set since place() last began
+
+    def _put(self, id: str, placement: Placement | None) -> None:
+        self._moved[id] = placement.story if placement is not None else None
+        self.b.story_put(id, placement)
 
     def _sh(self, p: Peer) -> frozenset[int]:
         s = self._shingles.get(p.id)
@@ -152,6 +157,7 @@ class Keeper:
         """Index a live article (new, changed or back) and put it in its story, if it has one.
         ``keys``: its band keys, when a parse worker computed them."""
         self._shingles.pop(art.id, None)
+        self._moved.clear()  # the candidates below are read now: later changes are noted here
         keys = list(keys) if keys is not None else signature(art.body)
         self.b.story_index(art.id, keys, art.url_key)
         peers = self.b.story_peers(keys, art.url_key, art.id)
@@ -205,19 +211,20 @@ class Keeper:
         if anchor is None:
             return
         for p in peers:
-            cur = self.b.story_peer(p.id)  # as it is now: this placement may have changed it
-            if cur is None or cur.story == story or cur.id == story:
+            # As it is now (this placement may have moved it): read when the candidates were, or since.
+            cur = p._replace(story=self._moved[p.id]) if p.id in self._moved else p
+            if cur.story == story or cur.id == story:
                 continue
             if cur.story is None:
                 cont = _copy(self._sh(cur), self._sh(anchor))
                 if cont is not None:
-                    self.b.story_put(cur.id, Placement(story, NEAR_DUPLICATE, round(cont, 4)))
+                    self._put(cur.id, Placement(story, NEAR_DUPLICATE, round(cont, 4)))
             elif cur.story == cur.id and _first(anchor) < _first(cur):
                 members = self.b.story_members(cur.id)
                 conts = [_copy(self._sh(m), self._sh(anchor)) for m in members]
                 if all(c is not None for c in conts):
                     for m, c in zip(members, conts, strict=True):
-                        self.b.story_put(m.id, Placement(story, NEAR_DUPLICATE, round(c or 0.0, 4)))
+                        self._put(m.id, Placement(story, NEAR_DUPLICATE, round(c or 0.0, 4)))
 
     def _join(self, art: Peer, peer: Peer, reason: str) -> Placement:
         """Put ``art`` in ``peer``'s story, or start one with ``peer`` (the earlier seen of the two
@@ -229,10 +236,10 @@ class Keeper:
             # The article is older than the one it matches (an import): it anchors the story.
             anchor, art = art, anchor
         if anchor.story is None:
-            self.b.story_put(anchor.id, Placement(anchor.id, reason, 1.0))
+            self._put(anchor.id, Placement(anchor.id, reason, 1.0))
         cont = 1.0 if art.body == anchor.body else similarity(self._sh(art), self._sh(anchor))[0]
         placement = Placement(anchor.id, reason, round(cont, 4))
-        self.b.story_put(art.id, placement)
+        self._put(art.id, placement)
         return placement
 
     def remove(self, id: str, story: str | None) -> None:
@@ -243,14 +250,14 @@ class Keeper:
         self._shingles.pop(id, None)
         if story is None:
             return
-        self.b.story_put(id, None)
+        self._put(id, None)
         members = [m for m in self.b.story_members(story) if m.id != id]
         if story != id:
             if len(members) == 1:
-                self.b.story_put(members[0].id, None)
+                self._put(members[0].id, None)
             return
         for m in members:
-            self.b.story_put(m.id, None)
+            self._put(m.id, None)
         for m in sorted(members, key=_first):
             self.place(m._replace(story=None))
 
