@@ -8,9 +8,8 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from archive.models import iso
 from archive.store.records import Filters, Story, StoryMember, assemble_stories
-from archive.stories.reasons import NEAR_DUPLICATE, seen_key
+from archive.stories.reasons import NEAR_DUPLICATE, seen_key, seen_of
 
 if TYPE_CHECKING:  # the keeper writes; a read never imports it
     from archive.stories.keeper import Keeper, Peer, Placement
@@ -130,9 +129,7 @@ class StoriesMixin:
         return assemble_stories(ids, self._story_rows(ids))
 
     def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
-        from archive.store.sqlite_rows import A_COLS, DOC_COLS, NCOLS, row_article
-
-        _STORY = DOC_COLS.index("story")
+        from archive.store.sqlite_rows import A_COLS, NCOLS, row_article
 
         for k in range(0, len(ids), 500):
             chunk = ids[k : k + 500]
@@ -142,4 +139,4 @@ class StoriesMixin:
             for r in rows:
                 art = row_article(r)
                 m = StoryMember(art, r[NCOLS] if r[NCOLS] is not None else 0.0, r[NCOLS + 1] or NEAR_DUPLICATE)
-                yield r[_STORY], m, seen_key(iso(art.ingested_at) or "", art.source.mtime)
+                yield art.story or "", m, seen_of(art)

@@ -22,8 +22,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from archive.models import Article, iso
-from archive.stories.reasons import NEAR_DUPLICATE, SAME_URL, seen_key
+from archive.models import Article
+from archive.stories.reasons import NEAR_DUPLICATE, SAME_URL, seen_of
 from archive.stories.signature import shingles, signature, similarity
 from archive.stories.urls import canonical_url
 
@@ -102,7 +102,7 @@ def _first(p: Peer) -> tuple[str, str]:
 
 def peer_of(a: Article) -> Peer:
     """An article just written, as the keeper sees it (alone until placed)."""
-    return Peer(a.id, None, seen_key(iso(a.ingested_at) or "", a.source.mtime), a.body, canonical_url(a.url))
+    return Peer(a.id, None, seen_of(a), a.body, canonical_url(a.url))
 
 
 # An article of a write to place: itself, the story it was in before the write, its band keys if known.

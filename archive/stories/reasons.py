@@ -3,7 +3,7 @@ first seen (the order of a story's members)."""
 
 from __future__ import annotations
 
-from archive.models import iso
+from archive.models import Article, iso
 
 NEAR_DUPLICATE, SAME_URL = "near-duplicate", "same-url"
 
@@ -19,3 +19,8 @@ def seen_key(ingested_at: str, mtime: float) -> str:
     except (OverflowError, OSError, ValueError):
         saved = ingested_at
     return f"{min(ingested_at, saved)} {mtime:020.6f}"
+
+
+def seen_of(a: Article) -> str:
+    """Peer.seen of a stored article (see :func:`seen_key`)."""
+    return seen_key(iso(a.ingested_at) or "", a.source.mtime)

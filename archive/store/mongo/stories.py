@@ -10,7 +10,7 @@ from typing import Any
 from archive.models import iso
 from archive.store.records import Filters, Story, StoryMember, assemble_stories
 from archive.stories.keeper import MAX_CANDIDATES, Keeper, Peer, Placement, choose_candidates
-from archive.stories.reasons import NEAR_DUPLICATE, seen_key
+from archive.stories.reasons import NEAR_DUPLICATE, seen_key, seen_of
 
 _PEER_FIELDS = {"story": 1, "ingested_at": 1, "source.mtime": 1, "body": 1, "story_url": 1}
 
@@ -104,4 +104,4 @@ class StoriesMixin:
                 art = from_mongo(d)
                 sim = d.get("story_similarity")
                 m = StoryMember(art, float(sim) if sim is not None else 0.0, d.get("story_reason") or NEAR_DUPLICATE)
-                yield d["story"], m, _peer(d).seen
+                yield d["story"], m, seen_of(art)
