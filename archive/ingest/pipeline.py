@@ -29,11 +29,7 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger("archive.ingest")
-
-
 POOL_THRESHOLD = 256  # below this many files a process pool costs more than it saves
-
-
 PROGRESS_EVERY = 5.0  # seconds between progress lines of a long run (the daemon's first scan)
 
 
