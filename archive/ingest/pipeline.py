@@ -58,6 +58,10 @@ class _Run:
         return f"ingesting: {self.done:,} of {self.total:,} files ({rate:,.0f} files/s, about {left} left)"
 
 
+def _log_failure(f: Failure) -> None:
+    log.warning("failed %s: %s", f.path, f.reason, extra={"event": "failed", "path": f.path, "reason": f.reason})
+
+
 def _duration(seconds: float) -> str:
     s = int(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
@@ -256,10 +260,9 @@ class Ingester:
             elif self.log_each and r.outcome != "unchanged":
                 log.info("%s %s", r.outcome, r.path, extra={"event": r.outcome, "path": r.path, "id": r.id,
                                                              "revision": r.revision})
+        s.failed += len(fails)
         for f in fails:
-            s.failed += 1
-            log.warning("failed %s: %s", f.path, f.reason, extra={"event": "failed", "path": f.path,
-                                                                  "reason": f.reason})
+            _log_failure(f)
         if not_files:
             s.deleted += self.delete(not_files)
         self.totals.add(s)
@@ -439,8 +442,7 @@ class Ingester:
             self.store.record_failures(unreadable)
             s.failed += len(unreadable)
             for f in unreadable:
-                log.warning("failed %s: %s", f.path, f.reason, extra={"event": "failed", "path": f.path,
-                                                                      "reason": f.reason})
+                _log_failure(f)
         if singles:
             known = self.known_at(f.path for f in singles)
             todo, same = self.plan(singles, known)
