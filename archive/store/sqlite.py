@@ -206,6 +206,20 @@ _ORDER = {
 }
 
 
+_KNOWN = "SELECT id, path, sha256, size, mtime, inode, device, deleted_at IS NOT NULL FROM articles"
+_FAILURE = "SELECT path, code, reason, size, mtime, sha256, failed_at FROM failures"
+
+
+def _known(r: Sequence[Any]) -> KnownFile:
+    """A row of ``_KNOWN``."""
+    return KnownFile(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
+
+
+def _failure(r: Sequence[Any]) -> Failure:
+    """A row of ``_FAILURE``."""
+    return Failure(path=r[0], code=r[1], reason=r[2], size=r[3], mtime=r[4], sha256=r[5], failed_at=parse_iso(r[6]))
+
+
 class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
     """The embedded store (default)."""
 
@@ -409,11 +423,8 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         now = utcnow()
         with self._write():
             rows: dict[str, Any] = {}
-            paths = [i.source.path for i in items]
-            for k in range(0, len(paths), 500):
-                chunk = paths[k : k + 500]
-                q = f"SELECT {COLS} FROM articles WHERE path IN ({','.join('?' * len(chunk))})"
-                rows.update((r[PATH_COL], r) for r in self.db.execute(q, chunk))
+            rows.update((r[PATH_COL], r) for r in self._where_in(
+                f"SELECT {COLS} FROM articles", "path", [i.source.path for i in items], self.db))
             seen: set[str] = set()
             self._staged = []
             self._placing = []
@@ -547,42 +558,34 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         return counts
 
     # ------------------------------------------------------------ reads
+    def _where_in(self, sql: str, column: str, values: Sequence[Any], db: sqlite3.Connection | None = None
+                  ) -> Iterator[Any]:
+        """The rows of ``sql`` whose ``column`` is one of ``values`` (asked 500 at a time), read on
+        the reading connection or ``db`` (a writer's, inside its transaction)."""
+        for k in range(0, len(values), 500):
+            chunk = list(values[k:k + 500])
+            q = f"{sql} WHERE {column} IN ({','.join('?' * len(chunk))})"
+            yield from (db.execute(q, chunk) if db is not None else self._read(q, chunk))
+
     def known_files(self, prefix: str | None = None) -> Iterator[KnownFile]:
-        sql = "SELECT id, path, sha256, size, mtime, inode, device, deleted_at IS NOT NULL FROM articles"
-        args: tuple[Any, ...] = ()
+        sql = _KNOWN
+        args: tuple[str, ...] = ()
         if prefix:
             sql += " WHERE path >= ? AND path < ?"
             p = prefix.rstrip("/") + "/"
             args = (p, p[:-1] + "0")  # "0" sorts right after "/"
         for r in self._read(sql, args):
-            yield KnownFile(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
+            yield _known(r)
 
     def known_at(self, paths: Sequence[str]) -> dict[str, KnownFile]:
-        out: dict[str, KnownFile] = {}
-        for k in range(0, len(paths), 500):
-            chunk = list(paths[k:k + 500])
-            for r in self._read("SELECT id, path, sha256, size, mtime, inode, device, deleted_at IS NOT NULL"
-                                f" FROM articles WHERE path IN ({','.join('?' * len(chunk))})", chunk):
-                out[r[1]] = KnownFile(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
-        return out
+        return {k.path: k for k in map(_known, self._where_in(_KNOWN, "path", paths))}
 
     def failures_at(self, paths: Sequence[str]) -> list[Failure]:
-        out: list[Failure] = []
-        for k in range(0, len(paths), 500):
-            chunk = list(paths[k:k + 500])
-            out += [Failure(path=r[0], code=r[1], reason=r[2], size=r[3], mtime=r[4], sha256=r[5],
-                            failed_at=parse_iso(r[6])) for r in self._read(
-                "SELECT path, code, reason, size, mtime, sha256, failed_at FROM failures"
-                f" WHERE path IN ({','.join('?' * len(chunk))})", chunk)]
-        return out
+        return [_failure(r) for r in self._where_in(_FAILURE, "path", paths)]
 
     def move_candidates(self, device: int, inode: int, sha256: str) -> list[KnownFile]:
-        rows = self._read(
-            "SELECT id, path, sha256, size, mtime, inode, device, deleted_at IS NOT NULL FROM articles"
-            " WHERE (device=? AND inode=?) OR sha256=?",
-            (device, inode, sha256),
-        ).fetchall()
-        return [KnownFile(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
+        rows = self._read(f"{_KNOWN} WHERE (device=? AND inode=?) OR sha256=?", (device, inode, sha256)).fetchall()
+        return [_known(r) for r in rows]
 
     def get(self, id: str) -> Article | None:
         row = self._read(f"SELECT {COLS} FROM articles WHERE id=?", (id,)).fetchone()
@@ -726,11 +729,8 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
                 yield Article.from_stored(json.loads(r[0]))
 
     def failures(self) -> Iterator[Failure]:
-        for r in self._read(
-            "SELECT path, code, reason, size, mtime, sha256, failed_at FROM failures ORDER BY failed_at DESC, path"
-        ):
-            yield Failure(path=r[0], code=r[1], reason=r[2], size=r[3], mtime=r[4], sha256=r[5],
-                          failed_at=parse_iso(r[6]))  # type: ignore[arg-type]
+        for r in self._read(f"{_FAILURE} ORDER BY failed_at DESC, path"):
+            yield _failure(r)
 
     def stats(self, filters: Filters) -> Stats:
         where, args = self._where(filters._replace(include_deleted=True))

@@ -219,7 +219,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         out: list[Failure] = []
         for k in range(0, len(paths), 500):
             cur = self.fails.find({"_id": {"$in": list(paths[k:k + 500])}})
-            out += self._iter(cur, lambda d: Failure(**{k: v for k, v in d.items() if k != "_id"}))
+            out += self._iter(cur, _failure)
         return out
 
     def move_candidates(self, device: int, inode: int, sha256: str) -> list[KnownFile]:
@@ -307,7 +307,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
 
     def failures(self) -> Iterator[Failure]:
         cur = self.fails.find({}).sort([("failed_at", -1), ("_id", 1)])
-        yield from self._iter(cur, lambda d: Failure(**{k: v for k, v in d.items() if k != "_id"}))
+        yield from self._iter(cur, _failure)
 
     def stats(self, filters: Filters) -> Stats:
         live = self._filter(filters._replace(include_deleted=False))
@@ -405,3 +405,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
                     by_sha.setdefault(d["source"]["sha256"], []).append(from_mongo(d))
         return [by_sha[s] for s in shas if s in by_sha]
 
+
+def _failure(d: dict[str, Any]) -> Failure:
+    """A failure from its document (keyed by its path)."""
+    return Failure(**{k: v for k, v in d.items() if k != "_id"})
