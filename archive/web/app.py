@@ -27,7 +27,7 @@ from archive.store.base import Store
 from archive.store.records import Filters
 from archive.web import query as wq
 from archive.web.openapi import OPENAPI
-from archive.web.render import diff_html, field_changes, snippet_html, timeline_svg
+from archive.web.render import diff_html, diff_views, field_changes, snippet_html, timeline_svg
 
 HERE = Path(__file__).parent
 
@@ -166,8 +166,8 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
                 except (ValueError, KeyError):
                     raise UsageError(f"diff {spec!r}: give two revisions of this article as A..B") from None
                 # bounded: see render. The changes with a paragraph of context; the whole text on demand.
-                diff = {"from": a, "to": b, "html": diff_html(old.body, new.body, context=1),
-                        "whole": diff_html(old.body, new.body), "fields": field_changes(old, new)}
+                changes, whole = diff_views(old.body, new.body, context=1)
+                diff = {"from": a, "to": b, "html": changes, "whole": whole, "fields": field_changes(old, new)}
             story = s.story(art.story) if art.story else None
             return art, history, diff, story, s.similar(art, SIMILAR_ON_PAGE)
 

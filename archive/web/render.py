@@ -131,32 +131,20 @@ def field_changes(old: Any, new: Any) -> list[tuple[str, str, str]]:
             and getattr(old, f.name) != getattr(new, f.name)]
 
 
-def diff_html(old: str, new: str, context: int | None = None) -> Markup:
-    """A diff of two bodies: paragraphs first, then words within the changed paragraphs (removed
-    words in ``<del>``, added in ``<ins>``); everything escaped. With ``context``, only that many
-    unchanged paragraphs are kept around each change (the rest said as a count). Its cost is
-    bounded whatever the text: blocks too large to diff word by word are shown removed and added
-    whole."""
+def _diff_parts(old: str, new: str) -> list[tuple[bool, list[Markup]]]:
+    """A diff of two bodies as runs: (unchanged?, its paragraphs' markup). Paragraphs first, then
+    words within the changed paragraphs (removed words in ``<del>``, added in ``<ins>``); everything
+    escaped. Its cost is bounded whatever the text: blocks too large to diff word by word are shown
+    removed and added whole."""
     pa, pb = old.split("\n\n"), new.split("\n\n")
-    out: list[Markup] = []
+    out: list[tuple[bool, list[Markup]]] = []
 
     def words(ws: Sequence[str]) -> Markup:
         return Markup(" ").join(Markup("</p><p>") if w == "\n\n" else escape(w) for w in ws)
 
-    ops = _opcodes(pa, pb, PARAGRAPH_DIFF_CELLS)
-    for n, (op, i1, i2, j1, j2) in enumerate(ops):
+    for op, i1, i2, j1, j2 in _opcodes(pa, pb, PARAGRAPH_DIFF_CELLS):
         if op == "equal":
-            same = [Markup("<p>{}</p>").format(par) for par in pa[i1:i2]]
-            head = context if context is not None and n > 0 else 0  # after a change
-            tail = context if context is not None and n < len(ops) - 1 else 0  # before one
-            if context is None or head + tail >= len(same):
-                out.extend(same)
-            else:
-                skipped = len(same) - head - tail
-                out.extend(same[:head])
-                out.append(Markup('<p class="skipped">… {} unchanged paragraph{} …</p>').format(
-                    skipped, "" if skipped == 1 else "s"))
-                out.extend(same[len(same) - tail:])
+            out.append((True, [Markup("<p>{}</p>").format(par) for par in pa[i1:i2]]))
             continue
         a = _TOKENS.findall("\n\n".join(pa[i1:i2]))
         b = _TOKENS.findall("\n\n".join(pb[j1:j2]))
@@ -168,5 +156,35 @@ def diff_html(old: str, new: str, context: int | None = None) -> Markup:
                 block.append(Markup("<del>{}</del>").format(words(a[k1:k2])))
             if wop in ("insert", "replace") and m2 > m1:
                 block.append(Markup("<ins>{}</ins>").format(words(b[m1:m2])))
-        out.append(Markup("<p>") + Markup(" ").join(block) + Markup("</p>"))
+        out.append((False, [Markup("<p>") + Markup(" ").join(block) + Markup("</p>")]))
+    return out
+
+
+def _joined(parts: list[tuple[bool, list[Markup]]], context: int | None) -> Markup:
+    """The runs as one piece of markup; with ``context``, only that many unchanged paragraphs kept
+    around each change (the rest said as a count)."""
+    out: list[Markup] = []
+    for n, (same, paras) in enumerate(parts):
+        head = context if context is not None and n > 0 else 0  # after a change
+        tail = context if context is not None and n < len(parts) - 1 else 0  # before one
+        if not same or context is None or head + tail >= len(paras):
+            out.extend(paras)
+            continue
+        skipped = len(paras) - head - tail
+        out.extend(paras[:head])
+        out.append(Markup('<p class="skipped">… {} unchanged paragraph{} …</p>').format(
+            skipped, "" if skipped == 1 else "s"))
+        out.extend(paras[len(paras) - tail:])
     return Markup("").join(out)
+
+
+def diff_html(old: str, new: str) -> Markup:
+    """The whole of two bodies' diff (see _diff_parts)."""
+    return _joined(_diff_parts(old, new), None)
+
+
+def diff_views(old: str, new: str, context: int) -> tuple[Markup, Markup]:
+    """The changes with ``context`` paragraphs around each, and the whole text with its changes,
+    from one diff."""
+    parts = _diff_parts(old, new)
+    return _joined(parts, context), _joined(parts, None)
