@@ -1,4 +1,4 @@
-"""What the CLI shows a person at a terminal: short paths, score bars, highlighted snippets, and
+"""What the CLI shows a person at a terminal: paths as typed, score bars, highlighted snippets, and
 log lines that print above a live progress bar instead of into it. Only the CLI imports this."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-ELLIPSIS = "…"
 # C0 and C1 control characters (ESC among them) but tab and newline: text from files must never
 # drive the terminal (set its title, clear the screen, move the cursor).
 _CONTROLS = {c: None for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))}
@@ -31,28 +30,6 @@ def safe_console(**options: Any) -> Any:
                 s if s.control else Segment(safe(s.text), s.style) for s in buffer))
 
     return SafeConsole(**options)
-
-
-def shorten_middle(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters by removing its middle (the file name at the end and
-    the top folder at the start are what tell paths apart)."""
-    if width < 5 or len(text) <= width:
-        return text
-    keep = width - 1
-    head = keep // 3
-    return text[:head] + ELLIPSIS + text[len(text) - (keep - head):]
-
-
-def shorten_path(path: str, width: int) -> str:
-    """``path`` cut to ``width`` by removing the middle of its folders: the file name, which is
-    what tells two paths apart, stays whole whenever it fits."""
-    if len(path) <= width:
-        return path
-    head, sep, name = path.rpartition("/")
-    if not sep or len(name) + 3 > width:
-        return shorten_middle(path, width)
-    room = width - len(name) - 2  # "…" and the "/" before the name
-    return head[: max(1, room)] + ELLIPSIS + "/" + name
 
 
 def display_path(path: str, roots: Sequence[str] = ()) -> str:

@@ -217,18 +217,6 @@ def whole_paths(paths: list[str], roots: list[str], width: int) -> list[str]:
     return out
 
 
-def short_paths(paths: list[str], roots: list[str], columns: int, room: int | None = None) -> list[str]:
-    """Paths for a table's key column: relative where they can be, then cut in the middle to at
-    most a little over half the screen, or to ``room`` characters (the file names stay whole;
-    other columns wrap)."""
-    from archive.cli.console import display_path, shorten_path
-
-    shown = [display_path(p, roots) for p in paths]
-    limit = room if room is not None else max(22, columns * 11 // 20 - 2)
-    width = min(max((len(p) for p in shown), default=0), limit)
-    return [shorten_path(p, width) for p in shown]
-
-
 def roots_of(store: Store) -> list[str]:
     """The folders daemons watch with this store: paths are shown relative to them."""
     from archive.errors import ArchiveError
