@@ -547,9 +547,9 @@ def test_a_furniture_heading_is_never_the_title(heading: str, expected: str) -> 
 def test_a_pages_byline_keeps_the_names_only(byline: str, page: str, expected: tuple[str, ...]) -> None:
     """Issue 23: page furniture after a name (links, 'Updated', a role, the outlet, a month) is not
     part of it; case duplicates are one author; an initial keeps its dot where the page prints one."""
-    from archive.parsing.html import _authors
+    from archive.parsing.bylines import authors_of
 
-    assert _authors(byline, page) == expected
+    assert authors_of(byline, page) == expected
 
 
 def test_static_site_markdown_is_read_as_text() -> None:
@@ -598,3 +598,89 @@ def test_an_author_the_page_links_to_is_read_when_the_extractor_finds_none(bylin
     body = "".join(f"<p>Paragraph {i} of the report about the harbour and the new ferry line.</p>" for i in range(12))
     page = f"<html><head><title>Ferry</title></head><body><div>{byline}</div><article>{body}</article></body></html>"
     assert parse_html(page.encode(), "/x/ferry.html").authors == expected
+
+
+def _page(head: str, body_top: str = "", url: str = "https://news.example.com/a/1") -> bytes:
+    """A saved page with ``head`` metadata, ``body_top`` above the article and twelve paragraphs."""
+    body = "".join(f"<p>Paragraph {i} of the report about the harbour and the new ferry line.</p>" for i in range(12))
+    return (f'<html><head><link rel="canonical" href="{url}">{head}</head><body>{body_top}'
+            f"<article>{body}</article><footer>© 2022 Example Media</footer></body></html>").encode()
+
+
+@pytest.mark.parametrize(("head", "top", "expected"), [
+    # a footer's copyright year is not a date: no 1 January is invented from it
+    ("<title>Ferry line opens</title>", "", None),
+    # a date written the CJK way, with its time and an "updated" label
+    ("<title>Ferry line opens</title>", '<p class="date">2019年04月21日 12時00分更新</p>', dt.date(2019, 4, 21)),
+    # a meta's value given as value= (some savers write it so)
+    ('<title>Ferry line opens</title><meta name="article:published_time" value="2016-10-13T15:35:00+00:00">', "",
+     dt.date(2016, 10, 13)),
+    # a 1 January the page spells out is a date
+    ('<title>Ferry line opens</title><meta property="article:published_time" content="2020-01-01T09:00:00Z">',
+     "<time>1 January 2020</time>", dt.date(2020, 1, 1)),
+])
+def test_a_pages_date_is_read_not_invented(head: str, top: str, expected: dt.date | None) -> None:
+    """Issue 23: the extractor's copyright-year fallback (2022-01-01 for a 2019 page) is dropped and
+    the page's own date line read instead; CJK dates and value= metas are read."""
+    from archive.parsing.html import parse_html
+
+    assert parse_html(_page(head, top), "/x/ferry.html").published == expected
+
+
+@pytest.mark.parametrize(("head", "top", "title"), [
+    # the page's headline when the social title is a shorter rewrite of it
+    ('<meta property="og:title" content="Ferry line opens">',
+     "<h1>Ferry line opens to islanders after ten years of delay</h1>",
+     "Ferry line opens to islanders after ten years of delay"),
+    # furniture as the extracted heading: the declared title without the site's name
+    ('<title>Ferry line opens to islanders | Example News</title><meta property="og:site_name" content="Example News">',
+     "<h1>Follow us on Twitter</h1><h1>Subscribe</h1>", "Ferry line opens to islanders"),
+    # inline tags in a headline join words as the page prints them
+    ('<meta property="og:title" content="Metroid, the story">', "<h1>The story of <em>Metroid</em>, told again</h1>",
+     "The story of Metroid, told again"),
+])
+def test_a_pages_title_is_its_headline(head: str, top: str, title: str) -> None:
+    """Issue 23: a headline, not a social rewrite of it, furniture or the site's name."""
+    from archive.parsing.html import parse_html
+
+    assert parse_html(_page(head, top), "/x/ferry.html").title == title
+
+
+@pytest.mark.parametrize(("head", "top", "authors", "site"), [
+    # the outlet credited beside a person is not an author; a Twitter handle is not the site's name
+    ('<title>Ferry line opens</title><meta name="author" content="Jo Lane; CNN">'
+     '<meta name="twitter:site" content="@cnn">', "", ("Jo Lane",), "news.example.com"),
+    # a publisher's copyright line names no author, and is not the site's name
+    ('<title>Ferry line opens</title><meta name="author" content="Condé Nast">'
+     '<meta property="article:author" content="Emma Grey Ellis">'
+     '<meta property="og:site_name" content="Copyright (c) Condé Nast 2022">', "", ("Emma Grey Ellis",),
+     "news.example.com"),
+    # a desk's credit stays when no person is named
+    ('<title>Ferry line opens</title><meta name="author" content="BWW News Desk">'
+     '<meta property="og:site_name" content="Example News">', "", ("BWW News Desk",), "Example News"),
+    # a "By" line in the page's text when nothing else names the author
+    ("<title>Ferry line opens</title>", '<div>By <span class="n">Yomi Kazeem</span></div>', ("Yomi Kazeem",),
+     "news.example.com"),
+    # a Facebook address is not the site's name
+    ('<title>Ferry line opens</title><meta property="article:publisher" content="https://www.facebook.com/x">',
+     "", (), "news.example.com"),
+])
+def test_a_pages_authors_are_people_and_its_site_a_name(head: str, top: str, authors: tuple[str, ...],
+                                                        site: str) -> None:
+    """Issue 23: authors are the people credited (the outlet only when no person is), the site a
+    name a reader would print."""
+    from archive.parsing.html import parse_html
+
+    got = parse_html(_page(head, top), "/x/ferry.html")
+    assert (got.authors, got.site) == (authors, site)
+
+
+def test_a_japanese_page_is_an_article() -> None:
+    """Issue 23: a page's main text in Japanese is counted a word per character, not refused as
+    "4 words"."""
+    from archive.parsing.html import parse_html
+
+    body = "<p>" + "東京の港に新しいフェリーが就航しました。" * 8 + "</p>"
+    page = f"<html><head><title>フェリー就航</title></head><body><article>{body}</article></body></html>"
+    got = parse_html(page.encode(), "/x/ferry.html")
+    assert got.title == "フェリー就航" and got.word_count > 100

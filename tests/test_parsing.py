@@ -258,7 +258,8 @@ _FEB26 = [
     "1987-02-26T15:01:01+01:00", "Thursday, 26 February 1987", "Thu, Feb 26, 1987", "26/02/1987", "02/26/1987",
     "26.02.1987", "Published: 26 February 1987", "Published on February 26, 1987 at 3:01 p.m. ET",
     "Updated February 26, 1987 3:01 p.m. ET", "26 février 1987", "26. Februar 1987", "26 de febrero de 1987",
-    "26-FEB-1987 15:01:01.79", "Posted 26 Feb 1987, 15:01 GMT",
+    "26-FEB-1987 15:01:01.79", "Posted 26 Feb 1987, 15:01 GMT", "1987年2月26日", "1987年02月26日 15時01分",
+    "1987년 2월 26일", "1987年2月26日（木）",
 ]
 
 
@@ -279,6 +280,11 @@ def test_published_wins_over_updated_whatever_the_order() -> None:
     assert a.published == dt.date(1987, 2, 26) and a.body == "Body text."
     b = parse_text("T\n\nUpdated: 3 March 1987\n\nBody text.\n")
     assert b.published == dt.date(1987, 3, 3)
+
+
+def test_a_cjk_sentence_holding_a_date_is_body_not_a_date_line() -> None:
+    a = parse_text("T\n\nこの記事は1987年2月26日に東京の港で書かれた長い文章の最初の段落です。\n\n次の段落。\n")
+    assert a.published is None and a.body.startswith("この記事は1987年2月26日")
 
 
 def test_the_configured_order_reads_ambiguous_numeric_dates() -> None:

@@ -67,6 +67,12 @@ _WIRE = re.compile(rf"(\d{{1,2}})-({_MONTH_RE})-(\d{{4}})" + _TIME, re.I)
 # another number beside it, and little else.
 _YEAR = re.compile(r"(?<!\d)(1[6-9]\d\d|20\d\d)(?!\d)")
 _DATEISH_PART = re.compile(rf"(?<![a-z])(?:{_MONTH_RE})(?![a-z])|\d{{1,2}}[/.\-]\d{{1,2}}|\d{{1,2}}:\d{{2}}", re.I)
+# Chinese, Japanese and Korean dates: 2019年4月21日 (2019년 4월 21일), perhaps a time, a weekday and a
+# label beside it ("2019年04月21日 12時00分更新", "最終更新日：2019年4月2日", "2019年3月15日公表").
+_CJK_DATE = re.compile(r"(\d{4})\s?[年년]\s?(\d{1,2})\s?[月월]\s?(\d{1,2})\s?[日일]")
+_CJK_AROUND = re.compile(r"\d{1,2}\s?[時:시]\s?\d{1,2}(?:\s?[分분])?|[(（][^)）]{1,3}[)）]|[\s:：.,、|/]")
+_CJK_UPDATED = re.compile(r"更新|修正|업데이트|수정")
+MAX_CJK_LABEL = 8  # characters beside a CJK date on its line ("最終更新日" is 5)
 # A date in a file name or path: 2019-09-30-title.md, 2019/09/30/title/, 20190930.
 _PATH_DATE = re.compile(r"(?<!\d)((?:1[6-9]|20)\d\d)([-/_.]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
 
@@ -100,6 +106,8 @@ def read_date(line: str, order: str = "dmy") -> DateLine | None:
     s = line.strip()
     if not s or len(s) > 90 or _DIGIT.search(s) is None:  # a paragraph, a byline: no date line
         return None
+    if not s.isascii() and (cjk := _cjk_date(s)) is not None:
+        return cjk
     s = _fold(s).strip(" .*_")
     updated = False
     if m := _LABEL.match(s + " "):
@@ -110,6 +118,18 @@ def read_date(line: str, order: str = "dmy") -> DateLine | None:
     s = s.rstrip(" .")
     d = _date_of(s, order)
     return DateLine(d, updated) if d is not None else None
+
+
+def _cjk_date(s: str) -> DateLine | None:
+    """A line holding a CJK date and little else (a time, a weekday, a short label)."""
+    m = _CJK_DATE.search(s)
+    if m is None or len(_CJK_AROUND.sub("", s[: m.start()] + s[m.end() :])) > MAX_CJK_LABEL:
+        return None
+    try:
+        d = _sane(dt.date(int(m[1]), int(m[2]), int(m[3])))
+    except ValueError:
+        return None
+    return DateLine(d, _CJK_UPDATED.search(s) is not None) if d is not None else None
 
 
 def _date_of(s: str, order: str) -> dt.date | None:

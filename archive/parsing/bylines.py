@@ -1,0 +1,144 @@
+"""Who wrote a saved page: the extractor's byline cleaned into names, and where else a page
+names its authors (a link to an author's page, a meta given as ``value=``).
+
+A byline carries page furniture ("Staff Writer", "Link Copied", a date, the outlet); a credit to
+the outlet itself ("CNN", "Condé Nast", "Us Weekly Staff") is kept only when no person is named."""
+
+from __future__ import annotations
+
+import re
+
+from archive.parsing.pagemeta import HEAD_BYTES, letters, meta_value, metas
+
+_AUTHOR_SPLIT = re.compile(r"\s*;\s*|\s*\|\s*")
+
+
+# What pages print after a byline's name: links, dates, a role, the outlet ("Oli Coleman View
+# author archive", "Emily Kirkpatrick Updated", "Pete Evans · CBC News", "Sam Stein Senior Politics
+# Editor", "Laura E Adkins December").
+_BYLINE_TAIL = re.compile(
+    r"(?i)\s+(?:view author archive|more (?:stories|articles|posts) by|get author rss|see full bio|"
+    r"link copied|updated|published|posted|lesedauer|read more|follow\b|email\b|twitter\b|"
+    r"(?:senior |chief |deputy |associate |contributing |staff |political |politics |business |foreign |"
+    r"national |managing |special )*(?:writer|reporter|editor|correspondent|columnist|contributor)\b|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d.*)?$|\d).*$")
+# Lower-case words after a name are the byline's furniture ("Aleš Vávra před", a credit's
+# "Caitlin Wooters using MAC Cosmetics", "Kyle Kellogg at Muse Management", "Paul Warren for Amika").
+_CREDIT_TAIL = re.compile(r"\s+(?:using|at|for|via)\s+.*$")
+
+
+def _without_lower_tail(a: str) -> str:
+    words = _CREDIT_TAIL.sub("", a).split()
+    while len(words) > 2 and words[-1][:1].islower():
+        words.pop()
+    return " ".join(words) if len(words) >= 2 and not words[-1][:1].islower() else a
+_BYLINE_OUTLET = re.compile(r"\s+[·•|–—]\s+.*$")
+# Page furniture an extractor reads as a byline.
+_NOT_A_NAME = re.compile(r"(?i)^(?:username|authority control|lesedauer|staff|admin|dec|updated|share|"
+                         r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)$")
+
+
+_BARE_INITIAL = re.compile(r"\b([A-Z])\b(?!\.)")
+
+
+def has_bare_initial(byline: str) -> bool:
+    """Whether a byline has an initial without its dot ("Laura E Adkins")."""
+    return _BARE_INITIAL.search(byline) is not None
+
+
+def _name(a: str, page: str) -> str:
+    """One byline entry cleaned: no "By", no tail of links, dates, role or outlet, a name said
+    twice once, and an initial's dot as the page prints it ("Laura E. Adkins")."""
+    a = " ".join(a.split())
+    if a.lower().startswith("by "):
+        a = a[3:].strip()
+    a = _BYLINE_OUTLET.sub("", a)
+    cut = _without_lower_tail(_BYLINE_TAIL.sub("", a))
+    if len(cut.split()) >= 2:
+        a = cut
+    words = a.split()
+    for k in (2, 3, 4):  # a name said twice, then whatever follows: "Ellyn Shook Ellyn Shook ..."
+        if len(words) >= 2 * k and words[:k] == words[k : 2 * k]:
+            a = " ".join(words[:k])
+            break
+    if len(a.split()) >= 2 and _BARE_INITIAL.search(a):
+        dotted = _BARE_INITIAL.sub(r"\1.", a)
+        if dotted in page:
+            a = dotted
+    return a
+
+
+def authors_of(value: str | None, page: str = "") -> tuple[str, ...]:
+    if not value:
+        return ()
+    out: list[str] = []
+    seen: set[str] = set()
+    for raw in _AUTHOR_SPLIT.split(value):
+        a = _name(raw, page)
+        key = a.casefold()
+        if not a or len(a) > 120 or key in seen or _NOT_A_NAME.match(a):
+            continue
+        seen.add(key)
+        out.append(a)
+    return tuple(out)
+
+
+# Where a page names its author when the extractor found none: a link to an author's page
+# (rel="author", or an address under /author/, /authors/, /people/, /staff/, /profile/), or a meta
+# author given as value= rather than content= (_page_authors). Only a text that looks like a name counts.
+_AUTHOR_LINK = re.compile(
+    rb"""<a\b[^>]*?(?:\brel=["']?author\b|\bhref=["'][^"']*/(?:authors?|people|staff|profiles?)/[^"']*["'])"""
+    rb"""[^>]*>\s*(?:<(?:span|strong|b)\b[^>]*>\s*)?([^<]{3,60}?)\s*<""", re.I)
+_LINK_WORDS = re.compile(r"(?i)\b(?:view|all|more|posts|stories|articles|author|authors|profile|bio|follow|"
+                        r"contact|about|staff|team|editors?|contributors?|home|news)\b")
+_NAME_LIKE = re.compile(r"^[A-Z\u00c0-\u00de][\w'\u2019.-]+"
+                        r"(?:\s+(?:[A-Z\u00c0-\u00de][\w'\u2019.-]*|de|van|von|da|di|del|la|le)){1,3}$")
+
+
+_BY_TEXT = re.compile(
+    rb""">\s*(?:By|Par|Von|Por|Door|Di)\s*(?::\s*)?(?:<(?:span|a|strong|b)\b[^>]{0,300}>\s*)?"""
+    rb"""([A-Z\xc3][^<>]{2,60}?)\s*<""")
+
+
+def page_authors(data: bytes) -> str | None:
+    """The author a page names outside what the extractor reads: an author meta, links to an
+    author's page (see _AUTHOR_LINK), else the first "By Jo Doe" in its text; None when there is none."""
+    import html
+
+    head = data[:HEAD_BYTES]
+    # An author meta the extractor did not read (outside the page's head), then the links.
+    found = [v for k, attrs in metas(head) if k == b"author" and (v := meta_value(attrs))]
+    found += [html.unescape(m[1].decode("utf-8", "replace")) for m in _AUTHOR_LINK.finditer(head)]
+    if not found and (by := _BY_TEXT.search(head)):
+        found = [html.unescape(by[1].decode("utf-8", "replace"))]
+    names = [" ".join(n.split()) for n in found]
+    names = [n for n in dict.fromkeys(names) if _NAME_LIKE.match(n) and not _LINK_WORDS.search(n)]
+    return "; ".join(names[:3]) or None  # the separator _authors splits at
+
+
+# A credit to an organisation rather than a person: a desk or staff credit, a company.
+_ORG_CREDIT = re.compile(r"(?i)(?:\b(?:staff|team|desk|editors|editorial|newsroom|wire|agency|news service|"
+                         r"reporters)|\b(?:inc|llc|ltd|gmbh|corp|corporation|plc|s\.?a)\.?)$")
+
+
+def is_org(name: str, sites: list[str]) -> bool:
+    """Whether an author credit names the outlet or an organisation, not a person."""
+    key = letters(name)
+    if _ORG_CREDIT.search(name):
+        return True
+    return any(len(s) >= 3 and (s == key or (len(key) >= 5 and (s in key or key in s)))
+               for s in map(letters, sites))
+
+
+def people_first(authors: tuple[str, ...], sites: list[str]) -> tuple[str, ...]:
+    """The credits without the outlet and organisations when a person is named; else the
+    credits as they are ("AOL Staff", "BWW News Desk")."""
+    return tuple(a for a in authors if not is_org(a, sites)) or authors
+
+
+def meta_authors(data: bytes) -> str | None:
+    """The names a page's ``article:author`` metas give (an address there is a profile page, not
+    a name), joined as _authors splits them; None when there are none."""
+    names = [v for k, attrs in metas(data[:HEAD_BYTES]) if k in (b"article:author", b"og:article:author")
+             and (v := meta_value(attrs)) and "/" not in v and "@" not in v]
+    return "; ".join(dict.fromkeys(names)) or None

@@ -1,0 +1,61 @@
+"""A saved page's publication date when the extractor's is missing or a guess.
+
+trafilatura's date finder falls back to a footer's copyright year ("© 2022" becomes 2022-01-01)
+and does not read dates written the Chinese, Japanese or Korean way (2019年4月21日). A date is
+never invented from a bare year: a 1 January the page does not spell out is dropped, and the
+page's own date lines are read instead."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from archive.parsing.dates import read_date
+
+_TAG = re.compile(r"<[^>]{0,4000}>")
+_BLOCKS = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.I | re.S)
+MAX_LINE = 90  # a longer line is prose, never a date line
+MAX_PAGE = 2_000_000  # bytes of a page read for its date lines
+
+
+def _new_year_spelled(year: int, text: str) -> bool:
+    """Whether the page writes 1 January of ``year`` as a full date (ISO, numeric, with a month
+    name, or the CJK way), not only the year."""
+    y = str(year)
+    pattern = (rf"{y}[-/.年]\s?0?1[-/.月]\s?0?1(?!\d)|(?<!\d)0?1[-/.]0?1[-/.]{y}|"
+               rf"\bjan[a-z]*\.?\s+0?1(?:st)?,?\s+{y}|(?<!\d)0?1(?:st|er|\.)?\s+jan[a-z]*\.?\s+{y}")
+    return re.search(pattern, text, re.I) is not None
+
+
+def page_lines(page: str) -> list[str]:
+    """The page's text a line per block, scripts and styles gone, entities resolved."""
+    import html
+
+    text = _TAG.sub("\n", _BLOCKS.sub(" ", page))
+    return [s for line in html.unescape(text).split("\n") if (s := " ".join(line.split()))]
+
+
+def first_date_line(lines: list[str]) -> dt.date | None:
+    """The first published date among the page's date lines, else its first updated one."""
+    updated: dt.date | None = None
+    for line in lines:
+        if len(line) > MAX_LINE or not any(c.isdigit() for c in line):
+            continue
+        got = read_date(line)
+        if got is None:
+            continue
+        if not got.updated:
+            return got.date
+        updated = updated or got.date
+    return updated
+
+
+def checked_date(extracted: dt.date | None, data: bytes) -> dt.date | None:
+    """The extractor's date unless it is a 1 January the page never spells out (a copyright
+    year taken for a date); then, or when there is none, the page's first date line."""
+    if extracted is not None and not (extracted.month == 1 and extracted.day == 1):
+        return extracted
+    page = data[:MAX_PAGE].decode("utf-8", "replace")
+    if extracted is not None and _new_year_spelled(extracted.year, page):
+        return extracted
+    return first_date_line(page_lines(page))

@@ -1,0 +1,230 @@
+"""What a saved page declares about itself: its ``<meta>`` tags, its titles and its site's name.
+
+The extractor reads a page's metadata; these are the checks on what it reads: a title that is
+page furniture or carries the site's name, a site name that is a Facebook address, a copyright
+line or a Twitter handle."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+_META = re.compile(rb"<meta\b[^>]{0,2000}>", re.I)
+_ATTR = re.compile(rb"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_TITLE_TAG = re.compile(rb"<title\b[^>]*>(.{0,2000}?)</title>", re.I | re.S)
+_H1 = re.compile(rb"<h1\b[^>]*>(.{0,3000}?)</h1\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_BREAK = re.compile(r"<br\b[^>]{0,200}>|\s+", re.I)
+_SITE_SEPARATORS = re.compile(r"\s+[|\-\u2013\u2014\u00b7:]{1,2}\s+|_")
+_META_VALUE = re.compile(rb"<meta\b[^>]{0,2000}?\svalue=[^>]{0,2000}>", re.I)
+_CONTENT = re.compile(rb"\scontent\s*=", re.I)
+_TITLE_META = re.compile(rb"""(?:name|property)\s*=\s*["']?(?:og:|twitter:)?title\b""", re.I)
+HEAD_BYTES = 400_000  # where a page's metadata is looked for
+
+
+def meta_values(data: bytes) -> bytes:
+    """``<meta name=… value=…>`` read as ``content=`` (some savers write a meta's value so; the
+    extractor reads ``content`` only) for the date, authors, site and description; a title meta
+    is left as it is (the page prints its headline: checked_title weighs the metas against it).
+    A meta with a ``content`` keeps it."""
+    if b"value=" not in data[:HEAD_BYTES]:
+        return data
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        tag = m[0]
+        if _CONTENT.search(tag) or _TITLE_META.search(tag):
+            return tag
+        return re.sub(rb"(\s)value=", rb"\1content=", tag, count=1)
+
+    return _META_VALUE.sub(fix, data)
+
+
+def metas(head: bytes) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
+    """Each ``<meta>`` of ``head``: its name (or property, or itemprop), lower-cased, and its attributes."""
+    for meta in _META.finditer(head):
+        attrs = {k.lower(): (v1 if v1 is not None else v2) for k, v1, v2 in _ATTR.findall(meta[0])}
+        yield (attrs.get(b"property") or attrs.get(b"name") or attrs.get(b"itemprop") or b"").lower(), attrs
+
+
+def attr(attrs: dict[bytes, bytes], key: bytes) -> str:
+    """One attribute's value as text, unescaped and squashed ("" when missing)."""
+    import html
+
+    v = attrs.get(key)
+    return " ".join(html.unescape(v.decode("utf-8", "replace")).split()) if v else ""
+
+
+def meta_value(attrs: dict[bytes, bytes]) -> str:
+    """A meta's value: its ``content``, else its ``value`` ("" when neither)."""
+    return attr(attrs, b"content") or attr(attrs, b"value")
+
+
+def meta_map(data: bytes) -> dict[str, str]:
+    """The page's metas by name, the first of each name with a value (``content``, else ``value``)."""
+    out: dict[str, str] = {}
+    for name, attrs in metas(data[:HEAD_BYTES]):
+        if name and (v := meta_value(attrs)):
+            out.setdefault(name.decode("ascii", "replace"), v)
+    return out
+
+
+class Titles(NamedTuple):
+    doc: str  # <title>
+    og: str  # og:title, else twitter:title
+    h1: str  # the page's only <h1>, "" when it has none or several
+
+
+def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
+    """The titles a page declares, unescaped and squashed ("" when missing)."""
+    import html
+
+    head = data[:HEAD_BYTES]
+    m = _TITLE_TAG.search(head)
+    doc = " ".join(html.unescape(m[1].decode("utf-8", "replace")).split()) if m else ""
+    h1s = _H1.findall(data[:2_000_000])
+    h1 = ""
+    if len(h1s) == 1:
+        text = _BREAK.sub(" ", h1s[0].decode("utf-8", "replace"))
+        h1 = " ".join(html.unescape(_TAG.sub("", text)).split())  # inline tags join words as printed
+    return Titles(doc, meta.get("og:title") or meta.get("twitter:title") or "", h1)
+
+
+def host_of(url: str | None) -> str:
+    """A page address's host without ``www.`` ("" when there is none)."""
+    if not url:
+        return ""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def letters(s: str) -> str:
+    """Only the letters and digits of ``s``, case folded: how names are compared."""
+    return "".join(c for c in s.casefold() if c.isalnum())
+
+
+def _sane_site(name: str | None, title: str, meta: dict[str, str]) -> str | None:
+    """A site name as a reader would print it; None for an address, a copyright line, the
+    article's title, or a Twitter handle the extractor capitalised."""
+    if not name:
+        return None
+    name = " ".join(name.split())
+    low = name.casefold()
+    handle = meta.get("twitter:site", "").lstrip("@").casefold()
+    if (not name or len(name) > 60 or "://" in name or name.startswith(("@", "www.")) or "copyright" in low
+            or "©" in name or low == title.casefold() or (handle and low == handle)):
+        return None
+    return name
+
+
+def site_name(extracted: str | None, title: str, url: str | None, meta: dict[str, str]) -> str | None:
+    """The site's name: its ``og:site_name``, else the extractor's, else the page's host."""
+    return (_sane_site(meta.get("og:site_name"), title, meta) or _sane_site(extracted, title, meta)
+            or host_of(url) or None)
+
+
+def site_names(site: str | None, url: str | None, meta: dict[str, str]) -> list[str]:
+    """Every name the page gives its site or publisher (to tell them from a title's words and
+    from an author): the site, the host's main label, ``og:site_name``, the publisher, the
+    copyright holder and the site's Twitter handle."""
+    names = [site or "", meta.get("og:site_name", ""), meta.get("publisher", ""), meta.get("dc.publisher", ""),
+             copyright_holder(meta), meta.get("twitter:site", "").lstrip("@")]
+    host = host_of(url).split(".")
+    if len(host) >= 2:
+        names.append(host[-3] if len(host) >= 3 and len(host[-2]) <= 3 else host[-2])  # bbc.co.uk -> bbc
+    return [n for n in dict.fromkeys(n.strip() for n in names) if len(letters(n)) >= 2]
+
+
+_COPYRIGHT = re.compile(r"(?i)\bcopyright\b|\(c\)|©|\ball rights reserved\b|\b(?:19|20)\d\d\b|[.,]")
+
+
+def copyright_holder(meta: dict[str, str]) -> str:
+    """The name in a meta's copyright line ("Copyright (c) Condé Nast 2022" -> "Condé Nast")."""
+    for key in ("copyright", "dc.rights", "og:site_name"):
+        v = meta.get(key, "")
+        if "copyright" in v.casefold() or "©" in v:
+            return " ".join(_COPYRIGHT.sub(" ", v).split())
+    return ""
+
+
+_NOT_TITLE = re.compile(r"(?i)^by\s|^\((?:published|updated)\s+\d{4}\)$")  # "| by Jo Doe", "(Published 2016)"
+_DATED = re.compile(r"\s+(\((?:published|updated)\s+\d{4}\))$", re.I)
+
+
+def _is_site(part: str, names: list[str]) -> bool:
+    if _NOT_TITLE.search(part.strip()):
+        return True
+    p = letters(part)
+    return bool(p) and any(len(n) >= 3 and (n in p or p in n) for n in map(letters, names))
+
+
+def without_site(title: str, names: list[str]) -> str:
+    """A title without the site's name before or after it ("Grim outlook | Reuters" -> "Grim
+    outlook"), when a part beside a separator names the site (or the author: "| by Jo Doe"), and
+    without an archive's "(Published 2016)"; else the title as it is."""
+    title = _DATED.sub("", title)
+    parts = _SITE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    seps = _SITE_SEPARATORS.findall(title)
+    while len(parts) > 1 and _is_site(parts[-1], names):
+        parts.pop()
+        seps.pop()
+    while len(parts) > 1 and _is_site(parts[0], names):
+        parts.pop(0)
+        seps.pop(0)
+    out = parts[0] + "".join(s + p for s, p in zip(seps, parts[1:], strict=True))
+    return out.strip() or title
+
+
+def longest_part(title: str) -> str:
+    """A page title's longest part between separators (the site's name is not the longest)."""
+    parts = [p.strip() for p in _SITE_SEPARATORS.split(title) if p.strip()]
+    return max(parts, key=len) if parts else title
+
+
+# Headings of a page's furniture that an extractor may take for the article's.
+_FURNITURE = re.compile(r"(?i)^(?:follow us\b|get .{1,40} in your inbox|more from\b|sign up\b|subscribe\b|"
+                        r"original text$|share this\b|related\b|advertisement$|menu$|search$|skip to\b|"
+                        r"join the discussion\b|you might also like\b|most (?:read|popular)\b)")
+MIN_TITLE_WORDS = 3
+H1_OVERLAP = 0.5  # share of the shorter title's words the page's heading and its title share: one story
+SAME_TITLE = 0.75  # share of all their words above which they are one title (perhaps with the site's name)
+
+
+def _overlap(a: str, b: str) -> tuple[float, float]:
+    """Two titles' shared words: as a share of the shorter's, and of both (Jaccard)."""
+    wa, wb = {letters(w) for w in a.split()} - {""}, {letters(w) for w in b.split()} - {""}
+    if not wa or not wb:
+        return 0.0, 0.0
+    shared = len(wa & wb)
+    return shared / min(len(wa), len(wb)), shared / len(wa | wb)
+
+
+def is_furniture(title: str) -> bool:
+    """A heading of the page's furniture ("Follow us on Twitter", "Get Slate in your inbox."),
+    or one or two words (such as the site's name)."""
+    return bool(_FURNITURE.search(title)) or len(title.split()) < MIN_TITLE_WORDS
+
+
+def checked_title(extracted: str, titles: Titles, names: list[str]) -> str:
+    """The article's title: the page's only ``<h1>`` when the extractor's is a rewrite of the
+    same headline (a social title is often a shorter one); else the extractor's title unless it
+    is furniture; else the declared title (``og:title``, else ``<title>``) without the site's
+    name beside it."""
+    h1 = titles.h1
+    if h1 and extracted and not is_furniture(h1) and h1 != extracted:
+        of_shorter, of_both = _overlap(h1, extracted)
+        if of_shorter >= H1_OVERLAP and of_both < SAME_TITLE and h1 != without_site(extracted, names):
+            return h1  # one story, the headline rewritten
+    if extracted and not is_furniture(extracted):
+        return extracted  # no furniture: as the page declares it
+    if not titles.doc or not extracted or extracted.casefold() in titles.doc.casefold():
+        return extracted
+    declared = titles.og if titles.og and titles.og.casefold() in titles.doc.casefold() else titles.doc
+    stripped = without_site(declared, names)
+    return stripped if stripped != declared else longest_part(declared)
