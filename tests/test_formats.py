@@ -615,6 +615,13 @@ def _page(head: str, body_top: str = "", url: str = "https://news.example.com/a/
     # a meta's value given as value= (some savers write it so)
     ('<title>Ferry line opens</title><meta name="article:published_time" value="2016-10-13T15:35:00+00:00">', "",
      dt.date(2016, 10, 13)),
+    # the page's declared date before the extractor's guess from a widget's <time>, JSON-LD first
+    ('<title>Ferry line opens</title><meta name="article:published_time" value="2019-04-19T20:00:00Z">',
+     '<ul><li><time datetime="2022-08-10T13:15:00+09:00">2022.08.10</time></li></ul>', dt.date(2019, 4, 19)),
+    ('<title>Ferry line opens</title><meta property="article:published_time" content="2015-12-11T14:28:34Z">'
+     '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2015-10-15T02:19:15Z"}</script>',
+     "", dt.date(2015, 10, 15)),
+    ('<title>Ferry line opens</title><meta name="pdate" content="20160919">', "", dt.date(2016, 9, 19)),
     # a 1 January the page spells out is a date
     ('<title>Ferry line opens</title><meta property="article:published_time" content="2020-01-01T09:00:00Z">',
      "<time>1 January 2020</time>", dt.date(2020, 1, 1)),

@@ -14,7 +14,7 @@ from archive.errors import ParseError
 from archive.models import ParsedArticle, word_count
 from archive.parsing.bylines import authors_of, has_bare_initial, meta_authors, page_authors, people_first
 from archive.parsing.frontmatter import front_matter_date
-from archive.parsing.pagedates import checked_date
+from archive.parsing.pagedates import checked_date, meta_date
 from archive.parsing.pagemeta import checked_title, meta_map, meta_values, page_titles, site_name, site_names
 from archive.parsing.text import MAX_TITLE_CHARS, _squash
 
@@ -154,7 +154,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
         body = rest
     tags = [t for t in (list(getattr(doc, "categories", None) or []) + list(getattr(doc, "tags", None) or []))
             if isinstance(t, str) and t.strip()]
-    published = checked_date(front_matter_date(getattr(doc, "date", None)), data)
+    published = meta_date(meta, data) or checked_date(front_matter_date(getattr(doc, "date", None)), data)
     return ParsedArticle.of(
         title,
         people_first(_credits(doc, data), sites),

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 
 from archive.parsing.dates import read_date
+from archive.parsing.pagemeta import HEAD_BYTES
 
 _TAG = re.compile(r"<[^>]{0,4000}>")
 _BLOCKS = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.I | re.S)
@@ -48,6 +49,41 @@ def first_date_line(lines: list[str]) -> dt.date | None:
             return got.date
         updated = updated or got.date
     return updated
+
+
+# Metas that name a page's publication date, most specific first (Open Graph, schema.org,
+# Parse.ly, Sailthru, Dublin Core, cXense, and the plain names sites use). Updated dates are not here.
+PUBLISHED_METAS = (
+    "article:published_time", "og:article:published_time", "article:published", "article.published",
+    "datepublished", "parsely-pub-date", "sailthru.date", "cxenseparse:recs:publishtime", "pubdate",
+    "publishdate", "publish_date", "publish-date", "published_at", "dc.date.issued", "dcterms.issued",
+    "dc.date.created", "dcterms.created", "datecreated", "date", "dc.date", "pdate",
+)
+_COMPACT = re.compile(r"((?:1[6-9]|20)\d\d)(0[1-9]|1[0-2])([0-3]\d)(?:\d{6})?")  # 20160919, 20190806103251
+
+
+_LD_PUBLISHED = re.compile(rb'"datePublished"\s*:\s*"([^"]{8,40})"')
+
+
+def meta_date(meta: dict[str, str], data: bytes) -> dt.date | None:
+    """The publication date the page declares: its JSON-LD ``datePublished``, else the first of
+    PUBLISHED_METAS that reads."""
+    from archive.parsing.frontmatter import front_matter_date
+
+    if (ld := _LD_PUBLISHED.search(data[:HEAD_BYTES])) and (d := front_matter_date(ld[1].decode("ascii", "replace"))):
+        return d
+    for key in PUBLISHED_METAS:
+        value = meta.get(key)
+        if not value:
+            continue
+        if m := _COMPACT.fullmatch(value.strip()):
+            try:
+                return dt.date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                continue
+        if (d := front_matter_date(value)) is not None:
+            return d
+    return None
 
 
 def checked_date(extracted: dt.date | None, data: bytes) -> dt.date | None:
