@@ -691,3 +691,36 @@ def test_a_japanese_page_is_an_article() -> None:
     page = f"<html><head><title>フェリー就航</title></head><body><article>{body}</article></body></html>"
     got = parse_html(page.encode(), "/x/ferry.html")
     assert got.title == "フェリー就航" and got.word_count > 100
+
+
+@pytest.mark.parametrize("line", [
+    "Advertisement", "Story continues below advertisement",  # ad labels
+    "Continue reading the main story", "Read more",  # prompts to read on
+    "Comments", "- 941 comments", "53 more replies", "- View other replies",  # comment threads
+    "- From the section US & Canada", "What’s Your Reaction?Share this reaction with your friends!",  # share lines
+    "Pick Six Newsletter", "Subscribe to Deadline Breaking News Alerts and keep your inbox happy.",  # pitches
+    "CLICK HERE TO GET THE FOX NEWS APP",
+    "Related: Chicago O'Hare airport workers plan strike November 29", "RELATED PHOTOS: A wedding",  # links
+    "[Featured Image by Joe Raedle/Getty Images]",  # image credits
+    "- See it now: Amazon",  # shopping widgets
+])
+def test_page_furniture_is_not_article_text(line: str) -> None:
+    """Issue 23: each family of furniture lines the real saved pages carry is dropped from the body."""
+    from archive.parsing.html import parse_html
+
+    body = "".join(f"<p>Paragraph {i} of the report about the harbour and the new ferry line.</p>" for i in range(6))
+    page = (f"<html><head><title>Ferry line opens</title></head><body><article>{body}<p>{line}</p>{body}"
+            "</article></body></html>")
+    got = parse_html(page.encode(), "/x/ferry.html")
+    assert line not in got.body and got.body.count("Paragraph") == 12
+
+
+@pytest.mark.parametrize("line", [
+    "Subscribe to the MacRumors YouTube channel for more videos. We've rounded up everything new below.",
+    "Related reading on the ferry's history can be found in the port's archive, which opened in 1990 to all.",
+    "The newsletter's editor, Ana Lima, said the ferry would run all year.",
+])
+def test_a_sentence_that_mentions_furniture_stays(line: str) -> None:
+    from archive.parsing.boilerplate import is_furniture
+
+    assert not is_furniture(line)

@@ -12,6 +12,7 @@ from typing import Any
 
 from archive.errors import ParseError
 from archive.models import ParsedArticle, word_count
+from archive.parsing.boilerplate import without_furniture
 from archive.parsing.bylines import authors_of, has_bare_initial, meta_authors, page_authors, people_first
 from archive.parsing.frontmatter import front_matter_date
 from archive.parsing.pagedates import checked_date, meta_date
@@ -70,7 +71,7 @@ def _paragraphs(text: str) -> str:
     """trafilatura's text (a line per block) as the body every article has: paragraphs
     separated by one blank line, spaces collapsed."""
     pars = [_squash(p.replace("\n", " ")).strip() for p in text.replace("\r", "").split("\n")]
-    return "\n\n".join(p for p in pars if p)
+    return "\n\n".join(without_furniture([p for p in pars if p]))
 
 
 def parse_mhtml(data: bytes, path: str | None = None) -> ParsedArticle:

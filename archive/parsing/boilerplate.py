@@ -1,0 +1,49 @@
+"""Lines of a saved page's furniture that the extractor keeps in the article's text: ad labels,
+"Continue reading the main story", comment counts, share and subscription prompts, links to
+related stories, image credits, reply threads.
+
+Each family was found in the real saved pages of ../shared/corpora (BBC, NYT, Refinery29,
+PopSugar, Deadline, Fox News, CNN, Salon, reddit...); a paragraph goes only when the whole of it
+is one of them, and only when it is short (an article's sentence that mentions a newsletter
+stays)."""
+
+from __future__ import annotations
+
+import re
+
+MAX_FURNITURE_CHARS = 160
+_FAMILIES = (
+    # ad labels
+    r"advertisements?|story continues below advertisement|ad feedback|sponsored(?: content)?",
+    # a prompt to read on, alone
+    r"continue reading(?: the main story| below)?|read more|read full (?:article|story)|show more|see more",
+    # comments: the heading, a count, a reply thread
+    r"comments?|-?\s?\d[\d,.]*k?\s+comments?|\d+ more repl(?:y|ies)|-?\s?view (?:other|more) replies",
+    # a section or share line under a headline ("- From the section US & Canada")
+    r"-?\s?from the section\b.{1,60}|(?:what.s your reaction\?\s?)?share (?:this|on)\b.{0,80}",
+    # subscription and app pitches
+    r".{0,60}\bnewsletters?|(?:subscribe|sign up)\b.{0,120}|click here to (?:get|download)\b.{0,80}",
+    r"for access to all our\b.{0,120}",
+    # links to other stories
+    r"related(?: (?:videos?|photos?|stories|articles|coverage|content|links))?(?:\s?:\s?.{1,150})?",
+    r"(?:more|also|recommended|most read|most popular|trending)"
+    r"(?: from [^:]{1,40}| stories| on [^:]{1,40})?:\s?.{0,150}",
+    # image credits (a caption stays)
+    r"\[?(?:featured )?image (?:by|copyright|credit|source)\b.{1,100}\]?|\(?(?:photo|image): .{1,60}\)?",
+    # shopping widgets
+    r"-?\s?(?:see it now|buy now|shop now)\b.{0,60}",
+)
+_FURNITURE = re.compile("(?i)(?:" + "|".join(f"(?:{f})" for f in _FAMILIES) + r")[.!]?")
+_SENTENCES = re.compile(r"[.!?]\s+\S")
+
+
+def is_furniture(paragraph: str) -> bool:
+    """Whether a whole paragraph is one of the furniture families above (one short line, one sentence)."""
+    p = paragraph.strip()
+    return len(p) <= MAX_FURNITURE_CHARS and not _SENTENCES.search(p) and _FURNITURE.fullmatch(p) is not None
+
+
+def without_furniture(paragraphs: list[str]) -> list[str]:
+    """The paragraphs that are not furniture, in order (all of them when every one is)."""
+    kept = [p for p in paragraphs if not is_furniture(p)]
+    return kept or paragraphs
