@@ -118,7 +118,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "rescan_interval": (300.0, _number(float, ge=0)),
     "heartbeat_interval": (5.0, _number(float, gt=0)),
     "ignore": ((), lambda v: list(_split_list(v))),
-    "extensions": ((".txt", ".md", ".markdown", ".html", ".htm", ".mhtml", ".mht"), _extensions),
+    "extensions": ((".txt", ".md", ".markdown", ".html", ".htm", ".mhtml", ".mht", ".webarchive"), _extensions),
     "max_bytes": (5 * 1024 * 1024, _number(int, gt=0)),
     "batch_size": (500, _number(int, gt=0)),
     "workers": (0, _number(int, ge=0)),  # parse processes; 0 = one per core

@@ -343,7 +343,7 @@ def test_settings_precedence(env: dict[str, Any], monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ARCHIVE_IGNORE", "*.bak, drafts")
     s = load_settings()
     assert s.settle == 2 and s.ignore == ["*.bak", "drafts"]
-    assert s.extensions == [".txt", ".md", ".markdown", ".html", ".htm", ".mhtml", ".mht"]
+    assert s.extensions == [".txt", ".md", ".markdown", ".html", ".htm", ".mhtml", ".mht", ".webarchive"]
     assert load_settings(settle=0.5).settle == 0.5
     assert s.db.endswith("archive/archive.db")
 
@@ -472,13 +472,13 @@ def test_similar_lists_the_closest_articles_with_a_score(tmp_path: Path, clean_e
 
 
 def test_ingest_names_the_files_it_skipped_for_their_extension(tmp_path: Path, clean_env: Path) -> None:
-    """``.webarchive`` and ``.pdf`` were skipped with ``0 new … 0 failed`` and nothing else said (issue 23)."""
+    """``.epub`` and ``.pdf`` were skipped with ``0 new … 0 failed`` and nothing else said (issue 23)."""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.txt").write_text(article_text(title="Read"))
-    for name in ("x.webarchive", "y.webarchive", "z.pdf", "README"):
+    for name in ("x.epub", "y.epub", "z.pdf", "README"):
         (folder / name).write_bytes(b"not read")
     r = CliRunner().invoke(cli, ["--db", str(tmp_path / "a.db"), "ingest", str(folder)])
     assert r.exit_code == 0, r.output
-    assert "4 files skipped for their extension: .webarchive (2), (no extension) (1), .pdf (1)" in r.output
+    assert "4 files skipped for their extension: .epub (2), (no extension) (1), .pdf (1)" in r.output
     assert "ARCHIVE_EXTENSIONS" in r.output

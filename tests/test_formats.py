@@ -501,6 +501,23 @@ def test_saved_page_folders_are_not_articles_and_mhtml_is_read(tmp_path: Path) -
     assert lakes["format"] == "html" and "Lakes" in lakes["title"] and lakes["url"]
 
 
+def test_a_safari_web_archive_is_read_and_a_damaged_one_is_a_failure(tmp_path: Path) -> None:
+    """Safari's single-file save (``.webarchive``, a binary property list) was skipped (issue 23)."""
+    import plistlib
+
+    from archive.parsing import parse_bytes
+
+    page = PAGE.replace("Rivers", "Lakes").encode("latin-1", "replace")
+    saved = {"WebMainResource": {"WebResourceData": page, "WebResourceURL": "https://news.example.com/lakes",
+                                 "WebResourceMIMEType": "text/html", "WebResourceTextEncodingName": "ISO-8859-1"},
+             "WebSubresources": [{"WebResourceData": b"body{}", "WebResourceURL": "https://news.example.com/a.css"}]}
+    got = parse_bytes(plistlib.dumps(saved, fmt=plistlib.FMT_BINARY), str(tmp_path / "lakes.webarchive"))
+    assert got.format == "html" and "Lakes" in got.title and got.url and "Lakes" in got.body
+    with pytest.raises(ParseError) as e:
+        parse_bytes(b"bplist00 damaged" + bytes(40), str(tmp_path / "bad.webarchive"))
+    assert e.value.code == "not-text" and "web archive" in e.value.reason
+
+
 def test_a_large_pages_json_ld_metadata_survives_the_markup_bounds() -> None:
     """Script blocks are cut before lxml sees a large page, but not JSON-LD: it holds the page's date."""
     from archive.parsing.html import parse_html

@@ -33,7 +33,7 @@ __all__ = [
     "plain_inline",
 ]
 
-HTML_EXTENSIONS = (".html", ".htm", ".mhtml", ".mht")  # the last two: single-file saves (MIME)
+HTML_EXTENSIONS = (".html", ".htm", ".mhtml", ".mht", ".webarchive")  # then single-file saves: MIME, Safari
 MARKDOWN_EXTENSIONS = (".md", ".markdown")
 
 
@@ -69,10 +69,12 @@ def _parse(data: bytes, path: str | None, max_bytes: int, order: str) -> ParsedA
         raise ParseError(path, "empty", "empty: the file has no text")
     kind = file_format(path)
     if kind == "html":
-        from archive.parsing.html import parse_html, parse_mhtml
+        from archive.parsing.html import parse_html, parse_mhtml, parse_webarchive
 
         if (path or "").lower().endswith((".mhtml", ".mht")):
             return parse_mhtml(data, path)
+        if (path or "").lower().endswith(".webarchive"):
+            return parse_webarchive(data, path)
         return parse_html(data, path)
     text = decode(data, path)
     if kind == "markdown":

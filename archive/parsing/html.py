@@ -74,6 +74,31 @@ def _paragraphs(text: str) -> str:
     return "\n\n".join(without_furniture([p for p in pars if p]))
 
 
+def parse_webarchive(data: bytes, path: str | None = None) -> ParsedArticle:
+    """Safari's single-file save (``.webarchive``): a property list whose main resource holds the
+    page's bytes, its address and its text encoding."""
+    import plistlib
+
+    try:
+        saved = plistlib.loads(data)
+    except Exception:  # noqa: BLE001 - plistlib raises several kinds for a damaged file
+        raise ParseError(path, "not-text", "not a web archive: the property list cannot be read") from None
+    main = saved.get("WebMainResource") if isinstance(saved, dict) else None
+    if not isinstance(main, dict) or not isinstance(html := main.get("WebResourceData"), bytes) or not html.strip():
+        raise ParseError(path, "no-article", "no article: the web archive has no main page")
+    encoding = main.get("WebResourceTextEncodingName")
+    if isinstance(encoding, str) and encoding.lower() not in ("utf-8", "us-ascii", "ascii"):
+        try:  # the archive's own record of the encoding knows better than the page's declaration
+            html = html.decode(encoding, "replace").encode("utf-8")
+        except LookupError:
+            pass
+    parsed = parse_html(html, path)
+    location = main.get("WebResourceURL")
+    if not parsed.url and isinstance(location, str) and location.startswith(("http://", "https://")):
+        parsed = parsed._replace(url=location)
+    return parsed
+
+
 def parse_mhtml(data: bytes, path: str | None = None) -> ParsedArticle:
     """A single-file save (Chrome's "Save page as, single file", ``.mhtml``/``.mht``): a MIME
     message whose HTML part is the page; its ``Content-Location`` is the page's address."""
