@@ -86,6 +86,20 @@ class StoreReplaced(StoreUnavailable):
     """The store's file was removed or replaced while it was open: open it again."""
 
 
+class StoreOutdated(StoreError):
+    """A store written by an older archive (or loaded with mongoimport) that must be upgraded
+    before it is read or written: ``archive migrate --upgrade`` does it, resumably."""
+
+    def __init__(self, where: str, version: int, current: int, imported: bool = False) -> None:
+        what = ("has articles loaded without archive (mongoimport?) that search cannot find yet" if imported
+                else f"has schema version {version}; this archive uses {current}")
+        super().__init__(f"{where} {what}: run 'archive migrate --upgrade' to upgrade it "
+                         "(resumable; readers and writers wait for it)")
+        self.where = where
+        self.version = version
+        self.current = current
+
+
 class StoreMissing(StoreError):
     """A read command named a store that does not exist (read commands never create one)."""
 

@@ -290,6 +290,20 @@ def test_migrate_sqlite_to_sqlite_and_mongomock(env: dict[str, Any], monkeypatch
     assert run("--db", uri, "export").stdout == run("--db", env["db"], "export").stdout
     assert jsonl(run("--db", uri, "search", "edited", "--format", "jsonl").stdout)[0]["title"] == "Edited"
 
+    # An older archive's store: read and write commands say to upgrade it; migrate --upgrade does.
+    client["arch"]["archive_meta"].update_one({"_id": "schema"}, {"$set": {"version": 6}})
+    for cmd in (("search", "edited"), ("ingest", str(env["folder"]))):
+        r = run("--db", uri, *cmd)
+        assert r.exit_code == 1 and "run 'archive migrate --upgrade'" in r.stderr and "s3cret" not in r.stderr, r.stderr
+    r = run("--db", uri, "migrate", "--upgrade")
+    assert r.exit_code == 0 and "upgraded from schema 6 to 7" in r.stderr, r.stderr
+    assert "up to date" in run("--db", uri, "migrate", "--upgrade").stderr
+    assert jsonl(run("--db", uri, "search", "edited", "--format", "jsonl").stdout)[0]["title"] == "Edited"
+    assert "up to date" in run("--db", env["db"], "migrate", "--upgrade").stderr
+    for both in (("migrate",), ("migrate", "--upgrade", "--to", other)):
+        r = run("--db", env["db"], *both)
+        assert r.exit_code == 2 and "--to URI" in r.stderr and "--upgrade" in r.stderr
+
 
 @pytest.mark.parametrize("fmt", ["table", "json", "jsonl", "csv"])
 def test_reports(env: dict[str, Any], fmt: str) -> None:

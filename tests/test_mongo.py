@@ -455,6 +455,53 @@ def test_a_claim_left_by_a_crashed_writer_is_taken_over_after_the_grace(
     assert result.outcome == "new" and mstore.paths.find_one({"_id": str(p)})["article"] == result.id
 
 
+def upgraded(uri: str, client: Any, imported: bool = False) -> MongoStore:
+    """The store at ``uri`` once ``archive migrate --upgrade`` has run, after checking that
+    writers and readers refuse it until then, saying to run it (issue 24 #12, item 4)."""
+    from archive.errors import StoreOutdated
+
+    for create in (True, False):
+        with pytest.raises(StoreOutdated, match=r"run 'archive migrate --upgrade'") as e:
+            MongoStore(uri, client=client, create=create)
+        assert ("without archive" in str(e.value)) == imported
+    done: list[int] = []
+    s = MongoStore(uri, client=client, upgrade=True, progress=done.append)
+    assert sum(done) == s.articles.count_documents({}) and s.schema_version() == SCHEMA_VERSION
+    s.close()
+    again = MongoStore(uri, client=client, upgrade=True)  # a second run finds nothing to do
+    assert again.upgraded_from == SCHEMA_VERSION
+    again.close()
+    return MongoStore(uri, client=client)
+
+
+def test_an_interrupted_upgrade_goes_on_where_it_stopped(write_article: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24 item 4: the upgrade is resumable: a second run rewrites only what the first did not."""
+    import archive.store.mongo.store as mongo_store
+
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    s = MongoStore("mongodb://mongomock/resume", client=client)
+    for i in range(5):
+        s.upsert_many([item_for(write_article(f"a{i}.txt", title=f"Straße {i}"))])
+    s.meta.update_one({"_id": "schema"}, {"$set": {"version": 6}})
+    s.close()
+    monkeypatch.setattr(mongo_store, "UPGRADE_BATCH", 2)
+    first: list[int] = []
+
+    def stop_after_two_batches(n: int) -> None:
+        first.append(n)
+        if len(first) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        MongoStore("mongodb://mongomock/resume", client=client, upgrade=True, progress=stop_after_two_batches)
+    rest: list[int] = []
+    s = MongoStore("mongodb://mongomock/resume", client=client, upgrade=True, progress=rest.append)
+    assert (first, rest, s.schema_version()) == ([2, 2], [1], SCHEMA_VERSION)
+    assert len(list(s.search("strasse", Filters()))) == 5 and s.meta.find_one({"_id": "upgrade"}) is None
+    s.close()
+
+
 def test_an_older_store_gets_its_claims_and_loses_its_unique_index(write_article: Any) -> None:
     patch_mongomock_bulk()
     client = mongomock.MongoClient()
@@ -466,14 +513,14 @@ def test_an_older_store_gets_its_claims_and_loses_its_unique_index(write_article
     s.articles.create_index("source.path", unique=True, name="source_path")
     s.meta.update_one({"_id": "schema"}, {"$set": {"version": 3}})
     s.close()
-    s = MongoStore("mongodb://mongomock/old", client=client)
+    s = upgraded("mongodb://mongomock/old", client)
     assert not s.articles.index_information()["source_path"].get("unique")
     assert {d["_id"] for d in s.paths.find({})} == {a.source.path for a in s.query(Filters())}
     assert s.meta.find_one({"_id": "schema"})["version"] == SCHEMA_VERSION
     s.close()
 
 
-def test_an_older_store_gets_its_search_arrays_and_stories_when_a_writer_opens_it(write_article: Any) -> None:
+def test_an_older_store_gets_its_search_arrays_and_stories_when_upgraded(write_article: Any) -> None:
     from tests.test_stories import republished, text
 
     patch_mongomock_bulk()
@@ -486,7 +533,7 @@ def test_an_older_store_gets_its_search_arrays_and_stories_when_a_writer_opens_i
     s.bands.drop()
     s.meta.update_one({"_id": "schema"}, {"$set": {"version": 4}})
     s.close()
-    s = MongoStore("mongodb://mongomock/old5", client=client)
+    s = upgraded("mongodb://mongomock/old5", client)
     assert [h.article.title for h in s.search("troop", Filters())] == ["Troops leave"]
     assert [len(x.members) for x in s.stories(Filters())] == [2]
     assert s.meta.find_one({"_id": "schema"})["version"] == SCHEMA_VERSION
@@ -495,8 +542,8 @@ def test_an_older_store_gets_its_search_arrays_and_stories_when_a_writer_opens_i
 
 def test_a_schema_6_store_gets_arrays_made_by_the_one_analyzer(write_article: Any) -> None:
     """Schema 7: the search arrays of a store made when MongoDB folded with its own table (ß -> s)
-    are made again by the analyzer the SQLite index uses (ß -> ss), 500 at a time, on a writer's
-    open; a reader finds Straße as strasse then."""
+    are made again by the analyzer the SQLite index uses (ß -> ss), 500 at a time, by the
+    upgrade; a reader finds Straße as strasse then."""
     patch_mongomock_bulk()
     client = mongomock.MongoClient()
     s = MongoStore("mongodb://mongomock/old6", client=client)
@@ -508,7 +555,7 @@ def test_a_schema_6_store_gets_arrays_made_by_the_one_analyzer(write_article: An
     s.meta.update_one({"_id": "schema"}, {"$set": {"version": 6}})
     assert list(s.search("strasse", Filters())) == []
     s.close()
-    s = MongoStore("mongodb://mongomock/old6", client=client)
+    s = upgraded("mongodb://mongomock/old6", client)
     assert len(list(s.search("strasse", Filters()))) == 3 and len(list(s.search("Straße", Filters()))) == 3
     assert s.meta.find_one({"_id": "schema"})["version"] == SCHEMA_VERSION
     s.close()
@@ -885,9 +932,9 @@ def test_facets_are_cut_on_the_server_and_cached_against_the_writers_version(mst
     assert mstore.data_version() != v1
 
 
-def test_articles_loaded_by_mongoimport_are_found_once_a_writer_opens_the_store(write_article: Any) -> None:
-    """An ejson export loaded with mongoimport has no search arrays and no path claims: the next
-    writer adds them."""
+def test_articles_loaded_by_mongoimport_are_found_once_the_store_is_upgraded(write_article: Any) -> None:
+    """An ejson export loaded with mongoimport has no search arrays and no path claims: writers and
+    readers say to run ``archive migrate --upgrade``, which adds them."""
     from archive.export import to_ejson
 
     patch_mongomock_bulk()
@@ -902,7 +949,7 @@ def test_articles_loaded_by_mongoimport_are_found_once_a_writer_opens_the_store(
                            "updated_at": art.updated_at})  # what mongoimport leaves: no terms
     assert list(s.search("troops", Filters())) == []
     s.close()
-    s = MongoStore("mongodb://mongomock/imp", client=client)
+    s = upgraded("mongodb://mongomock/imp", client, imported=True)
     assert [h.article.title for h in s.search("troops", Filters())] == ["Troops leave"]
     # ... and its file is claimed (issue 24 #20): another article cannot take the path
     assert s.paths.find_one({"_id": art.source.path})["article"] == art.id

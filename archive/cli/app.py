@@ -355,6 +355,40 @@ def restore(state: State, src: str) -> None:
     _copied(rep, f"restored into {redact(state.store_display())}")
 
 
+def _upgrade(state: State) -> None:
+    """``migrate --upgrade``: the store opened with its upgrade, a bar over its articles on a terminal."""
+    from archive.store import open_store, store_kind
+
+    settings = state.settings()
+    if store_kind(settings.db) != "mongodb":
+        state.store(create=False).close()  # the embedded store upgrades itself when opened
+        click.echo(f"{state.store_display()}: up to date (the embedded store upgrades itself when opened)", err=True)
+        return
+    bar: Any = None
+    progress = None
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        bar = Progress(TextColumn("upgrade"), BarColumn(), MofNCompleteColumn(), transient=True,
+                       console=output.err_console())
+        task = bar.add_task("upgrade", total=None)
+        progress = functools.partial(bar.advance, task)
+        bar.start()
+    try:
+        store = open_store(settings.db, settings, upgrade=True, progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    found = getattr(store, "upgraded_from", None)
+    store.close()
+    from archive.store.mongo.store import SCHEMA_VERSION
+
+    if found is not None and found < SCHEMA_VERSION:
+        click.echo(f"{state.store_display()}: upgraded from schema {found} to {SCHEMA_VERSION}", err=True)
+    else:
+        click.echo(f"{state.store_display()}: up to date (schema {SCHEMA_VERSION})", err=True)
+
+
 def _copied(rep: Any, what: str) -> None:
     """What migrate and restore say: the counts copied, then whether they verified (exit 1 if not)."""
     click.echo(f"{_counts(rep.articles, rep.revisions, rep.failures)} {what}", err=True)
@@ -402,16 +436,25 @@ def import_cmd(state: State, file: str) -> None:
 
 
 @cli.command()
-@click.option("--to", "target", required=True, metavar="URI", help="The store to copy into.")
+@click.option("--to", "target", metavar="URI", help="The store to copy into.")
+@click.option("--upgrade", is_flag=True, help="Upgrade the store (--db) an older archive wrote, in place.")
 @click.pass_obj
-def migrate(state: State, target: str) -> None:
-    """Copy the whole archive (revisions and failures too) into another store, then verify it.
+def migrate(state: State, target: str | None, upgrade: bool) -> None:
+    """Copy the whole archive (revisions and failures too) into another store, then verify it;
+    or, with --upgrade, bring a store an older archive wrote to this one's schema (resumable).
 
     \b
     Examples:
       archive migrate --to 'mongodb://db1.example.org/archive?replicaSet=rs0'
       archive migrate --to 'mongodb://localhost/archive?directConnection=true'
+      archive --db 'mongodb://db1/archive?replicaSet=rs0' migrate --upgrade
     """
+    if upgrade == (target is not None):
+        raise UsageError("say --to URI (copy the archive) or --upgrade (upgrade it in place)")
+    if upgrade:
+        _upgrade(state)
+        return
+    assert target is not None
     from archive.export import migrate as run_migrate
     from archive.store import open_store
 

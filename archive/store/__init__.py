@@ -10,6 +10,8 @@ from archive.store.base import Store
 from archive.store.records import Facets, Filters, Hit, KnownFile, Stats, UpsertItem, UpsertResult
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from archive.config import Settings
 
 __all__ = ["Facets", "Filters", "Hit", "KnownFile", "Stats", "Store", "UpsertItem", "UpsertResult", "open_store",
@@ -56,16 +58,19 @@ def sqlite_file(uri: str, *, default: str | None = None, create: bool = True) ->
     return path
 
 
-def open_store(uri: str, settings: Settings | None = None, *, create: bool = True) -> Store:
+def open_store(uri: str, settings: Settings | None = None, *, create: bool = True, upgrade: bool = False,
+               progress: Callable[[int], None] | None = None) -> Store:
     """Open the store a URI names (the one place a backend is chosen). ``create=False`` is for
-    read commands: a missing store is an error, not a new empty one."""
+    read commands: a missing store is an error, not a new empty one. ``upgrade`` brings a MongoDB
+    store an older archive wrote to this one's schema (``progress`` told of each batch of articles);
+    the embedded store upgrades itself whenever it is opened (a local file: quick)."""
     kind = store_kind(uri)
     timeout = settings.connect_timeout if settings else 5.0
     if kind == "mongodb":
         from archive.store.mongo import MongoStore
 
         check_mongodb_uri(uri)
-        return MongoStore(uri, timeout=timeout, create=create)
+        return MongoStore(uri, timeout=timeout, create=create or upgrade, upgrade=upgrade, progress=progress)
     from archive.config import default_db
     from archive.store.sqlite import SQLiteStore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import pymongo
@@ -12,7 +12,7 @@ from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, ReadPreference, WriteConcern
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
-from archive.errors import StoreError, StoreMissing, StoreUnavailable
+from archive.errors import StoreError, StoreMissing, StoreOutdated, StoreUnavailable
 from archive.models import Article, Failure
 from archive.redaction import redact
 from archive.search.query import parse_query
@@ -28,6 +28,7 @@ from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, fold_
 
 # 4: paths claimed in their own collection (articles can be sharded); 5: stories; 6: search by the
 # embedded store's analyzer (each article's terms), not $text
+UPGRADE_BATCH = 500  # articles an upgrade rewrites per bulk write
 SCHEMA_VERSION = 7  # 7: search arrays made by the one analyzer (ß → ss, Œ → oe, ﬁ → fi, as SQLite)
 TEXT_INDEX = "articles_text"  # the $text index of stores before 6: dropped
 
@@ -36,10 +37,13 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
 
     kind = "mongodb"
 
-    def __init__(self, uri: str, *, timeout: float = 5.0, client: Any = None, create: bool = True) -> None:
+    def __init__(self, uri: str, *, timeout: float = 5.0, client: Any = None, create: bool = True,
+                 upgrade: bool = False, progress: Callable[[int], None] | None = None) -> None:
         """Connect. Options in the URI win over archive's defaults (a 5 s server selection, a
         60 s limit per operation). ``create=False`` (read commands) creates nothing: no indexes
-        (a user with the ``read`` role can search), and a database without articles is missing."""
+        (a user with the ``read`` role can search), and a database without articles is missing.
+        A store an older archive wrote is refused (StoreOutdated) unless ``upgrade``: then it is
+        upgraded here, step by step, ``progress`` told of each batch of articles done."""
         self.display = redact(uri)
         self._where = hosts_of(uri)
         with self._guard():
@@ -59,11 +63,14 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
                 self.bands = db["story_bands"]
                 self.claims = PathClaims(self.paths, self.articles, self.server_now)
                 self.transactions = False
+                self.upgraded_from: int | None = None  # the schema version an upgrade found
                 if create:
                     self.transactions = self._has_transactions()
-                    self._ensure_indexes()
+                    self._ensure_indexes(upgrade, progress)
                 elif "articles" not in db.list_collection_names():
                     raise StoreMissing(self.display)
+                else:
+                    self._check_schema()
         except BaseException:
             if client is None:  # ours to close: no socket or monitor thread left behind
                 self.client.close()
@@ -98,15 +105,57 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
             return f"replica set {hello['setName']}, writes in transactions"
         return "standalone server, no transactions"
 
-    def _ensure_indexes(self) -> None:
-        schema = self.meta.find_one({"_id": "schema"}) or {}
-        if int(schema.get("version", 0)) > SCHEMA_VERSION:
-            raise StoreError(f"{self.display} has schema version {schema['version']}; this archive knows "
+    def schema_version(self) -> int:
+        """The schema version the store was last written with (0: none recorded)."""
+        return int((self.meta.find_one({"_id": "schema"}) or {}).get("version", 0))
+
+    def _check_schema(self) -> int:
+        """The store's schema version; StoreError for a newer archive's store, StoreOutdated for
+        an older one's or one holding articles loaded without archive (mongoimport): both wait
+        for ``archive migrate --upgrade``. A new, empty database is version 0 and fine."""
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.display} has schema version {version}; this archive knows "
                              f"{SCHEMA_VERSION}: upgrade archive")
-        if int(schema.get("version", 0)) < 4:
-            # Claims for the articles of an older store, before its unique path index goes: path
-            # uniqueness lives in ``paths`` now, so that ``articles`` can be sharded.
+        if self.articles.find_one({}, {"_id": 1}) is None:
+            return version
+        if version < SCHEMA_VERSION:
+            raise StoreOutdated(self.display, version, SCHEMA_VERSION, imported=version == 0)
+        if self.articles.find_one({"terms": {"$exists": False}}, {"_id": 1}) is not None:
+            raise StoreOutdated(self.display, version, SCHEMA_VERSION, imported=True)
+        return version
+
+    def upgrade(self, progress: Callable[[int], None] | None = None) -> int:
+        """Bring an older store to SCHEMA_VERSION, step by step, each step's version recorded
+        when it is done (an interrupted upgrade resumes at the step it was in); give articles
+        loaded by mongoimport their search arrays and path claims. Returns the version it found."""
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.display} has schema version {version}; this archive knows "
+                             f"{SCHEMA_VERSION}: upgrade archive")
+        if version < 4:
+            # Claims for the articles of an older store: path uniqueness lives in ``paths`` now,
+            # so that ``articles`` can be sharded (its unique path index goes in _ensure_indexes).
             self.claims.backfill()
+            self._record_schema(4)
+        if version < 5:
+            from archive.store.mongo.stories import backfill
+
+            backfill(self.articles, self.bands)  # stories of the articles stored before they were kept
+            self._record_schema(5)
+        if version < 7:
+            self._add_terms(every=True, progress=progress)
+        else:
+            self._add_terms(progress=progress)
+        self._record_schema(SCHEMA_VERSION)
+        return version
+
+    def _record_schema(self, version: int) -> None:
+        self.meta.update_one({"_id": "schema"}, {"$max": {"version": version}}, upsert=True)
+
+    def _ensure_indexes(self, upgrade: bool = False, progress: Callable[[int], None] | None = None) -> None:
+        if not upgrade:
+            self._check_schema()
         # Collections made here, never implicitly by a first write inside a transaction (which
         # MongoDB 4.2 and a sharded cluster refuse).
         have = set(self.db.list_collection_names())
@@ -118,18 +167,10 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         self.bands.create_index("a", name="article")
         self.articles.create_index("story", name="story", sparse=True)
         self.articles.create_index("story_url", name="story_url", sparse=True)
-        if int(schema.get("version", 0)) < 5:
-            from archive.store.mongo.stories import backfill
-
-            backfill(self.articles, self.bands)  # stories of the articles stored before they were kept
         self.articles.create_index("terms", name="terms")
         self.articles.create_index("words", name="words")
-        # An older store, or articles loaded by mongoimport (an ejson export has no search arrays):
-        # search finds an article by its arrays only.
-        if int(schema.get("version", 0)) < 7:
-            self._add_terms(every=True)
-        elif self.articles.find_one({"terms": {"$exists": False}}, {"_id": 1}):
-            self._add_terms()
+        if upgrade:
+            self.upgraded_from = self.upgrade(progress)
         indexes = self.articles.index_information()
         old = indexes.get("source_path") or {}
         if old.get("unique"):
@@ -145,33 +186,40 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         self.articles.create_index("source.sha256", name="sha256")
         self.articles.create_index([("source.device", 1), ("source.inode", 1)], name="inode")
         self.articles.create_index([("updated_at", DESCENDING), ("_id", DESCENDING)], name="updated_id")
-        self.meta.update_one({"_id": "schema"}, {"$max": {"version": SCHEMA_VERSION}}, upsert=True)
+        self._record_schema(SCHEMA_VERSION)  # a new store's; an older one's is upgrade()'s to record
         self.revs.create_index([("article_id", 1), ("revision", 1)], unique=True, name="article_revision")
         if TEXT_INDEX in indexes:  # searched by terms now: the server's text index only slows writes
             with contextlib.suppress(OperationFailure, NotImplementedError):
                 self.articles.drop_index(TEXT_INDEX)
 
-    def _add_terms(self, every: bool = False) -> None:
-        """Give articles their search arrays, 500 at a time: those without (mongoimport), or
-        every one (a store made before the analyzer it was searched by changed)."""
+    def _add_terms(self, every: bool = False, progress: Callable[[int], None] | None = None) -> None:
+        """Give articles their search arrays, UPGRADE_BATCH at a time: those without (mongoimport),
+        or every one (a store made before the analyzer it was searched by changed; an interrupted
+        run goes on after the last batch it finished)."""
         from pymongo import UpdateOne
 
         from archive.store.mongo.docs import doc_terms, from_mongo
 
-        last: Any = None
+        # Where an interrupted run of every article got to: it goes on from there.
+        last: Any = (self.meta.find_one({"_id": "upgrade"}) or {}).get("terms_after") if every else None
         while True:
             if every:
                 cur = self.articles.find({} if last is None else {"_id": {"$gt": last}}).sort("_id", ASCENDING)
             else:
                 cur = self.articles.find({"terms": {"$exists": False}})
-            batch = list(cur.limit(500))
+            batch = list(cur.limit(UPGRADE_BATCH))
             if not batch:
+                self.meta.delete_one({"_id": "upgrade"})
                 return
             last = batch[-1]["_id"]
             self.articles.bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": doc_terms(from_mongo(d))})
                                       for d in batch], ordered=False)
-            if not every:  # loaded by mongoimport: no claims on their paths either
+            if every:
+                self.meta.update_one({"_id": "upgrade"}, {"$set": {"terms_after": last}}, upsert=True)
+            else:  # loaded by mongoimport: no claims on their paths either
                 self.claims.backfill(batch)
+            if progress is not None:
+                progress(len(batch))
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
