@@ -502,6 +502,51 @@ def test_an_interrupted_upgrade_goes_on_where_it_stopped(write_article: Any, mon
     s.close()
 
 
+def test_the_daemon_keeps_the_files_of_an_older_store_until_it_is_upgraded(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 24 item 4: the daemon does not upgrade the store itself: it says to run the upgrade
+    once, keeps its files waiting as for an unreachable store, and stores them once it has run."""
+    import logging
+    import threading
+
+    from archive.config import Settings
+    from archive.watch.daemon import Daemon
+    from tests.conftest import article_text
+    from tests.daemon import wait_for
+
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    uri = "mongodb://mongomock/older"
+    s = MongoStore(uri, client=client)
+    s.upsert_many([item_for(_file(tmp_path / "kept.txt", "Kept"))])
+    s.meta.update_one({"_id": "schema"}, {"$set": {"version": 6}})
+    s.close()
+    folder = tmp_path / "w"
+    folder.mkdir()
+    (folder / "a.txt").write_text(article_text(title="Waiting"))
+    caplog.set_level(logging.INFO, logger="archive")
+    settings = Settings(db=uri, settle=0.05, rescan_interval=0)  # type: ignore[call-arg]
+    daemon = Daemon(settings, str(folder), store_factory=lambda: MongoStore(uri, client=client))
+    t = threading.Thread(target=daemon.run, daemon=True)
+    t.start()
+    try:
+        wait_for(lambda: "archive migrate --upgrade" in caplog.text)
+        assert client["older"]["articles"].count_documents({}) == 1
+        MongoStore(uri, client=client, upgrade=True).close()
+        wait_for(lambda: client["older"]["articles"].count_documents({"title": "Waiting"}) == 1, timeout=30)
+    finally:
+        daemon.request_stop()
+        t.join(10)
+    assert caplog.text.count("archive migrate --upgrade") == 1  # said once, not every second
+
+
+def _file(path: Path, title: str) -> Path:
+    from tests.conftest import article_text
+
+    path.write_text(article_text(title=title))
+    return path
+
+
 def test_an_older_store_gets_its_claims_and_loses_its_unique_index(write_article: Any) -> None:
     patch_mongomock_bulk()
     client = mongomock.MongoClient()

@@ -21,7 +21,7 @@ from typing import Any
 
 from archive import __version__
 from archive.config import Settings
-from archive.errors import LockHeld, StoreError, StoreReplaced, StoreUnavailable, UsageError
+from archive.errors import LockHeld, StoreError, StoreOutdated, StoreReplaced, StoreUnavailable, UsageError
 from archive.ingest import Ingester, Rules, Summary, skipped_line
 from archive.models import iso, utcnow
 from archive.store import Store, open_store
@@ -110,13 +110,14 @@ class Daemon:
         }
 
     def _connect(self) -> bool:
-        """Open the store and take the lease; False while the store is away."""
+        """Open the store and take the lease; False while the store is away (or waits for
+        ``archive migrate --upgrade``: the files wait with it, as for an unreachable store)."""
         if self.store is not None:
             return True
         try:
             store = self._factory()
             held = self.lease.acquire(store)
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, StoreOutdated) as exc:  # an older store: the files wait for its upgrade
             self.backoff.failed(str(exc), len(self.tracker))
             return False
         if held is not None:
