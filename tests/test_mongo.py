@@ -906,12 +906,17 @@ def test_real_read_only_user_can_search(real_uri: str, write_article: Any) -> No
         writer.close()
 
 
+@pytest.mark.parametrize("sort", ["path", "-published", "published", "title", "-ingested"])
 def test_a_long_read_survives_the_cursor_idle_timeout(mstore: MongoStore, write_article: Any,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                      monkeypatch: pytest.MonkeyPatch, sort: str) -> None:
+    """Issue 24 #15: a dropped cursor is opened again after the last document read (keyset), not by
+    skipping as many: an article stored meanwhile before that point neither repeats one nor hides one."""
     from pymongo.errors import CursorNotFound
 
-    mstore.upsert_many([item_for(write_article(f"{i}.txt", title=f"T{i}")) for i in range(7)])
-    want = [a.id for a in mstore.query(Filters(), sort="path")]
+    results = mstore.upsert_many([item_for(write_article(f"{i}.txt", title=f"T{i}")) for i in range(7)])
+    for i, r in enumerate(results):  # dates apart, some alike, some missing (null sorts apart)
+        mstore.articles.update_one({"_id": r.id}, {"$set": {"published": f"2020-01-0{i % 3}" if i % 3 else None}})
+    want = [a.id for a in mstore.query(Filters(), sort=sort)]  # type: ignore[arg-type]
     real = mstore.articles.find
     dropped = []
 
@@ -940,12 +945,18 @@ def test_a_long_read_survives_the_cursor_idle_timeout(mstore: MongoStore, write_
         def __next__(self) -> Any:
             if self.n == 3 and not dropped:
                 dropped.append(1)
+                # meanwhile an article is stored that sorts first: a skip(3) would repeat one
+                first = {"_id": "0" * 32, "source": {"path": "/"}, "published": "2099-01-01", "title": "A",
+                         "ingested_at": dt.datetime(2099, 1, 1)}
+                mstore.articles.insert_one(first if sort in ("path", "-published", "title", "-ingested") else
+                                           {**first, "published": None})
                 raise CursorNotFound("cursor id 123 not found", 43)
             self.n += 1
             return next(self.cur)
 
     monkeypatch.setattr(mstore.articles, "find", lambda *a, **k: Dropping(real(*a, **k)))
-    assert [a.id for a in mstore.query(Filters(), sort="path")] == want and dropped
+    got = [a.id for a in mstore.query(Filters(), sort=sort)]  # type: ignore[arg-type]
+    assert got == want and dropped, (got, want)
 
 
 def test_facets_are_cut_on_the_server_and_cached_against_the_writers_version(mstore: MongoStore,

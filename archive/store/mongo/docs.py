@@ -20,8 +20,24 @@ _SORTS: dict[str, list[tuple[str, int]]] = {
     "-ingested": [("ingested_at", DESCENDING), ("_id", DESCENDING)],
     "ingested": [("ingested_at", ASCENDING), ("_id", ASCENDING)],
     "title": [("title", ASCENDING), ("_id", ASCENDING)],
-    "path": [("source.path", ASCENDING)],
+    "path": [("source.path", ASCENDING), ("_id", ASCENDING)],
 }
+
+
+def after_keys(keys: list[tuple[str, int]], d: dict[str, Any]) -> dict[str, Any]:
+    """The documents after ``d`` in the order ``keys`` gives (keys that are never null): those
+    past it in the first key, or equal there and past it in the next, and so on."""
+    def value(path: str) -> Any:
+        v: Any = d
+        for part in path.split("."):
+            v = v.get(part) if isinstance(v, dict) else None
+        return v
+
+    ors = []
+    for i, (key, direction) in enumerate(keys):
+        equal = {k: value(k) for k, _ in keys[:i]}
+        ors.append({**equal, key: {"$gt" if direction == ASCENDING else "$lt": value(key)}})
+    return {"$or": ors}
 
 
 

@@ -19,7 +19,7 @@ from archive.search.query import parse_query
 from archive.store.base import Store
 from archive.store.mongo.claims import PathClaims
 from archive.store.mongo.conn import classify, client_options, database_name, hosts_of
-from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, from_mongo
+from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, after_keys, from_mongo
 from archive.store.mongo.lock import LockMixin
 from archive.store.mongo.search import SearchMixin, condition, exact
 from archive.store.mongo.stories import StoriesMixin
@@ -28,6 +28,7 @@ from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, fold_
 
 # 4: paths claimed in their own collection (articles can be sharded); 5: stories; 6: search by the
 # embedded store's analyzer (each article's terms), not $text
+_REVISION_ORDER = [("article_id", ASCENDING), ("revision", ASCENDING)]
 UPGRADE_BATCH = 500  # articles an upgrade rewrites per bulk write
 SCHEMA_VERSION = 7  # 7: search arrays made by the one analyzer (ß → ss, Œ → oe, ﬁ → fi, as SQLite)
 TEXT_INDEX = "articles_text"  # the $text index of stores before 6: dropped
@@ -176,6 +177,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         if old.get("unique"):
             self.articles.drop_index("source_path")
         self.articles.create_index("source.path", name="source_path")
+        self.articles.create_index([("source.path", ASCENDING), ("_id", ASCENDING)], name="path_id")
         # Every sort archive asks for has its index, the _id tie-breaker included (no in-memory sorts).
         self.articles.create_index([("published", DESCENDING), ("_id", DESCENDING)], name="published_id")
         self.articles.create_index([("ingested_at", DESCENDING), ("_id", DESCENDING)], name="ingested_id")
@@ -231,18 +233,22 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
             for d in cursor:
                 yield conv(d)
 
-    def _stream(self, open_cursor: Any, conv: Any) -> Iterator[Any]:
+    def _stream(self, open_cursor: Callable[[Any, int], Any], conv: Any) -> Iterator[Any]:
         """Every document of a long read (an export, a migration, an unlimited list) even when the
         reader pauses past the server's 10-minute cursor idle timeout: a cursor the server has
-        dropped is opened again at the position reached (the sort is total: ``_id`` breaks ties)."""
+        dropped is opened again after the last document read, by its sort keys (``open_cursor(last,
+        done)``: keyset, not a skip, so documents written meanwhile neither repeat nor go missing;
+        the sort is total: ``_id`` breaks ties)."""
         from pymongo.errors import CursorNotFound
 
+        last: Any = None
         done = 0
         for _ in range(100):
             try:
                 with self._guard((CursorNotFound,)):
-                    for d in open_cursor(done):
+                    for d in open_cursor(last, done):
                         yield conv(d)
+                        last = d
                         done += 1
                 return
             except CursorNotFound:
@@ -331,13 +337,20 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         if limit is not None and limit <= 0:
             return
 
-        def open_cursor(skip: int) -> Any:
-            cur = self.articles.find(self._filter(filters), **extra).sort(_SORTS[sort])
-            if skip:
-                cur = cur.skip(skip)
-            return cur.limit(limit - skip) if limit is not None else cur
+        def open_cursor(last: Any, done: int) -> Any:
+            flt = self._filter(filters)
+            if last is not None:
+                flt = {"$and": [flt, self._after_article(sort, last)]} if flt else self._after_article(sort, last)
+            cur = self.articles.find(flt, **extra).sort(_SORTS[sort])
+            return cur.limit(limit - done) if limit is not None else cur
 
         yield from self._stream(open_cursor, from_mongo)
+
+    def _after_article(self, sort: Sort, d: dict[str, Any]) -> dict[str, Any]:
+        """Articles after ``d`` in the order ``sort`` gives (a dropped cursor's resumption)."""
+        if sort in ("-published", "published"):  # published may be null: Filters' keyset knows how
+            return self._filter(Filters(after=(d.get("published"), d["_id"]), after_ascending=sort == "published"))
+        return after_keys(_SORTS[sort], d)
 
     def count(self, filters: Filters) -> int:
         with self._guard():
@@ -350,7 +363,8 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
 
     def all_revisions(self) -> Iterator[Article]:
         yield from self._stream(
-            lambda skip: self.revs.find({}).sort([("article_id", 1), ("revision", 1)]).skip(skip),
+            lambda last, _done: self.revs.find({} if last is None else after_keys(_REVISION_ORDER, last))
+            .sort(_REVISION_ORDER),
             lambda d: from_mongo({**d, "_id": d["article_id"]}))
 
     def failures(self) -> Iterator[Failure]:
