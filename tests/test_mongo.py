@@ -1031,3 +1031,32 @@ def test_a_lock_is_taken_in_one_write_stamped_by_the_server(mstore: MongoStore,
     assert mstore.acquire_lock("w", {"token": "t2", "pid": 2}, lambda old: False) is None  # a stopped one
     rec = mstore.state.find_one({"_id": "w"})
     assert writes == ["update_one"] and rec["token"] == "t2" and "stopped_at" not in rec
+
+
+def test_queries_people_wait_for_carry_a_server_time_limit(mstore: MongoStore, write_article: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24 #18: only the client's socket timeout bounded a query, and the server went on running
+    an abandoned one. Search, counts, facets, stats and duplicates now run under pymongo.timeout (which
+    sends maxTimeMS with each operation); a stream (an export) is not cut by it."""
+    from pymongo import _csot
+
+    mstore.upsert_many([item_for(write_article(f"{i}.txt", title=f"Troops {i}")) for i in range(3)])
+    seen: list[tuple[str, float | None]] = []
+    for op in ("find", "aggregate", "count_documents", "estimated_document_count"):
+        real = getattr(mstore.articles, op)
+
+        def spy(*a: Any, _real: Any = real, _op: str = op, **k: Any) -> Any:
+            seen.append((_op, _csot.get_timeout()))
+            return _real(*a, **k)
+
+        monkeypatch.setattr(mstore.articles, op, spy)
+    list(mstore.search("troops", Filters(), limit=2))
+    mstore.count_matches("troops -x", Filters())
+    mstore.count(Filters())
+    mstore.facets("troops", Filters())
+    mstore.stats(Filters())
+    mstore.duplicates()
+    assert seen and all(t is not None and 0 < t <= 60 for _, t in seen), seen
+    seen.clear()
+    list(mstore.query(Filters()))
+    assert seen and all(t is None for _, t in seen), seen

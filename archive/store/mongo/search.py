@@ -26,6 +26,7 @@ from archive.search.analyzer import stem
 from archive.search.match import matches, term_words
 from archive.search.query import SearchQuery, Term, parse_query
 from archive.search.snippets import make_snippet
+from archive.store.mongo.conn import OPERATION_TIMEOUT_MS
 from archive.store.mongo.docs import from_mongo
 from archive.store.records import Filters, Hit
 
@@ -76,6 +77,7 @@ class SearchMixin:
 
     articles: Any
     _guard: Any
+    _bounded: Any
     _iter: Any
     _filter: Any
 
@@ -84,7 +86,7 @@ class SearchMixin:
         stems = {s for t in (*q.positive, *(t for g in q.any_of for t in g)) if not t.prefix for s in _stems(t)}
         if not stems:
             return {}
-        with self._guard():
+        with self._bounded():
             n = max(1, self.articles.estimated_document_count())
             return {s: math.log(1 + n / max(1, self.articles.count_documents({"terms": s}))) for s in stems}
 
@@ -109,7 +111,7 @@ class SearchMixin:
         def order(x: tuple[float, str]) -> tuple[float, str]:
             return (-x[0], x[1])
 
-        with self._guard():
+        with self._bounded():
             return sorted(scored(), key=order) if limit is None else heapq.nsmallest(limit, scored(), key=order)
 
     def _hits(self, q: SearchQuery, ranked: Sequence[tuple[float, str]]) -> Iterator[Hit]:
@@ -117,7 +119,7 @@ class SearchMixin:
         words = q.highlight_words()
         for at in range(0, len(ranked), 100):
             chunk = ranked[at : at + 100]
-            with self._guard():
+            with self._bounded():
                 docs = {d["_id"]: d for d in self.articles.find({"_id": {"$in": [i for _, i in chunk]}})}
             for score, id in chunk:
                 d = docs.get(id)
@@ -136,7 +138,7 @@ class SearchMixin:
         """The articles' words with ``prefix`` (from the ``words`` index's range), and how many of
         the first 5,000 articles holding one hold each."""
         rx = {"$regex": "^" + re.escape(prefix)}
-        with self._guard():
+        with self._bounded():
             rows = self.articles.aggregate([
                 {"$match": {"words": rx}}, {"$limit": 5000}, {"$project": {"words": 1}}, {"$unwind": "$words"},
                 {"$match": {"words": rx}}, {"$group": {"_id": "$words", "n": {"$sum": 1}}}])
@@ -148,7 +150,8 @@ class SearchMixin:
         if q.empty or limit <= 0:
             return
         order = ASCENDING if ascending else DESCENDING
-        cur = self.articles.find(condition(q, self._filter(filters))).sort([("published", order), ("_id", order)])
+        cur = self.articles.find(condition(q, self._filter(filters)), max_time_ms=OPERATION_TIMEOUT_MS).sort(
+            [("published", order), ("_id", order)])  # a server time limit: a stream cannot be _bounded
         words = q.highlight_words()
         n = 0
         check = not exact(q)
@@ -166,7 +169,7 @@ class SearchMixin:
         if q.empty:
             return 0
         query = condition(q, self._filter(filters))
-        with self._guard():
+        with self._bounded():
             if exact(q):
                 return int(self.articles.count_documents(query))
             return sum(1 for d in self.articles.find(query) if matches(q, _text_of(d)))

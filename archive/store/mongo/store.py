@@ -18,7 +18,7 @@ from archive.redaction import redact
 from archive.search.query import parse_query
 from archive.store.base import Store
 from archive.store.mongo.claims import PathClaims
-from archive.store.mongo.conn import classify, client_options, database_name, hosts_of
+from archive.store.mongo.conn import OPERATION_TIMEOUT_MS, classify, client_options, database_name, hosts_of
 from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, after_keys, from_mongo
 from archive.store.mongo.lock import LockMixin
 from archive.store.mongo.search import SearchMixin, condition, exact
@@ -88,6 +88,15 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
             raise classify(exc, self._where) from None
         except InvalidDocument as exc:  # DocumentTooLarge: that document's error, never the batch's end
             raise StoreError(f"MongoDB at {self._where} cannot store a document: {str(exc)[:200]}") from None
+
+    @contextlib.contextmanager
+    def _bounded(self) -> Iterator[None]:
+        """A query a person waits for (search, counts, facets, stats, duplicates): every operation
+        in it carries the time left of OPERATION_TIMEOUT_MS to the server (``maxTimeMS``), so an
+        abandoned query stops there too, not only the client's socket. Never around a stream (an
+        export's cursor may rightly live longer) nor a transaction (it has its own lifetime)."""
+        with pymongo.timeout(OPERATION_TIMEOUT_MS / 1000), self._guard():
+            yield
 
     def _has_transactions(self) -> bool:
         """A replica set member or a mongos (``hello`` says so): multi-document transactions."""
@@ -353,7 +362,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         return after_keys(_SORTS[sort], d)
 
     def count(self, filters: Filters) -> int:
-        with self._guard():
+        with self._bounded():
             return int(self.articles.count_documents(self._filter(filters)))
 
     def revisions(self, id: str) -> list[Article]:
@@ -374,7 +383,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
     def stats(self, filters: Filters) -> Stats:
         live = self._filter(filters._replace(include_deleted=False))
         deleted = {**self._filter(filters._replace(include_deleted=True)), "deleted_at": {"$ne": None}}
-        with self._guard():
+        with self._bounded():
             total = {"$group": {"_id": None, "w": {"$sum": "$word_count"}}}
             words = list(self.articles.aggregate([{"$match": live}, total]))
             years: dict[str, int] = {}
@@ -433,7 +442,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         def run(stages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return list(self.articles.aggregate([{"$match": match}, *stages], allowDiskUse=True))
 
-        with self._guard():
+        with self._bounded():
             total = int(self.articles.count_documents(match))
             authors = run([{"$project": {"authors": 1, "authors_key": 1}}, *self._per_name("authors"), *top])
             tags = run([{"$project": {"tags": 1, "tags_key": 1}}, *self._per_name("tags"), *top])
@@ -453,7 +462,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
 
     def duplicates(self, include_deleted: bool = False) -> list[list[Article]]:
         match = {} if include_deleted else {"deleted_at": None}
-        with self._guard():
+        with self._bounded():
             shas = [g["_id"] for g in self.articles.aggregate([
                 {"$match": match},
                 {"$group": {"_id": "$source.sha256", "n": {"$sum": 1}}},
