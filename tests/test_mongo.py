@@ -1060,3 +1060,42 @@ def test_queries_people_wait_for_carry_a_server_time_limit(mstore: MongoStore, w
     seen.clear()
     list(mstore.query(Filters()))
     assert seen and all(t is None for _, t in seen), seen
+
+
+def test_a_writer_stalled_past_the_grace_does_not_add_a_second_article_at_a_path(
+        write_article: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24 #11: on a standalone server, writer A claims a path, stalls past GRACE; writer B takes
+    the stale claim over and stores its article there; A's late insert then made two articles on one
+    path. A reads its claim again after inserting: it lost it, so its article goes and its file is
+    applied to B's article instead (as a new revision)."""
+    from archive.store.mongo.claims import GRACE
+
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    a = MongoStore("mongodb://mongomock/fence", client=client)
+    b = MongoStore("mongodb://mongomock/fence", client=client)
+    assert not a.transactions
+    p = write_article("a.txt", title="From A")
+    item_a = item_for(p)
+    p.write_text(p.read_text().replace("From A", "From B"))
+    item_b = item_for(p)
+    real = a.claims.claim
+    stalled: list[int] = []
+
+    def claim_then_stall(wanted: Any, session: Any = None) -> set[str]:
+        refused = real(wanted, session)
+        if not stalled:  # A stalls here; meanwhile its claim ages and B takes the path
+            stalled.append(1)
+            a.paths.update_one({"_id": str(p)}, {"$set": {"at": a.server_now() - GRACE - dt.timedelta(seconds=1)}})
+            (rb,) = b.upsert_many([item_b])
+            assert rb.outcome == "new"
+        return refused
+
+    monkeypatch.setattr(a.claims, "claim", claim_then_stall)
+    (ra,) = a.upsert_many([item_a])
+    docs = list(a.articles.find({"source.path": str(p)}))
+    assert len(docs) == 1 and stalled, docs
+    assert ra.outcome == "updated" and docs[0]["title"] == "From A" and docs[0]["revision"] == 2
+    assert a.paths.find_one({"_id": str(p)})["article"] == docs[0]["_id"] == ra.id
+    a.close()
+    b.close()

@@ -174,6 +174,8 @@ class WritesMixin:
         ops = [(i, art) for i, art in inserts if art.source.path not in refused]
         again += [i for i, art in inserts if art.source.path in refused]
         lost = self._bulk([InsertOne(to_mongo(art)) for _, art in ops], s)
+        if s is None:
+            lost |= self._fenced([(k, art) for k, (_, art) in enumerate(ops) if k not in lost])
         for k, (i, art) in enumerate(ops):
             if k in lost:
                 again.append(i)
@@ -185,6 +187,19 @@ class WritesMixin:
         if done:
             self.fails.delete_many({"_id": {"$in": [items[i].source.path for i in done]}}, session=s)
         return sorted(again), done
+
+    def _fenced(self, inserted: Sequence[tuple[int, Article]]) -> set[int]:
+        """Without transactions, the new articles whose path claim another writer took over while
+        this one stalled past GRACE between claiming and inserting (issue 24 #11): the claim is
+        read again after the insert, and an article that lost it is deleted (the file is tried
+        again, and finds the other writer's article there). Their indexes in ``inserted``."""
+        if not inserted:
+            return set()
+        holders = self.claims.holders([art.source.path for _, art in inserted])
+        lost = {k: art for k, art in inserted if holders.get(art.source.path) != art.id}
+        if lost:
+            self.articles.delete_many({"_id": {"$in": [a.id for a in lost.values()]}, "revision": 1})
+        return set(lost)
 
     def _write_change(self, old: Article, c: Change, s: Any) -> UpsertResult | None:
         """Write one known file's new state if the article is still as read (None: it was not)."""
