@@ -339,3 +339,20 @@ def test_candidates_share_two_bands_or_are_few() -> None:
     many = Counter({f"w{i}": 1 for i in range(MAX_WEAK_CANDIDATES + 1)})
     assert choose_candidates(many + Counter({"s": 3})) == ["s"]
     assert choose_candidates(Counter({"w": 1})) == ["w"]
+
+
+def test_the_shingle_cache_gives_what_shingling_gives_and_stays_in_its_budget() -> None:
+    """Issue 27: the writer keeps shingles between writes (and takes the parse workers'), bounded."""
+    from archive.stories.keeper import ShingleCache
+    from archive.stories.signature import shingles, signature, signed, unpack
+
+    texts = [text(i) for i in range(6)]
+    keys, packed = signed(texts[0])
+    assert keys == signature(texts[0]) and unpack(packed) == shingles(texts[0])
+    one = len(shingles(texts[1]))
+    cache = ShingleCache(budget=3 * one)
+    cache.put(texts[0], packed)
+    for t in texts:
+        assert cache.get(t) == shingles(t)
+        assert cache.size <= cache.budget
+    assert cache.get(texts[-1]) == shingles(texts[-1]) and 0 < len(cache._d) <= 3

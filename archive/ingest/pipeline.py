@@ -23,6 +23,7 @@ from archive.models import Failure
 from archive.parsing import HTML_EXTENSIONS
 from archive.store.base import Store
 from archive.store.records import KnownFile, UpsertItem, UpsertResult
+from archive.stories.keeper import SHINGLES
 
 if TYPE_CHECKING:
     from archive.parsepool import ParsePool
@@ -248,6 +249,8 @@ class Ingester:
                 claimed.add(origin.id)
                 moved_from[p.stat.path] = origin.path
             items.append(UpsertItem(p.parsed, p.source, origin.id if origin else None, p.signature))
+            if p.shingles:  # the worker shingled the body: the story keeper need not again
+                SHINGLES.put(p.parsed.body, p.shingles)
         results = self._upsert(items, fails) if items else []
         if fails:
             self.store.record_failures(fails)

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, Protocol
 
 from archive.models import Article
 from archive.stories.reasons import NEAR_DUPLICATE, SAME_URL, seen_of
-from archive.stories.signature import shingles, signature, similarity
+from archive.stories.signature import shingles, signature, similarity, unpack
 from archive.stories.urls import canonical_url
 
 MIN_CONTAINMENT = 0.5  # of the shorter text's shingles, found in the longer's
@@ -117,8 +117,9 @@ def _copy(mine: frozenset[int], theirs: frozenset[int]) -> float | None:
 
 class ShingleCache:
     """The shingles of texts compared lately, kept between writes (a candidate of one batch is
-    mostly a candidate of the next): keyed by article id and text (an edited text is a miss), the
-    least recently used dropped past ``budget`` shingles in all. Kept as packed 32-bit arrays
+    mostly a candidate of the next, and a parse worker has shingled every new text already): keyed
+    by the text (an edited one is a miss), the least recently used dropped past ``budget``
+    shingles in all. Kept as packed 32-bit arrays
     (4 bytes a shingle, not a set's ~60): a set is made again on use, 15x quicker than shingling."""
 
     def __init__(self, budget: int = 4_000_000) -> None:
@@ -126,26 +127,32 @@ class ShingleCache:
 
         self.budget = budget
         self.size = 0
-        self._d: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
+        self._d: OrderedDict[tuple[int, int], bytes] = OrderedDict()  # (length, hash) of the text
 
-    def get(self, p: Peer) -> frozenset[int]:
+    def get(self, body: str) -> frozenset[int]:
+        """The shingles of ``body``, from the cache or made (and kept)."""
         from array import array
 
-        key = (p.id, len(p.body), hash(p.body))
+        key = (len(body), hash(body))
         packed = self._d.get(key)
         if packed is not None:
             self._d.move_to_end(key)
-            a = array("I")
-            a.frombytes(packed)
-            return frozenset(a)
-        found = shingles(p.body)
-        packed = array("I", found).tobytes()
+            return unpack(packed)
+        found = shingles(body)
+        self.put(body, array("I", found).tobytes())
+        return found
+
+    def put(self, body: str, packed: bytes) -> None:
+        """Keep shingles made elsewhere (a parse worker's, see signature.signed)."""
+        key = (len(body), hash(body))
+        if key in self._d:
+            self._d.move_to_end(key)
+            return
         self._d[key] = packed
         self.size += len(packed) // 4
         while self.size > self.budget and self._d:
             _, old = self._d.popitem(last=False)
             self.size -= len(old) // 4
-        return found
 
 
 # One per process: the writer's, whichever store it writes (ids are store-wide unique, texts keyed).
@@ -168,7 +175,7 @@ class Keeper:
     def _sh(self, p: Peer) -> frozenset[int]:
         s = self._shingles.get(p.id)
         if s is None:
-            s = self._shingles[p.id] = SHINGLES.get(p)
+            s = self._shingles[p.id] = SHINGLES.get(p.body)
         return s
 
     def place_batch(self, placing: Iterable[Placing]) -> None:

@@ -108,6 +108,25 @@ def signature(body: str) -> list[int]:
     return band_keys(sketch(hashes)) if len(hashes) >= MIN_SHINGLES else []
 
 
+def signed(body: str) -> tuple[list[int], bytes]:
+    """A parse worker's part: the body's band keys (as :func:`signature`) and its shingles packed
+    as 32-bit numbers (see :func:`unpack`), so that the writer need not shingle it again."""
+    from array import array
+
+    hashes = _hashes(body)
+    keys = band_keys(sketch(hashes)) if len(hashes) >= MIN_SHINGLES else []
+    return keys, array("I", set(hashes)).tobytes()
+
+
+def unpack(packed: bytes) -> frozenset[int]:
+    """Shingles packed by :func:`signed` (or the writer's cache) as a set again."""
+    from array import array
+
+    a = array("I")
+    a.frombytes(packed)
+    return frozenset(a)
+
+
 def similarity(a: frozenset[int], b: frozenset[int]) -> tuple[float, float]:
     """(containment, jaccard) of two shingle sets: how much of the shorter is in the longer, and
     how much they share of both. A copy cut short keeps a high containment; an article quoted
