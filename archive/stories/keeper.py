@@ -115,6 +115,11 @@ def _copy(mine: frozenset[int], theirs: frozenset[int]) -> float | None:
     return cont if cont >= MIN_CONTAINMENT and jac >= MIN_JACCARD else None
 
 
+# Shingles the writer keeps between writes: 48 MB packed, about 12,000 articles of 5 KB (10,000
+# articles of BBC paragraphs: 4M kept 4,700 of them and ingested in 21.3 s, 12M all, in 16.9 s).
+SHINGLE_BUDGET = 12_000_000
+
+
 class ShingleCache:
     """The shingles of texts compared lately, kept between writes (a candidate of one batch is
     mostly a candidate of the next, and a parse worker has shingled every new text already): keyed
@@ -122,7 +127,7 @@ class ShingleCache:
     shingles in all. Kept as packed 32-bit arrays
     (4 bytes a shingle, not a set's ~60): a set is made again on use, 15x quicker than shingling."""
 
-    def __init__(self, budget: int = 4_000_000) -> None:
+    def __init__(self, budget: int = SHINGLE_BUDGET) -> None:
         from collections import OrderedDict
 
         self.budget = budget
