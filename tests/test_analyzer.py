@@ -41,3 +41,28 @@ def test_a_snippet_marks_a_word_exactly_when_search_matches_it(text: str, query:
     assert bool(marked) == matches(q, [text]), (text, query, marked)
     for t in marked:  # each marked word is one of the query's words (a phrase's words one by one)
         assert any(matches(parse_query(w), [t]) for term in q.positive for w in term.words), (text, query, t)
+
+
+def test_a_snippet_marks_what_the_query_matched_not_what_starts_like_it() -> None:
+    """Issue 23 #7: ``fed`` marked "federal" and ``the`` marked "They" (every word was taken for a
+    prefix); a phrase marked each "of" and "the" of the text instead of the phrase."""
+    text = ("They were federal staff. The state said the prime minister of the interior would go. "
+            "Later the Prime Minister spoke of the state of the union. Fed up.")
+
+    def marked(query: str) -> list[str]:
+        return [t for t, m in snippet_parts(make_snippet(text, parse_query(query).highlight_words(), width=64)) if m]
+
+    assert marked("fed") == ["Fed"] and marked("fed*") == ["federal", "Fed"]
+    assert "They" not in marked("the") and marked("the").count("the") == 5
+    assert marked('"prime minister"') == ["prime minister", "Prime Minister"]
+    assert marked('"state of the union"') == ["state of the union"]
+    assert marked('minister "prime minister"') == ["prime minister", "Prime Minister"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from(WORDS), min_size=1, max_size=10).map(" ".join),
+       pair=st.lists(st.sampled_from(WORDS), min_size=2, max_size=2))
+def test_a_snippet_marks_a_phrase_exactly_when_search_matches_it(text: str, pair: list[str]) -> None:
+    q = parse_query('"' + " ".join(pair) + '"')
+    marked = [t for t, m in snippet_parts(make_snippet(text, q.highlight_words(), width=64)) if m]
+    assert bool(marked) == matches(q, [text]), (text, pair, marked)

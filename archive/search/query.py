@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from archive.models import cjk_char
 from archive.search.analyzer import split_words
 
 
@@ -38,13 +37,15 @@ class SearchQuery(NamedTuple):
         return bool(self.positive or self.any_of)
 
     def highlight_words(self) -> list[str]:
-        """The words a snippet marks; a CJK word (a phrase of its characters) as typed."""
+        """What a snippet marks (see archive.search.snippets): a word; ``word*`` for a prefix; a
+        phrase as its words joined by spaces (marked only where they stand together; a CJK word is
+        such a phrase of its characters)."""
         out: list[str] = []
         for t in (*self.positive, *(t for g in self.any_of for t in g)):
-            if len(t.words) > 1 and all(not w.isascii() and cjk_char().fullmatch(w) for w in t.words):
-                out.append("".join(t.words))
+            if len(t.words) > 1:
+                out.append(" ".join(t.words))
             else:
-                out.extend(t.words)
+                out.extend(w + "*" if t.prefix else w for w in t.words)
         return out
 
 
