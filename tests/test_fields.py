@@ -86,3 +86,15 @@ def test_both_stores_keep_every_field(kind: str, tmp_path: Path) -> None:
         assert [x.id for x in store.query(Filters(authors=("bo chan",), tags=("politics",)))] == [a.id]
         assert {h.article.id for h in store.search("politics", Filters())} == {a.id}
     assert len(SOURCE_FIELDS) == len(Source._fields)
+
+
+def test_the_sort_names_are_declared_once() -> None:
+    """Issue 21: the sort vocabulary lived in the CLI, the records and both stores, each spelled out."""
+    from archive.cli.spec import SORTS as CLI_SORTS
+    from archive.store.mongo.docs import _SORTS as MONGO_SORTS
+    from archive.store.records import SORTS
+    from archive.store.sqlite import _ORDER as SQLITE_SORTS
+
+    assert set(SORTS) == set(CLI_SORTS) == set(MONGO_SORTS) == set(SQLITE_SORTS)
+    assert all(spec[-1][0] == "_id" for spec in MONGO_SORTS.values())  # every order total
+    assert all(clause.rsplit(",", 1)[-1].strip().startswith(("a.n", "a.id")) for clause in SQLITE_SORTS.values())

@@ -9,9 +9,11 @@ which costs a query command about as much as the interpreter's own start-up. Eve
 import datetime as dt
 from typing import Any, NamedTuple
 
+from archive.sorts import SORTS as RECORD_SORTS
+
 OUT_FORMATS = ("table", "json", "jsonl", "csv")
 EXPORT_FORMATS = ("jsonl", "json", "csv", "ejson", "markdown")
-SORTS = ("-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path")  # store.base.Sort
+SORTS: tuple[str, ...] = RECORD_SORTS
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 HELP_OPTIONS = ("-h", "--help")
 

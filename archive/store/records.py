@@ -9,8 +9,8 @@ from typing import Any, Literal, NamedTuple
 
 from archive.models import Article, ParsedArticle, Source
 from archive.search.snippets import snippet_parts
-
-Sort = Literal["-published", "published", "-updated", "updated", "-ingested", "ingested", "title", "path"]
+from archive.sorts import SORTS as SORTS  # re-exported: the stores name them from here
+from archive.sorts import Sort as Sort
 
 
 def build_filters(*, authors: Sequence[str] = (), tags: Sequence[str] = (), sites: Sequence[str] = (),

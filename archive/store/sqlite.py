@@ -192,7 +192,6 @@ ALTER TABLE articles ADD COLUMN date_source TEXT;
 MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA}
 
 _ORDER = {
-    # SQLite sorts NULL first: undated articles come last when newest-first, first otherwise.
     # SQLite sorts NULL first: undated articles come last when newest-first. Ties by id: a total
     # order, so that a page can start after a (published, id) key (keyset paging).
     "-published": "a.published DESC, a.id DESC",
@@ -202,7 +201,7 @@ _ORDER = {
     "-ingested": "a.ingested_at DESC, a.n DESC",
     "ingested": "a.ingested_at ASC, a.n ASC",
     "title": "a.title COLLATE NOCASE ASC, a.n ASC",
-    "path": "a.path ASC",
+    "path": "a.path ASC, a.n ASC",
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from archive import __version__
 from archive.fields import FIELDS, Field
+from archive.web.query import SORTS
 
 
 def _field_schema(f: Field) -> dict[str, Any]:
@@ -49,7 +50,7 @@ _FILTERS: list[dict[str, Any]] = [
      "description": "1 includes articles whose file is gone."},
 ]
 _PAGING: list[dict[str, Any]] = [
-    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["relevance", "newest", "oldest"]}},
+    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(SORTS)}},
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
     {"name": "cursor", "in": "query", "schema": {"type": "string"},
      "description": "next_cursor of the previous page."},
