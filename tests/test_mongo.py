@@ -1099,3 +1099,11 @@ def test_a_writer_stalled_past_the_grace_does_not_add_a_second_article_at_a_path
     assert a.paths.find_one({"_id": str(p)})["article"] == docs[0]["_id"] == ra.id
     a.close()
     b.close()
+
+
+def test_a_hashtag_key_an_older_archive_wrote_is_still_found(mstore: MongoStore, write_article: Any) -> None:
+    it = item_for(write_article("a.txt"))
+    mstore.upsert_many([it._replace(parsed=it.parsed._replace(tags=("#Oil",)))])
+    mstore.articles.update_many({}, {"$set": {"tags_key": ["#oil"]}})  # before tags were folded without '#'
+    assert mstore.count(Filters(tags=["oil"])) == mstore.count(Filters(tags=["#oil"])) == 1
+    assert mstore.facets("", Filters()).tags == [("Oil", 1)]

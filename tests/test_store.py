@@ -557,3 +557,32 @@ def test_similar_ranks_articles_by_shared_content_on_every_backend(store: Store,
     assert a.id not in {h.article.id for h in hits}
     assert all(h.score > 0 for h in hits)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_a_hashtag_is_the_same_tag_as_its_words(store: Store, write_article: Writer) -> None:
+    """Issue 23 #7: facet values split by spelling ("#donald trump" / "donald trump"): a tag is now
+    compared case-folded and without its "#", shown without it, and found either way."""
+    tags = [("#Donald Trump",), ("donald trump",), ("Donald  Trump", "#oil")]
+    items = [item_for(write_article(f"h{i}.txt", title=f"H{i}")) for i in range(3)]
+    store.upsert_many([it._replace(parsed=it.parsed._replace(tags=t)) for it, t in zip(items, tags, strict=True)])
+    f = store.facets("", Filters())
+    assert [(n.casefold().replace("  ", " "), c) for n, c in f.tags] == [("donald trump", 3), ("oil", 1)]
+    assert all(not n.startswith("#") for n, _ in f.tags)
+    for t in ("#donald trump", "Donald Trump", "DONALD TRUMP"):
+        assert store.count(Filters(tags=[t])) == 3, t
+    assert store.count(Filters(tags=["oil"])) == store.count(Filters(tags=["#OIL"])) == 1
+
+
+def test_an_older_sqlite_stores_hashtag_keys_are_made_again(tmp_path: Path, write_article: Writer) -> None:
+    from archive.store.sqlite import SQLiteStore
+
+    s = SQLiteStore(tmp_path / "old.db")
+    it = item_for(write_article("a.txt"))
+    s.upsert_many([it._replace(parsed=it.parsed._replace(tags=("#Oil", "Gas")))])
+    with s.db:  # what schema 6 kept: the '#'
+        s.db.execute("""UPDATE articles SET tags_key = '["#oil","gas"]'""")
+        s.db.execute("PRAGMA user_version=6")
+    s.close()
+    s = SQLiteStore(tmp_path / "old.db")
+    assert s.count(Filters(tags=["oil"])) == 1 and s.facets("", Filters()).tags == [("Gas", 1), ("Oil", 1)]
+    s.close()

@@ -189,7 +189,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
         date_source="page" if published else None,
         url=url,
         site=site,
-        tags=tuple(dict.fromkeys(" ".join(t.split()) for t in tags)),
+        tags=tuple(dict.fromkeys(t for t in (" ".join(t.lstrip("#").split()) for t in tags) if t)),
         format="html",
         description=getattr(doc, "description", None) or None,
     )

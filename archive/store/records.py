@@ -27,8 +27,13 @@ def build_filters(*, authors: Sequence[str] = (), tags: Sequence[str] = (), site
 
 
 def fold_name(name: str) -> str:
-    """How author names and tags compare: case-insensitive, spaces collapsed."""
+    """How author names compare: case-insensitive, spaces collapsed."""
     return " ".join(name.split()).casefold()
+
+
+def fold_tag(tag: str) -> str:
+    """How tags compare: as names, and without a hashtag's "#" ("#Donald Trump" is "donald trump")."""
+    return fold_name(tag.lstrip("#"))
 
 
 class Filters(NamedTuple):
@@ -52,7 +57,7 @@ class Filters(NamedTuple):
 
     @property
     def tags_folded(self) -> list[str]:
-        return [fold_name(t.lstrip("#")) for t in self.tags]
+        return [fold_tag(t) for t in self.tags]
 
 
 class UpsertItem(NamedTuple):
@@ -170,8 +175,8 @@ def count_facets(articles: Iterable[Article], limit: int) -> Facets:
             spelled.setdefault("a" + fold_name(name), name)
             authors[fold_name(name)] += 1
         for t in a.tags:
-            spelled.setdefault("t" + fold_name(t), t)
-            tags[fold_name(t)] += 1
+            spelled.setdefault("t" + fold_tag(t), t.lstrip("#"))
+            tags[fold_tag(t)] += 1
         if a.site:
             sites[a.site] += 1
         months[a.published.strftime("%Y-%m") if a.published else "unknown"] += 1

@@ -15,7 +15,18 @@ from archive.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced, S
 from archive.models import Article, Failure, Source, iso, parse_iso, utcnow
 from archive.store.base import Store
 from archive.store.decide import import_change, upsert_change
-from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, UpsertItem, UpsertResult, fold_name, years_of
+from archive.store.records import (
+    Facets,
+    Filters,
+    KnownFile,
+    Sort,
+    Stats,
+    UpsertItem,
+    UpsertResult,
+    fold_name,
+    fold_tag,
+    years_of,
+)
 from archive.store.sqlite_rows import A_COLS, COLS, INSERT, PATH_COL, UPDATE, row_article, write_values
 from archive.store.sqlite_search import SearchIndexMixin
 from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
@@ -23,7 +34,7 @@ from archive.store.sqlite_stories import StoriesMixin
 from archive.store.sqlite_stories import backfill as stories_backfill
 from archive.store.sqlite_stories import keeper as stories_keeper
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # WAL pages before a commit checkpoints them into the file. SQLite's default, 1,000 (4 MB), is less
 # than one 500-article batch, so a bulk load checkpointed (and synced) at nearly every commit.
 BULK_CHECKPOINT_PAGES = 10_000
@@ -188,8 +199,15 @@ _V5 = """
 ALTER TABLE articles ADD COLUMN date_source TEXT;
 """
 
+_V7 = """
+-- Tags compare without a hashtag's '#' ('#Donald Trump' is 'donald trump'): their keys made again
+-- (the article_tags trigger follows; the search index is not touched).
+UPDATE articles SET tags_key = (SELECT json_group_array(ltrim(value, '#')) FROM json_each(articles.tags_key))
+    WHERE tags_key LIKE '%"#%';
+"""
+
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA}
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA, 6: _V7}
 
 _ORDER = {
     # SQLite sorts NULL first: undated articles come last when newest-first. Ties by id: a total
@@ -709,7 +727,8 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
             chunk = ns[k : k + 500]
             lists.update((n, json.loads(v)) for n, v in self._read(
                 f"SELECT n, {kind} FROM articles WHERE n IN ({','.join('?' * len(chunk))})", chunk))
-        return [(next((v for v in lists.get(n, []) if fold_name(v) == key), key), int(c)) for key, c, n in rows]
+        fold = fold_tag if kind == "tags" else fold_name
+        return [(next((v.lstrip("#") for v in lists.get(n, []) if fold(v) == key), key), int(c)) for key, c, n in rows]
 
     def _site_counts(self, matching: str, args: list[Any], limit: int | None) -> list[tuple[str, int]]:
         # The partial index holds every site and rowid: the rows (site is stored after the body) are never read.

@@ -9,7 +9,7 @@ from pymongo import ASCENDING, DESCENDING
 from archive.fields import FIELDS
 from archive.models import Article, Source
 from archive.search.analyzer import stem, words
-from archive.store.records import KnownFile, fold_name
+from archive.store.records import KnownFile, fold_name, fold_tag
 
 TITLE_ORDER = {"locale": "en", "strength": 2}
 _SORTS: dict[str, list[tuple[str, int]]] = {
@@ -87,7 +87,7 @@ def to_mongo(a: Article) -> dict[str, Any]:
     for f in FIELDS[1:]:
         doc[f.name] = _to_bson(f.kind, getattr(a, f.name))
     doc["authors_key"] = [fold_name(x) for x in a.authors]
-    doc["tags_key"] = [fold_name(t) for t in a.tags]
+    doc["tags_key"] = [fold_tag(t) for t in a.tags]
     doc.update(doc_terms(a))
     return doc
 

@@ -319,7 +319,8 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         if f.authors:
             q["authors_key"] = {"$in": [str(a) for a in f.authors_folded]}
         if f.tags:
-            q["tags_key"] = {"$in": [str(t) for t in f.tags_folded]}
+            # ... and "#tag", as an archive before fold_tag kept it
+            q["tags_key"] = {"$in": [k for t in f.tags_folded for k in (str(t), "#" + str(t))]}
         if f.sites:
             q["site"] = {"$in": [str(x) for x in f.sites]}
         if f.path_prefix:
@@ -421,9 +422,9 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         counts: dict[str, int] = {}
         spelled: dict[str, str] = {}
         for d in groups:
-            k = d["_id"] if isinstance(d["_id"], str) else fold_name(d["name"])
+            k = (d["_id"] if isinstance(d["_id"], str) else fold_name(d["name"])).lstrip("#")
             counts[k] = counts.get(k, 0) + int(d["n"])
-            spelled.setdefault(k, d["name"])
+            spelled.setdefault(k, str(d["name"]).lstrip("#"))
         return [(spelled[k], c) for k, c in sorted_counts(counts)]
 
     def _name_counts(self, head: list[dict[str, Any]], field: str) -> list[tuple[str, int]]:
