@@ -176,32 +176,26 @@ def byline(authors: list[str]) -> str:
 
 
 def to_markdown(a: Article) -> str:
-    """An article file that parses back to the same fields: the seed format, with YAML front
-    matter first when the article has fields the seed format cannot carry (archive.fields'
-    ``markdown="front"``: url, site, tags, the story it belongs to (a researcher counts coverage
-    by it; parsing does not read it back)…)."""
+    """An article file that parses back to the same fields and body: YAML front matter with the
+    fields archive.fields marks for Markdown (title, authors, date, url, site, tags, the story it
+    belongs to (a researcher counts coverage by it; parsing does not read it back)…), then the
+    body with what Markdown would read as markup escaped (the title is the front matter's: a
+    heading repeating it would have to survive the same escaping). Always front matter:
+    a plain byline and date line round-tripped only for the names and dates the text rules read
+    ("TC" is no byline), and the text rules read ``_x_`` as emphasis where Markdown bodies keep it."""
+    import yaml
+
     from archive.parsing.frontmatter import markdown_escape  # text that looks like markup stays text
 
-    title, body = markdown_escape(a.title), markdown_escape(a.body)
-    head = [f"# {title}", ""]
-    if any(getattr(a, f.name) for f in FIELDS if f.markdown == "front"):
-        import yaml
-
-        fields: dict[str, Any] = {}
-        for f in FIELDS:
-            v = getattr(a, f.name)
-            if f.markdown and f.name != "body" and v:
-                fields[f.name] = list(v) if f.kind == "names" else v
-        front = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=10_000)
-        return f"---\n{front}---\n\n# {title}\n\n{body}\n"
-    meta = []
-    if a.authors:
-        meta.append(byline(a.authors) + "  ")
-    if a.published:
-        meta.append(f"{a.published.day} {a.published.strftime('%B')} {a.published.year}")
-    if meta:
-        head += [*meta, ""]
-    return "\n".join(head) + "\n" + body + "\n"
+    body = markdown_escape(a.body)
+    fields: dict[str, Any] = {}
+    for f in FIELDS:
+        v = getattr(a, f.name)
+        if f.markdown and f.name != "body" and (v or f.name in ("authors", "published")):
+            # authors and the date even when there are none: the body's first lines are then text
+            fields[f.name] = list(v) if f.kind == "names" else v
+    front = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=10_000)
+    return f"---\n{front}---\n\n{body}\n"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

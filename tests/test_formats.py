@@ -741,3 +741,29 @@ def test_a_sentence_that_mentions_furniture_stays(line: str) -> None:
     from archive.parsing.boilerplate import is_furniture
 
     assert not is_furniture(line)
+
+
+_PIECES = ["word", "Jane Doe", "08.04.2015 12:46", "26 February 1987", "_by-move_", "*a*", "**b**", "~~c~~",
+           "`code`", "[link](https://x.example)", "snake_case", "C++", "a < b", "{{ x }}", "{% y %}", "\\", "#",
+           "## Heading", "---", "> quote", "- item", "1. item", "***", "Reuter", "By Ana Lima", "中文。", "&amp;"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(paragraphs=st.lists(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6).map(" ".join),
+                           min_size=1, max_size=5),
+       title=st.sampled_from(["A title", "Announcing `async fn` in traits", "_Why_ [it] matters"]),
+       authors=st.sampled_from([(), ("TC",), ("Rémy Rakic", "Niko Matsakis")]),
+       dated=st.booleans())
+def test_the_markdown_export_reads_back_to_the_same_fields_and_body(paragraphs: list[str], title: str,
+                                                                    authors: tuple[str, ...], dated: bool) -> None:
+    """Issue 23: the Markdown export re-ingests to the same fields and body, whatever the body holds
+    (238 of 803 bodies changed on a round trip; then 28 of 2,599 real articles, and 30 lost their date)."""
+    from archive.export import to_markdown
+    from archive.models import Article, Source
+    from archive.parsing.frontmatter import parse_markdown
+
+    body = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    parsed = ParsedArticle.of(title, authors, dt.date(2015, 4, 8) if dated else None, body)
+    art = Article.from_parsed(parsed, Source(path="/x/a.md", sha256="0" * 64, size=1, mtime=0.0))
+    back = parse_markdown(to_markdown(art), "/x/a.md")
+    assert (back.title, back.authors, back.published, back.body) == (title, authors, parsed.published, body)

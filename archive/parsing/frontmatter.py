@@ -253,13 +253,28 @@ _LOOKS_LIKE_MARKUP = re.compile(r"\\(?=[!-/:-@\[-`{-~])|<(?=[A-Za-z/!])|\{(?=[{%
 
 
 def markdown_escape(text: str) -> str:
-    """``text`` with what :func:`markdown_text` would remove or change escaped by a backslash."""
-    return _LOOKS_LIKE_MARKUP.sub(lambda m: "\\" + m[0] if m[0] else "\\", text)
+    """``text`` with what :func:`markdown_text` would remove or change, and the inline markup
+    the text rules read (emphasis, code ticks, link brackets), escaped by a backslash."""
+    return _INLINE_MARKUP.sub(r"\\\g<0>", _LOOKS_LIKE_MARKUP.sub(lambda m: "\\" + m[0] if m[0] else "\\", text))
 
 
-def markdown_text(body: str) -> str:
+# An escaped character while the text rules read a Markdown body: a character of a private plane
+# (U+F0000 + its code), so that "\_x\_" is never taken for emphasis; put back by restore_escapes.
+_PROTECT_BASE = 0xF0000
+_PROTECTED = re.compile("[\U000F0021-\U000F007E]")
+_INLINE_MARKUP = re.compile(r"(?<!\\)[*_~`\[]")
+
+
+def restore_escapes(text: str) -> str:
+    """Text the text rules read from :func:`markdown_text` (``protect=True``) with each escaped
+    character as written."""
+    return _PROTECTED.sub(lambda m: chr(ord(m[0]) - _PROTECT_BASE), text) if _PROTECTED.search(text) else text
+
+
+def markdown_text(body: str, protect: bool = False) -> str:
     """A Markdown body with what is not text removed; a fenced code block stays, a paragraph of
-    its own (never run into the text after it)."""
+    its own (never run into the text after it). ``protect``: escaped characters are left as
+    placeholders (see restore_escapes) for the text rules, which read emphasis and links."""
     if "{" in body:
         body = _TEMPLATE_BLOCK.sub("", body)
         body = _TEMPLATE.sub("", body)
@@ -278,8 +293,16 @@ def markdown_text(body: str) -> str:
     if "***" in body:
         body = _TRIPLE.sub(r"\1", body)
     if "\\" in body:
-        body = _ESCAPE.sub(r"\1", body)
+        body = _ESCAPE.sub((lambda m: chr(_PROTECT_BASE + ord(m[1]))) if protect else r"\1", body)
     return body
+
+
+_DATE_KEYS = ("published", "date", "pubdate", "publishdate")
+
+
+def _restored(a: ParsedArticle) -> ParsedArticle:
+    return a._replace(title=restore_escapes(a.title), body=restore_escapes(a.body),
+                      authors=tuple(restore_escapes(x) for x in a.authors))
 
 
 def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> ParsedArticle:
@@ -289,17 +312,22 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
         if _unclosed(text):
             raise ParseError(path, "bad-front-matter", "the front matter opened on line 1 is never closed "
                              "(a line of --- or +++ ends it)")
-        return parse_text(markdown_text(text), path, order=order, indented=False,
-                          rejoin=False)._replace(format="markdown")
+        plain = parse_text(markdown_text(text, protect=True), path, order=order, indented=False, rejoin=False)
+        return _restored(plain)._replace(format="markdown")
     kind, block, rest = split
     meta = load_block(kind, block, path)
     warnings = list(meta.pop("_warnings", []))
-    rest = markdown_text(_strip_excerpt(rest))
+    rest = markdown_text(_strip_excerpt(rest), protect=True)
     title = _text(meta.get("title"))
-    parsed = parse_text(rest, path, title=title, order=order, indented=False, rejoin=False)
     authors = _list(meta.get("authors", meta.get("author")), _NAME_SPLIT)
+    # What the front matter speaks of (even to say there is none: "authors: []", "published:") is
+    # not looked for in the body's first lines: a date line there is text.
+    named = authors or any(k in meta for k in ("authors", "author"))
+    dated = any(k in meta for k in _DATE_KEYS)
+    parsed = _restored(parse_text(rest, path, title=title, order=order, indented=False, rejoin=False,
+                                  byline_lines=not named, date_lines=not dated))
     published, date_source = None, "front-matter"
-    for key in ("published", "date", "pubdate", "publishdate"):
+    for key in _DATE_KEYS:
         if key in meta and (published := front_matter_date(meta[key])) is not None:
             break
         if key in meta and meta[key] not in (None, ""):

@@ -297,13 +297,16 @@ def _same_title(line: str, title: str) -> bool:
 
 
 def parse_text(text: str, path: str | None = None, *, title: str | None = None, order: str = "dmy",
-               indented: bool = True, rejoin: bool = True) -> ParsedArticle:
+               indented: bool = True, rejoin: bool = True, byline_lines: bool = True,
+               date_lines: bool = True) -> ParsedArticle:
     """Parse decoded text into an article's fields.
 
     ``title`` is given when it is known already (front matter): then the text has no title
     line, and a leading heading that repeats the title is dropped rather than kept as body.
     ``order`` reads ambiguous numeric dates (``dmy`` or ``mdy``); ``indented``: an indented line
-    starts a paragraph (plain text; Markdown's indentation means code).
+    starts a paragraph (plain text; Markdown's indentation means code). ``byline_lines`` and
+    ``date_lines``: whether the lines after the title may give the authors and the date (not
+    when front matter gave them: such a line is then the body's).
     """
     lines = text.split("\n")
     n = len(lines)
@@ -341,20 +344,21 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
         if i == n:
             break
         line = lines[i]
-        got = read_date(line, order)
+        got = read_date(line, order) if date_lines else None
         if got is not None:
             if got.updated:
                 updated = updated or got.date
             elif published is None:
                 published = got.date
-        elif not authors and published is None and updated is None and (names := parse_byline(line)) is not None:
+        elif (byline_lines and not authors and published is None and updated is None
+              and (names := parse_byline(line)) is not None):
             # A byline must be a line of its own or be followed by the date line or a dateline.
             nxt = lines[i + 1] if i + 1 < n else ""
             dateline_next = bool(nxt.strip()) and dateline_length(nxt) > 0
             if nxt.strip() and read_date(nxt, order) is None and not looks_like_date(nxt) and not dateline_next:
                 break
             authors = names
-        elif looks_like_date(line):
+        elif date_lines and looks_like_date(line):
             warnings.append(f"date line {line.strip()[:60]!r} not understood: left out of the body")
         else:
             break
