@@ -115,9 +115,10 @@ def _copy(mine: frozenset[int], theirs: frozenset[int]) -> float | None:
     return cont if cont >= MIN_CONTAINMENT and jac >= MIN_JACCARD else None
 
 
-# Shingles the writer keeps between writes: 48 MB packed, about 12,000 articles of 5 KB (10,000
-# articles of BBC paragraphs: 4M kept 4,700 of them and ingested in 21.3 s, 12M all, in 16.9 s).
-SHINGLE_BUDGET = 12_000_000
+# Shingles the writer keeps between writes: 32 MB packed, about 8,000 articles of 5 KB. 10,000
+# articles of BBC paragraphs ingest in 21.3 s with 4M, 17.3 s with 8M, 16.9 s with 12M (which
+# holds them all); the writer's RSS grows by what it holds (220 MB -> 266 MB at 12M).
+SHINGLE_BUDGET = 8_000_000
 
 
 class ShingleCache:
