@@ -560,6 +560,13 @@ def test_a_furniture_heading_is_never_the_title(heading: str, expected: str) -> 
     ("Username", "", ()),
     ("Mac; I", "Mac & I.", ("Mac", "I")),  # one letter alone is no initial to dot
     ("By Howard Schneider; Lindsay Dunsmuir", "", ("Howard Schneider", "Lindsay Dunsmuir")),
+    # co-authors in one byline (issue 23: "only Schneider"), a role or outlet after a comma not one
+    ("Howard Schneider, Lindsay Dunsmuir", "", ("Howard Schneider", "Lindsay Dunsmuir")),
+    ("By Marc Santora, William K. Rashbaum, Al Baker and Adam Goldman", "",
+     ("Marc Santora", "William K. Rashbaum", "Al Baker", "Adam Goldman")),
+    ("Jane Doe, Staff Writer", "", ("Jane Doe",)),
+    ("Joe Roe, Washington Post", "", ("Joe Roe",)),
+    ("Smith, John", "", ("Smith, John",)),
 ])
 def test_a_pages_byline_keeps_the_names_only(byline: str, page: str, expected: tuple[str, ...]) -> None:
     """Issue 23: page furniture after a name (links, 'Updated', a role, the outlet, a month) is not
@@ -767,3 +774,11 @@ def test_the_markdown_export_reads_back_to_the_same_fields_and_body(paragraphs: 
     art = Article.from_parsed(parsed, Source(path="/x/a.md", sha256="0" * 64, size=1, mtime=0.0))
     back = parse_markdown(to_markdown(art), "/x/a.md")
     assert (back.title, back.authors, back.published, back.body) == (title, authors, parsed.published, body)
+
+
+def test_a_front_matter_author_item_naming_several_is_split() -> None:
+    """The Rust blog writes ``authors = ["Rémy Rakic, Niko Matsakis, Santiago Pastorino"]``."""
+    from archive.parsing.frontmatter import parse_markdown
+
+    doc = '+++\ntitle = "T"\nauthors = ["Rémy Rakic, Niko Matsakis and Santiago Pastorino", "Mara Bos"]\n+++\n\nBody.\n'
+    assert parse_markdown(doc, "t.md").authors == ("Rémy Rakic", "Niko Matsakis", "Santiago Pastorino", "Mara Bos")

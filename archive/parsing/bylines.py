@@ -53,7 +53,9 @@ def _name(a: str, page: str) -> str:
     if a.lower().startswith("by "):
         a = a[3:].strip()
     a = _BYLINE_OUTLET.sub("", a)
-    cut = _without_lower_tail(_BYLINE_TAIL.sub("", a))
+    if "," in a and _NOT_A_PERSON.search(a.rsplit(",", 1)[1]):  # "Joe Roe, Washington Post"
+        a = a.rsplit(",", 1)[0]
+    cut = _without_lower_tail(_BYLINE_TAIL.sub("", a)).rstrip(" ,;:")
     if len(cut.split()) >= 2:
         a = cut
     words = a.split()
@@ -68,12 +70,36 @@ def _name(a: str, page: str) -> str:
     return a
 
 
+_CO_SPLIT = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|und|et|y|e)\s+")
+_PERSON = re.compile(r"^(?:[A-Z\u00c0-\u00de][\w'\u2019.-]*\.?)"
+                     r"(?:\s+(?:[A-Z\u00c0-\u00de][\w'\u2019.-]*|de|van|von|da|di|del|la|le|der|den|bin|al)){1,3}$")
+
+
+# Words of a role or an outlet: "Jane Doe, Staff Writer" and "Joe Roe, Washington Post" name one person.
+_NOT_A_PERSON = re.compile(r"(?i)\b(?:writer|reporter|editor|correspondent|columnist|contributor|staff|news|"
+                           r"press|media|bureau|desk|service|times|post|journal|herald|tribune|associated|"
+                           r"agency|reuters|photographer|illustrat\w*|producer|team|online|magazine|daily)\b")
+
+
+def co_authors(chunk: str) -> list[str]:
+    """A byline naming several people ("Howard Schneider, Lindsay Dunsmuir", "Marc Santora and Al
+    Baker") as its names, when every part is a person's name of two to four words; else whole
+    ("Smith, John", "Jane Doe, Staff Writer" is cleaned by _name as one)."""
+    text = " ".join(chunk.split())
+    if text.lower().startswith("by "):
+        text = text[3:]
+    parts = [x for x in _CO_SPLIT.split(text) if x]
+    if len(parts) < 2 or not all(_PERSON.match(x) and not _NOT_A_PERSON.search(x) for x in parts):
+        return [chunk]
+    return parts
+
+
 def authors_of(value: str | None, page: str = "") -> tuple[str, ...]:
     if not value:
         return ()
     out: list[str] = []
     seen: set[str] = set()
-    for raw in _AUTHOR_SPLIT.split(value):
+    for raw in (part for chunk in _AUTHOR_SPLIT.split(value) for part in co_authors(chunk)):
         a = _name(raw, page)
         key = a.casefold()
         if not a or len(a) > 120 or key in seen or _NOT_A_NAME.match(a):

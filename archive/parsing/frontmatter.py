@@ -10,6 +10,7 @@ from typing import Any
 
 from archive.errors import ParseError
 from archive.models import EARLIEST, ParsedArticle
+from archive.parsing.bylines import co_authors
 from archive.parsing.dates import date_in_path, parse_date
 from archive.parsing.text import _NAME_SPLIT, parse_text
 
@@ -319,7 +320,9 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
     warnings = list(meta.pop("_warnings", []))
     rest = markdown_text(_strip_excerpt(rest), protect=True)
     title = _text(meta.get("title"))
-    authors = _list(meta.get("authors", meta.get("author")), _NAME_SPLIT)
+    # A list item may name several ("Rémy Rakic and Niko Matsakis"): split when each is a person's name.
+    authors = list(dict.fromkeys(p for a in _list(meta.get("authors", meta.get("author")), _NAME_SPLIT)
+                                 for p in co_authors(a)))
     # What the front matter speaks of (even to say there is none: "authors: []", "published:") is
     # not looked for in the body's first lines: a date line there is text.
     named = authors or any(k in meta for k in ("authors", "author"))
