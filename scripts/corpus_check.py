@@ -187,6 +187,78 @@ def check_real(base: Path) -> dict[str, Any]:
     return out
 
 
+def check_cjk(base: Path) -> dict[str, Any]:
+    """Chinese and Japanese saved pages in real-sample/html: stored in a fresh SQLite store, then
+    searched for words of their own text (every 150th position: two, three and four characters of
+    a run of CJK characters); each must find its page, as a query a reader would type."""
+    import hashlib
+    import re
+    import tempfile
+
+    from archive.models import Source
+    from archive.store.records import Filters, UpsertItem
+    from archive.store.sqlite import SQLiteStore
+
+    run = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{4,}")
+    pages = []
+    for f in sorted((base / "html").rglob("*.html")):
+        data = f.read_bytes()
+        try:
+            a = parse_bytes(data, str(f))
+        except ParseError:
+            continue
+        if len(run.findall(a.body)) >= 5:
+            src = Source(path=str(f), sha256=hashlib.sha256(data).hexdigest(), size=len(data), mtime=0.0)
+            pages.append((f.name, a, UpsertItem(a, src)))
+    if not pages:
+        return {}
+    found = tried = 0
+    missed: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "cjk.db")
+        by_path = {r.path: r.id for r in store.upsert_many([it for _, _, it in pages])}
+        for name, a, it in pages:
+            words = [m[0][k : k + n] for m in run.finditer(a.body) for k in range(0, len(m[0]) - 4, 150)
+                     for n in (2, 3, 4)]
+            for w in words[:30]:
+                tried += 1
+                ids = {h.article.id for h in store.search(w, Filters(), limit=1000)}
+                if by_path[it.source.path] in ids:
+                    found += 1
+                elif len(missed) < 5:
+                    missed.append(f"{name}: {w}")
+        store.close()
+    return {"pages": len(pages), "words_found": f"{found}/{tried}", "missed": missed}
+
+
+def check_round_trip(base: Path) -> dict[str, Any]:
+    """Every article of the corpora written as archive's Markdown export writes it, then read
+    back: the same title, authors, date and body (the export's promise)."""
+    from archive.export import to_markdown
+    from archive.models import Article, Source
+    from archive.parsing.frontmatter import parse_markdown
+
+    same = total = 0
+    changed: list[str] = []
+    for f in sorted(p for p in base.rglob("*") if p.suffix in (".txt", ".md", ".markdown", ".html", ".htm")):
+        try:
+            a = parse_bytes(f.read_bytes(), str(f))
+        except ParseError:
+            continue
+        total += 1
+        art = Article.from_parsed(a, Source(path=str(f), sha256="0" * 64, size=0, mtime=0.0))
+        try:
+            b = parse_markdown(to_markdown(art), "x.md")
+        except ParseError as exc:
+            changed.append(f"{f.name}: {exc.reason}")
+            continue
+        if (b.title, b.authors, b.published, b.body) == (a.title, a.authors, a.published, a.body):
+            same += 1
+        elif len(changed) < 5:
+            changed.append(f.name)
+    return {"articles": total, "same_after_export": same, "changed": changed}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  epilog="example: scripts/corpus_check.py --corpora ../shared/corpora")
@@ -202,6 +274,8 @@ def main() -> int:
         out["html"] = check_html(base / "html-sample")
     if (base / "real-sample").is_dir():
         out["real"] = check_real(base / "real-sample")
+        out["cjk"] = check_cjk(base / "real-sample")
+    out["round_trip"] = check_round_trip(base)
     if not out:
         print(f"no corpora under {base}", file=sys.stderr)
         return 1
@@ -221,6 +295,14 @@ def main() -> int:
         print(f"  worst five: {h['worst5']}")
         if h["failed"]:
             print(f"  failed: {h['failed']}")
+    if out.get("cjk"):
+        c = out["cjk"]
+        print(f"CJK: {c['pages']} Chinese and Japanese pages, their own words found {c['words_found']}"
+              + (f"; missed e.g. {c['missed']}" if c["missed"] else ""))
+    if out.get("round_trip"):
+        r = out["round_trip"]
+        print(f"Markdown export read back: {r['same_after_export']}/{r['articles']} the same title, authors, date "
+              "and body" + (f"; changed e.g. {r['changed']}" if r["changed"] else ""))
     for name, figures in out.get("real", {}).items():
         print(f"real-sample {name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
     return 0

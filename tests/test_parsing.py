@@ -347,3 +347,14 @@ def test_newswire_paragraphs_marked_by_indentation_stay_apart() -> None:
 def test_cjk_sentence_ends_close_a_paragraph() -> None:
     a = parse_text("标题\n\n第一段结束了。\n\n第二段也结束了。\n")
     assert a.body == "第一段结束了。\n\n第二段也结束了。"
+
+
+def test_a_link_whose_text_holds_brackets_or_an_image_is_its_text() -> None:
+    """Issue 23 #4: 20 of the Rust blog's bodies kept "](https://…" from links like these."""
+    from archive.parsing.text import plain_inline
+
+    assert plain_inline("has [a new attribute, #![windows_subsystem]](https://x.example/1). ok") == (
+        "has a new attribute, #![windows_subsystem]. ok")
+    assert plain_inline("[AsRef<[T]> for IterMut](https://x.example/a#b%3C) and") == "AsRef<[T]> for IterMut and"
+    assert plain_inline("[![Layer cake](https://img.example/c.jpg)](https://x.example/p)") == "Layer cake"
+    assert plain_inline("a [b](c) d [e] f") == "a b d [e] f"

@@ -25,7 +25,10 @@ _HEADING = re.compile(r"#{1,6}(?:\s|$)")
 _BY = re.compile(r"by\s+", re.I)
 _NAME_SPLIT = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&)\s+", re.I)
 # The address may hold one level of parentheses (Wikipedia's "Scrum_(software_development)").
-_IMAGE_OR_LINK = re.compile(r"!?\[([^\[\]\n]{0,2000})\]\(\s*[^()\s]{0,4000}(?:\([^()\s]{0,400}\)[^()\s]{0,400}){0,4}"
+# Link text may hold one level of brackets ("[a new attribute, #![windows_subsystem]](…)",
+# "[AsRef<[T]> for IterMut](…)"); an image inside a link is read first, then the link (see plain_inline).
+_IMAGE_OR_LINK = re.compile(r"!?\[((?:[^\[\]\n]|\[[^\[\]\n]{0,200}\]){0,2000})\]"
+                            r"\(\s*[^()\s]{0,4000}(?:\([^()\s]{0,400}\)[^()\s]{0,400}){0,4}"
                             r"(?:\s+\"[^\"\n]{0,500}\")?\s*\)")
 _REF_LINK = re.compile(r"\[([^\[\]\n]{1,2000})\]\[[^\[\]\n]{0,200}\]")
 _AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^<>\s]{1,4000})>", re.I)
@@ -172,7 +175,10 @@ def parse_byline(line: str) -> list[str] | None:
 def plain_inline(text: str) -> str:
     """Remove Markdown emphasis, code ticks and link syntax, keeping the text."""
     if "[" in text:
-        text = _IMAGE_OR_LINK.sub(r"\1", text)
+        for _ in range(2):  # "[![alt](image)](link)": the image, then the link around it
+            text, n = _IMAGE_OR_LINK.subn(r"\1", text)
+            if not n:
+                break
         text = _REF_LINK.sub(r"\1", text)
     if "<" in text:
         text = _AUTOLINK.sub(r"\1", text)
