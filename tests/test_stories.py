@@ -138,6 +138,23 @@ def test_copies_gather_around_the_first_seen_and_unrelated_texts_stay_apart() ->
     assert m.placed["orig"].similarity == 1.0 and 0.5 <= m.placed["copy2"].similarity < 1.0
 
 
+def test_a_template_with_other_figures_is_not_a_copy_and_a_copy_keeps_its_figures() -> None:
+    """Issue 25: the Rust survey's yearly announcements (the same wording, other years and figures,
+    0.52-0.77 alike) were one story; a cut copy keeps the figures it kept."""
+    def announcement(year: int, words: str) -> str:
+        base = text(20).split("\n\n")
+        figures = f"The {year} survey ran for {year % 100} days in {year - 2000} languages; {3 * year} answered."
+        return "\n\n".join([figures, *base[:3], words, *base[3:4], f"Results of {year} follow in {year + 1}."])
+
+    m = Memory()
+    k = Keeper(m)
+    m.add(k, "y2017", announcement(2017, text(30, 1)))
+    m.add(k, "y2019", announcement(2019, text(31, 1)))
+    assert m.groups() == set()
+    m.add(k, "copy", republished(announcement(2017, text(30, 1)), 0.2))
+    assert m.groups() == {frozenset({"y2017", "copy"})}
+
+
 def test_no_chaining_through_an_article_that_resembles_two_stories() -> None:
     a, b = text(20, paragraphs=4), text(21, paragraphs=4)
     m = Memory()
