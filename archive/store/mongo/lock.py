@@ -3,37 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
 
 from archive.errors import StoreError
 from archive.models import iso, utcnow
 
 
-class LockMixin:
-    """The daemon-record half of :class:`archive.store.mongo.MongoStore`."""
+class DaemonLocks:
+    """The ``daemons`` collection: one record per watched folder, its lease and its heartbeat,
+    stamped with the server's time (``$currentDate``) and aged on ``server_now``, so a daemon
+    whose machine runs fast or slow neither takes a live lock nor keeps a dead one. MongoStore
+    owns one and answers the Store interface's lock calls with it."""
 
-    db: Any
-    state: Any
-    _guard: Any
-
-    # ------------------------------------------------------------ daemon
-    def _hello(self) -> dict[str, Any]:
-        """The server's ``hello`` reply, or {} when it cannot be had (mongomock has none)."""
-        try:
-            return dict(self.db.command("hello"))
-        except (PyMongoError, NotImplementedError):
-            return {}
-
-    def server_now(self) -> dt.datetime:
-        """The server's clock (``hello``'s localTime): lock ages are measured on one clock, so a
-        daemon whose machine runs fast or slow neither takes a live lock nor keeps a dead one.
-        Without one (mongomock), this machine's."""
-        now = self._hello().get("localTime")
-        if not isinstance(now, dt.datetime):
-            return utcnow()
-        return now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+    def __init__(self, state: Collection[dict[str, Any]], server_now: Callable[[], dt.datetime],
+                 guard: Callable[[], AbstractContextManager[None]]) -> None:
+        self.state = state
+        self.server_now = server_now
+        self.guard = guard  # driver errors as archive's
 
     def _on_our_clock(self, old: dict[str, Any]) -> dict[str, Any]:
         """A lock record whose heartbeat (stamped with the server's time) is moved onto this
@@ -45,9 +36,11 @@ class LockMixin:
         age = self.server_now() - beat
         return {**old, "heartbeat_at": iso(utcnow() - age)}
 
-    def acquire_lock(self, key: str, holder: dict[str, Any], can_take: Any) -> dict[str, Any] | None:
+    def acquire(self, key: str, holder: dict[str, Any],
+                can_take: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """Take the lock ``key`` for ``holder`` (None), or the live holder's record."""
         stamp = {"$currentDate": {"beat_at": True}}  # the server's time, a BSON date (a TTL index can use it)
-        with self._guard():
+        with self.guard():
             for _ in range(5):
                 old = self.state.find_one({"_id": key})
                 # One write each way, the server's time stamped in it: a crash between an insert and
@@ -70,15 +63,14 @@ class LockMixin:
         raise StoreError(f"could not take the daemon lock {key}: too much contention")
 
     def heartbeat(self, key: str, token: str, data: dict[str, Any]) -> bool:
-        with self._guard():
+        """Stamp the holder's record (False: the lock is no longer ``token``'s)."""
+        with self.guard():
             res = self.state.update_one({"_id": key, "token": token},
                                         {"$set": data, "$currentDate": {"beat_at": True}})
         return bool(res.matched_count)
 
-    def release_lock(self, key: str, token: str, data: dict[str, Any]) -> None:
-        self.heartbeat(key, token, data)
-
-    def daemons(self) -> list[dict[str, Any]]:
-        with self._guard():
+    def records(self) -> list[dict[str, Any]]:
+        """Every daemon's record, its heartbeat on this machine's clock."""
+        with self.guard():
             docs = list(self.state.find({}).sort("_id", 1))
         return [{k: v for k, v in self._on_our_clock(d).items() if k not in ("_id", "beat_at")} for d in docs]

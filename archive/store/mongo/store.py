@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -13,14 +14,14 @@ from pymongo import ASCENDING, DESCENDING, ReadPreference, WriteConcern
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
 from archive.errors import StoreError, StoreMissing, StoreOutdated, StoreUnavailable
-from archive.models import Article, Failure
+from archive.models import Article, Failure, utcnow
 from archive.redaction import redact
 from archive.search.query import parse_query
 from archive.store.base import Store
 from archive.store.mongo.claims import PathClaims
 from archive.store.mongo.conn import OPERATION_TIMEOUT_MS, classify, client_options, database_name, hosts_of
 from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, after_keys, from_mongo
-from archive.store.mongo.lock import LockMixin
+from archive.store.mongo.lock import DaemonLocks
 from archive.store.mongo.search import SearchMixin, condition, exact
 from archive.store.mongo.stories import StoriesMixin
 from archive.store.mongo.writes import WritesMixin
@@ -33,7 +34,7 @@ UPGRADE_BATCH = 500  # articles an upgrade rewrites per bulk write
 SCHEMA_VERSION = 7  # 7: search arrays made by the one analyzer (ß → ss, Œ → oe, ﬁ → fi, as SQLite)
 TEXT_INDEX = "articles_text"  # the $text index of stores before 6: dropped
 
-class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
+class MongoStore(WritesMixin, SearchMixin, StoriesMixin, Store):
     """MongoDB through pymongo. ``client`` may be injected (mongomock in tests)."""
 
     kind = "mongodb"
@@ -63,6 +64,7 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
                 self.paths = db["paths"]
                 self.bands = db["story_bands"]
                 self.claims = PathClaims(self.paths, self.articles, self.server_now)
+                self.locks = DaemonLocks(self.state, lambda: self.server_now(), self._guard)
                 self.transactions = False
                 self.upgraded_from: int | None = None  # the schema version an upgrade found
                 if create:
@@ -97,6 +99,34 @@ class MongoStore(WritesMixin, SearchMixin, LockMixin, StoriesMixin, Store):
         export's cursor may rightly live longer) nor a transaction (it has its own lifetime)."""
         with pymongo.timeout(OPERATION_TIMEOUT_MS / 1000), self._guard():
             yield
+
+    def _hello(self) -> dict[str, Any]:
+        """The server's ``hello`` reply, or {} when it cannot be had (mongomock has none)."""
+        try:
+            return dict(self.db.command("hello"))
+        except (PyMongoError, NotImplementedError):
+            return {}
+
+    def server_now(self) -> dt.datetime:
+        """The server's clock (``hello``'s localTime): path claims and daemon locks are aged on
+        one clock. Without one (mongomock), this machine's."""
+        now = self._hello().get("localTime")
+        if not isinstance(now, dt.datetime):
+            return utcnow()
+        return now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+
+    # The daemon lock (Store's interface), kept by self.locks.
+    def acquire_lock(self, key: str, holder: dict[str, Any], can_take: Any) -> dict[str, Any] | None:
+        return self.locks.acquire(key, holder, can_take)
+
+    def heartbeat(self, key: str, token: str, data: dict[str, Any]) -> bool:
+        return self.locks.heartbeat(key, token, data)
+
+    def release_lock(self, key: str, token: str, data: dict[str, Any]) -> None:
+        self.locks.heartbeat(key, token, data)
+
+    def daemons(self) -> list[dict[str, Any]]:
+        return self.locks.records()
 
     def _has_transactions(self) -> bool:
         """A replica set member or a mongos (``hello`` says so): multi-document transactions."""
