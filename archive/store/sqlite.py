@@ -21,6 +21,8 @@ from archive.store.records import (
     KnownFile,
     Sort,
     Stats,
+    Story,
+    StoryMember,
     UpsertItem,
     UpsertResult,
     fold_name,
@@ -30,7 +32,7 @@ from archive.store.records import (
 from archive.store.sqlite_rows import A_COLS, COLS, INSERT, PATH_COL, UPDATE, row_article, write_values
 from archive.store.sqlite_search import SearchIndexMixin
 from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
-from archive.store.sqlite_stories import StoriesMixin
+from archive.store.sqlite_stories import StoryReads
 from archive.store.sqlite_stories import backfill as stories_backfill
 from archive.store.sqlite_stories import keeper as stories_keeper
 
@@ -237,7 +239,7 @@ def _failure(r: Sequence[Any]) -> Failure:
     return Failure(path=r[0], code=r[1], reason=r[2], size=r[3], mtime=r[4], sha256=r[5], failed_at=parse_iso(r[6]))
 
 
-class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
+class SQLiteStore(SearchIndexMixin, Store):
     """The embedded store (default)."""
 
     kind = "sqlite"
@@ -247,6 +249,7 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         store is an error, and a store that cannot be written (read-only media, no permission)
         is opened read-only."""
         self.path = Path(path).expanduser().absolute()
+        self.story_reads = StoryReads(self._read, self._where)
         self.display = str(self.path)
         self._busy = busy_timeout
         self.readonly = False
@@ -677,6 +680,12 @@ class SQLiteStore(SearchIndexMixin, StoriesMixin, Store):
         while rows := cur.fetchmany(256):
             for r in rows:
                 yield row_article(r)
+
+    def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
+        return self.story_reads.stories(filters, min_size, limit)
+
+    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
+        return self.story_reads.story_rows(ids)
 
     def count(self, filters: Filters) -> int:
         where, args = self._where(filters)

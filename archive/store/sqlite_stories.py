@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from archive.store.records import Filters, Story, StoryMember, assemble_stories
@@ -113,11 +113,17 @@ def backfill(db: sqlite3.Connection) -> int:
     return keeper(db).place_all(heads, bodies)
 
 
-class StoriesMixin:
-    """SQLiteStore's story reads (the keeper above writes them)."""
+class StoryReads:
+    """The embedded store's story reads (the keeper above writes them): SQLiteStore owns one,
+    with its read cursor and its filter clause."""
+
+    def __init__(self, read: Callable[[str, Sequence[Any]], sqlite3.Cursor],
+                 where: Callable[[Filters], tuple[str, list[Any]]]) -> None:
+        self._read = read
+        self._where = where
 
     def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
-        where, args = self._where(filters)  # type: ignore[attr-defined]
+        where, args = self._where(filters)
         # "+deleted_at": the partial index of stories' articles decides, not the index of every
         # live article (which made an unfiltered list read all of them: 250 ms at 100,000).
         where = where.replace("a.deleted_at IS NULL", "+a.deleted_at IS NULL")
@@ -125,15 +131,16 @@ class StoriesMixin:
                " FROM articles WHERE story IS NOT NULL AND +deleted_at IS NULL"
                f" AND story IN (SELECT a.story FROM articles a {where or 'WHERE 1'} AND a.story IS NOT NULL)"
                " GROUP BY story HAVING members >= ? ORDER BY members DESC, newest DESC, story LIMIT ?")
-        ids = [r[0] for r in self._read(sql, [*args, max(min_size, 2), -1 if limit is None else limit])]  # type: ignore[attr-defined]
-        return assemble_stories(ids, self._story_rows(ids))
+        ids = [r[0] for r in self._read(sql, [*args, max(min_size, 2), -1 if limit is None else limit])]
+        return assemble_stories(ids, self.story_rows(ids))
 
-    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
+    def story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
+        """Each live member of the stories ``ids``: (story, member, seen), 500 stories a read."""
         from archive.store.sqlite_rows import A_COLS, NCOLS, row_article
 
         for k in range(0, len(ids), 500):
             chunk = ids[k : k + 500]
-            rows = self._read(  # type: ignore[attr-defined]
+            rows = self._read(
                 f"SELECT {A_COLS}, a.story_similarity, a.story_reason FROM articles a"
                 f" WHERE a.story IN ({','.join('?' * len(chunk))}) AND +a.deleted_at IS NULL", chunk)
             for r in rows:

@@ -23,9 +23,20 @@ from archive.store.mongo.conn import OPERATION_TIMEOUT_MS, classify, client_opti
 from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, after_keys, from_mongo
 from archive.store.mongo.lock import DaemonLocks
 from archive.store.mongo.search import SearchMixin, condition, exact
-from archive.store.mongo.stories import StoriesMixin
+from archive.store.mongo.stories import StoryReads
 from archive.store.mongo.writes import WritesMixin
-from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, fold_name, sorted_counts, years_of
+from archive.store.records import (
+    Facets,
+    Filters,
+    KnownFile,
+    Sort,
+    Stats,
+    Story,
+    StoryMember,
+    fold_name,
+    sorted_counts,
+    years_of,
+)
 
 # 4: paths claimed in their own collection (articles can be sharded); 5: stories; 6: search by the
 # embedded store's analyzer (each article's terms), not $text
@@ -34,7 +45,7 @@ UPGRADE_BATCH = 500  # articles an upgrade rewrites per bulk write
 SCHEMA_VERSION = 7  # 7: search arrays made by the one analyzer (ß → ss, Œ → oe, ﬁ → fi, as SQLite)
 TEXT_INDEX = "articles_text"  # the $text index of stores before 6: dropped
 
-class MongoStore(WritesMixin, SearchMixin, StoriesMixin, Store):
+class MongoStore(WritesMixin, SearchMixin, Store):
     """MongoDB through pymongo. ``client`` may be injected (mongomock in tests)."""
 
     kind = "mongodb"
@@ -65,6 +76,7 @@ class MongoStore(WritesMixin, SearchMixin, StoriesMixin, Store):
                 self.bands = db["story_bands"]
                 self.claims = PathClaims(self.paths, self.articles, self.server_now)
                 self.locks = DaemonLocks(self.state, lambda: self.server_now(), self._guard)
+                self.story_reads = StoryReads(self.articles, self._filter)
                 self.transactions = False
                 self.upgraded_from: int | None = None  # the schema version an upgrade found
                 if create:
@@ -391,6 +403,13 @@ class MongoStore(WritesMixin, SearchMixin, StoriesMixin, Store):
         if sort in ("-published", "published"):  # published may be null: Filters' keyset knows how
             return self._filter(Filters(after=(d.get("published"), d["_id"]), after_ascending=sort == "published"))
         return after_keys(_SORTS[sort], d)
+
+    def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
+        with self._bounded():
+            return self.story_reads.stories(filters, min_size, limit)
+
+    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
+        return self.story_reads.story_rows(ids)
 
     def count(self, filters: Filters) -> int:
         with self._bounded():

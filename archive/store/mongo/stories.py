@@ -4,8 +4,10 @@ in the session of the write that caused it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+
+from pymongo.collection import Collection
 
 from archive.models import iso
 from archive.store.records import Filters, Story, StoryMember, assemble_stories
@@ -73,14 +75,17 @@ def backfill(articles: Any, bands: Any) -> int:
     return Keeper(MongoStoryBackend(articles, bands, None)).place_all(heads, bodies)
 
 
-class StoriesMixin:
-    """MongoStore's story reads."""
+class StoryReads:
+    """MongoStore's story reads (the keeper writes them, through MongoStoryBackend): MongoStore
+    owns one, with its articles collection and its filter."""
 
-    articles: Any
+    def __init__(self, articles: Collection[dict[str, Any]], where: Callable[[Filters], dict[str, Any]]) -> None:
+        self.articles = articles
+        self._filter = where
 
     def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
         base: dict[str, Any] = {"story": {"$ne": None}, "deleted_at": None}
-        flt = self._filter(filters)  # type: ignore[attr-defined]
+        flt = self._filter(filters)
         if flt != {"deleted_at": None}:
             named = self.articles.distinct("story", {"$and": [flt, {"story": {"$ne": None}}]})
             base["story"] = {"$in": [s for s in named if s is not None]}
@@ -94,9 +99,10 @@ class StoriesMixin:
         if limit is not None:
             pipeline.append({"$limit": limit})
         ids = [d["_id"] for d in self.articles.aggregate(pipeline, allowDiskUse=True)]
-        return assemble_stories(ids, self._story_rows(ids))
+        return assemble_stories(ids, self.story_rows(ids))
 
-    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
+    def story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
+        """Each live member of the stories ``ids``: (story, member, seen), 500 stories a read."""
         from archive.store.mongo.docs import from_mongo
 
         for k in range(0, len(ids), 500):
