@@ -16,10 +16,12 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.collection import Collection
 
 from archive.fields import SEARCH_WEIGHTS
 from archive.search.analyzer import stem
@@ -72,14 +74,18 @@ def condition(q: SearchQuery, flt: dict[str, Any]) -> dict[str, Any]:
     return {"$and": conds} if len(conds) > 1 else (conds[0] if conds else {})
 
 
-class SearchMixin:
-    """The search half of :class:`archive.store.mongo.MongoStore`."""
+class MongoSearch:
+    """The search half of :class:`archive.store.mongo.MongoStore`, which owns one: the articles'
+    search arrays queried with the conditions above, ranked here. Given the collection, the
+    store's filter, its error guard and its time limit for a query a person waits for."""
 
-    articles: Any
-    _guard: Any
-    _bounded: Any
-    _iter: Any
-    _filter: Any
+    def __init__(self, articles: Collection[dict[str, Any]], where: Callable[[Filters], dict[str, Any]],
+                 guard: Callable[[], AbstractContextManager[None]],
+                 bounded: Callable[[], AbstractContextManager[None]]) -> None:
+        self.articles = articles
+        self._filter = where
+        self._guard = guard
+        self._bounded = bounded
 
     def _idf(self, q: SearchQuery) -> dict[str, float]:
         """Each positive word's stem and its idf over the live collection's index."""
@@ -155,7 +161,7 @@ class SearchMixin:
         words = q.highlight_words()
         n = 0
         check = not exact(q)
-        for d in self._iter(cur, lambda d: d):
+        for d in self._docs(cur):
             if check and not matches(q, _text_of(d)):
                 continue
             art = from_mongo(d)
@@ -163,6 +169,11 @@ class SearchMixin:
             n += 1
             if n >= limit:
                 return
+
+    def _docs(self, cursor: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The documents of a cursor, its driver errors as archive's."""
+        with self._guard():
+            yield from cursor
 
     def count_matches(self, text: str, filters: Filters) -> int:
         q = parse_query(text)

@@ -22,12 +22,13 @@ from archive.store.mongo.claims import PathClaims
 from archive.store.mongo.conn import OPERATION_TIMEOUT_MS, classify, client_options, database_name, hosts_of
 from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, after_keys, from_mongo
 from archive.store.mongo.lock import DaemonLocks
-from archive.store.mongo.search import SearchMixin, condition, exact
+from archive.store.mongo.search import MongoSearch, condition, exact
 from archive.store.mongo.stories import StoryReads
 from archive.store.mongo.writes import WritesMixin
 from archive.store.records import (
     Facets,
     Filters,
+    Hit,
     KnownFile,
     Sort,
     Stats,
@@ -45,7 +46,7 @@ UPGRADE_BATCH = 500  # articles an upgrade rewrites per bulk write
 SCHEMA_VERSION = 7  # 7: search arrays made by the one analyzer (ß → ss, Œ → oe, ﬁ → fi, as SQLite)
 TEXT_INDEX = "articles_text"  # the $text index of stores before 6: dropped
 
-class MongoStore(WritesMixin, SearchMixin, Store):
+class MongoStore(WritesMixin, Store):
     """MongoDB through pymongo. ``client`` may be injected (mongomock in tests)."""
 
     kind = "mongodb"
@@ -77,6 +78,7 @@ class MongoStore(WritesMixin, SearchMixin, Store):
                 self.claims = PathClaims(self.paths, self.articles, self.server_now)
                 self.locks = DaemonLocks(self.state, lambda: self.server_now(), self._guard)
                 self.story_reads = StoryReads(self.articles, self._filter)
+                self.searcher = MongoSearch(self.articles, self._filter, self._guard, self._bounded)
                 self.transactions = False
                 self.upgraded_from: int | None = None  # the schema version an upgrade found
                 if create:
@@ -403,6 +405,19 @@ class MongoStore(WritesMixin, SearchMixin, Store):
         if sort in ("-published", "published"):  # published may be null: Filters' keyset knows how
             return self._filter(Filters(after=(d.get("published"), d["_id"]), after_ascending=sort == "published"))
         return after_keys(_SORTS[sort], d)
+
+    # Search (Store's interface), answered by self.searcher.
+    def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]:
+        return self.searcher.search(text, filters, limit)
+
+    def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[Hit]:
+        return self.searcher.search_by_date(text, filters, ascending, limit)
+
+    def count_matches(self, text: str, filters: Filters) -> int:
+        return self.searcher.count_matches(text, filters)
+
+    def words_with_prefix(self, prefix: str) -> list[tuple[str, int]]:
+        return self.searcher.words_with_prefix(prefix)
 
     def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
         with self._bounded():
