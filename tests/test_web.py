@@ -388,6 +388,18 @@ def test_stories_page_api_and_an_article_page_with_its_story_and_similar(client:
     similar = client.get(f"/api/articles/{ids['Outlet headline']}/similar").json()
     assert similar and similar[0]["id"] == ids["Wire copy"] and "score" in similar[0]
     assert client.get("/api/articles/nope/similar").status_code == 404
+    assert client.get("/api/stories", params={"limit": 200, "author": "Nobody"}).json() == []  # filters kept
+
+
+@pytest.mark.parametrize(("route", "params"), [
+    ("/api/search", {"q": "x", "limit": 0}), ("/api/search", {"q": "x", "limit": 10_000}),
+    ("/api/stories", {"limit": 0}), ("/api/stories", {"limit": 501}), ("/api/stories", {"min_size": 1}),
+    ("/stories", {"limit": "many"}), ("/api/articles/ANY/similar", {"limit": 101}),
+])
+def test_every_route_refuses_a_limit_out_of_range_alike(client: TestClient, route: str, params: dict[str, Any]) -> None:
+    """Review: /stories and /similar clamped a limit silently while /api/search refused it."""
+    r = client.get(route, params=params)
+    assert r.status_code == 400 and "between" in r.text, (route, params, r.status_code, r.text[:200])
 
 
 def test_a_story_is_one_hit_on_the_search_page_with_its_other_articles_folded(client: TestClient,

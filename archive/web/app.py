@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -176,12 +177,10 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
                                               "similar": similar})
 
     def _stories_args(request: Request) -> tuple[Filters, int, int]:
-        r = wq.parse_request(request.query_params)
-        try:
-            min_size = max(2, int(request.query_params.get("min_size") or 2))
-            limit = max(1, min(500, int(request.query_params.get("limit") or 50)))
-        except ValueError:
-            raise UsageError("min_size and limit are whole numbers") from None
+        # the filters as a search reads them; the limit is the stories' own (up to 500 stories)
+        r = wq.parse_request(QueryParams([kv for kv in request.query_params.multi_items() if kv[0] != "limit"]))
+        min_size = wq.whole_number(request.query_params.get("min_size"), "min_size", 2, 2, 1_000_000)
+        limit = wq.whole_number(request.query_params.get("limit"), "limit", 50, 1, 500)
         return r.filters(), min_size, limit
 
     async def stories(request: Request) -> Response:
@@ -196,10 +195,7 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
 
     async def api_similar(request: Request) -> Response:
         ref = request.path_params["id"]
-        try:
-            limit = max(1, min(100, int(request.query_params.get("limit") or 10)))
-        except ValueError:
-            raise UsageError("limit is a whole number") from None
+        limit = wq.whole_number(request.query_params.get("limit"), "limit", 10, 1, 100)
 
         def read(s: Store) -> Any:
             art = s.get(ref)

@@ -22,6 +22,20 @@ MAX_PAGE = 100
 SORTS = ("relevance", "newest", "oldest")
 
 
+def whole_number(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    """A query parameter that is a whole number in [low, high] (``default`` when absent); a
+    UsageError (400) naming the range otherwise: every route refuses alike, none clamps."""
+    if not value:
+        return default
+    try:
+        n = int(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a whole number between {low} and {high}") from None
+    if not low <= n <= high:
+        raise UsageError(f"{name} must be between {low} and {high}")
+    return n
+
+
 @dataclass
 class Request:
     """What a search page or ``/api/search`` was asked for."""
@@ -137,12 +151,7 @@ def parse_request(params: Any) -> Request:
     sort = get("sort") or "relevance"
     if sort not in SORTS:
         raise UsageError(f"sort must be one of {', '.join(SORTS)}")
-    try:
-        limit = int(get("limit") or PAGE)
-    except ValueError:
-        raise UsageError("limit must be a number") from None
-    if not 1 <= limit <= MAX_PAGE:
-        raise UsageError(f"limit must be between 1 and {MAX_PAGE}")
+    limit = whole_number(get("limit"), "limit", PAGE, 1, MAX_PAGE)
     period = get("period") or None
     if period:
         period_range(period)
