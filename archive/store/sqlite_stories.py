@@ -41,10 +41,14 @@ class SQLiteStoryBackend:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
+        self._last: tuple[str, int | None] | None = None  # a placement asks for its rowid twice
 
     def _n(self, id: str) -> int | None:
+        if self._last is not None and self._last[0] == id:
+            return self._last[1]
         row = self.db.execute("SELECT n FROM articles WHERE id=?", (id,)).fetchone()
-        return row[0] if row else None
+        self._last = (id, row[0] if row else None)
+        return self._last[1]
 
     def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
         from collections import Counter
