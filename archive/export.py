@@ -103,7 +103,7 @@ def restore_records(store: Store, fh: IO[str]) -> tuple[int, int, int]:
     """Bring an ``export --all`` file into ``store``: articles, revisions and failures, in
     batches. A line that is not one of them is an error naming the line (nothing is half-read
     silently). The counts read."""
-    from archive.models import Failure, parse_iso
+    from archive.models import Failure
     from archive.validation import article_from_doc
 
     articles: list[Article] = []
@@ -125,9 +125,7 @@ def restore_records(store: Store, fh: IO[str]) -> tuple[int, int, int]:
             raise UsageError(f"line {lineno}: {err or 'not a JSON object'}: not what export --all writes")
         try:
             if obj.get("record") == "failure":
-                failures.append(Failure(path=obj["path"], code=obj["code"], reason=obj["reason"],
-                                        size=obj.get("size"), mtime=obj.get("mtime"), sha256=obj.get("sha256"),
-                                        failed_at=parse_iso(obj.get("failed_at"))))
+                failures.append(Failure.from_doc(obj))
                 counts[2] += 1
             elif "article_id" in obj:
                 revisions.append(article_from_doc({**obj, "id": obj["article_id"]}))

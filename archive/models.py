@@ -221,6 +221,13 @@ class Failure(NamedTuple):
         d = self.to_dict()
         return {**d, "failed_at": iso(d["failed_at"])}
 
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Failure":
+        """A failure from :meth:`to_doc`'s form (``failed_at`` as text or a datetime); KeyError
+        when the path, code or reason is missing."""
+        return cls(path=doc["path"], code=doc["code"], reason=doc["reason"], size=doc.get("size"),
+                   mtime=doc.get("mtime"), sha256=doc.get("sha256"), failed_at=parse_iso(doc.get("failed_at")))
+
 
 class RevisionInfo(NamedTuple):
     """One line of an article's history."""
