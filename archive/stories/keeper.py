@@ -140,10 +140,17 @@ def _copy(mine: frozenset[int], theirs: frozenset[int], my_figures: frozenset[st
     return cont
 
 
-# Shingles the writer keeps between writes: 32 MB packed, about 8,000 articles of 5 KB. 10,000
-# articles of BBC paragraphs ingest in 21.3 s with 4M, 17.3 s with 8M, 16.9 s with 12M (which
-# holds them all); the writer's RSS grows by what it holds (220 MB -> 266 MB at 12M).
-SHINGLE_BUDGET = 8_000_000
+# Shingles the writer keeps between writes: 48 MB packed, about 12,000 articles of 5 KB. 10,000
+# articles of BBC paragraphs ingest in 21.3 s with 4M, 16.9 s with 12M (which holds them all); a
+# budget below the working set also costs memory (evicted arrays made again fragment the heap:
+# 8M measured 30-70 MB more at the writer's peak than 12M).
+SHINGLE_BUDGET = 12_000_000
+
+
+# Shingle sets a keeper holds as sets while it places one write's articles (each ~60 KB; beyond
+# these, sets are made again from SHINGLES' packed arrays): a write whose candidates are many
+# distinct articles held them all, 100 MB more at the peak of 10,000 articles of BBC paragraphs.
+KEPT_SETS = 256
 
 
 class ShingleCache:
@@ -214,6 +221,8 @@ class Keeper:
         s = self._shingles.get(p.id)
         if s is None:
             s = self._shingles[p.id] = SHINGLES.get(p.body)
+            if len(self._shingles) > KEPT_SETS:  # a set is ~60 KB: the oldest go (SHINGLES keeps them packed)
+                del self._shingles[next(iter(self._shingles))]
         return s
 
     def place_batch(self, placing: Iterable[Placing]) -> None:
