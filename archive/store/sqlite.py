@@ -13,22 +13,10 @@ from typing import Any
 
 from archive.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced, StoreUnavailable
 from archive.models import Article, Failure, Source, iso, parse_iso, utcnow
+from archive.store import records
 from archive.store.base import Store
 from archive.store.decide import import_change, upsert_change
-from archive.store.records import (
-    Facets,
-    Filters,
-    KnownFile,
-    Sort,
-    Stats,
-    Story,
-    StoryMember,
-    UpsertItem,
-    UpsertResult,
-    fold_name,
-    fold_tag,
-    years_of,
-)
+from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, UpsertItem, UpsertResult, fold_name, years_of
 from archive.store.sqlite_rows import A_COLS, COLS, INSERT, PATH_COL, UPDATE, row_article, write_values
 from archive.store.sqlite_search import SearchIndexMixin
 from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
@@ -682,10 +670,10 @@ class SQLiteStore(SearchIndexMixin, Store):
             for r in rows:
                 yield row_article(r)
 
-    def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
+    def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[records.Story]:
         return self.story_reads.stories(filters, min_size, limit)
 
-    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
+    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, records.StoryMember, str]]:
         return self.story_reads.story_rows(ids)
 
     def count(self, filters: Filters) -> int:
@@ -737,7 +725,7 @@ class SQLiteStore(SearchIndexMixin, Store):
             chunk = ns[k : k + 500]
             lists.update((n, json.loads(v)) for n, v in self._read(
                 f"SELECT n, {kind} FROM articles WHERE n IN ({','.join('?' * len(chunk))})", chunk))
-        fold = fold_tag if kind == "tags" else fold_name
+        fold = records.fold_tag if kind == "tags" else fold_name
         return [(next((v.lstrip("#") for v in lists.get(n, []) if fold(v) == key), key), int(c)) for key, c, n in rows]
 
     def _site_counts(self, matching: str, args: list[Any], limit: int | None) -> list[tuple[str, int]]:

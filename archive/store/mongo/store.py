@@ -1,4 +1,5 @@
-"""The MongoDB store: opening, indexes, writes and reads (search and the daemon lock are mixins)."""
+"""The MongoDB store: opening, indexes, upgrades and reads; search (MongoSearch), the daemon lock
+(DaemonLocks) and the story reads (StoryReads) are collaborators it owns, writes a mixin."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from archive.errors import StoreError, StoreMissing, StoreOutdated, StoreUnavail
 from archive.models import Article, Failure, utcnow
 from archive.redaction import redact
 from archive.search.query import parse_query
+from archive.store import records
 from archive.store.base import Store
 from archive.store.mongo.claims import PathClaims
 from archive.store.mongo.conn import OPERATION_TIMEOUT_MS, classify, client_options, database_name, hosts_of
@@ -25,19 +27,7 @@ from archive.store.mongo.lock import DaemonLocks
 from archive.store.mongo.search import MongoSearch, condition, exact
 from archive.store.mongo.stories import StoryReads
 from archive.store.mongo.writes import WritesMixin
-from archive.store.records import (
-    Facets,
-    Filters,
-    Hit,
-    KnownFile,
-    Sort,
-    Stats,
-    Story,
-    StoryMember,
-    fold_name,
-    sorted_counts,
-    years_of,
-)
+from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, fold_name, sorted_counts, years_of
 
 # 4: paths claimed in their own collection (articles can be sharded); 5: stories; 6: search by the
 # embedded store's analyzer (each article's terms), not $text
@@ -407,10 +397,10 @@ class MongoStore(WritesMixin, Store):
         return after_keys(_SORTS[sort], d)
 
     # Search (Store's interface), answered by self.searcher.
-    def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]:
+    def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[records.Hit]:
         return self.searcher.search(text, filters, limit)
 
-    def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[Hit]:
+    def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[records.Hit]:
         return self.searcher.search_by_date(text, filters, ascending, limit)
 
     def count_matches(self, text: str, filters: Filters) -> int:
@@ -419,11 +409,11 @@ class MongoStore(WritesMixin, Store):
     def words_with_prefix(self, prefix: str) -> list[tuple[str, int]]:
         return self.searcher.words_with_prefix(prefix)
 
-    def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[Story]:
+    def stories(self, filters: Filters, min_size: int = 2, limit: int | None = None) -> list[records.Story]:
         with self._bounded():
             return self.story_reads.stories(filters, min_size, limit)
 
-    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, StoryMember, str]]:
+    def _story_rows(self, ids: Sequence[str]) -> Iterator[tuple[str, records.StoryMember, str]]:
         return self.story_reads.story_rows(ids)
 
     def count(self, filters: Filters) -> int:
