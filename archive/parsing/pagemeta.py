@@ -205,7 +205,7 @@ def _overlap(a: str, b: str) -> tuple[float, float]:
     return shared / min(len(wa), len(wb)), shared / len(wa | wb)
 
 
-def is_furniture(title: str) -> bool:
+def is_furniture_title(title: str) -> bool:
     """A heading of the page's furniture ("Follow us on Twitter", "Get Slate in your inbox."),
     or one or two words (such as the site's name)."""
     return bool(_FURNITURE.search(title)) or len(title.split()) < MIN_TITLE_WORDS
@@ -217,11 +217,11 @@ def checked_title(extracted: str, titles: Titles, names: list[str]) -> str:
     is furniture; else the declared title (``og:title``, else ``<title>``) without the site's
     name beside it."""
     h1 = titles.h1
-    if h1 and extracted and not is_furniture(h1) and h1 != extracted:
+    if h1 and extracted and not is_furniture_title(h1) and h1 != extracted:
         of_shorter, of_both = _overlap(h1, extracted)
         if of_shorter >= H1_OVERLAP and of_both < SAME_TITLE and h1 != without_site(extracted, names):
             return h1  # one story, the headline rewritten
-    if extracted and not is_furniture(extracted):
+    if extracted and not is_furniture_title(extracted):
         return extracted  # no furniture: as the page declares it
     if not titles.doc or not extracted or extracted.casefold() in titles.doc.casefold():
         return extracted
