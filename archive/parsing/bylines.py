@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from archive.parsing.pagemeta import HEAD_BYTES, letters, meta_value, metas
+from archive.parsing.pagemeta import HEAD_BYTES, PageMetas, letters, meta_value, metas
 
 _AUTHOR_SPLIT = re.compile(r"\s*;\s*|\s*\|\s*")
 
@@ -27,11 +27,6 @@ _BYLINE_TAIL = re.compile(
 _CREDIT_TAIL = re.compile(r"\s+(?:using|at|for|via)\s+.*$")
 
 
-def _without_lower_tail(a: str) -> str:
-    words = _CREDIT_TAIL.sub("", a).split()
-    while len(words) > 2 and words[-1][:1].islower():
-        words.pop()
-    return " ".join(words) if len(words) >= 2 and not words[-1][:1].islower() else a
 _BYLINE_OUTLET = re.compile(r"\s+[·•|–—]\s+.*$")
 # Page furniture an extractor reads as a byline.
 _NOT_A_NAME = re.compile(r"(?i)^(?:username|authority control|lesedauer|staff|admin|dec|updated|share|"
@@ -39,6 +34,14 @@ _NOT_A_NAME = re.compile(r"(?i)^(?:username|authority control|lesedauer|staff|ad
 
 
 _BARE_INITIAL = re.compile(r"\b([A-Z])\b(?!\.)")
+
+
+def _without_lower_tail(a: str) -> str:
+    """A name without the lower-case words and credit after it (see _CREDIT_TAIL)."""
+    words = _CREDIT_TAIL.sub("", a).split()
+    while len(words) > 2 and words[-1][:1].islower():
+        words.pop()
+    return " ".join(words) if len(words) >= 2 and not words[-1][:1].islower() else a
 
 
 def has_bare_initial(byline: str) -> bool:
@@ -162,9 +165,7 @@ def people_first(authors: tuple[str, ...], sites: list[str]) -> tuple[str, ...]:
     return tuple(a for a in authors if not is_org(a, sites)) or authors
 
 
-def meta_authors(data: bytes) -> str | None:
-    """The names a page's ``article:author`` metas give (an address there is a profile page, not
-    a name), joined as _authors splits them; None when there are none."""
-    names = [v for k, attrs in metas(data[:HEAD_BYTES]) if k in (b"article:author", b"og:article:author")
-             and (v := meta_value(attrs)) and "/" not in v and "@" not in v]
-    return "; ".join(dict.fromkeys(names)) or None
+def meta_authors(meta: PageMetas) -> str | None:
+    """The names a page's ``article:author`` metas give, joined as authors_of splits them; None
+    when there are none."""
+    return "; ".join(meta.authors) or None

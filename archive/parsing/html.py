@@ -16,7 +16,15 @@ from archive.parsing.boilerplate import without_furniture
 from archive.parsing.bylines import authors_of, has_bare_initial, meta_authors, page_authors, people_first
 from archive.parsing.frontmatter import front_matter_date
 from archive.parsing.pagedates import checked_date, meta_date
-from archive.parsing.pagemeta import checked_title, meta_map, meta_values, page_titles, site_name, site_names
+from archive.parsing.pagemeta import (
+    PageMetas,
+    checked_title,
+    meta_map,
+    meta_values,
+    page_titles,
+    site_name,
+    site_names,
+)
 from archive.parsing.text import MAX_TITLE_CHARS, _squash
 
 # SingleFile writes a comment at the top: "Page saved with SingleFile \n url: … \n saved date: …".
@@ -125,11 +133,11 @@ def parse_mhtml(data: bytes, path: str | None = None) -> ParsedArticle:
     raise ParseError(path, "no-article", "no article: the saved page has no HTML part")
 
 
-def _credits(doc: Any, data: bytes) -> tuple[str, ...]:
+def _credits(doc: Any, data: bytes, meta: PageMetas) -> tuple[str, ...]:
     """The page's authors: its ``article:author`` metas, else the extractor's byline, else the
     authors it links or names "By" (the first of these that gives a name)."""
     sources: tuple[Callable[[], str | None], ...] = (
-        lambda: meta_authors(data), lambda: getattr(doc, "author", None), lambda: page_authors(data))
+        lambda: meta_authors(meta), lambda: getattr(doc, "author", None), lambda: page_authors(data))
     for source in sources:
         byline = source()
         # The page as text only where a byline has an initial to look up (most have none).
@@ -183,7 +191,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     published = meta_date(meta, data) or checked_date(front_matter_date(getattr(doc, "date", None)), data)
     return ParsedArticle.of(
         title,
-        people_first(_credits(doc, data), sites),
+        people_first(_credits(doc, data, meta), sites),
         published,
         body,
         date_source="page" if published else None,

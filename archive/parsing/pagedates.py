@@ -15,7 +15,6 @@ from archive.parsing.pagemeta import HEAD_BYTES
 
 _TAG = re.compile(r"<[^>]{0,4000}>")
 _BLOCKS = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.I | re.S)
-MAX_LINE = 90  # a longer line is prose, never a date line
 MAX_PAGE = 2_000_000  # bytes of a page read for its date lines
 
 
@@ -40,9 +39,7 @@ def first_date_line(lines: list[str]) -> dt.date | None:
     """The first published date among the page's date lines, else its first updated one."""
     updated: dt.date | None = None
     for line in lines:
-        if len(line) > MAX_LINE or not any(c.isdigit() for c in line):
-            continue
-        got = read_date(line)
+        got = read_date(line)  # None at once for a line without a digit or longer than a date line
         if got is None:
             continue
         if not got.updated:
@@ -77,10 +74,7 @@ def meta_date(meta: dict[str, str], data: bytes) -> dt.date | None:
         if not value:
             continue
         if m := _COMPACT.fullmatch(value.strip()):
-            try:
-                return dt.date(int(m[1]), int(m[2]), int(m[3]))
-            except ValueError:
-                continue
+            value = f"{m[1]}-{m[2]}-{m[3]}"  # then read, and checked, as any date
         if (d := front_matter_date(value)) is not None:
             return d
     return None

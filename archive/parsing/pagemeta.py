@@ -61,12 +61,27 @@ def meta_value(attrs: dict[bytes, bytes]) -> str:
     return attr(attrs, b"content") or attr(attrs, b"value")
 
 
-def meta_map(data: bytes) -> dict[str, str]:
-    """The page's metas by name, the first of each name with a value (``content``, else ``value``)."""
-    out: dict[str, str] = {}
+class PageMetas(dict[str, str]):
+    """A page's metas by name, the first of each name with a value; and ``authors``, every name
+    its ``article:author`` metas give (a page may have several; an address there is a profile
+    page, not a name)."""
+
+    authors: tuple[str, ...] = ()
+
+
+_AUTHOR_METAS = (b"article:author", b"og:article:author")
+
+
+def meta_map(data: bytes) -> PageMetas:
+    """The page's metas (``content``, else ``value``), read in one pass."""
+    out = PageMetas()
+    authors: list[str] = []
     for name, attrs in metas(data[:HEAD_BYTES]):
         if name and (v := meta_value(attrs)):
             out.setdefault(name.decode("ascii", "replace"), v)
+            if name in _AUTHOR_METAS and "/" not in v and "@" not in v:
+                authors.append(v)
+    out.authors = tuple(dict.fromkeys(authors))
     return out
 
 
