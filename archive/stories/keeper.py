@@ -127,8 +127,8 @@ def figures(body: str) -> frozenset[str]:
     return frozenset(_NUMBER.findall(body))
 
 
-def _copy(mine: frozenset[int], theirs: frozenset[int], my_figures: frozenset[str] = frozenset(),
-          their_figures: frozenset[str] = frozenset()) -> float | None:
+def _copy(mine: frozenset[int], theirs: frozenset[int], my_figures: frozenset[str],
+          their_figures: frozenset[str]) -> float | None:
     """The containment of two shingle sets when one is a copy of the other, else None."""
     cont, jac = similarity(mine, theirs)
     if cont < MIN_CONTAINMENT or jac < MIN_JACCARD:
@@ -157,8 +157,8 @@ class ShingleCache:
     """The shingles of texts compared lately, kept between writes (a candidate of one batch is
     mostly a candidate of the next, and a parse worker has shingled every new text already): keyed
     by the text (an edited one is a miss), the least recently used dropped past ``budget``
-    shingles in all. Kept as packed 32-bit arrays
-    (4 bytes a shingle, not a set's ~60): a set is made again on use, 15x quicker than shingling."""
+    shingles in all. Kept as packed 32-bit arrays (4 bytes a shingle, not a set's ~60): a set is
+    made again on use, 15x quicker than shingling."""
 
     def __init__(self, budget: int = SHINGLE_BUDGET) -> None:
         from collections import OrderedDict
@@ -210,6 +210,10 @@ class Keeper:
     def _put(self, id: str, placement: Placement | None) -> None:
         self._moved[id] = placement.story if placement is not None else None
         self.b.story_put(id, placement)
+
+    def _copy_of(self, a: Peer, b: Peer) -> float | None:
+        """_copy of two articles, their shingles and figures as this keeper holds them."""
+        return _copy(self._sh(a), self._sh(b), self._fig(a), self._fig(b))
 
     def _fig(self, p: Peer) -> frozenset[str]:
         f = self._figures.get(p.id)
@@ -312,12 +316,12 @@ class Keeper:
             if cur.story == story or cur.id == story:
                 continue
             if cur.story is None:
-                cont = _copy(self._sh(cur), self._sh(anchor), self._fig(cur), self._fig(anchor))
+                cont = self._copy_of(cur, anchor)
                 if cont is not None:
                     self._put(cur.id, Placement(story, NEAR_DUPLICATE, round(cont, 4)))
             elif cur.story == cur.id and _first(anchor) < _first(cur):
                 members = self.b.story_members(cur.id)
-                conts = [_copy(self._sh(m), self._sh(anchor), self._fig(m), self._fig(anchor)) for m in members]
+                conts = [self._copy_of(m, anchor) for m in members]
                 if all(c is not None for c in conts):
                     for m, c in zip(members, conts, strict=True):
                         self._put(m.id, Placement(story, NEAR_DUPLICATE, round(c or 0.0, 4)))
