@@ -150,17 +150,19 @@ class MongoStore(WritesMixin, Store):
         return "standalone server, no transactions"
 
     def schema_version(self) -> int:
-        """The schema version the store was last written with (0: none recorded)."""
-        return int((self.meta.find_one({"_id": "schema"}) or {}).get("version", 0))
-
-    def _check_schema(self) -> int:
-        """The store's schema version; StoreError for a newer archive's store, StoreOutdated for
-        an older one's or one holding articles loaded without archive (mongoimport): both wait
-        for ``archive migrate --upgrade``. A new, empty database is version 0 and fine."""
-        version = self.schema_version()
+        """The schema version the store was last written with (0: none recorded); StoreError for a
+        store a newer archive wrote."""
+        version = int((self.meta.find_one({"_id": "schema"}) or {}).get("version", 0))
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.display} has schema version {version}; this archive knows "
                              f"{SCHEMA_VERSION}: upgrade archive")
+        return version
+
+    def _check_schema(self) -> int:
+        """The store's schema version (see schema_version); StoreOutdated for an older archive's
+        store or one holding articles loaded without archive (mongoimport): both wait for
+        ``archive migrate --upgrade``. A new, empty database is version 0 and fine."""
+        version = self.schema_version()
         if self.articles.find_one({}, {"_id": 1}) is None:
             return version
         if version < SCHEMA_VERSION:
@@ -174,9 +176,6 @@ class MongoStore(WritesMixin, Store):
         when it is done (an interrupted upgrade resumes at the step it was in); give articles
         loaded by mongoimport their search arrays and path claims. Returns the version it found."""
         version = self.schema_version()
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.display} has schema version {version}; this archive knows "
-                             f"{SCHEMA_VERSION}: upgrade archive")
         if version < 4:
             # Claims for the articles of an older store: path uniqueness lives in ``paths`` now,
             # so that ``articles`` can be sharded (its unique path index goes in _ensure_indexes).
