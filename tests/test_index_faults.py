@@ -134,6 +134,25 @@ def test_a_corrupted_segment_is_no_traceback_and_the_next_writer_rebuilds_it(
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 200 and "warning" not in r.stderr
 
 
+def test_a_writer_stamps_what_it_wrote_so_readers_do_not_read_it_again(
+        tmp_path: Path, write_article: Writer) -> None:
+    """A reader checksums only index files no one has verified: after a write, none are left
+    (before, every search read every new segment back, ~6 ms at 10k articles)."""
+    import json
+
+    from archive.search.index import VERIFIED
+
+    db = tmp_path / "a.db"
+    _ingest(db, _corpus(write_article, 120))
+    folder = folder_for(db)
+    meta = json.loads((folder / "meta.json").read_text())
+    segments = {str(seg["segment_id"]).replace("-", "") for seg in meta["segments"]}
+    written = {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in folder.iterdir()
+               if p.name.split(".")[0] in segments}
+    assert written
+    assert json.loads((folder / VERIFIED).read_text()) == written
+
+
 def test_a_killed_writer_leaves_readers_warned_and_never_wrong(
         tmp_path: Path, write_article: Writer, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "a.db"

@@ -460,6 +460,22 @@ class SearchIndexMixin:
                 w.wait_merging_threads()
             del w
             _trim_memory()
+            self._verify_written()
+
+    def _verify_written(self) -> None:
+        """Checksum the segments this writer committed or merged while they are in the page
+        cache, so that readers, which verify only what is not stamped yet, find them stamped (a
+        reader's check otherwise reads every new segment file again on every search)."""
+        from archive.search.index import IndexDamaged
+
+        if self._ix is None:
+            return
+        try:
+            self._ix.verify()
+        except (IndexDamaged, OSError) as exc:
+            # Not marked damaged: another writer may have merged and removed files since this
+            # one let go. The next writer's full check when it opens the index decides.
+            _log().info("search index %s not stamped after a write: %s", self._ix.folder, exc)
 
     @contextlib.contextmanager
     def bulk(self) -> Iterator[None]:
