@@ -83,10 +83,10 @@ def to_ejson(doc: dict[str, Any]) -> dict[str, Any]:
             v = {"$date": v}
         out[k] = v
     # What the MongoDB store's filters read (--author, --tag): a mongoimport'ed archive filters too.
-    from archive.store.records import fold_name
+    from archive.store.records import fold_name, fold_tag
 
     out["authors_key"] = [fold_name(a) for a in doc.get("authors") or []]
-    out["tags_key"] = [fold_name(t) for t in doc.get("tags") or []]
+    out["tags_key"] = [fold_tag(t) for t in doc.get("tags") or []]
     return out
 
 

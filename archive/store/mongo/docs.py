@@ -61,12 +61,14 @@ TEXT_FIELDS = ("terms", "words", "t_title", "t_meta")
 
 
 def doc_terms(a: Article) -> dict[str, list[str]]:
-    """The searchable arrays of an article's document (see the module's docstring)."""
+    """The searchable arrays of an article's document (see the module's docstring) and the
+    folded names its filters match."""
     title = words(a.title)
     meta = words(" ".join(a.authors)) + words(" ".join(a.tags))
     every = {*title, *meta, *words(a.body)}
     return {"terms": sorted({stem(w) for w in every}), "words": sorted(every),
-            "t_title": sorted({stem(w) for w in title}), "t_meta": sorted({stem(w) for w in meta})}
+            "t_title": sorted({stem(w) for w in title}), "t_meta": sorted({stem(w) for w in meta}),
+            "authors_key": [fold_name(x) for x in a.authors], "tags_key": [fold_tag(t) for t in a.tags]}
 
 
 def _to_bson(kind: str, v: Any) -> Any:
@@ -86,8 +88,6 @@ def to_mongo(a: Article) -> dict[str, Any]:
     doc: dict[str, Any] = {"_id": a.id}
     for f in FIELDS[1:]:
         doc[f.name] = _to_bson(f.kind, getattr(a, f.name))
-    doc["authors_key"] = [fold_name(x) for x in a.authors]
-    doc["tags_key"] = [fold_tag(t) for t in a.tags]
     doc.update(doc_terms(a))
     return doc
 
