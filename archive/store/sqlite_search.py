@@ -466,8 +466,6 @@ class SearchIndexMixin:
         """Checksum the segments this writer committed or merged while they are in the page
         cache, so that readers, which verify only what is not stamped yet, find them stamped (a
         reader's check otherwise reads every new segment file again on every search)."""
-        from archive.search.index import IndexDamaged
-
         if self._ix is None:
             return
         try:
