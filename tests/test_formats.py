@@ -669,6 +669,12 @@ def test_a_pages_date_is_read_not_invented(head: str, top: str, expected: dt.dat
     # inline tags in a headline join words as the page prints them
     ('<meta property="og:title" content="Metroid, the story">', "<h1>The story of <em>Metroid</em>, told again</h1>",
      "The story of Metroid, told again"),
+    # a section's heading that shares no word with the page's title is not the article's
+    ("<title>Superbugs: What They Are and How You Get Them | Example Health</title>",
+     "<h1>Information and Resources</h1>", "Superbugs: What They Are and How You Get Them"),
+    # ... while a headline sharing a word with it is
+    ("<title>Ferry row drags on | Example News</title>", "<h1>Islanders say the ferry row is far from over</h1>",
+     "Islanders say the ferry row is far from over"),
 ])
 def test_a_pages_title_is_its_headline(head: str, top: str, title: str) -> None:
     """Issue 23: a headline, not a social rewrite of it, furniture or the site's name."""

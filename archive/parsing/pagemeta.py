@@ -220,6 +220,19 @@ def _overlap(a: str, b: str) -> tuple[float, float]:
     return shared / min(len(wa), len(wb)), shared / len(wa | wb)
 
 
+def _content_words(title: str) -> set[str]:
+    return {w for w in map(letters, title.split()) if len(w) > 3}
+
+
+def _unrelated(extracted: str, declared: str) -> bool:
+    """Whether two titles of three words or more share no word longer than three letters (a
+    heading such as "Information and Resources" beside the page's "Superbugs: What They Are")."""
+    if len(extracted.split()) < MIN_TITLE_WORDS or len(declared.split()) < MIN_TITLE_WORDS:
+        return False
+    a, b = _content_words(extracted), _content_words(declared)
+    return bool(a) and bool(b) and not a & b
+
+
 def is_furniture_title(title: str) -> bool:
     """A heading of the page's furniture ("Follow us on Twitter", "Get Slate in your inbox."),
     or one or two words (such as the site's name)."""
@@ -237,6 +250,9 @@ def checked_title(extracted: str, titles: Titles, names: list[str]) -> str:
         if of_shorter >= H1_OVERLAP and of_both < SAME_TITLE and h1 != without_site(extracted, names):
             return h1  # one story, the headline rewritten
     if extracted and not is_furniture_title(extracted):
+        declared = without_site(titles.og or titles.doc, names)
+        if _unrelated(extracted, declared):
+            return declared  # a section's heading taken for the article's: the page's own title
         return extracted  # no furniture: as the page declares it
     if not titles.doc or not extracted or extracted.casefold() in titles.doc.casefold():
         return extracted
