@@ -698,6 +698,14 @@ def test_a_pages_title_is_its_headline(head: str, top: str, title: str) -> None:
     # a "By" line in the page's text when nothing else names the author
     ("<title>Ferry line opens</title>", '<div>By <span class="n">Yomi Kazeem</span></div>', ("Yomi Kazeem",),
      "news.example.com"),
+    # a name run on into the next block ("Washington Post" in the div after it) is the name the page prints
+    ("<title>Ferry line opens</title>",
+     '<div class="byline"><div>By <span>Joe Davidson</span></div><div>Washington Post</div></div>',
+     ("Joe Davidson",), "news.example.com"),
+    # a meta crediting the photographer and the model too: the writer is who the page says wrote it
+    ('<title>Ferry line opens</title><meta name="author" content="Connie Wang, Sharokh Mirzai, Ariel Pierre-Louis">',
+     '<div>Written by <span>Connie Wang</span></div><div><span>Photographed by <span>Sharokh Mirzai</span></span>; '
+     "<span>Modeled by <span>Ariel Pierre-Louis</span></span></div>", ("Connie Wang",), "news.example.com"),
     # a Facebook address is not the site's name
     ('<title>Ferry line opens</title><meta property="article:publisher" content="https://www.facebook.com/x">',
      "", (), "news.example.com"),

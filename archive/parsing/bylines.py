@@ -145,6 +145,37 @@ def page_authors(data: bytes) -> str | None:
     return "; ".join(names[:3]) or None  # the separator _authors splits at
 
 
+# Credits for other work than the writing: "Photographed by", "Illustration by", "Makeup by".
+_OTHER_ROLE = (r"(?:photos?|photographs?|photographed|photography|pictures?|images?|illustrations?|illustrated|"
+               r"artwork|graphics?|videos?|design(?:ed)?|model(?:l)?ed|make-?up|hair|styl(?:ed|ing)|nails|"
+               r"animation|maps?)")
+
+
+def _words_re(name: str) -> str:
+    return r"\s+".join(map(re.escape, name.split()))
+
+
+def as_printed(names: tuple[str, ...], page: str) -> tuple[str, ...]:
+    """Credits checked against the page that prints them (HTML as text): a name run on into the
+    next element ("Joe Davidson" then "Washington Post" in the block after it) is the name as one
+    element prints it, and a name the page credits with other work ("Photographed by Sharokh
+    Mirzai") goes when someone else is left."""
+    out: list[str] = []
+    for name in names:
+        words = name.split()
+        if len(words) >= 3 and not re.search(r"(?<!\w)" + _words_re(name) + r"(?!\w)", page):
+            for k in range(len(words) - 1, 1, -1):
+                if re.search(r">\s*" + _words_re(" ".join(words[:k])) + r"\s*<", page):
+                    name = " ".join(words[:k])
+                    break
+        out.append(name)
+    if len(out) > 1:
+        writers = [n for n in out if not re.search(
+            r"(?i)\b" + _OTHER_ROLE + r"\s+by\s*:?\s*(?:<[^>]{0,300}>\s*)*" + _words_re(n) + r"(?!\w)", page)]
+        out = writers or out
+    return tuple(dict.fromkeys(out))
+
+
 # A credit to an organisation rather than a person: a desk or staff credit, a company.
 _ORG_CREDIT = re.compile(r"(?i)(?:\b(?:staff|team|desk|editors|editorial|newsroom|wire|agency|news service|"
                          r"reporters)|\b(?:inc|llc|ltd|gmbh|corp|corporation|plc|s\.?a)\.?)$")

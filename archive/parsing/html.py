@@ -13,7 +13,7 @@ from typing import Any
 from archive.errors import ParseError
 from archive.models import ParsedArticle, word_count
 from archive.parsing.boilerplate import without_furniture
-from archive.parsing.bylines import authors_of, has_bare_initial, meta_authors, page_authors, people_first
+from archive.parsing.bylines import as_printed, authors_of, has_bare_initial, meta_authors, page_authors, people_first
 from archive.parsing.frontmatter import front_matter_date
 from archive.parsing.pagedates import checked_date, meta_date
 from archive.parsing.pagemeta import (
@@ -142,6 +142,8 @@ def _credits(doc: Any, data: bytes, meta: PageMetas) -> tuple[str, ...]:
         byline = source()
         # The page as text only where a byline has an initial to look up (most have none).
         if byline and (names := authors_of(byline, _page_text(data) if has_bare_initial(byline) else "")):
+            if len(names) > 1 or any(len(n.split()) >= 3 for n in names):
+                names = as_printed(names, _page_text(data))
             return names
     return ()
 
