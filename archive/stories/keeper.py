@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from archive.models import Article
 from archive.stories.reasons import NEAR_DUPLICATE, SAME_URL, seen_of
-from archive.stories.signature import shingles, signature, similarity, unpack
+from archive.stories.signature import shingles, signature, similarity, unpack, unpacked
 from archive.stories.urls import canonical_url
 
 MIN_CONTAINMENT = 0.5  # of the shorter text's shingles, found in the longer's
@@ -127,15 +127,21 @@ def figures(body: str) -> frozenset[str]:
     return frozenset(_NUMBER.findall(body))
 
 
-def _copy(mine: frozenset[int], theirs: frozenset[int], my_figures: frozenset[str],
-          their_figures: frozenset[str]) -> float | None:
-    """The containment of two shingle sets when one is a copy of the other, else None."""
-    cont, jac = similarity(mine, theirs)
+Figures = Callable[[], tuple[frozenset[str], frozenset[str]]]
+
+
+def _copy(mine: frozenset[int], theirs: Collection[int], figures_of: Figures,
+          theirs_len: int | None = None) -> float | None:
+    """The containment of two shingle sets when one is a copy of the other, else None
+    (``figures_of`` gives both texts' figures, asked only of a pair alike enough; ``theirs_len``
+    as signature.similarity's ``b_len``)."""
+    cont, jac = similarity(mine, theirs, theirs_len)
     if cont < MIN_CONTAINMENT or jac < MIN_JACCARD:
         return None
-    if cont < FIGURES_ASIDE and min(len(my_figures), len(their_figures)) >= MIN_FIGURES:
-        shared = len(my_figures & their_figures) / min(len(my_figures), len(their_figures))
-        if shared < SAME_FIGURES:
+    if cont < FIGURES_ASIDE:
+        my_figures, their_figures = figures_of()
+        fewer = min(len(my_figures), len(their_figures))
+        if fewer >= MIN_FIGURES and len(my_figures & their_figures) / fewer < SAME_FIGURES:
             return None  # the same wording with other figures: a template
     return cont
 
@@ -169,16 +175,20 @@ class ShingleCache:
 
     def get(self, body: str) -> frozenset[int]:
         """The shingles of ``body``, from the cache or made (and kept)."""
+        return unpack(self.packed(body))
+
+    def packed(self, body: str) -> bytes:
+        """The shingles of ``body`` packed (see signature.unpacked), from the cache or made (and kept)."""
         from array import array
 
         key = (len(body), hash(body))
         packed = self._d.get(key)
         if packed is not None:
             self._d.move_to_end(key)
-            return unpack(packed)
-        found = shingles(body)
-        self.put(body, array("I", found).tobytes())
-        return found
+            return packed
+        packed = array("I", shingles(body)).tobytes()
+        self.put(body, packed)
+        return packed
 
     def put(self, body: str, packed: bytes) -> None:
         """Keep shingles made elsewhere (a parse worker's, see signature.signed)."""
@@ -213,7 +223,12 @@ class Keeper:
 
     def _copy_of(self, a: Peer, b: Peer) -> float | None:
         """_copy of two articles, their shingles and figures as this keeper holds them."""
-        return _copy(self._sh(a), self._sh(b), self._fig(a), self._fig(b))
+        return _copy(self._sh(a), self._arr(b), lambda: (self._fig(a), self._fig(b)))
+
+    @staticmethod
+    def _arr(p: Peer) -> Collection[int]:
+        """An article's shingles as the other side of a comparison (no set made of them)."""
+        return unpacked(SHINGLES.packed(p.body))
 
     def _fig(self, p: Peer) -> frozenset[str]:
         f = self._figures.get(p.id)
@@ -271,7 +286,8 @@ class Keeper:
         tried: set[str] = set()
         mine = self._sh(art)
         common = self._template(peers, mine)
-        mine = mine - common
+        if common:
+            mine = mine - common
         for p in sorted(peers, key=_first):
             anchor_id = p.story or p.id
             if anchor_id in tried:
@@ -280,7 +296,9 @@ class Keeper:
             anchor = p if anchor_id == p.id else self.b.story_peer(anchor_id)
             if anchor is None:
                 continue
-            cont = _copy(mine, self._sh(anchor) - common, self._fig(art), self._fig(anchor))
+            theirs = self._arr(anchor)
+            theirs_len = len(theirs) - len(common.intersection(theirs)) if common else None
+            cont = _copy(mine, theirs, lambda: (self._fig(art), self._fig(anchor)), theirs_len)  # noqa: B023
             if cont is not None and (best is None or cont > best[0]):
                 best = (cont, anchor)
         if best is None:
@@ -295,7 +313,7 @@ class Keeper:
         copy, and counting the candidates' shingles against one another cost a third of a write)."""
         groups: dict[str, set[int]] = {}
         for p in peers[:TEMPLATE_PEERS]:
-            groups.setdefault(p.story or p.id, set()).update(mine & self._sh(p))
+            groups.setdefault(p.story or p.id, set()).update(mine.intersection(self._arr(p)))
         if len(groups) < TEMPLATE_GROUPS:
             return frozenset()
         counts: Counter[int] = Counter()
@@ -337,7 +355,7 @@ class Keeper:
             anchor, art = art, anchor
         if anchor.story is None:
             self._put(anchor.id, Placement(anchor.id, reason, 1.0))
-        cont = 1.0 if art.body == anchor.body else similarity(self._sh(art), self._sh(anchor))[0]
+        cont = 1.0 if art.body == anchor.body else similarity(self._sh(art), self._arr(anchor))[0]
         placement = Placement(anchor.id, reason, round(cont, 4))
         self._put(art.id, placement)
         return placement
