@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, Protocol
 
 from archive.models import Article
 from archive.stories.reasons import NEAR_DUPLICATE, SAME_URL, seen_of
-from archive.stories.signature import shingles, signature, similarity, unpack, unpacked
+from archive.stories.signature import ratios, shingles, signature, similarity, unpack, unpacked
 from archive.stories.urls import canonical_url
 
 MIN_CONTAINMENT = 0.5  # of the shorter text's shingles, found in the longer's
@@ -127,15 +127,11 @@ def figures(body: str) -> frozenset[str]:
     return frozenset(_NUMBER.findall(body))
 
 
-Figures = Callable[[], tuple[frozenset[str], frozenset[str]]]
-
-
-def _copy(mine: frozenset[int], theirs: Collection[int], figures_of: Figures,
-          theirs_len: int | None = None) -> float | None:
-    """The containment of two shingle sets when one is a copy of the other, else None
-    (``figures_of`` gives both texts' figures, asked only of a pair alike enough; ``theirs_len``
-    as signature.similarity's ``b_len``)."""
-    cont, jac = similarity(mine, theirs, theirs_len)
+def _copy(alike: tuple[float, float], figures_of: Callable[[], tuple[frozenset[str], frozenset[str]]]) -> float | None:
+    """The containment of two texts (``alike``: their containment and Jaccard, as
+    signature.similarity gives them) when one is a copy of the other, else None (``figures_of``
+    gives both texts' figures, asked only of a pair alike enough)."""
+    cont, jac = alike
     if cont < MIN_CONTAINMENT or jac < MIN_JACCARD:
         return None
     if cont < FIGURES_ASIDE:
@@ -223,7 +219,7 @@ class Keeper:
 
     def _copy_of(self, a: Peer, b: Peer) -> float | None:
         """_copy of two articles, their shingles and figures as this keeper holds them."""
-        return _copy(self._sh(a), self._arr(b), lambda: (self._fig(a), self._fig(b)))
+        return _copy(similarity(self._sh(a), self._arr(b)), lambda: (self._fig(a), self._fig(b)))
 
     @staticmethod
     def _arr(p: Peer) -> Collection[int]:
@@ -285,9 +281,11 @@ class Keeper:
         best: tuple[float, Peer] | None = None
         tried: set[str] = set()
         mine = self._sh(art)
-        common = self._template(peers, mine)
-        if common:
-            mine = mine - common
+        # What the article shares with each of the first candidates (the template rule's count),
+        # kept for the comparisons below: one intersection per candidate.
+        shared = {p.id: mine.intersection(self._arr(p)) for p in peers[:TEMPLATE_PEERS]}
+        common = self._template(peers, shared)
+        mine_len = len(mine) - len(common)  # common is the article's own
         for p in sorted(peers, key=_first):
             anchor_id = p.story or p.id
             if anchor_id in tried:
@@ -297,8 +295,14 @@ class Keeper:
             if anchor is None:
                 continue
             theirs = self._arr(anchor)
-            theirs_len = len(theirs) - len(common.intersection(theirs)) if common else None
-            cont = _copy(mine, theirs, lambda: (self._fig(art), self._fig(anchor)), theirs_len)  # noqa: B023
+            both = shared.get(anchor.id)
+            if both is None:
+                both = mine.intersection(theirs)
+            if common:  # left out of both texts
+                alike = ratios(len(both - common), mine_len, len(theirs) - len(common.intersection(theirs)))
+            else:
+                alike = ratios(len(both), mine_len, len(theirs))
+            cont = _copy(alike, lambda: (self._fig(art), self._fig(anchor)))  # noqa: B023 - called at once
             if cont is not None and (best is None or cont > best[0]):
                 best = (cont, anchor)
         if best is None:
@@ -307,13 +311,15 @@ class Keeper:
         self._gather(placed.story, peers)
         return placed
 
-    def _template(self, peers: Sequence[Peer], mine: frozenset[int]) -> frozenset[int]:
-        """The shingles of the article (``mine``) that candidates of TEMPLATE_GROUPS different
-        stories share (only the article's: a template shingle it does not have cannot make it a
-        copy, and counting the candidates' shingles against one another cost a third of a write)."""
+    @staticmethod
+    def _template(peers: Sequence[Peer], shared: dict[str, frozenset[int]]) -> frozenset[int]:
+        """The shingles of the article that candidates of TEMPLATE_GROUPS different stories share
+        (``shared``: what it shares with each of the first TEMPLATE_PEERS; only the article's: a
+        template shingle it does not have cannot make it a copy, and counting the candidates'
+        shingles against one another cost a third of a write)."""
         groups: dict[str, set[int]] = {}
         for p in peers[:TEMPLATE_PEERS]:
-            groups.setdefault(p.story or p.id, set()).update(mine.intersection(self._arr(p)))
+            groups.setdefault(p.story or p.id, set()).update(shared[p.id])
         if len(groups) < TEMPLATE_GROUPS:
             return frozenset()
         counts: Counter[int] = Counter()

@@ -139,8 +139,11 @@ def similarity(a: frozenset[int], b: Collection[int], b_len: int | None = None) 
     share of both. A copy cut short keeps a high containment; an article quoted inside a much
     longer one has a low Jaccard. ``b_len``: the size of ``b`` without shingles left out of both
     (``a`` holds none of them), when some are."""
-    n = len(b) if b_len is None else b_len
-    if not a or not n:
+    return ratios(len(a.intersection(b)) if a else 0, len(a), len(b) if b_len is None else b_len)
+
+
+def ratios(common: int, a: int, b: int) -> tuple[float, float]:
+    """(containment, jaccard) of two sets of ``a`` and ``b`` shingles sharing ``common``."""
+    if not a or not b:
         return 0.0, 0.0
-    common = len(a.intersection(b))
-    return common / min(len(a), n), common / (len(a) + n - common)
+    return common / min(a, b), common / (a + b - common)
