@@ -298,10 +298,8 @@ class Keeper:
             both = shared.get(anchor.id)
             if both is None:
                 both = mine.intersection(theirs)
-            if common:  # left out of both texts
-                alike = ratios(len(both - common), mine_len, len(theirs) - len(common.intersection(theirs)))
-            else:
-                alike = ratios(len(both), mine_len, len(theirs))
+            left_out = len(common & both) if common else 0  # of theirs: common is the article's own
+            alike = ratios(len(both) - left_out, mine_len, len(theirs) - left_out)
             cont = _copy(alike, lambda: (self._fig(art), self._fig(anchor)))  # noqa: B023 - called at once
             if cont is not None and (best is None or cont > best[0]):
                 best = (cont, anchor)
