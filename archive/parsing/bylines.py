@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from archive.parsing.names import CO_AUTHOR_SPLIT, PERSON
 from archive.parsing.pagemeta import HEAD_BYTES, PageMetas, letters, meta_value, metas
 
 _AUTHOR_SPLIT = re.compile(r"\s*;\s*|\s*\|\s*")
@@ -73,11 +74,6 @@ def _name(a: str, page: str) -> str:
     return a
 
 
-_CO_SPLIT = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|und|et|y|e)\s+")
-_PERSON = re.compile(r"^(?:[A-Z\u00c0-\u00de][\w'\u2019.-]*\.?)"
-                     r"(?:\s+(?:[A-Z\u00c0-\u00de][\w'\u2019.-]*|de|van|von|da|di|del|la|le|der|den|bin|al)){1,3}$")
-
-
 # Words of a role or an outlet: "Jane Doe, Staff Writer" and "Joe Roe, Washington Post" name one person.
 _NOT_A_PERSON = re.compile(r"(?i)\b(?:writer|reporter|editor|correspondent|columnist|contributor|staff|news|"
                            r"press|media|bureau|desk|service|times|post|journal|herald|tribune|associated|"
@@ -91,8 +87,8 @@ def co_authors(chunk: str) -> list[str]:
     text = " ".join(chunk.split())
     if text.lower().startswith("by "):
         text = text[3:]
-    parts = [x for x in _CO_SPLIT.split(text) if x]
-    if len(parts) < 2 or not all(_PERSON.match(x) and not _NOT_A_PERSON.search(x) for x in parts):
+    parts = [x for x in CO_AUTHOR_SPLIT.split(text) if x]
+    if len(parts) < 2 or not all(PERSON.match(x) and not _NOT_A_PERSON.search(x) for x in parts):
         return [chunk]
     return parts
 
@@ -120,9 +116,6 @@ _AUTHOR_LINK = re.compile(
     rb"""[^>]*>\s*(?:<(?:span|strong|b)\b[^>]*>\s*)?([^<]{3,60}?)\s*<""", re.I)
 _LINK_WORDS = re.compile(r"(?i)\b(?:view|all|more|posts|stories|articles|author|authors|profile|bio|follow|"
                         r"contact|about|staff|team|editors?|contributors?|home|news)\b")
-_NAME_LIKE = re.compile(r"^[A-Z\u00c0-\u00de][\w'\u2019.-]+"
-                        r"(?:\s+(?:[A-Z\u00c0-\u00de][\w'\u2019.-]*|de|van|von|da|di|del|la|le)){1,3}$")
-
 
 _BY_TEXT = re.compile(
     rb""">\s*(?:By|Par|Von|Por|Door|Di)\s*(?::\s*)?(?:<(?:span|a|strong|b)\b[^>]{0,300}>\s*)?"""
@@ -141,7 +134,7 @@ def page_authors(data: bytes) -> str | None:
     if not found and (by := _BY_TEXT.search(head)):
         found = [html.unescape(by[1].decode("utf-8", "replace"))]
     names = [" ".join(n.split()) for n in found]
-    names = [n for n in dict.fromkeys(names) if _NAME_LIKE.match(n) and not _LINK_WORDS.search(n)]
+    names = [n for n in dict.fromkeys(names) if PERSON.match(n) and not _LINK_WORDS.search(n)]
     return "; ".join(names[:3]) or None  # the separator _authors splits at
 
 

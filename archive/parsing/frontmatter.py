@@ -12,7 +12,8 @@ from archive.errors import ParseError
 from archive.models import EARLIEST, ParsedArticle
 from archive.parsing.bylines import co_authors
 from archive.parsing.dates import date_in_path, parse_date
-from archive.parsing.text import _NAME_SPLIT, parse_text
+from archive.parsing.names import LIST_SPLIT
+from archive.parsing.text import parse_text
 
 _YAML_OPEN, _TOML_OPEN = "---", "+++"
 _WIKI = re.compile(r"\[\[([^\[\]|]{1,300})(?:\|([^\[\]]{1,300}))?\]\]")
@@ -321,7 +322,7 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
     rest = markdown_text(_strip_excerpt(rest), protect=True)
     title = _text(meta.get("title"))
     # A list item may name several ("Rémy Rakic and Niko Matsakis"): split when each is a person's name.
-    authors = list(dict.fromkeys(p for a in _list(meta.get("authors", meta.get("author")), _NAME_SPLIT)
+    authors = list(dict.fromkeys(p for a in _list(meta.get("authors", meta.get("author")), LIST_SPLIT)
                                  for p in co_authors(a)))
     # What the front matter speaks of (even to say there is none: "authors: []", "published:") is
     # not looked for in the body's first lines: a date line there is text.

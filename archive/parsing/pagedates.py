@@ -11,9 +11,8 @@ import datetime as dt
 import re
 
 from archive.parsing.dates import read_date
-from archive.parsing.pagemeta import HEAD_BYTES
+from archive.parsing.pagemeta import HEAD_BYTES, TAG
 
-_TAG = re.compile(r"<[^>]{0,4000}>")
 _BLOCKS = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.I | re.S)
 MAX_PAGE = 2_000_000  # bytes of a page read for its date lines
 
@@ -31,7 +30,7 @@ def page_lines(page: str) -> list[str]:
     """The page's text a line per block, scripts and styles gone, entities resolved."""
     import html
 
-    text = _TAG.sub("\n", _BLOCKS.sub(" ", page))
+    text = TAG.sub("\n", _BLOCKS.sub(" ", page))
     return [s for line in html.unescape(text).split("\n") if (s := " ".join(line.split()))]
 
 

@@ -15,7 +15,7 @@ _META = re.compile(rb"<meta\b[^>]{0,2000}>", re.I)
 _ATTR = re.compile(rb"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TITLE_TAG = re.compile(rb"<title\b[^>]*>(.{0,2000}?)</title>", re.I | re.S)
 _H1 = re.compile(rb"<h1\b[^>]*>(.{0,3000}?)</h1\s*>", re.I | re.S)
-_TAG = re.compile(r"<[^>]{0,2000}>")
+TAG = re.compile(r"<[^>]{0,4000}>")  # a tag, to take out of a text (pages and headings)
 _BREAK = re.compile(r"<br\b[^>]{0,200}>|\s+", re.I)
 _SITE_SEPARATORS = re.compile(r"\s+[|\-\u2013\u2014\u00b7:]{1,2}\s+|_")
 _META_VALUE = re.compile(rb"<meta\b[^>]{0,2000}?\svalue=[^>]{0,2000}>", re.I)
@@ -102,7 +102,7 @@ def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
     h1 = ""
     if len(h1s) == 1:
         text = _BREAK.sub(" ", h1s[0].decode("utf-8", "replace"))
-        h1 = " ".join(html.unescape(_TAG.sub("", text)).split())  # inline tags join words as printed
+        h1 = " ".join(html.unescape(TAG.sub("", text)).split())  # inline tags join words as printed
     return Titles(doc, meta.get("og:title") or meta.get("twitter:title") or "", h1)
 
 

@@ -14,6 +14,7 @@ import unicodedata
 from archive.errors import ParseError
 from archive.models import ParsedArticle
 from archive.parsing.dates import looks_like_date, read_date
+from archive.parsing.names import LIST_SPLIT
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_TITLE_CHARS = 500
@@ -23,7 +24,6 @@ _MONTH_RE = "|".join(sorted({n.lower() for n in (*calendar.month_name, *calendar
 
 _HEADING = re.compile(r"#{1,6}(?:\s|$)")
 _BY = re.compile(r"by\s+", re.I)
-_NAME_SPLIT = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&)\s+", re.I)
 # The address may hold one level of parentheses (Wikipedia's "Scrum_(software_development)").
 # Link text may hold one level of brackets ("[a new attribute, #![windows_subsystem]](…)",
 # "[AsRef<[T]> for IterMut](…)"); an image inside a link is read first, then the link (see plain_inline).
@@ -147,7 +147,7 @@ def parse_byline(line: str) -> list[str] | None:
         return None
     by = _BY.match(s) is not None
     s = _BY.sub("", s, count=1) if by else s
-    names = [n.strip(" ,") for n in _NAME_SPLIT.split(s)]
+    names = [n.strip(" ,") for n in LIST_SPLIT.split(s)]
     names = [n for n in names if n]
     if not names:
         return None

@@ -1,0 +1,20 @@
+"""How a credit line lists people, declared once for every format: the separators between names
+and what a person's name looks like.
+
+Two separator sets, on purpose: ``LIST_SPLIT`` (commas, "and", "&") splits any list of authors
+(a text's "By" line, a front matter's ``author``); ``CO_AUTHOR_SPLIT`` adds other languages'
+"and" (und, et, y, e), which also joins single names ("José Ortega y Gasset"), so
+:func:`archive.parsing.bylines.co_authors` splits at it only when every part is a ``PERSON``."""
+
+from __future__ import annotations
+
+import re
+
+LIST_SPLIT = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&)\s+", re.I)
+CO_AUTHOR_SPLIT = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|und|et|y|e)\s+")
+
+_CAPITAL = "A-Z\u00c0-\u00de"
+_PARTICLES = "de|van|von|da|di|del|la|le|der|den|bin|al"
+# Two to four words, each capitalised ("Laura E. Adkins", "Jean-Luc O'Brien") or a particle
+# ("Ludwig van Beethoven"); the first may be an initial ("J. Smith").
+PERSON = re.compile(rf"^[{_CAPITAL}][\w'\u2019.-]*(?:\s+(?:[{_CAPITAL}][\w'\u2019.-]*|{_PARTICLES})){{1,3}}$")
