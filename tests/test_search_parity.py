@@ -83,3 +83,20 @@ def test_both_stores_find_the_same_articles(pair: tuple[Store, Store], docs: lis
         got = {h.article.source.path for h in mongo.search(q, Filters())}
         assert got == want, (q, docs)
         assert mongo.count_matches(q, Filters()) == len(want), q
+
+
+@pytest.mark.parametrize("pair", [b for b in _backends() if b != "sqlite"], indirect=True)
+def test_both_stores_rank_by_bm25(pair: tuple[Store, Store], tmp_path: Path) -> None:
+    """Issue 24 #1: MongoDB ranks as the embedded store does (BM25): a word said more often in a
+    body of the same length ranks higher, the same count in a longer body lower, a title above
+    them all, and an article's score does not depend on which store holds it."""
+    filler = " ".join(f"w{i}" for i in range(40))
+    docs = [("Report one", f"ferry {filler}"),
+            ("Report two", f"ferry ferry ferry ferry {filler}"),
+            ("Report three", f"ferry {filler} {filler} {filler} {filler}"),
+            ("Ferry news", f"{filler} ferry"),
+            ("Report four", f"{filler} {filler}")]
+    for s in pair:
+        s.upsert_many(_items(docs, tmp_path))
+    orders = [[h.article.title for h in s.search("ferry", Filters())] for s in pair]
+    assert orders[0] == orders[1] == ["Ferry news", "Report two", "Report one", "Report three"], orders

@@ -57,17 +57,22 @@ def source_doc(src: Source) -> dict[str, Any]:
 
 
 # What search reads instead of the text (archive.store.mongo.search); never in a kept revision.
-TEXT_FIELDS = ("terms", "words", "t_title", "t_meta")
+TEXT_FIELDS = ("terms", "words", "t_title", "t_meta", "tf", "blen")
 
 
-def doc_terms(a: Article) -> dict[str, list[str]]:
-    """The searchable arrays of an article's document (see the module's docstring) and the
+def doc_terms(a: Article) -> dict[str, Any]:
+    """The searchable arrays of an article's document (see archive.store.mongo.search), what its
+    ranking reads (``tf``: how often each stem is in the body; ``blen``: the body's words) and the
     folded names its filters match."""
+    from collections import Counter
+
     title = words(a.title)
     meta = words(" ".join(a.authors)) + words(" ".join(a.tags))
-    every = {*title, *meta, *words(a.body)}
+    body = words(a.body)
+    every = {*title, *meta, *body}
     return {"terms": sorted({stem(w) for w in every}), "words": sorted(every),
             "t_title": sorted({stem(w) for w in title}), "t_meta": sorted({stem(w) for w in meta}),
+            "tf": dict(Counter(stem(w) for w in body)), "blen": len(body),
             "authors_key": [fold_name(x) for x in a.authors], "tags_key": [fold_tag(t) for t in a.tags]}
 
 

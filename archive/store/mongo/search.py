@@ -7,9 +7,12 @@ on their index), and the stems of its title (``t_title``) and of its authors and
 (``t_meta``) for ranking. A query becomes conditions on those arrays, so the candidates are exactly
 the articles with every word's stem (no stop list, no server tokenizer: ``would``, ``O'Brien``,
 ``foo_bar``, ``résumé``, ``Straße`` mean here what they mean on SQLite); only phrases are checked
-on the candidates' text. Ranking needs no body: each query stem adds its idf (``log(1 + N /
-df)``, df counted on the index), ten times more in a title and five in the authors or tags,
-``_id`` breaking ties; the top ``limit`` are kept in a heap and only those are read whole."""
+on the candidates' text. Ranking is BM25, as the embedded store's (tantivy's) is, and needs no
+body: each query stem adds its idf (``ln(1 + (N - df + 0.5) / (df + 0.5))``, df counted on the
+index) times its saturated frequency in the body (``tf``, normalised by the body's length ``blen``
+against the collection's average, estimated from a sample), plus the title's and the authors' or
+tags' weight (archive.fields) where it is there too; ``_id`` breaks ties. The top ``limit`` are
+kept in a heap and only those are read whole."""
 
 from __future__ import annotations
 
@@ -32,7 +35,10 @@ from archive.store.mongo.conn import OPERATION_TIMEOUT_MS
 from archive.store.mongo.docs import from_mongo
 from archive.store.records import Filters, Hit
 
-_RANKING = {"_id": 1, "t_title": 1, "t_meta": 1}
+_RANKING = {"_id": 1, "t_title": 1, "t_meta": 1, "blen": 1}
+K1, B = 1.2, 0.75  # BM25's term saturation and length normalisation (tantivy's, Lucene's)
+AVG_SAMPLE = 1000  # documents sampled for the average body length
+AVG_FOR = 300.0  # seconds an estimate of the average serves a long-lived process (the web)
 
 
 def _stems(t: Term) -> list[str]:
@@ -86,33 +92,45 @@ class MongoSearch:
         self._filter = where
         self._guard = guard
         self._bounded = bounded
+        self._avg: tuple[float, float] | None = None  # (when, average body length)
 
     def _idf(self, q: SearchQuery) -> dict[str, float]:
-        """Each positive word's stem and its idf over the live collection's index."""
+        """Each positive word's stem and its BM25 idf over the collection's index."""
         stems = {s for t in (*q.positive, *(t for g in q.any_of for t in g)) if not t.prefix for s in _stems(t)}
         if not stems:
             return {}
         with self._bounded():
             n = max(1, self.articles.estimated_document_count())
-            return {s: math.log(1 + n / max(1, self.articles.count_documents({"terms": s}))) for s in stems}
+            dfs = {s: min(n, self.articles.count_documents({"terms": s})) for s in stems}
+        return {s: math.log(1 + (n - df + 0.5) / (df + 0.5)) for s, df in dfs.items()}
+
+    def _avg_length(self) -> float:
+        """The average body length in words, from a sample of AVG_SAMPLE documents (kept AVG_FOR)."""
+        import time
+
+        now = time.monotonic()
+        if self._avg is None or now - self._avg[0] > AVG_FOR:
+            with self._bounded():
+                rows = list(self.articles.aggregate([{"$sample": {"size": AVG_SAMPLE}},
+                                                     {"$group": {"_id": None, "avg": {"$avg": "$blen"}}}]))
+            avg = float(rows[0]["avg"] or 0) if rows else 0.0
+            self._avg = (now, max(1.0, avg))
+        return self._avg[1]
 
     def _ranked(self, q: SearchQuery, filters: Filters, limit: int | None) -> list[tuple[float, str]]:
         """(score, id) of the best ``limit`` matches, best first, ``_id`` breaking ties (a heap of
         ``limit`` entries while the candidates stream past)."""
         idf = self._idf(q)
+        avg = self._avg_length() if idf else 1.0
         query = condition(q, self._filter(filters))
         check = not exact(q)
-        fields = None if check else {**_RANKING, "terms": 1}
+        fields = None if check else {**_RANKING, "terms": 1, **{f"tf.{s}": 1 for s in idf}}
 
         def scored() -> Iterator[tuple[float, str]]:
             for d in self.articles.find(query, fields):
                 if check and not matches(q, _text_of(d)):
                     continue
-                terms = set(d.get("terms") or ())
-                title, meta = set(d.get("t_title") or ()), set(d.get("t_meta") or ())
-                score = sum(w * (1 + _IN_TITLE * (s in title) + _IN_META * (s in meta))
-                            for s, w in idf.items() if s in terms)
-                yield round(score, 6), d["_id"]
+                yield bm25(d, idf, avg), d["_id"]
 
         def order(x: tuple[float, str]) -> tuple[float, str]:
             return (-x[0], x[1])
@@ -184,6 +202,22 @@ class MongoSearch:
             if exact(q):
                 return int(self.articles.count_documents(query))
             return sum(1 for d in self.articles.find(query) if matches(q, _text_of(d)))
+
+
+def bm25(d: dict[str, Any], idf: dict[str, float], avg: float) -> float:
+    """A document's score for the query stems ``idf`` (see the module's docstring), rounded so
+    that equal scores tie exactly (``_id`` then decides)."""
+    terms = set(d.get("terms") or ())
+    title, meta = set(d.get("t_title") or ()), set(d.get("t_meta") or ())
+    tf = d.get("tf") or {}
+    norm = K1 * (1 - B + B * float(d.get("blen") or 0) / avg)
+    score = 0.0
+    for s, w in idf.items():
+        if s in terms:
+            f = float(tf.get(s, 0))
+            body = f * (K1 + 1) / (f + norm) if f else 0.0
+            score += w * (body + _IN_TITLE * (s in title) + _IN_META * (s in meta))
+    return round(score, 6)
 
 
 def _text_of(d: dict[str, Any]) -> tuple[str, str, str, str]:

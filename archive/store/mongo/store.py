@@ -27,14 +27,14 @@ from archive.store.mongo.lock import DaemonLocks
 from archive.store.mongo.search import MongoSearch, condition, exact
 from archive.store.mongo.stories import StoryReads
 from archive.store.mongo.writes import WritesMixin
-from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, fold_name, fold_tag, sorted_counts, years_of
+from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, fold_name, sorted_counts, years_of
 
 # 4: paths claimed in their own collection (articles can be sharded); 5: stories; 6: search by the
 # embedded store's analyzer (each article's terms), not $text
 _REVISION_ORDER = [("article_id", ASCENDING), ("revision", ASCENDING)]
 UPGRADE_BATCH = 500  # articles an upgrade rewrites per bulk write
-SCHEMA_VERSION = 8  # 7: search arrays made by the one analyzer (ß → ss, Œ → oe, ﬁ → fi, as SQLite);
-# 8: tag keys without a hashtag's '#' (as SQLite's schema 7)
+SCHEMA_VERSION = 9  # 7: search arrays made by the one analyzer (ß → ss, Œ → oe, ﬁ → fi, as SQLite);
+# 8: tag keys without a hashtag's '#' (as SQLite's schema 7); 9: body term frequencies for BM25
 TEXT_INDEX = "articles_text"  # the $text index of stores before 6: dropped
 
 class MongoStore(WritesMixin, Store):
@@ -187,27 +187,15 @@ class MongoStore(WritesMixin, Store):
 
             backfill(self.articles, self.bands)  # stories of the articles stored before they were kept
             self._record_schema(5)
-        if version < 7:
+        if version < 9:
+            # Every article's arrays, ranking figures and folded keys made again (7: the analyzer;
+            # 8: tag keys without a hashtag's '#'; 9: body term frequencies).
             self._add_terms(every=True, progress=progress)
-            self._record_schema(7)
+            self._record_schema(9)
         else:
             self._add_terms(progress=progress)
-        if version < 8:
-            self._refold_tags(progress)
         self._record_schema(SCHEMA_VERSION)
         return version
-
-    def _refold_tags(self, progress: Callable[[int], None] | None = None) -> None:
-        """Tag keys as fold_tag makes them now: an older archive kept a hashtag's '#' in the key
-        ("#oil"), so that a filter by ``oil`` missed it (resumable: it looks for what is left)."""
-        from pymongo import UpdateOne
-
-        while batch := list(self.articles.find({"tags_key": {"$regex": "^#"}}, {"tags": 1}).limit(UPGRADE_BATCH)):
-            self.articles.bulk_write([UpdateOne({"_id": d["_id"]},
-                                                {"$set": {"tags_key": [fold_tag(t) for t in d.get("tags") or []]}})
-                                      for d in batch], ordered=False)
-            if progress is not None:
-                progress(len(batch))
 
     def _record_schema(self, version: int) -> None:
         self.meta.update_one({"_id": "schema"}, {"$max": {"version": version}}, upsert=True)
