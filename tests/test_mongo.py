@@ -291,6 +291,8 @@ def txn_store(mstore: MongoStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
     monkeypatch.setattr(mstore.client, "start_session", lambda **kw: Session())
     for name in ("articles", "revs", "fails", "paths", "bands"):
         setattr(mstore, name, Recorder(getattr(mstore, name), seen["log"], session))
+        if hasattr(mstore.writes, name):  # the store's writer holds the same collections
+            setattr(mstore.writes, name, getattr(mstore, name))
     mstore.claims.paths, mstore.claims.articles = mstore.paths, mstore.articles
     yield mstore, seen
 

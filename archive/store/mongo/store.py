@@ -15,7 +15,7 @@ from pymongo import ASCENDING, DESCENDING, ReadPreference, WriteConcern
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
 from archive.errors import StoreError, StoreMissing, StoreOutdated, StoreUnavailable
-from archive.models import Article, Failure, utcnow
+from archive.models import Article, Failure, Source, utcnow
 from archive.redaction import redact
 from archive.search.query import parse_query
 from archive.store import records
@@ -26,8 +26,19 @@ from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, after_
 from archive.store.mongo.lock import DaemonLocks
 from archive.store.mongo.search import MongoSearch, condition, exact
 from archive.store.mongo.stories import StoryReads
-from archive.store.mongo.writes import WritesMixin
-from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, fold_name, sorted_counts, years_of
+from archive.store.mongo.writes import MongoWrites
+from archive.store.records import (
+    Facets,
+    Filters,
+    KnownFile,
+    Sort,
+    Stats,
+    UpsertItem,
+    UpsertResult,
+    fold_name,
+    sorted_counts,
+    years_of,
+)
 
 # 4: paths claimed in their own collection (articles can be sharded); 5: stories; 6: search by the
 # embedded store's analyzer (each article's terms), not $text
@@ -37,7 +48,7 @@ SCHEMA_VERSION = 9  # 7: search arrays made by the one analyzer (ß → ss, Œ �
 # 8: tag keys without a hashtag's '#' (as SQLite's schema 7); 9: body term frequencies for BM25
 TEXT_INDEX = "articles_text"  # the $text index of stores before 6: dropped
 
-class MongoStore(WritesMixin, Store):
+class MongoStore(Store):
     """MongoDB through pymongo. ``client`` may be injected (mongomock in tests)."""
 
     kind = "mongodb"
@@ -70,7 +81,7 @@ class MongoStore(WritesMixin, Store):
                 self.locks = DaemonLocks(self.state, lambda: self.server_now(), self._guard)
                 self.story_reads = StoryReads(self.articles, self._filter)
                 self.searcher = MongoSearch(self.articles, self._filter, self._guard, self._bounded)
-                self.transactions = False
+                self.writes = MongoWrites(self.client, db, self.claims, self._where, self._guard, False)
                 self.upgraded_from: int | None = None  # the schema version an upgrade found
                 if create:
                     self.transactions = self._has_transactions()
@@ -119,6 +130,34 @@ class MongoStore(WritesMixin, Store):
         if not isinstance(now, dt.datetime):
             return utcnow()
         return now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+
+    @property
+    def transactions(self) -> bool:
+        """Whether writes run in transactions (a replica set or a sharded cluster)."""
+        return self.writes.transactions
+
+    @transactions.setter
+    def transactions(self, value: bool) -> None:
+        self.writes.transactions = value
+
+    # Writes (Store's interface), made by self.writes.
+    def upsert_many(self, items: Sequence[UpsertItem]) -> list[UpsertResult]:
+        return self.writes.upsert_many(items)
+
+    def touch_many(self, files: Sequence[Source]) -> None:
+        self.writes.touch_many(files)
+
+    def mark_deleted(self, paths: Iterable[str]) -> int:
+        return self.writes.mark_deleted(paths)
+
+    def record_failures(self, failures: Sequence[Failure]) -> None:
+        self.writes.record_failures(failures)
+
+    def clear_failures(self, paths: Iterable[str]) -> None:
+        self.writes.clear_failures(paths)
+
+    def put_articles(self, articles: Sequence[Article], revisions: Sequence[Article] = ()) -> dict[str, int]:
+        return self.writes.put_articles(articles, revisions)
 
     # The daemon lock (Store's interface), kept by self.locks.
     def acquire_lock(self, key: str, holder: dict[str, Any], can_take: Any) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from pymongo import InsertOne, ReplaceOne, UpdateOne
@@ -51,19 +52,20 @@ TXN_FILES = 100
 WTIMEOUT_MS = 30_000  # a majority write not acknowledged by then is reported, not waited on forever
 
 
-class WritesMixin:
-    """The write half of :class:`archive.store.mongo.MongoStore`."""
+class MongoWrites:
+    """The write half of :class:`archive.store.mongo.MongoStore`, which owns one: given the
+    client, the collections it writes, the path claims, where the store is (for messages), the
+    store's error guard, and whether the deployment has transactions."""
 
-    client: Any
-    articles: Any
-    revs: Any
-    fails: Any
-    claims: PathClaims
-    bands: Any
-    meta: Any
-    transactions: bool
-    _where: str
-    _guard: Any
+    def __init__(self, client: Any, db: Any, claims: PathClaims, where: str,
+                 guard: Callable[..., AbstractContextManager[None]], transactions: bool) -> None:
+        self.client = client
+        self.articles, self.revs, self.fails = db["articles"], db["revisions"], db["failures"]
+        self.bands, self.meta = db["story_bands"], db["archive_meta"]
+        self.claims = claims
+        self._where = where
+        self._guard = guard
+        self.transactions = transactions
 
     def _atomically(self, work: Callable[[Any], T]) -> T:
         """``work(session)`` in one transaction where the deployment has them, else ``work(None)``.
