@@ -646,6 +646,10 @@ def _page(head: str, body_top: str = "", url: str = "https://news.example.com/a/
      '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2015-10-15T02:19:15Z"}</script>',
      "", dt.date(2015, 10, 15)),
     ('<title>Ferry line opens</title><meta name="pdate" content="20160919">', "", dt.date(2016, 9, 19)),
+    # schema.org microdata on any element, before an "updated" line of the text
+    ("<title>Ferry line opens</title>",
+     '<dl><dd itemprop="datePublished" content="2019-04-26">April 2019</dd></dl><p>Updated 17 December 2019</p>',
+     dt.date(2019, 4, 26)),
     # a 1 January the page spells out is a date
     ('<title>Ferry line opens</title><meta property="article:published_time" content="2020-01-01T09:00:00Z">',
      "<time>1 January 2020</time>", dt.date(2020, 1, 1)),

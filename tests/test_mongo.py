@@ -120,7 +120,7 @@ def test_the_ranking_reads_no_body_and_keeps_only_the_top(mstore: MongoStore, wr
     sent = spy_find(mstore, monkeypatch)
     hits = list(mstore.search("oil", Filters(), limit=3))
     assert hits[0].article.title == "Oil" and len(hits) == 3  # a title match ranks first
-    scan, fetch = [x for x in sent if len(x) > 1][0], sent[-1]  # (mongomock's $sample finds with no arguments)
+    scan, fetch = next(x for x in sent if len(x) > 1), sent[-1]  # (mongomock's $sample finds with no arguments)
     assert scan[1] is not None and "body" not in scan[1]  # ranking projects the arrays only
     assert len(fetch[0]["_id"]["$in"]) == 3  # only the top are read whole
     assert [h.article.title for h in mstore.search("oil", Filters(), limit=3)] == [h.article.title for h in hits]

@@ -59,11 +59,15 @@ _COMPACT = re.compile(r"((?:1[6-9]|20)\d\d)(0[1-9]|1[0-2])([0-3]\d)(?:\d{6})?") 
 
 
 _LD_PUBLISHED = re.compile(rb'"datePublished"\s*:\s*"([^"]{8,40})"')
+# schema.org microdata on any element: <dd itemprop="datePublished" content="2019-04-26">, <time
+# itemprop="datePublished" datetime="...">.
+_MICRODATA_PUBLISHED = re.compile(rb"""<[a-z][^<>]{0,500}?\bitemprop\s*=\s*["']?datePublished\b[^<>]{0,500}>""", re.I)
+_MICRODATA_VALUE = re.compile(rb"""\b(?:content|datetime)\s*=\s*["']([^"']{8,40})["']""", re.I)
 
 
 def meta_date(meta: dict[str, str], data: bytes) -> dt.date | None:
     """The publication date the page declares: its JSON-LD ``datePublished``, else the first of
-    PUBLISHED_METAS that reads."""
+    PUBLISHED_METAS that reads, else a microdata ``datePublished`` on any element."""
     from archive.parsing.frontmatter import front_matter_date
 
     if (ld := _LD_PUBLISHED.search(data[:HEAD_BYTES])) and (d := front_matter_date(ld[1].decode("ascii", "replace"))):
@@ -75,6 +79,9 @@ def meta_date(meta: dict[str, str], data: bytes) -> dt.date | None:
         if m := _COMPACT.fullmatch(value.strip()):
             value = f"{m[1]}-{m[2]}-{m[3]}"  # then read, and checked, as any date
         if (d := front_matter_date(value)) is not None:
+            return d
+    for tag in _MICRODATA_PUBLISHED.finditer(data[:MAX_PAGE]):
+        if (v := _MICRODATA_VALUE.search(tag[0])) and (d := front_matter_date(v[1].decode("ascii", "replace"))):
             return d
     return None
 
