@@ -373,3 +373,14 @@ def test_the_shingle_cache_gives_what_shingling_gives_and_stays_in_its_budget() 
         assert cache.get(t) == shingles(t)
         assert cache.size <= cache.budget
     assert cache.get(texts[-1]) == shingles(texts[-1]) and 0 < len(cache._d) <= 3
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab Z9_.,'-\n") + list("\u00a0‘’“”–—…£€•°é\u0130ß")), max_size=60))
+def test_shingle_words_are_the_regex_words_whatever_the_path(text: str) -> None:
+    """The byte-table path (ASCII text, and text whose only non-ASCII characters are common
+    punctuation) splits exactly as the regex path: signatures never depend on which ran."""
+    import re
+
+    from archive.stories.signature import words
+
+    assert words(text) == [w.encode("utf-8") for w in re.findall(r"\w+", text.lower())]

@@ -45,9 +45,17 @@ _ASCII_FOLD = bytes(ord(chr(c).lower()) if chr(c).isalnum() or c == 0x5F else 0x
     range(128, 256))
 
 
+# Non-ASCII characters common in news text that are never part of a word (\w): a text whose only
+# non-ASCII characters are these is split as ASCII once they are spaces (a pound sign or a curly
+# quote no longer sends a whole article down the regex path: half the time of it).
+_NOT_WORD = re.compile("[\u00a0\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00a3\u20ac\u2022\u00b0]")
+
+
 def words(body: str) -> list[bytes]:
     """The body as folded words, UTF-8: letters and digits, lower-case; each CJK character one
     word. ASCII text is split by a byte table in C (~4x the regex's speed)."""
+    if not body.isascii() and (plain := _NOT_WORD.sub(" ", body)).isascii():
+        body = plain
     if body.isascii():
         return body.encode("ascii").translate(_ASCII_FOLD).split()
     text = body.lower()
