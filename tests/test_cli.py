@@ -296,7 +296,9 @@ def test_migrate_sqlite_to_sqlite_and_mongomock(env: dict[str, Any], monkeypatch
         r = run("--db", uri, *cmd)
         assert r.exit_code == 1 and "run 'archive migrate --upgrade'" in r.stderr and "s3cret" not in r.stderr, r.stderr
     r = run("--db", uri, "migrate", "--upgrade")
-    assert r.exit_code == 0 and "upgraded from schema 6 to 7" in r.stderr, r.stderr
+    from archive.store.mongo.store import SCHEMA_VERSION
+
+    assert r.exit_code == 0 and f"upgraded from schema 6 to {SCHEMA_VERSION}" in r.stderr, r.stderr
     assert "up to date" in run("--db", uri, "migrate", "--upgrade").stderr
     assert jsonl(run("--db", uri, "search", "edited", "--format", "jsonl").stdout)[0]["title"] == "Edited"
     assert "up to date" in run("--db", env["db"], "migrate", "--upgrade").stderr
