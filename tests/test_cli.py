@@ -383,10 +383,10 @@ def test_a_query_command_imports_only_what_it_uses(env: dict[str, Any], args: tu
     ingested(env)
     ref = next(a for a in jsonl(run("--db", env["db"], "list", "--format", "jsonl").output) if "Iraq" in a["title"])
     args = tuple(ref["id"] if a == "Iraq" else a for a in args)
-    probe = ("import sys, runpy; sys.argv = ['archive', *sys.argv[1:]]; code = 0\n"
-             "try:\n    runpy.run_module('archive', run_name='__main__')\n"
-             "except SystemExit as e:\n    code = e.code\n"
-             "print('\\nMODULES', ' '.join(sorted(sys.modules)), file=sys.stderr)\nsys.exit(code)")
+    # Read at exit (a read command leaves by os._exit once its atexit handlers have run).
+    probe = ("import atexit, sys, runpy; sys.argv = ['archive', *sys.argv[1:]]\n"
+             "atexit.register(lambda: print('\\nMODULES', ' '.join(sorted(sys.modules)), file=sys.stderr, flush=True))\n"
+             "runpy.run_module('archive', run_name='__main__')")
     p = subprocess.run([sys.executable, "-c", probe, "--db", env["db"], *args], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 0, p.stderr
