@@ -385,7 +385,8 @@ def test_a_query_command_imports_only_what_it_uses(env: dict[str, Any], args: tu
     args = tuple(ref["id"] if a == "Iraq" else a for a in args)
     # Read at exit (a read command leaves by os._exit once its atexit handlers have run).
     probe = ("import atexit, sys, runpy; sys.argv = ['archive', *sys.argv[1:]]\n"
-             "atexit.register(lambda: print('\\nMODULES', ' '.join(sorted(sys.modules)), file=sys.stderr, flush=True))\n"
+             "atexit.register(lambda: print('\\nMODULES', ' '.join(sorted(sys.modules)), file=sys.stderr,\n"
+             "                              flush=True))\n"
              "runpy.run_module('archive', run_name='__main__')")
     p = subprocess.run([sys.executable, "-c", probe, "--db", env["db"], *args], capture_output=True, text=True,
                        timeout=60)
