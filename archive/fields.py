@@ -9,7 +9,8 @@ added to the table (and to ``Article``, which must list the same names in the sa
 them all. Nothing here imports anything of archive's.
 """
 
-from __future__ import annotations
+# Annotations are evaluated here (no ``from __future__ import annotations``): a NamedTuple's
+# string annotations are compiled one by one at import, a cost every command pays.
 
 from typing import Literal, NamedTuple
 

@@ -3,7 +3,8 @@
 A word is marked when search would have matched it: the analyzer's fold and stem
 (:mod:`archive.search.analyzer`) decide, so what is highlighted is what was found."""
 
-from __future__ import annotations
+# Annotations are evaluated here (no ``from __future__ import annotations``): a NamedTuple's
+# string annotations are compiled one by one at import, a cost every command pays.
 
 import functools
 import re

@@ -1,7 +1,8 @@
 """The plain records the stores read and write (named tuples, like archive.models: cheap to
 define, so a query command starts fast), and the counting both stores share."""
 
-from __future__ import annotations
+# Annotations are evaluated here (no ``from __future__ import annotations``): a NamedTuple's
+# string annotations are compiled one by one at import, a cost every command pays.
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,7 @@ from archive.sorts import Sort as Sort
 
 def build_filters(*, authors: Sequence[str] = (), tags: Sequence[str] = (), sites: Sequence[str] = (),
                   since: dt.date | None = None, until: dt.date | None = None, include_deleted: bool = False,
-                  names: tuple[str, str] = ("since", "until")) -> Filters:
+                  names: tuple[str, str] = ("since", "until")) -> "Filters":
     """The filters of a request, from the CLI or the web alike: a range that ends before it starts
     is a UsageError naming the two (``names``: how the caller spells them, ``--since``...)."""
     if since and until and since > until:
