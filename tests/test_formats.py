@@ -800,3 +800,20 @@ def test_a_front_matter_author_item_naming_several_is_split() -> None:
 
     doc = '+++\ntitle = "T"\nauthors = ["Rémy Rakic, Niko Matsakis and Santiago Pastorino", "Mara Bos"]\n+++\n\nBody.\n'
     assert parse_markdown(doc, "t.md").authors == ("Rémy Rakic", "Niko Matsakis", "Santiago Pastorino", "Mara Bos")
+
+
+@pytest.mark.parametrize(("head", "url"), [
+    ('<link data-rh="true" rel="canonical" href="https://news.example.com/a/1?x=1&amp;y=2">'
+     '<meta property="og:url" content="https://news.example.com/other">', "https://news.example.com/a/1?x=1&y=2"),
+    ('<link rel="canonical" href="/a/1"><meta property="og:url" content="https://news.example.com/a/1">',
+     "https://news.example.com/a/1"),
+    ('<meta name="og:url" value="http://news.example.com/a/9">', "http://news.example.com/a/9"),
+    ("<title>No address</title>", None),
+])
+def test_a_page_gives_its_own_address(head: str, url: str | None) -> None:
+    """Issue 23: where the extractor finds no address (it misses some pages' canonical link), the
+    page's canonical link, else its og:url (absolute only), is the article's url."""
+    from archive.parsing.pagemeta import meta_map, meta_values, page_url
+
+    data = meta_values(f"<html><head>{head}</head><body></body></html>".encode())
+    assert page_url(data, meta_map(data)) == url

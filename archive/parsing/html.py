@@ -22,6 +22,7 @@ from archive.parsing.pagemeta import (
     meta_map,
     meta_values,
     page_titles,
+    page_url,
     site_name,
     site_names,
 )
@@ -173,7 +174,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
                          f"no article: the page's main text is {words} words" if words else
                          "no article: the page has no main text")
     meta = meta_map(data)
-    url = getattr(doc, "url", None) or saved_url
+    url = getattr(doc, "url", None) or page_url(data, meta) or saved_url
     extracted = " ".join((getattr(doc, "title", None) or "").split())
     site = site_name(getattr(doc, "sitename", None), extracted, url, meta)
     sites = site_names(site, url, meta)

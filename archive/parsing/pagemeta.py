@@ -106,6 +106,22 @@ def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
     return Titles(doc, meta.get("og:title") or meta.get("twitter:title") or "", h1)
 
 
+_CANONICAL = re.compile(rb"""<link\b[^>]{0,1000}?\brel\s*=\s*["']?canonical\b[^>]{0,2000}>""", re.I)
+_HREF = re.compile(rb"""\bhref\s*=\s*["']?([^"'\s>]{1,2000})""", re.I)
+
+
+def page_url(data: bytes, meta: dict[str, str]) -> str | None:
+    """The address a page gives itself: its canonical link, else its ``og:url`` (an absolute
+    http(s) address only)."""
+    import html
+
+    found = []
+    if (m := _CANONICAL.search(data[:HEAD_BYTES])) and (h := _HREF.search(m[0])):
+        found.append(html.unescape(h[1].decode("utf-8", "replace")))
+    found.append(meta.get("og:url", ""))
+    return next((u for u in found if u.startswith(("http://", "https://"))), None)
+
+
 def host_of(url: str | None) -> str:
     """A page address's host without ``www.`` ("" when there is none)."""
     if not url:
