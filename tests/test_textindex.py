@@ -273,3 +273,77 @@ def test_an_index_on_read_only_media_is_read_through_links(
     assert [h.article.title for h in s.search("ceasefire", Filters())] == ["Readable"]
     s.close()
     assert sorted(os.listdir(folder)) == before
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+def test_date_sorted_search_is_the_tables_order_from_the_index(tmp_path: Path, ascending: bool,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 27: newest (or oldest) first is read from the index's date field, the first ``limit``
+    and the ties at the last date, then ordered by the table: exactly the table's (published, id)
+    order, undated articles last when newest first, with filters and deleted articles."""
+    import datetime as dt
+    import hashlib
+
+    from archive.models import ParsedArticle, Source
+    from archive.store.records import UpsertItem
+
+    days = [dt.date(2020, 1, 1), dt.date(2021, 6, 1), dt.date(2021, 6, 2), None]
+    items = []
+    for i in range(60):
+        body = f"The ferry report number {i}." + (" Extra harbour news." if i % 3 else "")
+        data = body.encode()
+        src = Source(path=str(tmp_path / f"{i}.txt"), sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                     mtime=1.0)
+        items.append(UpsertItem(ParsedArticle.of(f"Report {i}", ("Jo Lane" if i % 2 else "Al Roe",),
+                                                 days[i % 4], body), src))
+    s = SQLiteStore(tmp_path / "a.db")
+    s.upsert_many(items)
+    s.mark_deleted([str(tmp_path / f"{i}.txt") for i in range(0, 60, 7)])
+    s.close()
+    r = SQLiteStore(tmp_path / "a.db", create=False)
+
+    def every_match(*args: object) -> None:
+        raise AssertionError("the table sorted every match: the index's date field was not used")
+
+    monkeypatch.setattr(SQLiteStore, "_match_where_of", every_match)
+    for flt in (Filters(), Filters(authors=("Jo Lane",)), Filters(include_deleted=True)):
+        for q in ("ferry", "harbour"):
+            every = [a for a in r.query(flt) if q in a.body.lower()]
+            want = sorted(every, key=lambda a: (a.published is not None, a.published or dt.date.min, a.id),
+                          reverse=not ascending)
+            for limit in (1, 3, 7, 16, 100):
+                got = [h.article.id for h in r.search_by_date(q, flt, ascending, limit)]
+                assert got == [a.id for a in want[:limit]], (flt, q, limit)
+    r.close()
+
+
+def test_an_index_of_an_older_format_without_a_field_is_made_again(tmp_path: Path, write_article: Writer,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A format that adds a field (4: the date for date-sorted search) cannot be had by emptying
+    the old index, which keeps its schema: the writer makes it again, and readers then sort by it."""
+    import tantivy
+
+    import archive.search.index as index
+
+    def old_schema() -> object:
+        sb = tantivy.SchemaBuilder()
+        sb.add_integer_field("n", stored=False, indexed=True, fast=True)
+        sb.add_integer_field("live", stored=False, indexed=True, fast=False)
+        for f in index.FIELDS:
+            sb.add_text_field(f, stored=False, tokenizer_name=index.ANALYZER)
+        return sb.build()
+
+    db = tmp_path / "a.db"
+    with monkeypatch.context() as m:
+        m.setattr(index, "FORMAT", 3)
+        m.setattr(index, "_schema", old_schema)
+        _ingest(db, [write_article(f"{i}.txt", title=f"Ceasefire {i}", body="A ceasefire holds.") for i in range(5)])
+    r = SQLiteStore(db, create=False)  # a reader: the older format is not used (the table answers)
+    assert len(list(r.search_by_date("ceasefire", Filters(), False, 3))) == 3
+    r.close()
+    SQLiteStore(db).close()  # a writer makes it again
+    assert index.TextIndex(folder_for(db), readonly=True).schema_current()
+    r = SQLiteStore(db, create=False)
+    assert len(list(r.search_by_date("ceasefire", Filters(), False, 3))) == 3 and r.search_warning is None
+    assert r.index_consistent()
+    r.close()

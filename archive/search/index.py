@@ -34,7 +34,8 @@ from archive.search.analyzer import index_text, stem, stem_head, words_analyzer
 from archive.search.match import term_words
 from archive.search.query import SearchQuery, Term
 
-FORMAT = 3  # bump to rebuild every index from its table (2: words unstemmed; 3: CJK characters, C++, U.S.)
+FORMAT = 4  # bump to rebuild every index from its table (2: words unstemmed; 3: CJK characters, C++, U.S.;
+# 4: each article's publication date, for date-sorted search)
 FIELDS = ("title", "authors", "tags", "body")
 BOOSTS = {f: SEARCH_WEIGHTS[f] for f in FIELDS}  # the document's search weights (archive.fields)
 ANALYZER = "archive"
@@ -70,6 +71,7 @@ def _schema() -> Any:
     sb = tantivy.SchemaBuilder()
     sb.add_integer_field("n", stored=False, indexed=True, fast=True)
     sb.add_integer_field("live", stored=False, indexed=True, fast=False)
+    sb.add_integer_field("pub", stored=False, indexed=False, fast=True)  # date ordinal; 0: undated
     for f in FIELDS:
         sb.add_text_field(f, stored=False, tokenizer_name=ANALYZER)
     return sb.build()
@@ -161,6 +163,16 @@ class TextIndex:
         self.index.register_tokenizer(ANALYZER, words_analyzer())
         self.index.config_reader("Manual")
         self._live = tantivy.Query.term_query(self.schema, "live", 1)
+
+    def schema_current(self) -> bool:
+        """Whether the index has every field this version indexes (an index of an older format
+        may lack one: emptying it would keep its schema, so it is made again instead)."""
+        try:
+            meta = json.loads((self.folder / "meta.json").read_text())
+            have = {str(f["name"]) for f in meta.get("schema", [])}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
+        return {"n", "live", "pub", *FIELDS} <= have
 
     @staticmethod
     def remove(folder: Path) -> None:
@@ -301,8 +313,13 @@ class TextIndex:
                 time.sleep(0.02)
 
     @staticmethod
-    def document(n: int, live: bool, title: str, authors: str, tags: str, body: str) -> Any:
-        return tantivy.Document(n=n, live=int(live), title=index_text(title), authors=index_text(authors),
+    def document(n: int, live: bool, title: str, authors: str, tags: str, body: str,
+                 published: str | None = None) -> Any:
+        """An article's document: rowid, live flag, publication date (``YYYY-MM-DD``), texts."""
+        import datetime as dt
+
+        pub = dt.date.fromisoformat(published).toordinal() if published else 0
+        return tantivy.Document(n=n, live=int(live), pub=pub, title=index_text(title), authors=index_text(authors),
                                 tags=index_text(tags), body=index_text(body))
 
     # ------------------------------------------------------------ reading
@@ -376,6 +393,23 @@ class TextIndex:
         res = searcher.search(query, limit, count=count, offset=offset)
         ns = searcher.fast_field_values("n", [a for _, a in res.hits])
         return [(int(n), float(score)) for (score, _), n in zip(res.hits, ns, strict=True)], res.count
+
+    def by_date(self, searcher: Any, query: Any, limit: int, ascending: bool) -> list[int]:
+        """The rowids of at least the first ``limit`` matches in publication-date order (undated
+        ones first ascending, last descending, as SQLite sorts NULL), ties at the last date
+        included whole: the caller orders these few by (date, id) as the table does."""
+        res = searcher.search(query, limit, count=False, order_by_field="pub",
+                              order=tantivy.Order.Asc if ascending else tantivy.Order.Desc)
+        if not res.hits:
+            return []
+        ns = [int(n) for n in searcher.fast_field_values("n", [a for _, a in res.hits])]
+        if len(ns) < limit:
+            return ns
+        edge = int(res.hits[-1][0])
+        inside = [n for (pub, _), n in zip(res.hits, ns, strict=True) if int(pub) != edge]
+        same_day = tantivy.Query.range_query(self.schema, "pub", tantivy.FieldType.Integer, edge, edge)
+        tie = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, same_day)])
+        return inside + self.rowids(searcher, tie)
 
     @staticmethod
     def count(searcher: Any, query: Any) -> int:

@@ -14,7 +14,7 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from archive.errors import IndexDamaged, StoreBusy, StoreError, StoreUnavailable
@@ -288,7 +288,11 @@ class SearchIndexMixin:
                 return ix, None
             except (OSError, ValueError):
                 w = None
-            if w is not None:
+            if w is not None and not ix.schema_current():
+                del w  # an older format's fields: made again below (this writer held it meanwhile)
+                w = None
+                ix = None
+            elif w is not None:
                 if rows and not quiet:
                     _log().warning("search index %s cannot be trusted (%s): rebuilding it from %s articles",
                                    folder, why, f"{rows:,}")
@@ -304,7 +308,7 @@ class SearchIndexMixin:
                 finally:
                     del w
         if rows:
-            _log().warning("search index %s cannot be read (%s): rebuilding it from %s articles", folder, why,
+            _log().warning("search index %s cannot be used (%s): rebuilding it from %s articles", folder, why,
                            f"{rows:,}")
         TextIndex.remove(folder)
         try:
@@ -377,7 +381,7 @@ class SearchIndexMixin:
         for k in range(0, len(ns), _CHUNK):
             chunk = ns[k : k + _CHUNK]
             for r in self.db.execute(
-                "SELECT n, deleted_at IS NULL, title, authors_text, tags_text, body FROM articles"
+                "SELECT n, deleted_at IS NULL, title, authors_text, tags_text, body, published FROM articles"
                 f" WHERE n IN ({','.join('?' * len(chunk))})", chunk):
                 w.add_document(TextIndex.document(*r))
             if time.monotonic() - said >= PROGRESS_EVERY:  # a rebuild of a large store
@@ -591,15 +595,43 @@ class SearchIndexMixin:
         return [Hit(rows[k], round(score, 6), make_snippet(rows[k].body, [])) for k, score in ranked if k in rows]
 
     def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[Hit]:
-        """Matches sorted by the table (by date, then id) and cut to ``limit`` before any hit or
-        snippet is built: a common word at 500,000 articles costs a page, not every match."""
+        """Matches by date, then id, cut to ``limit`` before any hit or snippet is built: the index
+        gives the first ``limit`` by its date field (and the ties at the last date), which are read
+        and ordered here; a common word costs a page, not every match. Where the index lags the
+        table (or cannot serve) the table sorts every match."""
         q = parse_query(text)
         if q.empty:
             return
-        where, args = self._match_where_of(q, filters)
+        arts: Iterable[Article] | None = self._first_by_date(q, filters, ascending, limit)
+        if arts is None:
+            where, args = self._match_where_of(q, filters)
+            arts = self._articles_where(where, args, "published" if ascending else "-published", limit)
         words = q.highlight_words()
-        for art in self._articles_where(where, args, "published" if ascending else "-published", limit):
+        for art in arts:
             yield Hit(art, 0.0, make_snippet(art.body, words))
+
+    def _first_by_date(self, q: SearchQuery, filters: Filters, ascending: bool, limit: int) -> list[Article] | None:
+        """The first ``limit`` matches in the table's order (date, then id; undated first ascending,
+        as SQLite sorts NULL) from the index's date field; None when the index cannot say."""
+        import datetime as dt
+
+        if not q.has_positive:
+            return None
+        live_only = not filters.include_deleted
+        try:
+            ix = self._index()
+            if self._pending:  # changed since indexed: the table decides
+                return None
+            searcher = ix.searcher()
+            restrict = self._restrict(filters)
+            with ix.guard():
+                ns = ix.by_date(searcher, ix.query(searcher, q, restrict, live_only), limit, ascending)
+        except (IndexUnusable, IndexDamaged) as exc:
+            self._index_failed(exc)
+            return None
+        rows = self._articles_by_n(ns, live_only).values()
+        return sorted(rows, key=lambda a: (a.published is not None, a.published or dt.date.min, a.id),
+                      reverse=not ascending)[:limit]
 
     def _search_by_scan(self, q: SearchQuery, filters: Filters, limit: int | None,
                         exc: BaseException) -> Iterator[Hit]:
