@@ -347,3 +347,24 @@ def test_an_index_of_an_older_format_without_a_field_is_made_again(tmp_path: Pat
     assert len(list(r.search_by_date("ceasefire", Filters(), False, 3))) == 3 and r.search_warning is None
     assert r.index_consistent()
     r.close()
+
+
+def test_facets_of_a_query_on_a_read_only_file(tmp_path: Path, write_article: Writer,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query's facets count its matches from a temporary table of the connection: a store
+    opened read-only (mode=ro) counts them as a writable one does, and again on the next query."""
+    import archive.store.sqlite as sqlite_mod
+
+    db = tmp_path / "a.db"
+    _ingest(db, [write_article(f"{i}.txt", title=f"Ceasefire {i}", author="Jo Lane" if i % 2 else "Al Roe",
+                               body="A ceasefire holds." + (" Talks go on." if i % 3 else "")) for i in range(9)])
+    rw = SQLiteStore(db, create=False)
+    want = [rw.facets(q, Filters()) for q in ("ceasefire", "talks", "ceasefire")]
+    rw.close()
+    monkeypatch.setattr(sqlite_mod, "_writable", lambda path: False)
+    ro = SQLiteStore(db, create=False)
+    assert ro.readonly
+    got = [ro.facets(q, Filters()) for q in ("ceasefire", "talks", "ceasefire")]
+    ro.close()
+    assert got == want and want[0].total == 9 and want[1].total == 6
+    assert dict(want[0].authors) == {"Jo Lane": 4, "Al Roe": 5}

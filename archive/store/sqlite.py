@@ -696,7 +696,9 @@ class SQLiteStore(SearchIndexMixin, Store):
 
     def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
         got = self._match_where(text, filters) if text.strip() else None
-        where, args = got if got is not None else self._where(filters)
+        if got is not None:
+            return self._facets_of_matches(*got, limit)
+        where, args = self._where(filters)
         # Every count reads the matching rowids once (a covering index when there is no query)
         # and the small side tables, never the article rows: their bodies are long.
         matching = f"SELECT a.n FROM articles a{where}"
@@ -709,6 +711,26 @@ class SQLiteStore(SearchIndexMixin, Store):
             authors=self._name_counts("authors", matching, args, limit),
             tags=self._name_counts("tags", matching, args, limit),
             sites=self._site_counts(matching, args, limit), years=years_of(months), months=months)
+
+    def _facets_of_matches(self, where: str, args: list[Any], limit: int) -> Facets:
+        """Facets of a query's matches: their rowids (the index's, as a JSON list in ``args``,
+        with the filters in ``where``) are written once to a temporary table of this connection
+        (even a read-only file's), which every count then reads; each count read the list again
+        (a common word at 100,000 articles: 265 ms, now ~110)."""
+        self._read("CREATE TEMP TABLE IF NOT EXISTS facet_ns (n INTEGER PRIMARY KEY)")
+        self._read("DELETE FROM temp.facet_ns")
+        self._read(f"INSERT INTO temp.facet_ns SELECT a.n FROM articles a{where}", args)
+        matching = "SELECT n FROM temp.facet_ns"
+        # The dates from their own index (date and rowid), never the article rows.
+        months = [(r[0], int(r[1])) for r in self._read(
+            "SELECT substr(a.published, 1, 7) AS m, count(*) FROM articles a INDEXED BY articles_published"
+            f" WHERE a.published IS NOT NULL AND a.n IN ({matching}) GROUP BY m ORDER BY m")]
+        total = int(self._read("SELECT count(*) FROM temp.facet_ns").fetchone()[0])
+        facets = Facets(total=total, authors=self._name_counts("authors", matching, [], limit),
+                        tags=self._name_counts("tags", matching, [], limit),
+                        sites=self._site_counts(matching, [], limit), years=years_of(months), months=months)
+        self._read("DELETE FROM temp.facet_ns")
+        return facets
 
     def _name_counts(self, kind: str, matching: str, args: list[Any], limit: int | None) -> list[tuple[str, int]]:
         """Authors or tags of the articles ``matching`` (a rowid query) selects, most frequent first,
