@@ -358,3 +358,19 @@ def test_a_link_whose_text_holds_brackets_or_an_image_is_its_text() -> None:
     assert plain_inline("[AsRef<[T]> for IterMut](https://x.example/a#b%3C) and") == "AsRef<[T]> for IterMut and"
     assert plain_inline("[![Layer cake](https://img.example/c.jpg)](https://x.example/p)") == "Layer cake"
     assert plain_inline("a [b](c) d [e] f") == "a b d [e] f"
+
+
+@pytest.mark.parametrize(("text", "authors", "published"), [
+    # a surname that is also a place word, on its own line above the date line: a byline
+    ("# Ceasefire\n\nJo Lane\n5 May 2017\n\nA ceasefire holds.", ("Jo Lane",), dt.date(2017, 5, 5)),
+    ("# Report\n\nBarbara Castle\n5 May 2017\n\nThe minister spoke.", ("Barbara Castle",), dt.date(2017, 5, 5)),
+    # ... but a ground stays a place, and so does a street without the date line under it
+    ("# Match report\n\nLansdowne Road\n5 May 2017\n\nIreland won.", (), None),
+    ("# Ceasefire\n\nJo Lane\n\nA ceasefire holds in the city.", (), None),
+])
+def test_a_surname_that_is_a_place_word_is_a_byline_above_the_date(text: str, authors: tuple[str, ...],
+                                                                  published: dt.date | None) -> None:
+    a = parse_text(text)
+    assert a.authors == authors
+    if authors:
+        assert a.published == published and not a.body.startswith(authors[0])

@@ -112,6 +112,9 @@ _PLACE_WORDS = frozenset((
     "station", "university", "hospital", "cathedral", "museum", "theatre", "theater", "palace", "castle",
     "hotel", "centre", "center", "republic", "kingdom", "islands",
 ))
+# ... of which these are also surnames ("Jo Lane", "Picabo Street", "Barbara Castle"): the last word
+# of a name on a line of its own directly above the date line.
+_SURNAME_PLACES = frozenset(("lane", "street", "castle"))
 _WEEKDAYS = frozenset(d.lower() for d in calendar.day_name) | frozenset(d.lower() for d in calendar.day_abbr)
 # Lower-case words that names carry ("Ludwig van Beethoven", "Gabriel García de la Cruz").
 _PARTICLES = frozenset((
@@ -135,12 +138,13 @@ def dateline_length(line: str) -> int:
     return len(line) - len(line.lstrip()) + m.end()
 
 
-def parse_byline(line: str) -> list[str] | None:
+def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
     """Author names from a byline (``A``, ``A and B``, ``A, B and C``, ``By A``), or None.
 
     None means "this does not look like a byline": too long, a sentence, a date, a place
     (``ANKARA, Turkey``, ``Lansdowne Road, Dublin``), a dateline. Without ``By`` every name has
-    two to six capitalised words (particles like ``van`` aside).
+    two to six capitalised words (particles like ``van`` aside); ``dated_next``: the date line
+    follows, and a name may then end in a place word that is also a surname ("Jo Lane").
     """
     s = _squash(plain_inline(line)).strip()
     if not s or len(s) > 200 or s[-1] in ".!?:;\"”" or _HEADING.match(s) or dateline_length(s):
@@ -162,7 +166,9 @@ def parse_byline(line: str) -> list[str] | None:
         if len(words) < 2:
             return None
         lowered = [w.lower().strip(".,'’") for w in words]
-        if any(w in _PLACE_WORDS or w in _WEEKDAYS for w in lowered):
+        surname = dated_next and len(words) <= 3 and lowered[-1] in _SURNAME_PLACES
+        if any((w in _PLACE_WORDS and not (surname and k == len(lowered) - 1)) or w in _WEEKDAYS
+               for k, w in enumerate(lowered)):
             return None
         named = [w for w, low in zip(words, lowered, strict=True) if low not in _PARTICLES]
         if not named or any(not w[0].isupper() for w in named):
@@ -170,6 +176,11 @@ def parse_byline(line: str) -> list[str] | None:
         if any(len(w) > 3 and w.isupper() for w in named):  # ANKARA, LONDON: a place in capitals
             return None
     return names
+
+
+def _dated(lines: list[str], i: int, order: str) -> bool:
+    """Whether line ``i`` is a date line that reads."""
+    return i < len(lines) and read_date(lines[i], order) is not None
 
 
 def plain_inline(text: str) -> str:
@@ -357,7 +368,7 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
             elif published is None:
                 published = got.date
         elif (byline_lines and not authors and published is None and updated is None
-              and (names := parse_byline(line)) is not None):
+              and (names := parse_byline(line, _dated(lines, i + 1, order) if date_lines else False)) is not None):
             # A byline must be a line of its own or be followed by the date line or a dateline.
             nxt = lines[i + 1] if i + 1 < n else ""
             dateline_next = bool(nxt.strip()) and dateline_length(nxt) > 0
