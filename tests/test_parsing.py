@@ -374,3 +374,17 @@ def test_a_surname_that_is_a_place_word_is_a_byline_above_the_date(text: str, au
     assert a.authors == authors
     if authors:
         assert a.published == published and not a.body.startswith(authors[0])
+
+
+@pytest.mark.parametrize(("byline", "names"), [
+    ("Howard Schneider, Lindsay Dunsmuir", ("Howard Schneider", "Lindsay Dunsmuir")),
+    ("Martin Untersinger (avec Damien Leloup et Morgane Tual)",
+     ("Martin Untersinger", "Damien Leloup", "Morgane Tual")),
+    ("By Jane Doe (with Al Roe)", ("Jane Doe", "Al Roe")),
+    ("José Ortega y Gasset", ("José Ortega y Gasset",)),  # one person: "y" joins his names here
+])
+def test_co_authors_in_a_byline(byline: str, names: tuple[str, ...]) -> None:
+    """Issue 23: co-authors named in parentheses ("avec", "with", "mit") are authors too."""
+    from archive.parsing.bylines import authors_of
+
+    assert authors_of(byline) == names

@@ -80,6 +80,10 @@ _NOT_A_PERSON = re.compile(r"(?i)\b(?:writer|reporter|editor|correspondent|colum
                            r"agency|reuters|photographer|illustrat\w*|producer|team|online|magazine|daily)\b")
 
 
+# Co-authors a byline adds in parentheses: "(avec …)", "(with …)", "(mit …)", "(con …)", "(com …)".
+_WITH = re.compile(r"\s*\((?:avec|with|mit|con|com)\s+([^()]{3,120})\)\s*$", re.I)
+
+
 def co_authors(chunk: str) -> list[str]:
     """A byline naming several people ("Howard Schneider, Lindsay Dunsmuir", "Marc Santora and Al
     Baker") as its names, when every part is a person's name of two to four words; else whole
@@ -87,6 +91,7 @@ def co_authors(chunk: str) -> list[str]:
     text = " ".join(chunk.split())
     if text.lower().startswith("by "):
         text = text[3:]
+    text = _WITH.sub(r", \1", text)  # "Martin Untersinger (avec Damien Leloup et Morgane Tual)"
     parts = [x for x in CO_AUTHOR_SPLIT.split(text) if x]
     if len(parts) < 2 or not all(PERSON.match(x) and not _NOT_A_PERSON.search(x) for x in parts):
         return [chunk]
