@@ -6,6 +6,7 @@ only here, on first use."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -95,14 +96,19 @@ def parse_webarchive(data: bytes, path: str | None = None) -> ParsedArticle:
     main = saved.get("WebMainResource") if isinstance(saved, dict) else None
     if not isinstance(main, dict) or not isinstance(html := main.get("WebResourceData"), bytes) or not html.strip():
         raise ParseError(path, "no-article", "no article: the web archive has no main page")
-    encoding = main.get("WebResourceTextEncodingName")
-    if isinstance(encoding, str) and encoding.lower() not in ("utf-8", "us-ascii", "ascii"):
-        try:  # the archive's own record of the encoding knows better than the page's declaration
-            html = html.decode(encoding, "replace").encode("utf-8")
+    return _saved_page(html, path, main.get("WebResourceTextEncodingName"), main.get("WebResourceURL"))
+
+
+def _saved_page(html: bytes, path: str | None, charset: object, location: object) -> ParsedArticle:
+    """The page of a single-file save, read with the charset the save records (it knows better
+    than the page's own declaration, which the extractor reads); the address the save records
+    is the article's url when the page gives none."""
+    if isinstance(charset, str) and charset.lower() not in ("utf-8", "us-ascii", "ascii"):
+        try:
+            html = html.decode(charset, "replace").encode("utf-8")
         except LookupError:
             pass
     parsed = parse_html(html, path)
-    location = main.get("WebResourceURL")
     if not parsed.url and isinstance(location, str) and location.startswith(("http://", "https://")):
         parsed = parsed._replace(url=location)
     return parsed
@@ -120,17 +126,8 @@ def parse_mhtml(data: bytes, path: str | None = None) -> ParsedArticle:
             html = part.get_payload(decode=True)
             if not isinstance(html, bytes) or not html.strip():
                 continue
-            charset = part.get_content_charset()
-            if charset and charset.lower() not in ("utf-8", "us-ascii", "ascii"):
-                try:  # trafilatura reads the page's own declaration; the MIME header knows better
-                    html = html.decode(charset, "replace").encode("utf-8")
-                except LookupError:
-                    pass
             location = part.get("Content-Location") or msg.get("Snapshot-Content-Location")
-            parsed = parse_html(html, path)
-            if not parsed.url and location and str(location).startswith(("http://", "https://")):
-                parsed = parsed._replace(url=str(location))
-            return parsed
+            return _saved_page(html, path, part.get_content_charset(), str(location) if location else None)
     raise ParseError(path, "no-article", "no article: the saved page has no HTML part")
 
 
@@ -139,12 +136,13 @@ def _credits(doc: Any, data: bytes, meta: PageMetas) -> tuple[str, ...]:
     authors it links or names "By" (the first of these that gives a name)."""
     sources: tuple[Callable[[], str | None], ...] = (
         lambda: meta_authors(meta), lambda: getattr(doc, "author", None), lambda: page_authors(data))
+    text = functools.cache(lambda: _page_text(data))  # the page as text, made once, only if a byline needs it
     for source in sources:
         byline = source()
         # The page as text only where a byline has an initial to look up (most have none).
-        if byline and (names := authors_of(byline, _page_text(data) if has_bare_initial(byline) else "")):
+        if byline and (names := authors_of(byline, text() if has_bare_initial(byline) else "")):
             if len(names) > 1 or any(len(n.split()) >= 3 for n in names):
-                names = as_printed(names, _page_text(data))
+                names = as_printed(names, text())
             return names
     return ()
 
