@@ -178,11 +178,6 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
     return names
 
 
-def _dated(lines: list[str], i: int, order: str) -> bool:
-    """Whether line ``i`` is a date line that reads."""
-    return i < len(lines) and read_date(lines[i], order) is not None
-
-
 def plain_inline(text: str) -> str:
     """Remove Markdown emphasis, code ticks and link syntax, keeping the text."""
     if "[" in text:
@@ -362,17 +357,18 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
             break
         line = lines[i]
         got = read_date(line, order) if date_lines else None
+        can_byline = byline_lines and not authors and published is None and updated is None
+        nxt = lines[i + 1] if i + 1 < n else ""
+        nxt_date = read_date(nxt, order) if got is None and can_byline else None
         if got is not None:
             if got.updated:
                 updated = updated or got.date
             elif published is None:
                 published = got.date
-        elif (byline_lines and not authors and published is None and updated is None
-              and (names := parse_byline(line, _dated(lines, i + 1, order) if date_lines else False)) is not None):
+        elif can_byline and (names := parse_byline(line, date_lines and nxt_date is not None)) is not None:
             # A byline must be a line of its own or be followed by the date line or a dateline.
-            nxt = lines[i + 1] if i + 1 < n else ""
             dateline_next = bool(nxt.strip()) and dateline_length(nxt) > 0
-            if nxt.strip() and read_date(nxt, order) is None and not looks_like_date(nxt) and not dateline_next:
+            if nxt.strip() and nxt_date is None and not looks_like_date(nxt) and not dateline_next:
                 break
             authors = names
         elif date_lines and looks_like_date(line):
