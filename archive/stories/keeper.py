@@ -149,9 +149,9 @@ def _copy(alike: tuple[float, float], figures_of: Callable[[], tuple[frozenset[s
 SHINGLE_BUDGET = 12_000_000
 
 
-# Shingle sets a keeper holds as sets while it places one write's articles (each ~60 KB; beyond
-# these, sets are made again from SHINGLES' packed arrays): a write whose candidates are many
-# distinct articles held them all, 100 MB more at the peak of 10,000 articles of BBC paragraphs.
+# Shingle sets a keeper holds while it places one write's articles (each ~60 KB): the articles it
+# places and the candidates it gathers into a story; every other candidate is compared as the
+# packed array SHINGLES keeps, no set made of it.
 KEPT_SETS = 256
 
 
@@ -159,8 +159,8 @@ class ShingleCache:
     """The shingles of texts compared lately, kept between writes (a candidate of one batch is
     mostly a candidate of the next, and a parse worker has shingled every new text already): keyed
     by the text (an edited one is a miss), the least recently used dropped past ``budget``
-    shingles in all. Kept as packed 32-bit arrays (4 bytes a shingle, not a set's ~60): a set is
-    made again on use, 15x quicker than shingling."""
+    shingles in all. Kept as packed 32-bit arrays (4 bytes a shingle, not a set's ~60), which a
+    comparison reads as they are (signature.unpacked)."""
 
     def __init__(self, budget: int = SHINGLE_BUDGET) -> None:
         from collections import OrderedDict

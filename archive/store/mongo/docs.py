@@ -40,7 +40,6 @@ def after_keys(keys: list[tuple[str, int]], d: dict[str, Any]) -> dict[str, Any]
     return {"$or": ors}
 
 
-
 def _int64(v: int | None) -> int | None:
     """An unsigned 64-bit number (inode, device) as BSON's signed int64, bits kept."""
     return v - (1 << 64) if v is not None and v >= (1 << 63) else v

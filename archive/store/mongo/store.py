@@ -1,5 +1,5 @@
-"""The MongoDB store: opening, indexes, upgrades and reads; search (MongoSearch), the daemon lock
-(DaemonLocks) and the story reads (StoryReads) are collaborators it owns, writes a mixin."""
+"""The MongoDB store: opening, indexes, upgrades and reads; writes (MongoWrites), search
+(MongoSearch), the daemon lock (DaemonLocks) and the story reads (StoryReads) are collaborators it owns."""
 
 from __future__ import annotations
 
