@@ -109,6 +109,11 @@ def word_count(body: str) -> int:
 _CJK_LEADS = tuple(bytes([b]) for b in (0xE1, *range(0xE3, 0xEE), 0xEF, 0xF0))
 
 
+def plain_tag(tag: str) -> str:
+    """A tag as archive keeps and shows it: without a hashtag's "#" ("#Oil" is "Oil")."""
+    return tag.lstrip("#")
+
+
 def has_cjk_bytes(text: str) -> bool:
     """Whether ``text`` may hold a CJK character (no: certainly none)."""
     b = text.encode("utf-8", "surrogatepass")

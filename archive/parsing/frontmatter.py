@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from archive.errors import ParseError
-from archive.models import EARLIEST, ParsedArticle
+from archive.models import EARLIEST, ParsedArticle, plain_tag
 from archive.parsing.bylines import co_authors
 from archive.parsing.dates import date_in_path, parse_date
 from archive.parsing.names import LIST_SPLIT
@@ -344,7 +344,7 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
                 date_source = "path"
                 break
     tags = _list(meta.get("tags"), _TAG_SPLIT) + _list(meta.get("categories"), _TAG_SPLIT)
-    tags = list(dict.fromkeys(t.lstrip("#") for t in tags if t.lstrip("#")))
+    tags = list(dict.fromkeys(p for p in map(plain_tag, tags) if p))
     url = _text(meta.get("source")) or _text(meta.get("url")) or _text(meta.get("canonical"))
     site = _text(meta.get("site")) or _text(meta.get("site_name")) or _text(meta.get("publisher"))
     return parsed._replace(

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, NamedTuple
 
-from archive.models import Article, ParsedArticle, Source
+from archive.models import Article, ParsedArticle, Source, plain_tag
 from archive.search.snippets import snippet_parts
 from archive.sorts import SORTS as SORTS  # re-exported: the stores name them from here
 from archive.sorts import Sort as Sort
@@ -34,7 +34,7 @@ def fold_name(name: str) -> str:
 
 def fold_tag(tag: str) -> str:
     """How tags compare: as names, and without a hashtag's "#" ("#Donald Trump" is "donald trump")."""
-    return fold_name(tag.lstrip("#"))
+    return fold_name(plain_tag(tag))
 
 
 class Filters(NamedTuple):
@@ -176,7 +176,7 @@ def count_facets(articles: Iterable[Article], limit: int) -> Facets:
             spelled.setdefault("a" + fold_name(name), name)
             authors[fold_name(name)] += 1
         for t in a.tags:
-            spelled.setdefault("t" + fold_tag(t), t.lstrip("#"))
+            spelled.setdefault("t" + fold_tag(t), plain_tag(t))
             tags[fold_tag(t)] += 1
         if a.site:
             sites[a.site] += 1

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced, StoreUnavailable
-from archive.models import Article, Failure, Source, iso, parse_iso, utcnow
+from archive.models import Article, Failure, Source, iso, parse_iso, plain_tag, utcnow
 from archive.store import records
 from archive.store.base import Store
 from archive.store.decide import import_change, upsert_change
@@ -748,7 +748,7 @@ class SQLiteStore(SearchIndexMixin, Store):
             lists.update((n, json.loads(v)) for n, v in self._read(
                 f"SELECT n, {kind} FROM articles WHERE n IN ({','.join('?' * len(chunk))})", chunk))
         fold = records.fold_tag if kind == "tags" else fold_name
-        return [(next((v.lstrip("#") for v in lists.get(n, []) if fold(v) == key), key), int(c)) for key, c, n in rows]
+        return [(next((plain_tag(v) for v in lists.get(n, []) if fold(v) == key), key), int(c)) for key, c, n in rows]
 
     def _site_counts(self, matching: str, args: list[Any], limit: int | None) -> list[tuple[str, int]]:
         # The partial index holds every site and rowid: the rows (site is stored after the body) are never read.

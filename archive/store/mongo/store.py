@@ -15,7 +15,7 @@ from pymongo import ASCENDING, DESCENDING, ReadPreference, WriteConcern
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
 from archive.errors import StoreError, StoreMissing, StoreOutdated, StoreUnavailable
-from archive.models import Article, Failure, Source, utcnow
+from archive.models import Article, Failure, Source, plain_tag, utcnow
 from archive.redaction import redact
 from archive.search.query import parse_query
 from archive.store import records
@@ -519,7 +519,7 @@ class MongoStore(Store):
         for d in groups:
             k = d["_id"] if isinstance(d["_id"], str) else fold_name(d["name"])
             counts[k] = counts.get(k, 0) + int(d["n"])
-            spelled.setdefault(k, str(d["name"]).lstrip("#"))
+            spelled.setdefault(k, plain_tag(str(d["name"])))
         return [(spelled[k], c) for k, c in sorted_counts(counts)]
 
     def _name_counts(self, head: list[dict[str, Any]], field: str) -> list[tuple[str, int]]:
