@@ -706,11 +706,8 @@ class SQLiteStore(SearchIndexMixin, Store):
         months = [(r[0], int(r[1])) for r in self._read(
             f"SELECT substr(a.published, 1, 7) AS m, count(*) FROM articles a{month_where} GROUP BY m ORDER BY m",
             args)]
-        return Facets(
-            total=int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0]),
-            authors=self._name_counts("authors", matching, args, limit),
-            tags=self._name_counts("tags", matching, args, limit),
-            sites=self._site_counts(matching, args, limit), years=years_of(months), months=months)
+        total = int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
+        return self._counted(total, months, matching, args, limit)
 
     def _facets_of_matches(self, where: str, args: list[Any], limit: int) -> Facets:
         """Facets of a query's matches: their rowids (the index's, as a JSON list in ``args``,
@@ -726,11 +723,16 @@ class SQLiteStore(SearchIndexMixin, Store):
             "SELECT substr(a.published, 1, 7) AS m, count(*) FROM articles a INDEXED BY articles_published"
             f" WHERE a.published IS NOT NULL AND a.n IN ({matching}) GROUP BY m ORDER BY m")]
         total = int(self._read("SELECT count(*) FROM temp.facet_ns").fetchone()[0])
-        facets = Facets(total=total, authors=self._name_counts("authors", matching, [], limit),
-                        tags=self._name_counts("tags", matching, [], limit),
-                        sites=self._site_counts(matching, [], limit), years=years_of(months), months=months)
+        facets = self._counted(total, months, matching, [], limit)
         self._read("DELETE FROM temp.facet_ns")
         return facets
+
+    def _counted(self, total: int, months: list[tuple[str, int]], matching: str, args: list[Any],
+                 limit: int) -> Facets:
+        """Facets of the articles the rowid query ``matching`` selects, their total and months counted."""
+        return Facets(total=total, authors=self._name_counts("authors", matching, args, limit),
+                      tags=self._name_counts("tags", matching, args, limit),
+                      sites=self._site_counts(matching, args, limit), years=years_of(months), months=months)
 
     def _name_counts(self, kind: str, matching: str, args: list[Any], limit: int | None) -> list[tuple[str, int]]:
         """Authors or tags of the articles ``matching`` (a rowid query) selects, most frequent first,
