@@ -1104,6 +1104,28 @@ def test_a_writer_stalled_past_the_grace_does_not_add_a_second_article_at_a_path
     b.close()
 
 
+def test_articles_mongoimported_into_an_older_store_are_claimed_by_its_upgrade(write_article: Any) -> None:
+    """An upgrade that rewrites every article (schema < 9) claims the paths of the articles that
+    arrived by mongoimport too, as the upgrade of a current store does."""
+    from archive.export import to_ejson
+
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    s = MongoStore("mongodb://mongomock/imp8", client=client)
+    s.upsert_many([item_for(write_article("a.txt", title="Troops leave"))])
+    art = next(iter(s.query(Filters())))
+    s.articles.delete_many({})
+    s.paths.delete_many({})
+    ejson = to_ejson(art.to_doc())
+    s.articles.insert_one({**ejson, "ingested_at": art.ingested_at, "updated_at": art.updated_at})
+    s.meta.update_one({"_id": "schema"}, {"$set": {"version": 8}})
+    s.close()
+    s = upgraded("mongodb://mongomock/imp8", client, imported=False)
+    assert s.paths.find_one({"_id": art.source.path})["article"] == art.id
+    assert [h.article.title for h in s.search("troops", Filters())] == ["Troops leave"]
+    s.close()
+
+
 def test_hashtag_keys_an_older_archive_wrote_are_refolded_by_the_upgrade(write_article: Any) -> None:
     """Schema 8: tag keys lose a hashtag's '#' ("#oil" → "oil") in ``migrate --upgrade``, as
     SQLite's schema 7 does, instead of every filter and facet asking for both spellings."""

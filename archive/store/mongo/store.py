@@ -303,8 +303,8 @@ class MongoStore(Store):
                                       for d in batch], ordered=False)
             if every:
                 self.meta.update_one({"_id": "upgrade"}, {"$set": {"terms_after": last}}, upsert=True)
-            else:  # loaded by mongoimport: no claims on their paths either
-                self.claims.backfill(batch)
+            # Articles without arrays were loaded by mongoimport: no claims on their paths either.
+            self.claims.backfill([d for d in batch if "terms" not in d])
             if progress is not None:
                 progress(len(batch))
 
