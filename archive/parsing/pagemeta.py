@@ -227,17 +227,18 @@ H1_OVERLAP = 0.5  # share of the shorter title's words the page's heading and it
 SAME_TITLE = 0.75  # share of all their words above which they are one title (perhaps with the site's name)
 
 
+def _words(title: str, longer_than: int = 0) -> set[str]:
+    """A title's words as compared (letters and digits, case folded), longer than ``longer_than``."""
+    return {w for w in map(letters, title.split()) if len(w) > longer_than}
+
+
 def _overlap(a: str, b: str) -> tuple[float, float]:
     """Two titles' shared words: as a share of the shorter's, and of both (Jaccard)."""
-    wa, wb = {letters(w) for w in a.split()} - {""}, {letters(w) for w in b.split()} - {""}
+    wa, wb = _words(a), _words(b)
     if not wa or not wb:
         return 0.0, 0.0
     shared = len(wa & wb)
     return shared / min(len(wa), len(wb)), shared / len(wa | wb)
-
-
-def _content_words(title: str) -> set[str]:
-    return {w for w in map(letters, title.split()) if len(w) > 3}
 
 
 def _unrelated(extracted: str, declared: str) -> bool:
@@ -245,7 +246,7 @@ def _unrelated(extracted: str, declared: str) -> bool:
     heading such as "Information and Resources" beside the page's "Superbugs: What They Are")."""
     if len(extracted.split()) < MIN_TITLE_WORDS or len(declared.split()) < MIN_TITLE_WORDS:
         return False
-    a, b = _content_words(extracted), _content_words(declared)
+    a, b = _words(extracted, 3), _words(declared, 3)
     return bool(a) and bool(b) and not a & b
 
 
