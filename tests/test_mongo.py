@@ -22,6 +22,7 @@ from pymongo.errors import (
 )
 
 from archive.errors import StoreError, StoreMissing, StoreUnavailable
+from archive.models import Article
 from archive.redaction import redact
 from archive.store.mongo import MongoStore, classify, client_options
 from archive.store.mongo.store import SCHEMA_VERSION
@@ -990,21 +991,27 @@ def test_facets_are_cut_on_the_server_and_cached_against_the_writers_version(mst
     assert mstore.data_version() != v1
 
 
-def test_articles_loaded_by_mongoimport_are_found_once_the_store_is_upgraded(write_article: Any) -> None:
-    """An ejson export loaded with mongoimport has no search arrays and no path claims: writers and
-    readers say to run ``archive migrate --upgrade``, which adds them."""
+def mongoimported(uri: str, client: Any, write_article: Any) -> tuple[MongoStore, Article]:
+    """A store at ``uri`` holding one article ("Troops leave") as mongoimport leaves an ejson
+    export's line: no search arrays, no path claim."""
     from archive.export import to_ejson
 
     patch_mongomock_bulk()
-    client = mongomock.MongoClient()
-    s = MongoStore("mongodb://mongomock/imp", client=client)
+    s = MongoStore(uri, client=client)
     s.upsert_many([item_for(write_article("a.txt", title="Troops leave"))])
     art = next(iter(s.query(Filters())))
     s.articles.delete_many({})
     s.paths.delete_many({})  # mongoimport loads articles, never archive's path claims
     ejson = to_ejson(art.to_doc())
-    s.articles.insert_one({**ejson, "_id": ejson["_id"], "ingested_at": art.ingested_at,
-                           "updated_at": art.updated_at})  # what mongoimport leaves: no terms
+    s.articles.insert_one({**ejson, "ingested_at": art.ingested_at, "updated_at": art.updated_at})
+    return s, art
+
+
+def test_articles_loaded_by_mongoimport_are_found_once_the_store_is_upgraded(write_article: Any) -> None:
+    """An ejson export loaded with mongoimport has no search arrays and no path claims: writers and
+    readers say to run ``archive migrate --upgrade``, which adds them."""
+    client = mongomock.MongoClient()
+    s, art = mongoimported("mongodb://mongomock/imp", client, write_article)
     assert list(s.search("troops", Filters())) == []
     s.close()
     s = upgraded("mongodb://mongomock/imp", client, imported=True)
@@ -1107,17 +1114,8 @@ def test_a_writer_stalled_past_the_grace_does_not_add_a_second_article_at_a_path
 def test_articles_mongoimported_into_an_older_store_are_claimed_by_its_upgrade(write_article: Any) -> None:
     """An upgrade that rewrites every article (schema < 9) claims the paths of the articles that
     arrived by mongoimport too, as the upgrade of a current store does."""
-    from archive.export import to_ejson
-
-    patch_mongomock_bulk()
     client = mongomock.MongoClient()
-    s = MongoStore("mongodb://mongomock/imp8", client=client)
-    s.upsert_many([item_for(write_article("a.txt", title="Troops leave"))])
-    art = next(iter(s.query(Filters())))
-    s.articles.delete_many({})
-    s.paths.delete_many({})
-    ejson = to_ejson(art.to_doc())
-    s.articles.insert_one({**ejson, "ingested_at": art.ingested_at, "updated_at": art.updated_at})
+    s, art = mongoimported("mongodb://mongomock/imp8", client, write_article)
     s.meta.update_one({"_id": "schema"}, {"$set": {"version": 8}})
     s.close()
     s = upgraded("mongodb://mongomock/imp8", client, imported=False)
