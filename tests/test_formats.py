@@ -310,7 +310,9 @@ def test_sqlite_v2_store_migrates_to_the_current_schema(tmp_path: Path, write_ar
     con.close()
     store = sq.SQLiteStore(db)
     try:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == sq.SCHEMA_VERSION == 7
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == sq.SCHEMA_VERSION == 8
+        cols = [r[1] for r in store.db.execute("PRAGMA table_info(articles)")]
+        assert cols[-1] == "body" and {"url", "tags", "story"} <= set(cols)  # v8: the body last again
         assert not store.db.execute("SELECT 1 FROM sqlite_master WHERE name LIKE 'articles_fts%'").fetchall()
         a = store.get("a1")
         assert a is not None and a.tags == [] and a.format == "text" and a.url is None

@@ -581,6 +581,7 @@ def test_an_older_sqlite_stores_hashtag_keys_are_made_again(tmp_path: Path, writ
     s.upsert_many([it._replace(parsed=it.parsed._replace(tags=("#Oil", "Gas")))])
     with s.db:  # what schema 6 kept: the '#'
         s.db.execute("""UPDATE articles SET tags_key = '["#oil","gas"]'""")
+        s.db.execute("ALTER TABLE story_sigs DROP COLUMN sketch")  # nor the sketches of schema 8
         s.db.execute("PRAGMA user_version=6")
     s.close()
     s = SQLiteStore(tmp_path / "old.db")

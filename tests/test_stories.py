@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from archive.store.base import Store
 from archive.store.records import Filters
 from archive.stories.keeper import Keeper, Peer, Placement
-from archive.stories.signature import shingles, signature, similarity
+from archive.stories.signature import Signature, shingles, signature, similarity
 from archive.stories.urls import canonical_url
 from archive.validation import article_from_doc
 from tests.conftest import article_text, item_for
@@ -60,15 +60,37 @@ def test_a_cut_copy_with_boilerplate_stays_alike_and_another_text_does_not() -> 
     copy = republished(body, cut=0.35)
     cont, jac = similarity(shingles(body), shingles(copy))
     assert cont >= 0.8 and jac >= 0.5
-    assert set(signature(body)) & set(signature(copy))  # a shared band makes it a candidate
+    assert set(signature(body).keys) & set(signature(copy).keys)  # a shared band makes it a candidate
     other = similarity(shingles(body), shingles(text(2)))
     assert other[0] < 0.1
 
 
 def test_signatures_are_stable_and_a_short_text_has_none() -> None:
-    assert signature(text(3)) == signature(text(3)) and len(signature(text(3))) == 32
-    assert signature("Too short to tell.") == []
-    assert all(-(2**63) <= k < 2**63 for k in signature(text(4)))  # SQLite INTEGER, BSON long
+    assert signature(text(3)) == signature(text(3)) and len(signature(text(3)).keys) == 32
+    assert signature("Too short to tell.") == ((), b"")
+    assert all(-(2**63) <= k < 2**63 for k in signature(text(4)).keys)  # SQLite INTEGER, BSON long
+
+
+def test_the_fine_sketch_estimates_jaccard_and_lets_every_copy_through() -> None:
+    """Issue 27: a candidate is compared on its shingles only when the fine sketches leave room for
+    a copy. Copies cut and wrapped in boilerplate pass; texts sharing a paragraph or nothing do
+    not; the estimate follows the true Jaccard similarity; an unknown sketch always passes."""
+    from archive.stories.keeper import MIN_JACCARD, may_copy
+    from archive.stories.signature import agreement
+
+    for seed in range(12):
+        body = text(seed, paragraphs=10)
+        for cut in (0.0, 0.2, 0.4):
+            copy = republished(body, cut)
+            assert may_copy(signature(body).sketch, signature(copy).sketch), (seed, cut)
+        paras = body.split("\n\n")
+        neighbour = "\n\n".join([paras[0], *text(100 + seed, paragraphs=9).split("\n\n")])  # one paragraph shared
+        for other in (neighbour, text(200 + seed, paragraphs=10)):
+            jac = similarity(shingles(body), shingles(other))[1]
+            share, bins = agreement(signature(body).sketch, signature(other).sketch)
+            assert jac < MIN_JACCARD and abs(share - jac) < 0.1 and bins > 200, (seed, jac, share)
+            assert not may_copy(signature(body).sketch, signature(other).sketch), (seed, jac, share)
+    assert may_copy(b"", signature(text(1)).sketch) and signature("Too short.").sketch == b""
 
 
 class Memory:
@@ -76,24 +98,28 @@ class Memory:
 
     def __init__(self) -> None:
         self.arts: dict[str, Peer] = {}
-        self.keys: dict[str, tuple[list[int], str | None]] = {}
+        self.keys: dict[str, tuple[list[int], str | None, bytes]] = {}
         self.placed: dict[str, Placement] = {}
 
     def _peer(self, id: str) -> Peer:
         p = self.arts[id]
         pl = self.placed.get(id)
-        return p._replace(story=pl.story if pl else None, url_key=self.keys.get(id, ([], None))[1])
+        _, url_key, sketch = self.keys.get(id, ([], None, b""))
+        return p._replace(story=pl.story if pl else None, url_key=url_key, sketch=sketch)
 
     def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
         from collections import Counter
 
         from archive.stories.keeper import choose_candidates
 
-        shared = Counter({i: len(set(ks) & set(keys)) for i, (ks, _) in self.keys.items()
+        shared = Counter({i: len(set(ks) & set(keys)) for i, (ks, _, _) in self.keys.items()
                           if i != exclude and i in self.arts and set(ks) & set(keys)})
         ids = set(choose_candidates(shared))
-        ids |= {i for i, (_, u) in self.keys.items() if i != exclude and i in self.arts and url_key and u == url_key}
+        ids |= {i for i, (_, u, _) in self.keys.items() if i != exclude and i in self.arts and url_key and u == url_key}
         return [self._peer(i) for i in sorted(ids)]
+
+    def story_bodies(self, ids: Sequence[str]) -> dict[str, str]:
+        return {i: self.arts[i].body or "" for i in ids if i in self.arts}
 
     def story_peer(self, id: str) -> Peer | None:
         return self._peer(id) if id in self.arts else None
@@ -107,8 +133,8 @@ class Memory:
         else:
             self.placed[id] = placement
 
-    def story_index(self, id: str, keys: Sequence[int], url_key: str | None) -> None:
-        self.keys[id] = (list(keys), url_key)
+    def story_index(self, id: str, sig: Signature, url_key: str | None) -> None:
+        self.keys[id] = (list(sig.keys), url_key, sig.sketch)
 
     def add(self, k: Keeper, id: str, body: str, url: str | None = None) -> None:
         self.arts[id] = Peer(id, None, f"2026-01-01 {len(self.arts):05d}", body, canonical_url(url))
@@ -364,8 +390,8 @@ def test_the_shingle_cache_gives_what_shingling_gives_and_stays_in_its_budget() 
     from archive.stories.signature import shingles, signature, signed, unpack
 
     texts = [text(i) for i in range(6)]
-    keys, packed = signed(texts[0])
-    assert keys == signature(texts[0]) and unpack(packed) == shingles(texts[0])
+    sig, packed = signed(texts[0])
+    assert sig == signature(texts[0]) and unpack(packed) == shingles(texts[0])
     one = len(shingles(texts[1]))
     cache = ShingleCache(budget=3 * one)
     cache.put(texts[0], packed)

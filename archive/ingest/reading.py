@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from archive.errors import ParseError
 from archive.models import ParsedArticle, Source
 from archive.parsing import parse_bytes
-from archive.stories.signature import signed
+from archive.stories.signature import Signature, signed
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class Prepared:
     sha256: str | None
     parsed: ParsedArticle | None
     error: ParseError | None
-    signature: tuple[int, ...] | None = None  # the body's band keys (archive.stories.signature)
+    signature: Signature | None = None  # the body's signature (archive.stories.signature)
     shingles: bytes = b""  # the body's shingles, packed (signature.signed): the writer's to keep
 
     @property
@@ -102,5 +102,5 @@ def prepare(fs: FileStat, max_bytes: int, order: str = "dmy") -> Prepared:
         return Prepared(fs, sha, None, exc)
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the loop
         return Prepared(fs, sha, None, ParseError(fs.path, "parser-bug", f"parser error: {exc!r}"))
-    keys, packed = signed(parsed.body)
-    return Prepared(fs, sha, parsed, None, tuple(keys), packed)
+    sig, packed = signed(parsed.body)
+    return Prepared(fs, sha, parsed, None, sig, packed)

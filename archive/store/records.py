@@ -6,12 +6,15 @@ define, so a query command starts fast), and the counting both stores share."""
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from archive.models import Article, ParsedArticle, Source, plain_tag
 from archive.search.snippets import snippet_parts
 from archive.sorts import SORTS as SORTS  # re-exported: the stores name them from here
 from archive.sorts import Sort as Sort
+
+if TYPE_CHECKING:  # a read never imports the stories' signatures
+    from archive.stories.signature import Signature
 
 
 def build_filters(*, authors: Sequence[str] = (), tags: Sequence[str] = (), sites: Sequence[str] = (),
@@ -68,7 +71,7 @@ class UpsertItem(NamedTuple):
     parsed: ParsedArticle
     source: Source
     move_from: str | None = None
-    signature: tuple[int, ...] | None = None  # the body's band keys (archive.stories), if computed
+    signature: "Signature | None" = None  # the body's signature (archive.stories), if computed
 
 
 Outcome = Literal["new", "updated", "unchanged", "moved", "undeleted"]

@@ -13,6 +13,7 @@ from archive.stories.reasons import NEAR_DUPLICATE, seen_key, seen_of
 
 if TYPE_CHECKING:  # the keeper writes; a read never imports it
     from archive.stories.keeper import Keeper, Peer, Placement
+    from archive.stories.signature import Signature
 
 # Band keys of every live article (the candidates' index) and the keys and address each article
 # has there (to remove them again); articles' stories live in their own rows.
@@ -26,14 +27,20 @@ CREATE TABLE story_sigs (n INTEGER PRIMARY KEY, keys BLOB NOT NULL, url_key TEXT
 CREATE INDEX story_sigs_url ON story_sigs(url_key) WHERE url_key IS NOT NULL;
 """
 
-_PEER = ("SELECT a.id, a.story, a.ingested_at, a.body, s.url_key, a.mtime"
+# Each article's fine sketch beside its band keys (signature.fine_sketch: which candidates are worth
+# comparing); NULL for articles indexed before it was kept, which are always compared.
+SKETCH_SCHEMA = """
+ALTER TABLE story_sigs ADD COLUMN sketch BLOB;
+"""
+
+_PEER = ("SELECT a.id, a.story, a.ingested_at, NULL, s.url_key, a.mtime, s.sketch"
          " FROM articles a LEFT JOIN story_sigs s ON s.n = a.n")
 
 
 def _peer(r: Any) -> Peer:
     from archive.stories.keeper import Peer
 
-    return Peer(r[0], r[1], seen_key(r[2], r[5]), r[3], r[4])
+    return Peer(r[0], r[1], seen_key(r[2], r[5]), r[3], r[4], r[6] or b"")
 
 
 class SQLiteStoryBackend:
@@ -73,6 +80,9 @@ class SQLiteStoryBackend:
         sql = f"{_PEER} WHERE a.n IN ({','.join('?' * len(ns))}) AND +a.deleted_at IS NULL AND a.id <> ?"
         return [_peer(r) for r in self.db.execute(sql, (*ns, exclude))]
 
+    def story_bodies(self, ids: Sequence[str]) -> dict[str, str]:
+        return dict(self.db.execute(f"SELECT id, body FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids))
+
     def story_peer(self, id: str) -> Peer | None:
         row = self.db.execute(f"{_PEER} WHERE a.id = ? AND +a.deleted_at IS NULL", (id,)).fetchone()
         return _peer(row) if row else None
@@ -84,7 +94,7 @@ class SQLiteStoryBackend:
         p = placement or (None, None, None)
         self.db.execute("UPDATE articles SET story=?, story_reason=?, story_similarity=? WHERE id=?", (*p, id))
 
-    def story_index(self, id: str, keys: Sequence[int], url_key: str | None) -> None:
+    def story_index(self, id: str, sig: Signature, url_key: str | None) -> None:
         n = self._n(id)
         if n is None:
             return
@@ -92,11 +102,12 @@ class SQLiteStoryBackend:
         if old is not None:
             old_keys = struct.unpack(f"<{len(old[0]) // 8}q", old[0])
             self.db.executemany("DELETE FROM story_keys WHERE key=? AND n=?", [(k, n) for k in old_keys])
+        keys = sig.keys
         if not keys and url_key is None:
             self.db.execute("DELETE FROM story_sigs WHERE n=?", (n,))
             return
-        self.db.execute("INSERT OR REPLACE INTO story_sigs (n, keys, url_key) VALUES (?,?,?)",
-                        (n, struct.pack(f"<{len(keys)}q", *keys), url_key))
+        self.db.execute("INSERT OR REPLACE INTO story_sigs (n, keys, url_key, sketch) VALUES (?,?,?,?)",
+                        (n, struct.pack(f"<{len(keys)}q", *keys), url_key, sig.sketch or None))
         self.db.executemany("INSERT OR IGNORE INTO story_keys (key, n) VALUES (?,?)", [(k, n) for k in keys])
 
 

@@ -18,6 +18,7 @@ that caused them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -25,7 +26,16 @@ from typing import Any, NamedTuple, Protocol
 
 from archive.models import Article
 from archive.stories.reasons import NEAR_DUPLICATE, SAME_URL, seen_of
-from archive.stories.signature import ratios, shingles, signature, similarity, unpack, unpacked
+from archive.stories.signature import (
+    Signature,
+    agreement,
+    ratios,
+    shingles,
+    signature,
+    similarity,
+    unpack,
+    unpacked,
+)
 from archive.stories.urls import canonical_url
 
 MIN_CONTAINMENT = 0.5  # of the shorter text's shingles, found in the longer's
@@ -67,8 +77,9 @@ class Peer(NamedTuple):
     id: str
     story: str | None
     seen: str  # ingested_at, ISO-8601: first seen sorts first
-    body: str
+    body: str | None  # its text; None: not read yet (the keeper asks for it when a comparison needs it)
     url_key: str | None  # canonical_url() of its address
+    sketch: bytes = b""  # its fine sketch (signature.fine_sketch); empty: not known
 
 
 class Placement(NamedTuple):
@@ -82,7 +93,11 @@ class StoryBackend(Protocol):
 
     def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
         """Live articles other than ``exclude`` that share the canonical address, or band keys
-        as :func:`choose_candidates` chooses (from each key's first MAX_CANDIDATES articles)."""
+        as :func:`choose_candidates` chooses (from each key's first MAX_CANDIDATES articles); their
+        texts need not be read (most candidates are never compared)."""
+
+    def story_bodies(self, ids: Sequence[str]) -> dict[str, str]:
+        """The texts of some articles."""
 
     def story_peer(self, id: str) -> Peer | None:
         """One live article."""
@@ -93,8 +108,8 @@ class StoryBackend(Protocol):
     def story_put(self, id: str, placement: Placement | None) -> None:
         """Record (or clear) an article's story."""
 
-    def story_index(self, id: str, keys: Sequence[int], url_key: str | None) -> None:
-        """Replace an article's band keys and address (empty, None: it is no candidate any more)."""
+    def story_index(self, id: str, sig: Signature, url_key: str | None) -> None:
+        """Replace an article's band keys, fine sketch and address (none: it is no candidate any more)."""
 
 
 def _first(p: Peer) -> tuple[str, str]:
@@ -106,8 +121,23 @@ def peer_of(a: Article) -> Peer:
     return Peer(a.id, None, seen_of(a), a.body, canonical_url(a.url))
 
 
-# An article of a write to place: itself, the story it was in before the write, its band keys if known.
-Placing = tuple[Peer, str | None, Sequence[int] | None]
+# An article of a write to place: itself, the story it was in before the write, its signature if known.
+Placing = tuple[Peer, str | None, Signature | None]
+
+# The fine sketches' agreement estimates a pair's Jaccard similarity within sqrt(J(1-J)/bins): a pair
+# it puts more than PREFILTER_SD deviations below MIN_JACCARD is no copy and is not compared. At 256
+# bins a pair at the threshold passes with p > 0.9999; candidates sharing a paragraph (J ~0.1) do
+# not, and they are most of them where articles share paragraphs (scripts/bench.py stories).
+PREFILTER_SD = 4.0
+
+
+def may_copy(a: bytes, b: bytes) -> bool:
+    """Whether the fine sketches of two texts leave room for one to be a copy of the other (an
+    unknown sketch always does)."""
+    if not a or not b:
+        return True
+    share, bins = agreement(a, b)
+    return share >= MIN_JACCARD - PREFILTER_SD * math.sqrt(MIN_JACCARD * (1 - MIN_JACCARD) / max(bins, 1))
 
 
 # A template (an announcement of each year's survey, each point release, each month's meeting)
@@ -212,6 +242,7 @@ class Keeper:
         self._shingles: dict[str, frozenset[int]] = {}
         self._figures: dict[str, frozenset[str]] = {}
         self._moved: dict[str, str | None] = {}  # stories this keeper set since place() last began
+        self._texts: dict[str, str] = {}  # texts read while one article is placed
 
     def _put(self, id: str, placement: Placement | None) -> None:
         self._moved[id] = placement.story if placement is not None else None
@@ -219,23 +250,39 @@ class Keeper:
 
     def _copy_of(self, a: Peer, b: Peer) -> float | None:
         """_copy of two articles, their shingles and figures as this keeper holds them."""
+        if not may_copy(a.sketch, b.sketch):
+            return None
         return _copy(similarity(self._sh(a), self._arr(b)), lambda: (self._fig(a), self._fig(b)))
 
-    @staticmethod
-    def _arr(p: Peer) -> Collection[int]:
+    def _text(self, p: Peer) -> str:
+        """An article's text, read when first needed (and kept while one article is placed)."""
+        if p.body is not None:
+            return p.body
+        t = self._texts.get(p.id)
+        if t is None:
+            t = self._texts[p.id] = self.b.story_bodies([p.id]).get(p.id, "")
+        return t
+
+    def _read_texts(self, peers: Sequence[Peer]) -> None:
+        """Read the texts of some articles at once (the template rule compares up to TEMPLATE_PEERS)."""
+        missing = [p.id for p in peers if p.body is None and p.id not in self._texts]
+        if missing:
+            self._texts.update(self.b.story_bodies(missing))
+
+    def _arr(self, p: Peer) -> Collection[int]:
         """An article's shingles as the other side of a comparison (no set made of them)."""
-        return unpacked(SHINGLES.packed(p.body))
+        return unpacked(SHINGLES.packed(self._text(p)))
 
     def _fig(self, p: Peer) -> frozenset[str]:
         f = self._figures.get(p.id)
         if f is None:
-            f = self._figures[p.id] = figures(p.body)
+            f = self._figures[p.id] = figures(self._text(p))
         return f
 
     def _sh(self, p: Peer) -> frozenset[int]:
         s = self._shingles.get(p.id)
         if s is None:
-            s = self._shingles[p.id] = SHINGLES.get(p.body)
+            s = self._shingles[p.id] = SHINGLES.get(self._text(p))
             if len(self._shingles) > KEPT_SETS:  # a set is ~60 KB: the oldest go (SHINGLES keeps them packed)
                 del self._shingles[next(iter(self._shingles))]
         return s
@@ -243,10 +290,10 @@ class Keeper:
     def place_batch(self, placing: Iterable[Placing]) -> None:
         """The articles of one write, first seen first (a batch of an old collection holds
         originals and copies in no order): each leaves the story it was in, then is placed."""
-        for peer, story, keys in sorted(placing, key=lambda x: _first(x[0])):
+        for peer, story, sig in sorted(placing, key=lambda x: _first(x[0])):
             if story is not None:
                 self.remove(peer.id, story)
-            self.place(peer, keys)
+            self.place(peer, sig)
 
     def place_all(self, heads: Sequence[tuple[str, str, str | None]],
                   bodies: Callable[[list[str]], dict[str, str]]) -> int:
@@ -260,15 +307,17 @@ class Keeper:
                 self.place(Peer(id, None, seen, texts[id], canonical_url(url)))
         return len(ordered)
 
-    def place(self, art: Peer, keys: Sequence[int] | None = None) -> Placement | None:
+    def place(self, art: Peer, sig: Signature | None = None) -> Placement | None:
         """Index a live article (new, changed or back) and put it in its story, if it has one.
-        ``keys``: its band keys, when a parse worker computed them."""
+        ``sig``: its signature, when a parse worker computed it."""
         self._shingles.pop(art.id, None)
         self._figures.pop(art.id, None)
         self._moved.clear()  # the candidates below are read now: later changes are noted here
-        keys = list(keys) if keys is not None else signature(art.body)
-        self.b.story_index(art.id, keys, art.url_key)
-        peers = self.b.story_peers(keys, art.url_key, art.id)
+        self._texts.clear()
+        sig = sig if sig is not None else signature(self._text(art))
+        art = art._replace(sketch=sig.sketch)
+        self.b.story_index(art.id, sig, art.url_key)
+        peers = self.b.story_peers(sig.keys, art.url_key, art.id)
         if not peers:
             return None
         same = [p for p in peers if art.url_key is not None and p.url_key == art.url_key]
@@ -280,20 +329,18 @@ class Keeper:
             return placed
         best: tuple[float, Peer] | None = None
         tried: set[str] = set()
-        mine = self._sh(art)
-        # What the article shares with each of the first candidates (the template rule's count),
-        # kept for the comparisons below: one intersection per candidate.
-        shared = {p.id: mine.intersection(self._arr(p)) for p in peers[:TEMPLATE_PEERS]}
-        common = self._template(peers, shared)
-        mine_len = len(mine) - len(common)  # common is the article's own
+        compared: tuple[frozenset[int], dict[str, frozenset[int]], frozenset[int], int] | None = None
         for p in sorted(peers, key=_first):
             anchor_id = p.story or p.id
             if anchor_id in tried:
                 continue
             tried.add(anchor_id)
             anchor = p if anchor_id == p.id else self.b.story_peer(anchor_id)
-            if anchor is None:
+            if anchor is None or not may_copy(art.sketch, anchor.sketch):
                 continue
+            if compared is None:  # the first anchor worth comparing: the shingles are needed now
+                compared = self._compared(art, peers)
+            mine, shared, common, mine_len = compared
             theirs = self._arr(anchor)
             both = shared.get(anchor.id)
             if both is None:
@@ -308,6 +355,17 @@ class Keeper:
         placed = self._join(art, best[1], NEAR_DUPLICATE)
         self._gather(placed.story, peers)
         return placed
+
+    def _compared(self, art: Peer, peers: Sequence[Peer]
+                  ) -> tuple[frozenset[int], dict[str, frozenset[int]], frozenset[int], int]:
+        """What comparing ``art`` with its candidates takes: its shingles; what it shares with each
+        of the first TEMPLATE_PEERS candidates (the template rule's count, kept for the comparisons:
+        one intersection per candidate); the template shingles; its size without them."""
+        mine = self._sh(art)
+        self._read_texts(peers[:TEMPLATE_PEERS])
+        shared = {p.id: mine.intersection(self._arr(p)) for p in peers[:TEMPLATE_PEERS]}
+        common = self._template(peers, shared)
+        return mine, shared, common, len(mine) - len(common)  # common is the article's own
 
     @staticmethod
     def _template(peers: Sequence[Peer], shared: dict[str, frozenset[int]]) -> frozenset[int]:
@@ -359,7 +417,7 @@ class Keeper:
             anchor, art = art, anchor
         if anchor.story is None:
             self._put(anchor.id, Placement(anchor.id, reason, 1.0))
-        cont = 1.0 if art.body == anchor.body else similarity(self._sh(art), self._arr(anchor))[0]
+        cont = 1.0 if self._text(art) == self._text(anchor) else similarity(self._sh(art), self._arr(anchor))[0]
         placement = Placement(anchor.id, reason, round(cont, 4))
         self._put(art.id, placement)
         return placement
@@ -368,7 +426,7 @@ class Keeper:
         """Take an article out of its story and of the candidates (it was deleted, or its text
         is about to change: :meth:`place` follows). A story left with one article ends; a story
         that loses its anchor is formed again around its members, first seen first."""
-        self.b.story_index(id, (), None)
+        self.b.story_index(id, Signature((), b""), None)
         self._shingles.pop(id, None)
         self._figures.pop(id, None)
         if story is None:

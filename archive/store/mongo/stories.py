@@ -13,13 +13,14 @@ from archive.models import iso
 from archive.store.records import Filters, Story, StoryMember, assemble_stories
 from archive.stories.keeper import MAX_CANDIDATES, Keeper, Peer, Placement, choose_candidates
 from archive.stories.reasons import NEAR_DUPLICATE, seen_key, seen_of
+from archive.stories.signature import Signature
 
-_PEER_FIELDS = {"story": 1, "ingested_at": 1, "source.mtime": 1, "body": 1, "story_url": 1}
+_PEER_FIELDS = {"story": 1, "ingested_at": 1, "source.mtime": 1, "story_url": 1, "story_sketch": 1}
 
 
 def _peer(d: dict[str, Any]) -> Peer:
     return Peer(d["_id"], d.get("story"), seen_key(iso(d["ingested_at"]) or "", float(d["source"]["mtime"])),
-                d["body"], d.get("story_url"))
+                None, d.get("story_url"), bytes(d.get("story_sketch") or b""))
 
 
 class MongoStoryBackend:
@@ -44,6 +45,10 @@ class MongoStoryBackend:
         q = {"$and": [flt, {"deleted_at": None, "_id": {"$ne": exclude}}]}
         return [_peer(d) for d in self.articles.find(q, _PEER_FIELDS, limit=MAX_CANDIDATES, session=self.s)]
 
+    def story_bodies(self, ids: Sequence[str]) -> dict[str, str]:
+        found = self.articles.find({"_id": {"$in": list(ids)}}, {"body": 1}, session=self.s)
+        return {d["_id"]: d["body"] for d in found}
+
     def story_peer(self, id: str) -> Peer | None:
         d = self.articles.find_one({"_id": id, "deleted_at": None}, _PEER_FIELDS, session=self.s)
         return _peer(d) if d else None
@@ -56,11 +61,13 @@ class MongoStoryBackend:
         self.articles.update_one({"_id": id}, {"$set": {"story": p[0], "story_reason": p[1], "story_similarity": p[2]}},
                                  session=self.s)
 
-    def story_index(self, id: str, keys: Sequence[int], url_key: str | None) -> None:
+    def story_index(self, id: str, sig: Signature, url_key: str | None) -> None:
         self.bands.delete_many({"a": id}, session=self.s)
-        if keys:
-            self.bands.insert_many([{"b": k, "a": id} for k in dict.fromkeys(keys)], ordered=False, session=self.s)
-        self.articles.update_one({"_id": id}, {"$set": {"story_url": url_key}}, session=self.s)
+        if sig.keys:
+            self.bands.insert_many([{"b": k, "a": id} for k in dict.fromkeys(sig.keys)], ordered=False,
+                                   session=self.s)
+        self.articles.update_one({"_id": id}, {"$set": {"story_url": url_key, "story_sketch": sig.sketch or None}},
+                                 session=self.s)
 
 
 def backfill(articles: Any, bands: Any) -> int:
