@@ -410,3 +410,30 @@ def test_shingle_words_are_the_regex_words_whatever_the_path(text: str) -> None:
     from archive.stories.signature import words
 
     assert words(text) == [w.encode("utf-8") for w in re.findall(r"\w+", text.lower())]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**32 - 1), max_size=400))
+def test_sketches_are_the_smallest_hash_of_each_bin_as_defined(hashes: list[int]) -> None:
+    """The sketches are made in one pass over the hashes; they are what their definition says (the
+    band keys stores already hold depend on it): each bin's smallest hash, an empty bin the next
+    non-empty one's (round the end) marked by its distance."""
+    from archive.stories.signature import BINS, FINE, fine_sketch, sketch
+
+    def reference(bins: int) -> list[tuple[int, int]]:
+        width = 2**32 // bins
+        mins = [min((h for h in hashes if h // width == b), default=None) for b in range(bins)]
+        out = []
+        for b in range(bins):
+            step = 0
+            while mins[(b + step) % bins] is None:
+                step += 1
+            out.append((mins[(b + step) % bins] or 0, step))
+        return out
+
+    if not hashes:
+        assert sketch(hashes) == (0,) * BINS and fine_sketch(hashes) == b""
+        return
+    assert sketch(hashes) == tuple(v % 2**26 + step * 2**26 for v, step in reference(BINS))
+    fine = fine_sketch(hashes)
+    assert fine[:4] == len(set(hashes)).to_bytes(4, "little")
+    assert fine[4:] == bytes((v % 256 + step * 157) % 256 for v, step in reference(FINE))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import re
 import zlib
-from bisect import bisect_left
 from collections.abc import Collection, Iterable
 from typing import NamedTuple
 
@@ -81,23 +80,46 @@ def shingles(body: str) -> frozenset[int]:
     return frozenset(_hashes(body))
 
 
+_NONE = 1 << 32  # above every hash: a bin that has none
+
+
+def _fine_mins(distinct: Iterable[int]) -> list[int]:
+    """The smallest hash of each of the FINE bins (by a hash's top bits), _NONE where a bin has none."""
+    mins = [_NONE] * FINE
+    for h in distinct:
+        b = h >> _FINE_SHIFT
+        if h < mins[b]:
+            mins[b] = h
+    return mins
+
+
+def _filled(mins: list[int]) -> list[tuple[int, int]]:
+    """Each bin's smallest hash and 0, or for an empty bin the next non-empty bin's (round the
+    end) and its distance (``mins`` has one hash at least)."""
+    n = len(mins)
+    out = [(v, 0) for v in mins]
+    for i in range(n):
+        if mins[i] == _NONE:
+            step = 1
+            while mins[(i + step) % n] == _NONE:
+                step += 1
+            out[i] = (mins[(i + step) % n], step)
+    return out
+
+
 def sketch(hashes: Iterable[int]) -> tuple[int, ...]:
     """``BINS`` values: the smallest hash of each bin (an empty bin borrows the next non-empty
     bin's, marked by that bin's distance); all zero for an empty text."""
-    ordered = sorted(hashes)
-    if not ordered:
+    return _coarse(_fine_mins(set(hashes)))
+
+
+def _coarse(fine: list[int]) -> tuple[int, ...]:
+    """:func:`sketch` from the fine bins' smallest hashes (each coarse bin is FINE // BINS of them)."""
+    k = FINE // BINS
+    mins = [min(fine[b * k : (b + 1) * k]) for b in range(BINS)]
+    if mins.count(_NONE) == BINS:
         return (0,) * BINS
-    mins: list[int | None] = []
-    for b in range(BINS):
-        i = bisect_left(ordered, b << _SHIFT)
-        mins.append(ordered[i] & (_EMPTY - 1) if i < len(ordered) and ordered[i] >> _SHIFT == b else None)
-    out = []
-    for b in range(BINS):
-        step = 0
-        while mins[(b + step) % BINS] is None:
-            step += 1
-        out.append(mins[(b + step) % BINS] + step * _EMPTY)  # type: ignore[operator]
-    return tuple(out)
+    return tuple((v & (_EMPTY - 1)) + step * _EMPTY for v, step in _filled(mins))
 
 
 def band_keys(values: tuple[int, ...]) -> list[int]:
@@ -123,20 +145,14 @@ def fine_sketch(hashes: Collection[int]) -> bytes:
     little-endian), then FINE bins of the low byte of each bin's smallest hash (an empty bin
     borrows the next non-empty bin's, shifted by its distance). Empty for no shingles."""
     distinct = set(hashes)
+    return _fine(_fine_mins(distinct), len(distinct))
+
+
+def _fine(mins: list[int], distinct: int) -> bytes:
     if not distinct:
         return b""
-    mins = {h >> _FINE_SHIFT: h & 0xFF for h in sorted(distinct, reverse=True)}  # the smallest is set last
-    out = bytearray(FINE)
-    borrowed, step = 0, 0
-    for i in range(2 * FINE - 1, -1, -1):  # twice round, backwards: every bin sees its next non-empty one
-        v = mins.get(i % FINE)
-        if v is not None:
-            borrowed, step = v, 0
-        else:
-            step += 1
-        if i < FINE:
-            out[i] = v if v is not None else (borrowed + step * 157) & 0xFF
-    return len(distinct).to_bytes(4, "little") + bytes(out)
+    out = bytes(((v & 0xFF) + step * 157) & 0xFF for v, step in _filled(mins))
+    return distinct.to_bytes(4, "little") + out
 
 
 def agreement(a: bytes, b: bytes) -> tuple[float, int]:
@@ -161,9 +177,12 @@ def signed(body: str) -> tuple[Signature, bytes]:
     from array import array
 
     hashes = _hashes(body)
+    distinct = set(hashes)
+    packed = array("I", distinct).tobytes()
     if len(hashes) < MIN_SHINGLES:
-        return Signature((), b""), array("I", set(hashes)).tobytes()
-    return Signature(tuple(band_keys(sketch(hashes))), fine_sketch(hashes)), array("I", set(hashes)).tobytes()
+        return Signature((), b""), packed
+    mins = _fine_mins(distinct)  # both sketches are made of them
+    return Signature(tuple(band_keys(_coarse(mins))), _fine(mins, len(distinct))), packed
 
 
 def signature(body: str) -> Signature:
