@@ -46,7 +46,7 @@ _FOOTER_INTRO = re.compile(
 _FOOTER_LINK = re.compile(r"(?:\*\*)?\[?wsws\.org/contact\]?(?:\([^()\s]{0,200}\))?(?:\*\*)?", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # C0/C1 controls but tab, newline, \v, \f
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])  # its C0 part and DEL, as bytes
-_C1_UTF8 = tuple(bytes([0xC2, c]) for c in range(0x80, 0xA0))
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")  # a C1 character in UTF-8
 
 
 def _squash(s: str) -> str:
@@ -70,7 +70,7 @@ def _control_count(sample: str) -> int:
     b = sample.encode("utf-8", "surrogatepass")
     n = len(b) - len(b.translate(None, _CONTROL_BYTES))
     if b"\xc2" in b:
-        n += sum(b.count(c1) for c1 in _C1_UTF8)
+        n += len(_C1_UTF8.findall(b))
     return n
 
 
