@@ -3,6 +3,7 @@ article's story in its own row; every change in the write transaction that cause
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import struct
 from collections.abc import Callable, Iterator, Sequence
@@ -43,6 +44,17 @@ def _peer(r: Any) -> Peer:
     return Peer(r[0], r[1], seen_key(r[2], r[5]), r[3], r[4], r[6] or b"")
 
 
+@functools.cache
+def _shared_sql(keys: int) -> str:
+    """How many of ``keys`` band keys each article shares, from each key's first MAX_CANDIDATES
+    articles (a key shared more widely says little), counted by SQLite."""
+    from archive.stories.keeper import MAX_CANDIDATES
+
+    parts = " UNION ALL ".join(
+        f"SELECT n FROM (SELECT n FROM story_keys WHERE key = ? LIMIT {MAX_CANDIDATES})" for _ in range(keys))
+    return f"SELECT n, count(*) FROM ({parts}) GROUP BY n"
+
+
 class SQLiteStoryBackend:
     """archive.stories.keeper.StoryBackend over one connection, inside its write transaction."""
 
@@ -60,16 +72,14 @@ class SQLiteStoryBackend:
     def story_peers(self, keys: Sequence[int], url_key: str | None, exclude: str) -> list[Peer]:
         from collections import Counter
 
-        from archive.stories.keeper import MAX_CANDIDATES, choose_candidates
+        from archive.stories.keeper import choose_candidates
 
         ns: list[int] = []
         if keys:
             # Each key's first MAX_CANDIDATES articles (a key shared more widely says little),
             # counted: the rowids first, then their rows (in one statement SQLite's planner walked
             # every live article and tested it against the list: 2 ms an article at 20,000).
-            parts = " UNION ALL ".join(
-                f"SELECT n FROM (SELECT n FROM story_keys WHERE key = ? LIMIT {MAX_CANDIDATES})" for _ in keys)
-            shared = Counter(r[0] for r in self.db.execute(parts, list(keys)))
+            shared = Counter(dict(self.db.execute(_shared_sql(len(keys)), list(keys)).fetchall()))
             shared.pop(self._n(exclude), None)  # the article itself (indexed just before)
             ns = choose_candidates(shared)
         if url_key is not None:
