@@ -437,3 +437,17 @@ def test_sketches_are_the_smallest_hash_of_each_bin_as_defined(hashes: list[int]
     fine = fine_sketch(hashes)
     assert fine[:4] == len(set(hashes)).to_bytes(4, "little")
     assert fine[4:] == bytes((v % 256 + step * 157) % 256 for v, step in reference(FINE))
+
+
+@given(st.sets(st.integers(0, 60)), st.sets(st.integers(0, 60)), st.sets(st.integers(0, 60)))
+def test_leaving_a_template_out_never_lifts_jaccard_above_shared_over_theirs(mine: set[int], theirs: set[int],
+                                                                              template: set[int]) -> None:
+    """The keeper counts an article's template shingles only for a candidate sharing at least
+    MIN_JACCARD of its own shingles with it: the rule rests on this bound."""
+    from archive.stories.signature import ratios
+
+    common = template & mine  # the template is the article's own
+    both = mine & theirs
+    left_out = len(common & both)
+    _, jac = ratios(len(both) - left_out, len(mine) - len(common), len(theirs) - left_out)
+    assert not theirs or jac <= len(both) / len(theirs) + 1e-12

@@ -331,7 +331,7 @@ class Keeper:
             return placed
         best: tuple[float, Peer] | None = None
         tried: set[str] = set()
-        compared: tuple[frozenset[int], dict[str, frozenset[int]], frozenset[int], int] | None = None
+        common: frozenset[int] | None = None  # the article's template shingles, counted when first needed
         for p in sorted(peers, key=_first):
             anchor_id = p.story or p.id
             if anchor_id in tried:
@@ -340,15 +340,17 @@ class Keeper:
             anchor = p if anchor_id == p.id else self.b.story_peer(anchor_id)
             if anchor is None or not may_copy(art.sketch, anchor.sketch):
                 continue
-            if compared is None:  # the first anchor worth comparing: the shingles are needed now
-                compared = self._compared(art, peers)
-            mine, shared, common, mine_len = compared
             theirs = self._arr(anchor)
-            both = shared.get(anchor.id)
-            if both is None:
-                both = mine.intersection(theirs)
+            both = self._sh(art).intersection(theirs)
+            # Whatever template shingles are left out (all the article's own), the pair's Jaccard
+            # similarity stays at most len(both) / len(theirs): below MIN_JACCARD it is no copy,
+            # and the template (an intersection with each of the first candidates) is not counted.
+            if len(both) < MIN_JACCARD * len(theirs):
+                continue
+            if common is None:  # the first anchor worth it
+                common = self._template(art, peers)
             left_out = len(common & both) if common else 0  # of theirs: common is the article's own
-            alike = ratios(len(both) - left_out, mine_len, len(theirs) - left_out)
+            alike = ratios(len(both) - left_out, len(self._sh(art)) - len(common), len(theirs) - left_out)
             cont = _copy(alike, lambda: (self._fig(art), self._fig(anchor)))  # noqa: B023 - called at once
             if cont is not None and (best is None or cont > best[0]):
                 best = (cont, anchor)
@@ -358,31 +360,19 @@ class Keeper:
         self._gather(placed.story, peers)
         return placed
 
-    def _compared(self, art: Peer, peers: Sequence[Peer]
-                  ) -> tuple[frozenset[int], dict[str, frozenset[int]], frozenset[int], int]:
-        """What comparing ``art`` with its candidates takes: its shingles; what it shares with each
-        of the first TEMPLATE_PEERS candidates (the template rule's count, kept for the comparisons:
-        one intersection per candidate); the template shingles; its size without them."""
-        mine = self._sh(art)
+    def _template(self, art: Peer, peers: Sequence[Peer]) -> frozenset[int]:
+        """The shingles of ``art`` that candidates of TEMPLATE_GROUPS different stories share,
+        counted over the first TEMPLATE_PEERS candidates (only the article's: a template shingle
+        it does not have cannot make it a copy, and counting the candidates' shingles against one
+        another cost a third of a write)."""
         first = peers[:TEMPLATE_PEERS]
-        if len({p.story or p.id for p in first}) < TEMPLATE_GROUPS:  # no template can be found
-            return mine, {}, frozenset(), len(mine)
-        self._read_texts(first)
-        shared = {p.id: mine.intersection(self._arr(p)) for p in first}
-        common = self._template(peers, shared)
-        return mine, shared, common, len(mine) - len(common)  # common is the article's own
-
-    @staticmethod
-    def _template(peers: Sequence[Peer], shared: dict[str, frozenset[int]]) -> frozenset[int]:
-        """The shingles of the article that candidates of TEMPLATE_GROUPS different stories share
-        (``shared``: what it shares with each of the first TEMPLATE_PEERS; only the article's: a
-        template shingle it does not have cannot make it a copy, and counting the candidates'
-        shingles against one another cost a third of a write)."""
-        groups: dict[str, set[int]] = {}
-        for p in peers[:TEMPLATE_PEERS]:
-            groups.setdefault(p.story or p.id, set()).update(shared[p.id])
-        if len(groups) < TEMPLATE_GROUPS:
+        if len({p.story or p.id for p in first}) < TEMPLATE_GROUPS:
             return frozenset()
+        mine = self._sh(art)
+        self._read_texts(first)
+        groups: dict[str, set[int]] = {}
+        for p in first:
+            groups.setdefault(p.story or p.id, set()).update(mine.intersection(self._arr(p)))
         counts: Counter[int] = Counter()
         for g in groups.values():
             counts.update(g)
