@@ -305,6 +305,11 @@ def test_sqlite_v2_store_migrates_to_the_current_schema(tmp_path: Path, write_ar
         " ('a1', '/x/a.txt', 'Old title', '[\"Jane Doe\"]', 'Jane Doe', '[\"jane doe\"]', '2017-05-05',"
         " 'Old body about rivers.', 4, ?, 10, 1.0, 1, 1, 1, '2020-01-01T00:00:00.000Z',"
         " '2020-01-01T00:00:00.000Z', NULL)", ("0" * 64,))
+    con.executemany(  # enough rows that the table made again in v8 leaves pages to give back
+        "INSERT INTO articles (id, path, title, authors, authors_text, authors_key, body, word_count, sha256, size,"
+        " mtime, revision, ingested_at, updated_at) VALUES (?, ?, 'Filler', '[]', '', '[]', ?, 400, ?, 10, 1.0, 1,"
+        " '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.000Z')",
+        [(f"f{i}", f"/x/f{i}.txt", "filler words " * 200, f"{i:064d}") for i in range(200)])
     con.execute("PRAGMA user_version=2")
     con.commit()
     con.close()
@@ -313,6 +318,7 @@ def test_sqlite_v2_store_migrates_to_the_current_schema(tmp_path: Path, write_ar
         assert store.db.execute("PRAGMA user_version").fetchone()[0] == sq.SCHEMA_VERSION == 8
         cols = [r[1] for r in store.db.execute("PRAGMA table_info(articles)")]
         assert cols[-1] == "body" and {"url", "tags", "story"} <= set(cols)  # v8: the body last again
+        assert store.db.execute("PRAGMA freelist_count").fetchone()[0] < 10  # the old table's pages given back
         assert not store.db.execute("SELECT 1 FROM sqlite_master WHERE name LIKE 'articles_fts%'").fetchall()
         a = store.get("a1")
         assert a is not None and a.tags == [] and a.format == "text" and a.url is None
