@@ -587,3 +587,35 @@ def test_an_older_sqlite_stores_hashtag_keys_are_made_again(tmp_path: Path, writ
     s = SQLiteStore(tmp_path / "old.db")
     assert s.count(Filters(tags=["oil"])) == 1 and s.facets("", Filters()).tags == [("Gas", 1), ("Oil", 1)]
     s.close()
+
+
+def test_a_schema_7_sqlite_store_is_made_again_with_its_body_last_and_its_story_sketches(
+        tmp_path: Path, write_article: Writer) -> None:
+    """Schema 8: columns added since v1 sat after the body (reading them walked its overflow
+    pages); the table is made again, nothing lost, and the articles already indexed for stories get
+    the fine sketch that lets the keeper pass over most candidates."""
+    from archive.store.sqlite import SQLiteStore
+    from archive.stories.signature import signature
+
+    s = SQLiteStore(tmp_path / "old.db")
+    bodies = [" ".join(f"w{i}x{j * 7 % 41}" for j in range(120)) for i in range(3)]
+    items = [item_for(write_article(f"a{i}.txt", title=f"Story {i}", body=b)) for i, b in enumerate(bodies)]
+    s.upsert_many([it._replace(parsed=it.parsed._replace(tags=("Oil",), url=f"https://example.com/{i}"))
+                   for i, it in enumerate(items)])
+    before = {a.id: a for a in s.query(Filters())}
+    with s.db:  # what schema 7 was: no sketches, the body before the later columns
+        s.db.execute("ALTER TABLE story_sigs DROP COLUMN sketch")
+        s.db.execute("ALTER TABLE articles DROP COLUMN story_similarity")
+        s.db.execute("ALTER TABLE articles ADD COLUMN story_similarity REAL")
+        s.db.execute("PRAGMA user_version=7")
+    assert [r[1] for r in s.db.execute("PRAGMA table_info(articles)")][-1] != "body"
+    s.close()
+    s = SQLiteStore(tmp_path / "old.db")
+    try:
+        assert [r[1] for r in s.db.execute("PRAGMA table_info(articles)")][-1] == "body"
+        assert {a.id: a for a in s.query(Filters())} == before
+        assert s.count(Filters(tags=["oil"])) == 3 and [h.article.title for h in s.search("story 1", Filters())][:1]
+        sketches = dict(s.db.execute("SELECT a.body, g.sketch FROM story_sigs g JOIN articles a ON a.n = g.n"))
+        assert len(sketches) == 3 and all(v == signature(b).sketch for b, v in sketches.items())
+    finally:
+        s.close()

@@ -20,7 +20,7 @@ from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, Upser
 from archive.store.sqlite_rows import A_COLS, COLS, INSERT, PATH_COL, UPDATE, row_article, write_values
 from archive.store.sqlite_search import SearchIndexMixin
 from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
-from archive.store.sqlite_stories import SKETCH_SCHEMA, StoryReads
+from archive.store.sqlite_stories import SKETCH_SCHEMA, StoryReads, backfill_sketches
 from archive.store.sqlite_stories import backfill as stories_backfill
 from archive.store.sqlite_stories import keeper as stories_keeper
 
@@ -259,7 +259,8 @@ def _body_last(db: sqlite3.Connection) -> None:
 
 
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1 (step 7 is finished in
-# Python by _migrate, which places a store's articles in stories once the tables are today's).
+# Python by _migrate: the table made again, the sketches made; and _migrate places a store's
+# articles in stories once the tables are today's).
 MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA, 6: _V7, 7: SKETCH_SCHEMA}
 
 _ORDER = {
@@ -404,6 +405,7 @@ class SQLiteStore(SearchIndexMixin, Store):
                     self.db.execute(stmt)
                 if version == 7:
                     _body_last(self.db)
+                    backfill_sketches(self.db)
                 version += 1
                 self.db.execute(f"PRAGMA user_version={version}")
             if start <= 5:  # stories of the articles stored before they were kept, in today's tables
