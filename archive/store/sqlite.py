@@ -199,58 +199,27 @@ UPDATE articles SET tags_key = (SELECT json_group_array(ltrim(value, '#')) FROM 
     WHERE tags_key LIKE '%"#%';
 """
 
-# The articles table made again with its body last. Columns added by ALTER TABLE since version 1
-# (url, site, tags, story, ...) went after the body, so reading any of them walked the body's
-# overflow pages: ~100 µs an article for the story keeper's candidates, which read only those.
-_ARTICLES_BODY_LAST = """
-CREATE TABLE articles_v8 (
-    n                INTEGER PRIMARY KEY,
-    id               TEXT NOT NULL UNIQUE,
-    path             TEXT NOT NULL UNIQUE,
-    title            TEXT NOT NULL,
-    authors          TEXT NOT NULL,          -- JSON list, byline order
-    authors_text     TEXT NOT NULL,          -- what full-text search sees
-    authors_key      TEXT NOT NULL,          -- JSON list of folded names, for --author
-    published        TEXT,
-    word_count       INTEGER NOT NULL,
-    sha256           TEXT NOT NULL,
-    size             INTEGER NOT NULL,
-    mtime            REAL NOT NULL,
-    inode            INTEGER,
-    device           INTEGER,
-    revision         INTEGER NOT NULL,
-    ingested_at      TEXT NOT NULL,
-    updated_at       TEXT NOT NULL,
-    deleted_at       TEXT,
-    url              TEXT,
-    site             TEXT,
-    tags             TEXT NOT NULL DEFAULT '[]',
-    tags_key         TEXT NOT NULL DEFAULT '[]',
-    tags_text        TEXT NOT NULL DEFAULT '',
-    format           TEXT NOT NULL DEFAULT 'text',
-    description      TEXT,
-    date_source      TEXT,
-    story            TEXT,
-    story_reason     TEXT,
-    story_similarity REAL,
-    body             TEXT NOT NULL           -- last: reading the other columns never walks its overflow pages
-)
-"""
-
-
 def _body_last(db: sqlite3.Connection) -> None:
-    """Make the articles table again with the same rows, its body the last column (a new column
-    added by ALTER TABLE goes after it: add it here instead). Its indexes and triggers, dropped with
-    it, are made again as they were; rowids are kept, so the search index and the story tables
-    still point at the same articles."""
-    cols = [r[1] for r in db.execute("PRAGMA table_info(articles)")]
-    if cols[-1] == "body":
+    """Make the articles table again with the same rows, its body the last column. Columns added
+    by ALTER TABLE since version 1 (url, site, tags, story, ...) went after the body, so reading any
+    of them walked the body's overflow pages (~100 µs an article for the story keeper's candidates).
+    The new table is declared from the old one (types, NOT NULL, defaults, single-column UNIQUE);
+    its indexes and triggers, dropped with it, are made again as they were; rowids are kept, so the
+    search index and the story tables still point at the same articles."""
+    cols = db.execute("PRAGMA table_info(articles)").fetchall()  # cid, name, type, notnull, default, pk
+    if cols[-1][1] == "body":
         return
+    unique = {db.execute(f"PRAGMA index_info('{ix[1]}')").fetchone()[2]
+              for ix in db.execute("PRAGMA index_list(articles)") if ix[3] == "u"}  # seq, name, unique, origin
+    defs = [" ".join(filter(None, [name, type_, "PRIMARY KEY" if pk else "", "NOT NULL" if notnull else "",
+                                   f"DEFAULT {default}" if default is not None else "",
+                                   "UNIQUE" if name in unique else ""]))
+            for _, name, type_, notnull, default, pk in sorted(cols, key=lambda c: c[1] == "body")]
     again = [r[0] for r in db.execute(
         "SELECT sql FROM sqlite_master WHERE tbl_name = 'articles' AND type IN ('index', 'trigger') AND sql IS NOT NULL"
         " ORDER BY type, name")]
-    db.execute(_ARTICLES_BODY_LAST)
-    names = ", ".join(cols)
+    db.execute(f"CREATE TABLE articles_v8 ({', '.join(defs)})")
+    names = ", ".join(c[1] for c in cols)
     db.execute(f"INSERT INTO articles_v8 ({names}) SELECT {names} FROM articles")
     db.execute("DROP TABLE articles")
     db.execute("ALTER TABLE articles_v8 RENAME TO articles")
