@@ -11,7 +11,7 @@ from archive.models import Article, iso
 NEAR_DUPLICATE, SAME_URL = "near-duplicate", "same-url"
 
 
-@functools.lru_cache(maxsize=1 << 16)  # the keeper reads the same candidates article after article
+@functools.lru_cache(maxsize=4096)  # the keeper reads the same candidates article after article
 def seen_key(ingested_at: str, mtime: float) -> str:
     """Peer.seen: when the article was first seen, ISO-8601 — when it was stored or, if earlier,
     when its file was saved (a first ingest of an old collection stores everything at once, in
