@@ -588,6 +588,24 @@ def test_an_older_store_gets_its_search_arrays_and_stories_when_upgraded(write_a
     s.close()
 
 
+def test_articles_indexed_before_story_sketches_get_them_when_upgraded(write_article: Any) -> None:
+    """The keeper passes over candidates by their fine sketch; articles indexed before it was kept
+    have none (and are always compared) until ``migrate --upgrade`` gives them one."""
+    from archive.stories.signature import signature
+    from tests.test_stories import text
+
+    patch_mongomock_bulk()
+    client = mongomock.MongoClient()
+    s = MongoStore("mongodb://mongomock/oldsk", client=client)
+    s.upsert_many([item_for(write_article(f"a{i}.txt", title=f"T{i}", body=text(40 + i))) for i in range(3)])
+    s.articles.update_many({}, {"$unset": {"story_sketch": ""}})
+    s.close()
+    s = MongoStore("mongodb://mongomock/oldsk", client=client, upgrade=True)  # the store's schema is today's
+    docs = list(s.articles.find({}, {"body": 1, "story_sketch": 1}))
+    assert len(docs) == 3 and all(bytes(d["story_sketch"]) == signature(d["body"]).sketch for d in docs)
+    s.close()
+
+
 def test_a_schema_6_store_gets_arrays_made_by_the_one_analyzer(write_article: Any) -> None:
     """Schema 7: the search arrays of a store made when MongoDB folded with its own table (ß -> s)
     are made again by the analyzer the SQLite index uses (ß -> ss), 500 at a time, by the

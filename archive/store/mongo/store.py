@@ -233,6 +233,9 @@ class MongoStore(Store):
             self._record_schema(9)
         else:
             self._add_terms(progress=progress)
+        from archive.store.mongo.stories import backfill_sketches
+
+        backfill_sketches(self.articles, UPGRADE_BATCH)  # no schema step: the keeper works without them, slower
         self._record_schema(SCHEMA_VERSION)
         return version
 

@@ -82,6 +82,26 @@ def backfill(articles: Any, bands: Any) -> int:
     return Keeper(MongoStoryBackend(articles, bands, None)).place_all(heads, bodies)
 
 
+def backfill_sketches(articles: Any, batch: int = 500) -> int:
+    """Give the fine story sketch to the articles indexed for stories before it was kept (each
+    would be compared with every new article sharing its bands): ``batch`` texts a read; an
+    interrupted run goes on with those still without one."""
+    from pymongo import UpdateOne
+
+    from archive.stories.signature import signature
+
+    done = 0
+    while True:
+        found = list(articles.find({"story_url": {"$exists": True}, "story_sketch": {"$exists": False}},
+                                   {"body": 1}, limit=batch))
+        if not found:
+            return done
+        articles.bulk_write([UpdateOne({"_id": d["_id"]},
+                                       {"$set": {"story_sketch": signature(d["body"]).sketch or None}})
+                             for d in found], ordered=False)
+        done += len(found)
+
+
 class StoryReads:
     """MongoStore's story reads (the keeper writes them, through MongoStoryBackend): MongoStore
     owns one, with its articles collection and its filter."""
