@@ -643,3 +643,5 @@ def test_stats_and_facets_of_everything_count_the_live_articles_only(store: Stor
     assert (f.total, dict(f.authors), dict(f.tags), dict(f.sites)) == (3, authors, tags, sites)
     only = store.facets("", Filters(authors=["Bo Ray"]))
     assert (only.total, dict(only.authors)) == (2, {"Ann Lee": 1, "Bo Ray": 2})
+    matched = store.facets("number", Filters())  # every article matches; the deleted are not counted
+    assert (matched.total, dict(matched.authors), dict(matched.sites)) == (3, authors, sites)

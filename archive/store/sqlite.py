@@ -18,7 +18,7 @@ from archive.store.base import Store
 from archive.store.decide import import_change, upsert_change
 from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, UpsertItem, UpsertResult, fold_name, years_of
 from archive.store.sqlite_rows import A_COLS, COLS, INSERT, PATH_COL, UPDATE, row_article, write_values
-from archive.store.sqlite_search import SearchIndexMixin
+from archive.store.sqlite_search import IN_MATCHES, SearchIndexMixin
 from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
 from archive.store.sqlite_stories import SKETCH_SCHEMA, StoryReads, backfill_sketches
 from archive.store.sqlite_stories import backfill as stories_backfill
@@ -747,7 +747,8 @@ class SQLiteStore(SearchIndexMixin, Store):
     def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
         got = self._match_where(text, filters) if text.strip() else None
         if got is not None:
-            return self._facets_of_matches(*got, limit)
+            plain = filters == Filters() and got[0].endswith(IN_MATCHES)  # the index's matches, no other filter
+            return self._facets_of_matches(*got, limit, plain)
         where, args = self._where(filters)
         # Every count reads the matching rowids once (a covering index when there is no query)
         # and the small side tables, never the article rows: their bodies are long.
@@ -759,14 +760,20 @@ class SQLiteStore(SearchIndexMixin, Store):
         total = int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
         return self._counted(total, months, member, margs, limit)
 
-    def _facets_of_matches(self, where: str, args: list[Any], limit: int) -> Facets:
-        """Facets of a query's matches: their rowids (the index's, as a JSON list in ``args``,
-        with the filters in ``where``) are written once to a temporary table of this connection
-        (even a read-only file's), which every count then reads; each count read the list again
-        (a common word at 100,000 articles: 265 ms, now 161)."""
+    def _facets_of_matches(self, where: str, args: list[Any], limit: int, plain: bool) -> Facets:
+        """Facets of a query's matches: their rowids (the index's, as a JSON list, the last of
+        ``args``, with the filters in ``where``) are written once to a temporary table of this
+        connection (even a read-only file's), which every count then reads; each count read the
+        list again (a common word at 100,000 articles: 265 ms, then 161). ``plain``: the rowids
+        are the matches themselves, with no filter but the live one, which the few deleted
+        articles' own index answers without reading a row of the others (59 ms of the 161)."""
         self._read("CREATE TEMP TABLE IF NOT EXISTS facet_ns (n INTEGER PRIMARY KEY)")
         self._read("DELETE FROM temp.facet_ns")
-        self._read(f"INSERT INTO temp.facet_ns SELECT a.n FROM articles a{where}", args)
+        if plain:
+            self._read("INSERT INTO temp.facet_ns SELECT value FROM json_each(?)", args[-1:])
+            self._read("DELETE FROM temp.facet_ns WHERE n IN (SELECT n FROM articles WHERE deleted_at IS NOT NULL)")
+        else:
+            self._read(f"INSERT INTO temp.facet_ns SELECT a.n FROM articles a{where}", args)
         matching = "SELECT n FROM temp.facet_ns"
         # The dates from their own index (date and rowid), never the article rows.
         months = [(r[0], int(r[1])) for r in self._read(

@@ -56,6 +56,10 @@ def _folder_fault(folder: object, exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(str(folder), f"search index: {reason}")
 
 
+# The condition of a query's matches when the index gives them: its rowids, a JSON list.
+IN_MATCHES = "a.n IN (SELECT value FROM json_each(?))"
+
+
 class IndexUnusable(Exception):
     """A reader cannot use the index (missing where it cannot be built, damaged, unreadable): search
     answers by reading the table instead, and says so."""
@@ -671,7 +675,7 @@ class SearchIndexMixin:
                 live_only = not filters.include_deleted
                 if q.has_positive:
                     ns = ix.rowids(searcher, ix.query(searcher, q, None, live_only))
-                    cond = "a.n IN (SELECT value FROM json_each(?))"
+                    cond = IN_MATCHES
                 else:
                     ns = ix.rowids(searcher, ix.any_query(searcher, q.negative, None, False))
                     cond = "a.n NOT IN (SELECT value FROM json_each(?))"
