@@ -388,11 +388,14 @@ class SQLiteStore(SearchIndexMixin, Store):
         free, pages = (self.db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
         if free * 4 < pages:
             return
+        self.db.execute("PRAGMA busy_timeout = 0")  # someone else has it open: no waiting for them
         try:
             self.db.execute("VACUUM")
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.OperationalError:
             pass
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {int(self._busy * 1000)}")
 
     def _write(self, index: bool = True) -> _Txn:
         """A write transaction; ``index=False`` for writes no search sees (failures, daemons),
