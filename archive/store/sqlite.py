@@ -669,7 +669,9 @@ class SQLiteStore(SearchIndexMixin, Store):
         parts: list[str] = []
         args: list[Any] = []
         if not f.include_deleted:
-            parts.append("a.deleted_at IS NULL")
+            # With an author or a tag, their articles decide ("+": not the index on deleted_at,
+            # with which SQLite walked every live article: 12 ms at 100,000, now 1).
+            parts.append("+a.deleted_at IS NULL" if f.authors or f.tags else "a.deleted_at IS NULL")
         if f.since:
             parts.append("a.published >= ?")
             args.append(f.since.isoformat())
