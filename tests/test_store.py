@@ -227,6 +227,12 @@ def test_filters(store: Store, write_article: Writer) -> None:
     assert titles(Filters(until=dt.date(1969, 12, 31))) == ["Mid", "Old"]
     assert titles(Filters(), limit=2) == ["New", "Mid"]
     assert store.count(Filters(since=dt.date(1900, 1, 1))) == 2
+    # A search under dates alone (SQLite: the index's date field, boundary days included)
+    hits = lambda f: sorted(h.article.title for h in store.search("engines OR compilers", f))  # noqa: E731
+    assert hits(Filters(since=dt.date(1843, 5, 5), until=dt.date(1969, 1, 1))) == ["Mid", "Old"]
+    assert hits(Filters(since=dt.date(1843, 5, 6))) == ["Mid", "New"]
+    assert hits(Filters(until=dt.date(1843, 5, 5))) == ["Old"]
+    assert hits(Filters(until=dt.date(1843, 5, 4))) == []
     old = next(iter(store.query(Filters(until=dt.date(1900, 1, 1)))))
     assert old.published == dt.date(1843, 5, 5)
     assert isinstance(store.query(Filters()), types.GeneratorType)

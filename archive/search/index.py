@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import tantivy
 
@@ -40,6 +40,13 @@ FIELDS = ("title", "authors", "tags", "body")
 BOOSTS = {f: SEARCH_WEIGHTS[f] for f in FIELDS}  # the document's search weights (archive.fields)
 ANALYZER = "archive"
 WATERMARK = "archive-watermark.json"
+
+
+class Days(NamedTuple):
+    """Publication days (date ordinals, both included) that a query is limited to."""
+
+    first: int
+    last: int
 WRITER_HEAP = 24_000_000  # a full arena flushes a segment early; more only holds more memory
 WRITER_THREADS = 1  # unstemmed words index at ~10,000 articles/s on one thread
 MAX_PHRASES = 64  # combinations of a phrase's word variants tried, at most
@@ -359,9 +366,9 @@ class TextIndex:
             per_field.append((should, tantivy.Query.boost_query(q, BOOSTS[f])))
         return tantivy.Query.boolean_query(per_field) if per_field else tantivy.Query.empty_query()
 
-    def query(self, searcher: Any, q: SearchQuery, restrict: Sequence[int] | None, live_only: bool) -> Any:
+    def query(self, searcher: Any, q: SearchQuery, restrict: Sequence[int] | Days | None, live_only: bool) -> Any:
         """The tantivy query for ``q``'s positive side (with its exclusions), limited to live
-        articles and to the ``restrict`` rowids when given."""
+        articles and to ``restrict`` when given (rowids, or publication days)."""
         must, should = tantivy.Occur.Must, tantivy.Occur.Should
         clauses: list[tuple[Any, Any]] = [(must, self._term(searcher, t)) for t in q.positive]
         clauses += [(must, tantivy.Query.boolean_query([(should, self._term(searcher, t)) for t in g]))
@@ -369,16 +376,20 @@ class TextIndex:
         clauses += [(tantivy.Occur.MustNot, self._term(searcher, t)) for t in q.negative]
         return self._limited(clauses, restrict, live_only)
 
-    def any_query(self, searcher: Any, terms: Sequence[Term], restrict: Sequence[int] | None,
+    def any_query(self, searcher: Any, terms: Sequence[Term], restrict: Sequence[int] | Days | None,
                   live_only: bool) -> Any:
         """Articles that have any of ``terms`` (the side an exclusion-only query leaves out)."""
         inner = tantivy.Query.boolean_query([(tantivy.Occur.Should, self._term(searcher, t)) for t in terms])
         return self._limited([(tantivy.Occur.Must, inner)], restrict, live_only)
 
-    def _limited(self, clauses: list[tuple[Any, Any]], restrict: Sequence[int] | None, live_only: bool) -> Any:
+    def _limited(self, clauses: list[tuple[Any, Any]], restrict: Sequence[int] | Days | None,
+                 live_only: bool) -> Any:
         if live_only:
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(self._live, 0.0)))
-        if restrict is not None:
+        if isinstance(restrict, Days):
+            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(tantivy.Query.range_query(
+                self.schema, "pub", tantivy.FieldType.Integer, restrict.first, restrict.last), 0.0)))
+        elif restrict is not None:
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(
                 tantivy.Query.term_set_query(self.schema, "n", list(restrict)), 0.0)))
         return tantivy.Query.boolean_query(clauses)

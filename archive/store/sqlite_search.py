@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from archive.models import Article
-    from archive.search.index import TextIndex
+    from archive.search.index import Days, TextIndex
 
 
 
@@ -500,10 +500,21 @@ class SearchIndexMixin:
         """Whether the index's own live flag says all ``filters`` say."""
         return filters in (Filters(), Filters(include_deleted=True))
 
-    def _restrict(self, filters: Filters) -> list[int] | None:
-        """The rowids ``filters`` allow, or None when the index alone can apply them."""
+    def _restrict(self, filters: Filters) -> list[int] | Days | None:
+        """What limits a query to what ``filters`` allow: None when the index's live flag is all
+        they say; the publication days when they are only dates (the index's date field: a year
+        at 100,000 articles was a list of 3,300 rowids, 8 ms; unless articles changed since they
+        were indexed); else the rowids they allow."""
         if self._index_alone(filters):
             return None
+        if (filters.since or filters.until) and self._index_alone(filters._replace(since=None, until=None)) \
+                and not self._pending:
+            import datetime as dt
+
+            from archive.search.index import Days
+
+            return Days(filters.since.toordinal() if filters.since else 1,
+                        (filters.until or dt.date.max).toordinal())
         where, args = self._where(filters)
         return [r[0] for r in self._read(f"SELECT a.n FROM articles a{where}", args)]
 
@@ -655,7 +666,7 @@ class SearchIndexMixin:
         ns = [int(r[0]) for r in self._read(
             f"SELECT a.n, a.title, a.authors_text, a.tags_text, a.body FROM articles a{where}", args)
             if matches(q, r[1:])]
-        cond = "a.n IN (SELECT value FROM json_each(?))"
+        cond = IN_MATCHES
         return (f"{where} AND {cond}" if where else f" WHERE {cond}"), [*args, json.dumps(ns)]
 
     def _search_excluding(self, q: SearchQuery, searcher: Any, filters: Filters,
