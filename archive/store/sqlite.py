@@ -199,6 +199,14 @@ UPDATE articles SET tags_key = (SELECT json_group_array(ltrim(value, '#')) FROM 
     WHERE tags_key LIKE '%"#%';
 """
 
+_V8 = """
+-- A page of a list by title or by the time stored reads the first rows of an index, not every row
+-- sorted (200 ms at 100,000 articles); updated and path have theirs already.
+CREATE INDEX IF NOT EXISTS articles_title ON articles(title COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS articles_ingested ON articles(ingested_at);
+"""
+
+
 def _body_last(db: sqlite3.Connection) -> None:
     """Make the articles table again with the same rows, its body the last column. Columns added
     by ALTER TABLE since version 1 (url, site, tags, story, ...) went after the body, so reading any
@@ -230,7 +238,8 @@ def _body_last(db: sqlite3.Connection) -> None:
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1 (step 7 is finished in
 # Python by _migrate: the table made again, the sketches made; and _migrate places a store's
 # articles in stories once the tables are today's).
-MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA, 6: _V7, 7: SKETCH_SCHEMA}
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA, 6: _V7,
+                              7: SKETCH_SCHEMA + _V8}
 
 _ORDER = {
     # SQLite sorts NULL first: undated articles come last when newest-first. Ties by id: a total
@@ -665,13 +674,16 @@ class SQLiteStore(SearchIndexMixin, Store):
         return [(r[0], r[1]) for r in rows]
 
     @staticmethod
-    def _where(f: Filters) -> tuple[str, list[Any]]:
+    def _where(f: Filters, ordered: bool = False) -> tuple[str, list[Any]]:
+        """The WHERE clause of ``f`` over ``articles a``; ``ordered``: for a list in an order other
+        than by date, whose own index should drive (the one on deleted_at, which also orders by
+        date, would make SQLite sort every live article)."""
         parts: list[str] = []
         args: list[Any] = []
         if not f.include_deleted:
             # With an author or a tag, their articles decide ("+": not the index on deleted_at,
             # with which SQLite walked every live article: 12 ms at 100,000, now 1).
-            parts.append("+a.deleted_at IS NULL" if f.authors or f.tags else "a.deleted_at IS NULL")
+            parts.append("+a.deleted_at IS NULL" if f.authors or f.tags or ordered else "a.deleted_at IS NULL")
         if f.since:
             parts.append("a.published >= ?")
             args.append(f.since.isoformat())
@@ -711,7 +723,7 @@ class SQLiteStore(SearchIndexMixin, Store):
         return (" WHERE " + " AND ".join(parts)) if parts else "", args
 
     def query(self, filters: Filters, sort: Sort = "-published", limit: int | None = None) -> Iterator[Article]:
-        where, args = self._where(filters)
+        where, args = self._where(filters, ordered=sort not in ("-published", "published"))
         return self._articles_where(where, args, sort, limit)
 
     def _articles_where(self, where: str, args: list[Any], sort: Sort, limit: int | None) -> Iterator[Article]:
