@@ -674,3 +674,22 @@ def test_every_sort_lists_the_live_articles_in_its_order(store: Store, write_art
             assert got == [a.title for a in sorted(live, key=keys[sort])], sort
     assert [a.title for a in store.query(Filters(), sort="ingested")] == ["beta", "Alpha", "Gamma"]
     assert [a.title for a in store.query(Filters(), sort="-ingested")] == ["Gamma", "Alpha", "beta"]
+
+
+def test_a_search_of_exclusions_alone_lists_the_rest_newest_first(store: Store, write_article: Writer) -> None:
+    """`-word`: every live article without it, newest first, undated last, on both stores (SQLite: a
+    page from the index's date field, as the table orders it; MongoDB listed them by id)."""
+    texts = [("a.txt", "# Old\n\nAnn Lee\n1 May 2001\n\nRain fell."),
+             ("b.txt", "# New\n\nAnn Lee\n2 May 2020\n\nSun shone."),
+             ("c.txt", "# Mid\n\nAnn Lee\n3 May 2010\n\nRain again."),
+             ("d.txt", "# Undated\n\nAnn Lee\n\nWind blew."),
+             ("e.txt", "# Gone\n\nAnn Lee\n4 May 2015\n\nSnow came.")]
+    paths = [write_article(n, text=t) for n, t in texts]
+    store.upsert_many([item_for(p) for p in paths])
+    store.mark_deleted([str(paths[4])])
+    got = lambda q, **k: [h.article.title for h in store.search(q, Filters(), **k)]  # noqa: E731
+    assert got("-rain", limit=10) == ["New", "Undated"]
+    assert got("-wind", limit=2) == ["New", "Mid"]
+    assert got("-wind -sun", limit=10) == ["Mid", "Old"]
+    assert [h.article.title for h in store.search("-rain", Filters(include_deleted=True), limit=10)] == [
+        "New", "Gone", "Undated"]

@@ -374,6 +374,8 @@ class TextIndex:
         clauses += [(must, tantivy.Query.boolean_query([(should, self._term(searcher, t)) for t in g]))
                     for g in q.any_of]
         clauses += [(tantivy.Occur.MustNot, self._term(searcher, t)) for t in q.negative]
+        if not clauses or all(occur == tantivy.Occur.MustNot for occur, _ in clauses):
+            clauses.append((must, tantivy.Query.all_query()))  # only exclusions: every article but those
         return self._limited(clauses, restrict, live_only)
 
     def any_query(self, searcher: Any, terms: Sequence[Term], restrict: Sequence[int] | Days | None,

@@ -156,6 +156,9 @@ class MongoSearch:
         q = parse_query(text)
         if q.empty or (limit is not None and limit <= 0):
             return
+        if not q.has_positive:  # only exclusions: the rest, newest first, as the embedded store lists them
+            yield from self.search_by_date(text, filters, False, limit if limit is not None else 2**62)
+            return
         yield from self._hits(q, self._ranked(q, filters, limit))
 
     def words_with_prefix(self, prefix: str) -> list[tuple[str, int]]:
