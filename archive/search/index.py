@@ -40,13 +40,6 @@ FIELDS = ("title", "authors", "tags", "body")
 BOOSTS = {f: SEARCH_WEIGHTS[f] for f in FIELDS}  # the document's search weights (archive.fields)
 ANALYZER = "archive"
 WATERMARK = "archive-watermark.json"
-
-
-class Days(NamedTuple):
-    """Publication days (date ordinals, both included) that a query is limited to."""
-
-    first: int
-    last: int
 WRITER_HEAP = 24_000_000  # a full arena flushes a segment early; more only holds more memory
 WRITER_THREADS = 1  # unstemmed words index at ~10,000 articles/s on one thread
 MAX_PHRASES = 64  # combinations of a phrase's word variants tried, at most
@@ -61,6 +54,13 @@ _CORE = ("idx", "term", "store", "fast", "fieldnorm")  # every segment has these
 
 class IndexBusy(Exception):
     """Another process holds the index's writer lock."""
+
+
+class Days(NamedTuple):
+    """Publication days (date ordinals, both included) that a query is limited to."""
+
+    first: int
+    last: int
 
 
 def _panic(exc: BaseException) -> bool:

@@ -34,14 +34,14 @@ SKETCH_SCHEMA = """
 ALTER TABLE story_sigs ADD COLUMN sketch BLOB;
 """
 
-_PEER = ("SELECT a.id, a.story, a.ingested_at, NULL, s.url_key, a.mtime, s.sketch"
+_PEER = ("SELECT a.id, a.story, a.ingested_at, a.mtime, s.url_key, s.sketch"
          " FROM articles a LEFT JOIN story_sigs s ON s.n = a.n")
 
 
 def _peer(r: Any) -> Peer:
     from archive.stories.keeper import Peer
 
-    return Peer(r[0], r[1], seen_key(r[2], r[5]), r[3], r[4], r[6] or b"")
+    return Peer(r[0], r[1], seen_key(r[2], r[3]), None, r[4], r[5] or b"")  # the text read when compared
 
 
 @functools.cache
@@ -131,11 +131,7 @@ def backfill(db: sqlite3.Connection) -> int:
     """Place every live article of a store made before stories were kept (Keeper.place_all)."""
     heads = [(r[0], seen_key(r[1], r[2]), r[3])
              for r in db.execute("SELECT id, ingested_at, mtime, url FROM articles WHERE deleted_at IS NULL")]
-
-    def bodies(ids: list[str]) -> dict[str, str]:
-        return dict(db.execute(f"SELECT id, body FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids))
-
-    return keeper(db).place_all(heads, bodies)
+    return keeper(db).place_all(heads)
 
 
 def backfill_sketches(db: sqlite3.Connection) -> int:

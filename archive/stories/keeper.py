@@ -298,14 +298,13 @@ class Keeper:
                 self.remove(peer.id, story)
             self.place(peer, sig)
 
-    def place_all(self, heads: Sequence[tuple[str, str, str | None]],
-                  bodies: Callable[[list[str]], dict[str, str]]) -> int:
+    def place_all(self, heads: Sequence[tuple[str, str, str | None]]) -> int:
         """Place every live article of a store made before stories were kept: ``heads`` are
-        (id, Peer.seen, url), ``bodies`` reads the texts of some ids (500 at a time)."""
+        (id, Peer.seen, url); their texts are read 500 at a time."""
         ordered = sorted(heads, key=lambda h: (h[1], h[0]))
         for at in range(0, len(ordered), 500):
             chunk = ordered[at : at + 500]
-            texts = bodies([h[0] for h in chunk])
+            texts = self.b.story_bodies([h[0] for h in chunk])
             for id, seen, url in chunk:
                 self.place(Peer(id, None, seen, texts[id], canonical_url(url)))
         return len(ordered)

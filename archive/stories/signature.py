@@ -205,13 +205,12 @@ def unpacked(packed: bytes) -> Collection[int]:
     return a
 
 
-def similarity(a: frozenset[int], b: Collection[int], b_len: int | None = None) -> tuple[float, float]:
+def similarity(a: frozenset[int], b: Collection[int]) -> tuple[float, float]:
     """(containment, jaccard) of two shingle sets (``b`` a set, or distinct numbers as
     :func:`unpacked` gives them): how much of the shorter is in the longer, and how much they
     share of both. A copy cut short keeps a high containment; an article quoted inside a much
-    longer one has a low Jaccard. ``b_len``: the size of ``b`` without shingles left out of both
-    (``a`` holds none of them), when some are."""
-    return ratios(len(a.intersection(b)) if a else 0, len(a), len(b) if b_len is None else b_len)
+    longer one has a low Jaccard."""
+    return ratios(len(a.intersection(b)) if a else 0, len(a), len(b))
 
 
 def ratios(common: int, a: int, b: int) -> tuple[float, float]:

@@ -25,7 +25,7 @@ from archive.store.mongo.conn import OPERATION_TIMEOUT_MS, classify, client_opti
 from archive.store.mongo.docs import _SORTS, TITLE_ORDER, _int64, _known, after_keys, from_mongo
 from archive.store.mongo.lock import DaemonLocks
 from archive.store.mongo.search import MongoSearch, condition, exact
-from archive.store.mongo.stories import StoryReads
+from archive.store.mongo.stories import StoryReads, backfill_sketches
 from archive.store.mongo.writes import MongoWrites
 from archive.store.records import (
     Facets,
@@ -233,8 +233,6 @@ class MongoStore(Store):
             self._record_schema(9)
         else:
             self._add_terms(progress=progress)
-        from archive.store.mongo.stories import backfill_sketches
-
         backfill_sketches(self.articles, UPGRADE_BATCH)  # no schema step: the keeper works without them, slower
         self._record_schema(SCHEMA_VERSION)
         return version

@@ -72,14 +72,10 @@ class MongoStoryBackend:
 
 def backfill(articles: Any, bands: Any) -> int:
     """Place every live article of a store made before stories were kept (Keeper.place_all):
-    the bodies read 500 at a time, never the whole collection at once."""
+    the texts read 500 at a time, never the whole collection at once."""
     heads = [(d["_id"], seen_key(iso(d["ingested_at"]) or "", float(d["source"]["mtime"])), d.get("url"))
              for d in articles.find({"deleted_at": None}, {"ingested_at": 1, "source.mtime": 1, "url": 1})]
-
-    def bodies(ids: list[str]) -> dict[str, str]:
-        return {d["_id"]: d["body"] for d in articles.find({"_id": {"$in": ids}}, {"body": 1})}
-
-    return Keeper(MongoStoryBackend(articles, bands, None)).place_all(heads, bodies)
+    return Keeper(MongoStoryBackend(articles, bands, None)).place_all(heads)
 
 
 def backfill_sketches(articles: Any, batch: int = 500) -> int:
