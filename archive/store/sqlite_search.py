@@ -700,10 +700,6 @@ class SearchIndexMixin:
         where, args = self._where(filters)
         return (f"{where} AND {cond}" if where else f" WHERE {cond}"), [*args, json.dumps(ns)]
 
-    def _match_where(self, text: str, filters: Filters) -> tuple[str, list[Any]] | None:
-        q = parse_query(text)
-        return None if q.empty else self._match_where_of(q, filters)
-
     def count_matches(self, text: str, filters: Filters) -> int:
         q = parse_query(text)
         if q.empty:
