@@ -13,7 +13,7 @@ import unicodedata
 
 from archive.errors import ParseError
 from archive.models import ParsedArticle
-from archive.parsing.dates import looks_like_date, read_date
+from archive.parsing.dates import DateLine, looks_like_date, read_date
 from archive.parsing.names import LIST_SPLIT
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -350,16 +350,23 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
     warnings: list[str] = []
     seen = 0
     dateline_next = False
+    dates: dict[int, DateLine | None] = {}  # each header line read as a date once (a byline looks at the next one)
+
+    def date_at(k: int) -> DateLine | None:
+        if k not in dates:
+            dates[k] = read_date(lines[k], order) if k < n else None
+        return dates[k]
+
     while i < n and seen < 4:
         while i < n and not lines[i].strip():
             i += 1
         if i == n:
             break
         line = lines[i]
-        got = read_date(line, order) if date_lines else None
+        got = date_at(i) if date_lines else None
         can_byline = byline_lines and not authors and published is None and updated is None
         nxt = lines[i + 1] if i + 1 < n else ""
-        nxt_date = read_date(nxt, order) if got is None and can_byline else None
+        nxt_date = date_at(i + 1) if got is None and can_byline else None
         if got is not None:
             if got.updated:
                 updated = updated or got.date
