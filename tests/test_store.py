@@ -659,8 +659,15 @@ def test_every_sort_lists_the_live_articles_in_its_order(store: Store, write_art
     from archive.sorts import SORTS
 
     names = zip("dbca", ["beta", "Alpha", "delta", "Gamma"], strict=True)
+    from archive.models import utcnow
+
     paths = [write_article(f"{c}.txt", title=t, body=f"Body {c}.") for c, t in names]
     for p in paths:
+        # Both stores keep the time stored to the millisecond; within one, MongoDB orders by id
+        # (SQLite by insertion), so each upsert waits for the clock to pass the previous one's.
+        before = utcnow()
+        while utcnow() == before:
+            pass
         store.upsert_many([item_for(p)])
     store.mark_deleted([str(paths[2])])  # "delta"
     live = list(store.query(Filters()))
