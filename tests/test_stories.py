@@ -451,3 +451,23 @@ def test_leaving_a_template_out_never_lifts_jaccard_above_shared_over_theirs(min
     left_out = len(common & both)
     _, jac = ratios(len(both) - left_out, len(mine) - len(common), len(theirs) - left_out)
     assert not theirs or jac <= len(both) / len(theirs) + 1e-12
+
+
+@given(st.integers(0, 400), st.integers(0, 400), st.integers(0, 400), st.data())
+def test_a_pair_could_copy_rejects_is_no_copy_with_any_template_it_allows(shared: int, mine_only: int,
+                                                                         theirs_only: int, data: st.DataObject) -> None:
+    """The keeper counts an article's template only for a candidate could_copy leaves room for:
+    whatever template of at most MAX_TEMPLATE of the article is left out (some of it shared with
+    the candidate, some not), a pair it rejects stays no copy; one that is a copy as it is passes."""
+    from archive.stories.keeper import MAX_TEMPLATE, MIN_CONTAINMENT, MIN_JACCARD, could_copy
+    from archive.stories.signature import ratios
+
+    mine, theirs = shared + mine_only, shared + theirs_only
+    aside_unshared = data.draw(st.integers(0, mine_only))
+    aside_shared = data.draw(st.integers(0, shared))
+    cont, jac = ratios(shared - aside_shared, mine - aside_unshared - aside_shared, theirs - aside_shared)
+    if aside_unshared + aside_shared <= MAX_TEMPLATE * mine and not could_copy(shared, mine, theirs):
+        assert cont < MIN_CONTAINMENT or jac < MIN_JACCARD
+    as_is = ratios(shared, mine, theirs)
+    if as_is[0] >= MIN_CONTAINMENT and as_is[1] >= MIN_JACCARD:
+        assert could_copy(shared, mine, theirs)
