@@ -59,6 +59,51 @@ def test_reconcile_moves_renames_and_deletions(sqlite_store: Store, tmp_path: Pa
     assert gone and gone.deleted_at is not None
 
 
+def test_a_reconcile_a_few_files_at_a_time_finds_every_change(store: Store, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder is walked, planned and written in chunks (memory flat with the folder): a move
+    from one chunk to another, a deletion, an edit, a new file and a file that is no longer an
+    article are each found, and an unchanged folder asks for no list of what is stored."""
+    import archive.ingest.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "RECONCILE_CHUNK", 2)
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for i in range(7):
+        (folder / f"a{i}.txt").write_text(article_text(title=f"T{i}", body=f"Body number {i}."))
+    ing = Ingester(store, settings(tmp_path))
+    s = ing.reconcile(str(folder))
+    assert (s.new, s.unchanged, s.deleted) == (7, 0, 0)
+    ids = {Path(a.source.path).name: a.id for a in store.query(Filters())}
+    listed: list[str] = []
+    known_files = store.known_files
+
+    def spy(prefix: str | None = None) -> Any:
+        for k in known_files(prefix):
+            listed.append(k.path)
+            yield k
+
+    monkeypatch.setattr(store, "known_files", spy)
+    s = ing.reconcile(str(folder))
+    assert (s.new, s.unchanged, s.deleted, s.gone) == (0, 7, 0, 0)
+    assert len(listed) <= 1  # whether any file is known (new ones may be moved ones); no list of them all
+    os.rename(folder / "a0.txt", folder / "z.txt")  # walked last: the old path was in the first chunk
+    os.remove(folder / "a3.txt")
+    (folder / "a4.txt").write_text(article_text(title="T4", body="Body number 4, edited."))
+    (folder / "new.txt").write_text(article_text(title="New", body="Something else entirely."))
+    os.remove(folder / "a5.txt")
+    os.mkfifo(folder / "a5.txt")  # no longer an article file (never walked)
+    s = ing.reconcile(str(folder))
+    assert (s.moved, s.deleted, s.updated, s.new, s.unchanged) == (1, 2, 1, 1, 3)
+    moved = store.get(ids["a0.txt"])
+    assert moved is not None and moved.source.path == str(folder / "z.txt") and moved.deleted_at is None
+    assert {Path(a.source.path).name for a in store.query(Filters())} == {
+        "z.txt", "a1.txt", "a2.txt", "a4.txt", "a6.txt", "new.txt"}
+    os.remove(folder / "a6.txt")  # archive ingest says what is gone; only a sync deletes it
+    s = Ingester(store, settings(tmp_path)).ingest_paths([str(folder)])
+    assert (s.gone, s.deleted, s.unchanged) == (1, 0, 5)
+
+
 def test_copy_across_devices_is_found_by_sha(sqlite_store: Store, tmp_path: Path) -> None:
     folder = tmp_path / "f"
     folder.mkdir()
@@ -228,3 +273,14 @@ def test_a_single_file_that_cannot_be_read_is_listed_by_failures(tmp_path: Path)
                          capture_output=True, text=True, timeout=60)
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [(r["path"], r["code"]) for r in rows] == [(str(link), "unreadable")], out
+
+
+def test_a_long_runs_progress_line_says_when_the_walk_is_still_finding_files() -> None:
+    """A reconcile walks a chunk at a time: until the walk ends, the total is what it found so far
+    and no time left is guessed from it."""
+    from archive.ingest.pipeline import _Run
+
+    run = _Run(40_000, 0.0, done=10_000, walking=True)
+    assert run.line(10.0) == "ingesting: 10,000 of 40,000 files found so far (1,000 files/s)"
+    run.walking = False
+    assert run.line(10.0) == "ingesting: 10,000 of 40,000 files (1,000 files/s, about 0:30 left)"

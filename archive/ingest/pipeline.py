@@ -7,6 +7,7 @@ backlogs) and written in batches.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -22,7 +23,7 @@ from archive.ingest.rules import Rules, is_article_file, walk
 from archive.models import Failure
 from archive.parsing import HTML_EXTENSIONS
 from archive.store.base import Store
-from archive.store.records import KnownFile, UpsertItem, UpsertResult
+from archive.store.records import Filters, KnownFile, UpsertItem, UpsertResult
 from archive.stories.keeper import SHINGLES
 
 if TYPE_CHECKING:
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("archive.ingest")
 POOL_THRESHOLD = 256  # below this many files a process pool costs more than it saves
 PROGRESS_EVERY = 5.0  # seconds between progress lines of a long run (the daemon's first scan)
+# Files a reconcile walks, plans and writes at a time: 20,000 stat records and their stored
+# counterparts (a few MB); the pool drains once between two (a batch's write, ~2% of a chunk's).
+RECONCILE_CHUNK = 20_000
 
 
 def skipped_line(skipped: dict[str, int]) -> str | None:
@@ -53,8 +57,12 @@ class _Run:
     done: int = 0
     said: float = 0.0  # when the last progress line was logged
 
+    walking: bool = False  # the walk that finds the files goes on: ``total`` is those found so far
+
     def line(self, now: float) -> str:
         rate = self.done / max(1e-6, now - self.started)
+        if self.walking:
+            return f"ingesting: {self.done:,} of {self.total:,} files found so far ({rate:,.0f} files/s)"
         left = _duration((self.total - self.done) / max(rate, 1e-6))
         return f"ingesting: {self.done:,} of {self.total:,} files ({rate:,.0f} files/s, about {left} left)"
 
@@ -296,12 +304,17 @@ class Ingester:
         return self.store.known_at([p for p in paths if display(p) == p])
 
     def process(
-        self, files: Sequence[FileStat], known: dict[str, KnownFile] | None = None, may_move: bool = True
+        self, files: Sequence[FileStat], known: dict[str, KnownFile] | None = None, may_move: bool = True,
+        run: _Run | None = None,
     ) -> Summary:
-        """Read, parse and store ``files`` (already known to need it)."""
+        """Read, parse and store ``files`` (already known to need it); ``run``: the progress of a
+        longer run they are part of (a reconcile's walk, a chunk at a time)."""
         s = Summary()
-        now = time.monotonic()
-        self._run = _Run(len(files), now, said=now)
+        if run is None:
+            now = time.monotonic()
+            run = _Run(0, now, said=now)
+        run.total += len(files)
+        self._run = run
         try:
             with self.store.bulk():
                 for batch in self._prepared(files):
@@ -364,49 +377,59 @@ class Ingester:
     def reconcile(self, root: str, *, deletions: bool = True, whole: bool = True) -> Summary:
         """Bring the store in line with the folder ``root``: new, changed, moved and deleted files.
 
+        The folder is walked, planned and written RECONCILE_CHUNK files at a time, so that memory
+        stays flat however many files it holds (nothing lists every file, or every stored one).
         ``whole=False`` says ``root`` is part of a larger watched tree: files may have moved in
         from elsewhere, so new paths are always checked against vanished ones."""
         root = os.path.abspath(root)
-        known = {k.path: k for k in self.store.known_files(root)}
-        seen: set[str] = set()
+        under = root.rstrip("/") + "/"
         unreadable: list[tuple[str, str]] = []
-
-        def files() -> Iterator[FileStat]:
-            for fs in walk(root, self.rules, unreadable, self.skipped):
-                seen.add(fs.path)
-                yield fs
-                if len(seen) % 1024 == 0 and self.stopping():
-                    return
-
-        failures = list(self.store.failures())  # read once: for the plan and for clearing stale rows
-        todo, same = self.plan(files(), known, failures)
-        if self.progress and same:
-            self.progress(same)  # skipped unread: done as far as a progress bar goes
-        if self.stopping():
-            return Summary()  # asked to stop mid-walk: the next start reconciles
+        failures = list(self.store.failures())  # read once: for the plans and for clearing stale rows
+        failed_at = {f.path for f in failures if f.path.startswith(under)}
+        failed_seen: set[str] = set()
+        # A new path can only be a moved file if a file the store knows (deleted ones too) is gone;
+        # which are gone is known only once the walk ends, so any known file lets new ones be checked.
+        may_move = not whole or next(iter(self.store.known_files(root)), None) is not None
+        s = Summary()
+        live_seen = 0  # walked files that are live articles now: fewer than the store's live ones = some are gone
+        now = time.monotonic()
+        run = _Run(0, now, said=now, walking=True)
+        walked = walk(root, self.rules, unreadable, self.skipped)
+        while chunk := list(itertools.islice(walked, RECONCILE_CHUNK)):
+            run.walking = len(chunk) == RECONCILE_CHUNK
+            failed_seen.update(f.path for f in chunk if f.path in failed_at)
+            known = self.known_at(f.path for f in chunk)
+            todo, same = self.plan(chunk, known, failures)
+            reading = {f.path for f in todo}
+            live_seen += sum(1 for f in chunk if f.path not in reading and (k := known.get(f.path)) and not k.deleted)
+            if self.progress and same:
+                self.progress(same)  # skipped unread: done as far as a progress bar goes
+            done = self.process(todo, known, may_move, run)
+            live_seen += done.new + done.updated + done.unchanged + done.moved + done.undeleted
+            s.add(done)
+            s.unchanged += same
+            if self.stopping():
+                return s  # asked to stop: the next start reconciles the rest
         blind = tuple(d.rstrip("/") + "/" for d, _ in unreadable)
         # Failure rows of files that are gone (or are no longer articles) go: failures lists what is there.
         blind_now = {d for d, _ in unreadable}
-        stale = [f.path for f in failures
-                 if f.path.startswith(root.rstrip("/") + "/") and f.path not in seen and not f.path.startswith(blind)
-                 and (not os.path.lexists(f.path) or (os.path.isdir(f.path) and f.path not in blind_now))]
+        stale = [p for p in failed_at - failed_seen if not p.startswith(blind)
+                 and (not os.path.lexists(p) or (os.path.isdir(p) and p not in blind_now))]
         if stale:
             self.store.clear_failures(stale)
-        # A new path can only be a moved file if a file the store knows (deleted ones too) is gone.
-        may_move = not whole or any(p not in seen for p in known)
-        s = self.process(todo, known, may_move)
-        s.unchanged += same
         if unreadable:
             # What an unreadable folder holds is unknown, not gone: a failure, never deletions.
             fails = [Failure(path=d, code="unreadable", reason=why) for d, why in unreadable]
             self.store.record_failures(fails)
             s.failed += len(fails)
-        if not self.stopping():
-            missing = [p for p, k in known.items() if p not in seen and not k.deleted and not p.startswith(blind)]
+        if self.store.count(Filters(path_prefix=root)) > live_seen:
+            # Some stored file was not walked: gone, or no longer an article file (delete() tells).
+            missing = [k.path for k in self.store.known_files(root)
+                       if not k.deleted and not k.path.startswith(blind) and not is_article_file(k.path, root)]
             if deletions:
                 s.deleted += self.delete(missing, root)
             else:  # archive ingest adds and updates; it says what only a sync would mark deleted
-                s.gone += sum(1 for p in missing if not is_article_file(p, root))
+                s.gone += len(missing)
         return s
 
     def delete(self, paths: Iterable[str], root: str | None = None) -> int:
