@@ -681,6 +681,10 @@ def test_a_pages_date_is_read_not_invented(head: str, top: str, expected: dt.dat
     # inline tags in a headline join words as the page prints them
     ('<meta property="og:title" content="Metroid, the story">', "<h1>The story of <em>Metroid</em>, told again</h1>",
      "The story of Metroid, told again"),
+    # ... also where the page has several headings (the extractor put a space between the tags)
+    ("<title>Example News</title>", '<h1 class="hidden">Example News</h1>'
+     '<h1 itemprop="headline"><span><i>Fantastic Beasts</i>: A Nice Place to Visit</span></h1>',
+     "Fantastic Beasts: A Nice Place to Visit"),
     # a section's heading that shares no word with the page's title is not the article's
     ("<title>Superbugs: What They Are and How You Get Them | Example Health</title>",
      "<h1>Information and Resources</h1>", "Superbugs: What They Are and How You Get Them"),

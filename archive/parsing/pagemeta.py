@@ -89,6 +89,7 @@ class Titles(NamedTuple):
     doc: str  # <title>
     og: str  # og:title, else twitter:title
     h1: str  # the page's only <h1>, "" when it has none or several
+    headings: tuple[str, ...] = ()  # every <h1>, as printed
 
 
 def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
@@ -98,12 +99,17 @@ def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
     head = data[:HEAD_BYTES]
     m = _TITLE_TAG.search(head)
     doc = " ".join(html.unescape(m[1].decode("utf-8", "replace")).split()) if m else ""
-    h1s = _H1.findall(data[:2_000_000])
-    h1 = ""
-    if len(h1s) == 1:
-        text = _BREAK.sub(" ", h1s[0].decode("utf-8", "replace"))
-        h1 = " ".join(html.unescape(TAG.sub("", text)).split())  # inline tags join words as printed
-    return Titles(doc, meta.get("og:title") or meta.get("twitter:title") or "", h1)
+    # inline tags join words as printed
+    h1s = tuple(" ".join(html.unescape(TAG.sub("", _BREAK.sub(" ", h.decode("utf-8", "replace")))).split())
+                for h in _H1.findall(data[:2_000_000]))
+    return Titles(doc, meta.get("og:title") or meta.get("twitter:title") or "", h1s[0] if len(h1s) == 1 else "", h1s)
+
+
+def as_printed(title: str, headings: tuple[str, ...]) -> str:
+    """``title`` as the page prints it when it is one of its headings but for spaces (an extractor
+    puts one between inline elements: "<i>Beasts</i>: A Nice Place" gave "Beasts : A Nice Place")."""
+    bare = "".join(title.split())
+    return next((h for h in headings if h != title and "".join(h.split()) == bare), title)
 
 
 _CANONICAL = re.compile(rb"""<link\b[^>]{0,1000}?\brel\s*=\s*["']?canonical\b[^>]{0,2000}>""", re.I)
@@ -270,7 +276,7 @@ def checked_title(extracted: str, titles: Titles, names: list[str]) -> str:
         declared = without_site(titles.og or titles.doc, names)
         if _unrelated(extracted, declared):
             return declared  # a section's heading taken for the article's: the page's own title
-        return extracted  # no furniture: as the page declares it
+        return as_printed(extracted, titles.headings)  # no furniture: as the page declares it
     if not titles.doc or not extracted or extracted.casefold() in titles.doc.casefold():
         return extracted
     declared = titles.og if titles.og and titles.og.casefold() in titles.doc.casefold() else titles.doc
