@@ -18,6 +18,7 @@ import pytest
 from archive.search.index import TextIndex, folder_for
 from archive.store.records import Filters
 from archive.store.sqlite import SQLiteStore
+from archive.store.sqlite_search import SQLiteSearch
 from tests.conftest import ROOT, item_for
 
 Writer = Callable[..., Path]
@@ -159,7 +160,7 @@ def test_a_killed_writer_leaves_readers_warned_and_never_wrong(
     paths = _corpus(write_article, 30)
     _ingest(db, paths)
     # The table commits, the process dies before the index does (as a kill -9 between the commits).
-    monkeypatch.setattr(SQLiteStore, "_index_after_commit", lambda self, top: self._drop_writer(rollback=True))
+    monkeypatch.setattr(SQLiteSearch, "_index_after_commit", lambda self, top: self._drop_writer(rollback=True))
     s = SQLiteStore(db)
     for p in paths[:10]:
         p.write_text(p.read_text().replace("ceasefire", "armistice"))

@@ -345,7 +345,7 @@ def test_sqlite_search_index_stays_exact_after_1000_reingests(sqlite_store: Stor
     for i in range(1000):
         write_article("a.txt", body=f"Body version {i}.")
         sqlite_store.upsert_many([item_for(p)])
-    assert [n for n, _ in sqlite_store._index().every_rowid()] == [1]
+    assert [n for n, _ in sqlite_store.fulltext._index().every_rowid()] == [1]
     assert sqlite_store.index_consistent()
     assert [h.article.body for h in sqlite_store.search("version", Filters())] == ["Body version 999."]
     assert list(sqlite_store.search("998", Filters())) == []

@@ -17,6 +17,7 @@ import pytest
 from archive.search.index import WATERMARK, folder_for
 from archive.store.records import Filters
 from archive.store.sqlite import SQLiteStore
+from archive.store.sqlite_search import SQLiteSearch
 from tests.conftest import item_for
 
 Writer = Callable[..., Path]
@@ -64,7 +65,7 @@ def test_a_crash_between_the_two_commits_is_repaired_when_a_writer_opens(
     # The table commits, the process dies before the index does: simulated by an index commit
     # that never happens (the writer is thrown away, as a killed process's would be).
     s = SQLiteStore(db)
-    monkeypatch.setattr(SQLiteStore, "_index_after_commit",
+    monkeypatch.setattr(SQLiteSearch, "_index_after_commit",
                         lambda self, top: self._drop_writer(rollback=True))
     s.upsert_many([item_for(write_article("b.txt", title="Second", body="Ceasefire again."))])
     s.db.close()
@@ -83,7 +84,7 @@ def test_readers_never_show_an_article_the_table_lacks(tmp_path: Path, write_art
     db = tmp_path / "a.db"
     _ingest(db, [write_article("a.txt", title="Real", body="Ceasefire.")])
     s = SQLiteStore(db)
-    ix = s._index()
+    ix = s.fulltext._index()
     # The index committed, the table's transaction did not (a crash, or a writer whose COMMIT failed).
     w = ix.writer(5)
     w.add_document(ix.document(999, True, "Phantom", "", "", "Ceasefire ceasefire ceasefire."))
@@ -242,7 +243,7 @@ def test_status_reports_the_index_and_what_it_lacks(
     first = status()
     assert first["articles"] == 2 and first["pending"] == 0 and first["path"] == str(folder_for(db))
     s = SQLiteStore(db)  # a writer whose index commit never happens (killed between the commits)
-    monkeypatch.setattr(SQLiteStore, "_index_after_commit", lambda self, top: self._drop_writer(rollback=True))
+    monkeypatch.setattr(SQLiteSearch, "_index_after_commit", lambda self, top: self._drop_writer(rollback=True))
     s.upsert_many([item_for(write_article("c.txt", title="Third"))])
     s.db.close()
     monkeypatch.undo()
@@ -305,7 +306,7 @@ def test_date_sorted_search_is_the_tables_order_from_the_index(tmp_path: Path, a
     def every_match(*args: object) -> None:
         raise AssertionError("the table sorted every match: the index's date field was not used")
 
-    monkeypatch.setattr(SQLiteStore, "_match_where_of", every_match)
+    monkeypatch.setattr(SQLiteSearch, "_match_where_of", every_match)
     for flt in (Filters(), Filters(authors=("Jo Lane",)), Filters(include_deleted=True)):
         for q in ("ferry", "harbour"):
             every = [a for a in r.query(flt) if q in a.body.lower()]

@@ -17,9 +17,20 @@ from archive.search.query import parse_query
 from archive.store import records
 from archive.store.base import Store
 from archive.store.decide import import_change, upsert_change
-from archive.store.records import Facets, Filters, KnownFile, Sort, Stats, UpsertItem, UpsertResult, fold_name, years_of
+from archive.store.records import (
+    Facets,
+    Filters,
+    Hit,
+    KnownFile,
+    Sort,
+    Stats,
+    UpsertItem,
+    UpsertResult,
+    fold_name,
+    years_of,
+)
 from archive.store.sqlite_rows import A_COLS, COLS, INSERT, PATH_COL, UPDATE, row_article, write_values
-from archive.store.sqlite_search import SearchIndexMixin
+from archive.store.sqlite_search import SQLiteSearch
 from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
 from archive.store.sqlite_stories import SKETCH_SCHEMA, StoryReads, backfill_sketches
 from archive.store.sqlite_stories import backfill as stories_backfill
@@ -270,7 +281,7 @@ def _failure(r: Sequence[Any]) -> Failure:
     return Failure(path=r[0], code=r[1], reason=r[2], size=r[3], mtime=r[4], sha256=r[5], failed_at=parse_iso(r[6]))
 
 
-class SQLiteStore(SearchIndexMixin, Store):
+class SQLiteStore(Store):
     """The embedded store (default)."""
 
     kind = "sqlite"
@@ -281,6 +292,7 @@ class SQLiteStore(SearchIndexMixin, Store):
         is opened read-only."""
         self.path = Path(path).expanduser().absolute()
         self.story_reads = StoryReads(self._read, self._where)
+        self.fulltext = SQLiteSearch(self)  # the search index, kept in step by this store's writes
         self.display = str(self.path)
         self._busy = busy_timeout
         self.readonly = False
@@ -335,7 +347,7 @@ class SQLiteStore(SearchIndexMixin, Store):
                     raise exc if isinstance(exc, StoreUnavailable) else self._unavailable(exc) from None
                 time.sleep(0.05)
         if create:
-            self.open_index()  # a writer repairs the search index before anything else
+            self.fulltext.open_index()  # a writer repairs the search index before anything else
 
     def _connect_readonly(self) -> sqlite3.Connection:
         """A read-only connection. A WAL store needs its -shm file: where that cannot be made
@@ -449,8 +461,34 @@ class SQLiteStore(SearchIndexMixin, Store):
         with contextlib.suppress(sqlite3.Error):
             self.db.interrupt()
 
+    # ------------------------------------------------------------ search (archive.store.sqlite_search)
+    @property
+    def search_warning(self) -> str | None:  # type: ignore[override]  # the index's own note
+        return self.fulltext.search_warning
+
+    def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]:
+        return self.fulltext.search(text, filters, limit)
+
+    def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[Hit]:
+        return self.fulltext.search_by_date(text, filters, ascending, limit)
+
+    def count_matches(self, text: str, filters: Filters) -> int:
+        return self.fulltext.count_matches(text, filters)
+
+    def words_with_prefix(self, prefix: str) -> list[tuple[str, int]]:
+        return self.fulltext.words_with_prefix(prefix)
+
+    def similar(self, article: Article, limit: int = 10) -> list[Hit]:
+        return self.fulltext.similar(article, limit)
+
+    def search_index(self) -> dict[str, Any] | None:
+        return self.fulltext.search_index()
+
+    def index_consistent(self) -> bool:
+        return self.fulltext.index_consistent()
+
     def close(self) -> None:
-        self.release_writer()
+        self.fulltext.release_writer()
         try:
             self.db.close()
         except sqlite3.Error:  # closing twice is harmless
@@ -462,12 +500,12 @@ class SQLiteStore(SearchIndexMixin, Store):
         commit checkpoints it, instead of checkpointing at every batch. A load that wrote more
         than one batch's worth checkpoints once at its end, so that neither the next small write
         (the daemon's next event) nor closing the store carries it."""
-        outer = not self._bulk_depth and not self.readonly
+        outer = not self.fulltext._bulk_depth and not self.readonly
         changes = self._changes() if outer else None
         if outer:
             self._checkpoint_every(BULK_CHECKPOINT_PAGES)
         try:
-            with super().bulk():
+            with self.fulltext.bulk():
                 yield
         finally:
             if outer:
@@ -767,7 +805,7 @@ class SQLiteStore(SearchIndexMixin, Store):
         if not q.empty:
             # A query's matches (the last of the arguments: a JSON list) with no filter but the live one
             plain = filters == Filters() and q.has_positive
-            return self._facets_of_matches(*self._match_where_of(q, filters), limit, plain)
+            return self._facets_of_matches(*self.fulltext._match_where_of(q, filters), limit, plain)
         where, args = self._where(filters)
         # Every count reads the matching rowids once (a covering index when there is no query)
         # and the small side tables, never the article rows: their bodies are long.
@@ -937,25 +975,25 @@ class _Txn:
                 if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
                     raise self.store._unavailable(exc) from None
                 # Another process writes, and may be waiting for the search index's writer.
-                self.store.release_writer()
+                self.store.fulltext.release_writer()
                 time.sleep(0.05)
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         db = self.store.db
         if exc_type is None:
             try:
-                top = self.store._index_before_commit() if self.index else None
+                top = self.store.fulltext._index_before_commit() if self.index else None
                 db.execute("COMMIT")
             except sqlite3.Error as err:
                 _rollback(db)
-                self.store._index_rollback()
+                self.store.fulltext._index_rollback()
                 raise self.store._unavailable(err) from None
             except BaseException:
                 _rollback(db)
-                self.store._index_rollback()
+                self.store.fulltext._index_rollback()
                 raise
             if self.index:
-                self.store._index_after_commit(top)
+                self.store.fulltext._index_after_commit(top)
             return
         _rollback(db)  # nothing was handed to the index yet
         if is_store_fault(exc):

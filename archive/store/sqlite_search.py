@@ -15,7 +15,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from archive.errors import IndexDamaged, StoreBusy, StoreError, StoreUnavailable
 from archive.search.match import matches
@@ -82,40 +82,47 @@ def _trim_memory() -> None:
         libc.malloc_trim(0)
 
 
-class SearchIndexMixin:
-    """The index half of SQLiteStore (which provides ``db``, ``path``, ``readonly``, ``_busy``,
-    ``_write()``, ``_where()``, ``_articles_by_n()`` and ``_articles_where()``)."""
+class IndexHost(Protocol):
+    """What the search index needs of the store it serves (SQLiteStore)."""
 
     db: sqlite3.Connection
     path: Path
     readonly: bool
     reads_only: bool  # opened by a read command: never repairs an index it can read
     _busy: float
-    _ix: TextIndex | None = None
-    _writer: Any = None
-    _bulk_depth = 0
-    _indexed_to: int | None = None  # the watermark this process last wrote (it knows that index state)
-    _store_id = ""
-    _pending_top: int | None = None  # handed to the writer and committed in SQLite, not yet in the index
-    _last_commit = 0.0
-    _unusable: str | None = None  # why a reader cannot use the index (it searches the table then)
-    _pending: frozenset[int] | set[int] = frozenset()  # rowids changed since a reader's index was committed
-    search_warning: str | None = None
-    _index_wait: float | None = None  # how long to wait for another process's index writer (None: busy timeout)
 
-    if TYPE_CHECKING:
-        def _write(self, index: bool = True) -> contextlib.AbstractContextManager[None]: ...
-        @staticmethod
-        def _where(f: Filters) -> tuple[str, list[Any]]: ...
-        def _articles_by_n(self, ns: Sequence[int], live_only: bool) -> dict[int, Article]: ...
-        def _articles_where(self, where: str, args: list[Any], sort: Sort, limit: int | None) -> Iterator[Article]: ...
-        def _read(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor: ...
+    def _write(self, index: bool = True) -> contextlib.AbstractContextManager[None]: ...
+    def _where(self, f: Filters) -> tuple[str, list[Any]]: ...
+    def _articles_by_n(self, ns: Sequence[int], live_only: bool) -> dict[int, Article]: ...
+    def _articles_where(self, where: str, args: list[Any], sort: Sort, limit: int | None) -> Iterator[Article]: ...
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor: ...
+
+
+class SQLiteSearch:
+    """The SQLite store's search: its tantivy index kept in step with the articles table (the
+    store's write transactions call the ``_index_*`` hooks), and the queries answered from it.
+    Owned by one SQLiteStore (its ``host``), whose connection and reads it uses."""
+
+    def __init__(self, host: IndexHost) -> None:
+        self.host = host
+        self._ix: TextIndex | None = None
+        self._writer: Any = None
+        self._bulk_depth = 0
+        self._indexed_to: int | None = None  # the watermark this process last wrote (it knows that index state)
+        self._store_id = ""
+        self._pending_top: int | None = None  # handed to the writer and committed in SQLite, not yet in the index
+        self._last_commit = 0.0
+        self._unusable: str | None = None  # why a reader cannot use the index (it searches the table then)
+        self._pending: frozenset[int] | set[int] = frozenset()  # rowids changed since a reader's index was committed
+        self.search_warning: str | None = None
+        # how long to wait for another process's index writer (None: the store's busy timeout)
+        self._index_wait: float | None = None
 
     # ------------------------------------------------------------ opening
     def _index_folder(self) -> Path:
         from archive.search.index import folder_for
 
-        return folder_for(self.path)
+        return folder_for(self.host.path)
 
     def _index(self) -> TextIndex:
         """The open index; a writable store builds or repairs it first. A read command opens it as
@@ -125,7 +132,7 @@ class SearchIndexMixin:
             return self._ix
         if self._unusable is not None:
             raise IndexUnusable(self._unusable)
-        if self.readonly or self.reads_only:
+        if self.host.readonly or self.host.reads_only:
             from archive.search.index import TextIndex
 
             folder = self._index_folder()
@@ -147,8 +154,8 @@ class SearchIndexMixin:
                 self._ix = ix
                 self._note_lag(ix)
                 return ix
-            if self.readonly:
-                self._unusable = (f"{self.path} has no usable search index ({folder}: {why}); open the store"
+            if self.host.readonly:
+                self._unusable = (f"{self.host.path} has no usable search index ({folder}: {why}); open the store"
                                   " once where it can be written to build it")
                 raise IndexUnusable(self._unusable)
             try:  # the file can be written: build the index now, as a writer would
@@ -168,7 +175,7 @@ class SearchIndexMixin:
         pending = self._unindexed(ix)
         docs, want = ix.num_docs(), ix.docs_at_watermark()
         if pending:
-            self._pending = {int(n) for (n,) in self._read(
+            self._pending = {int(n) for (n,) in self.host._read(
                 "SELECT DISTINCT n FROM search_log WHERE seq > ?", (ix.watermark()[1],))}
             self.search_warning = (f"the search index lacks {pending:,} change{'s' if pending != 1 else ''} "
                                    "(a writer stopped before indexing them): results may be incomplete until "
@@ -191,13 +198,13 @@ class SearchIndexMixin:
         self._unusable = f"{self._index_folder()} is damaged ({reason}); the next writer rebuilds it"
 
     def _read_store_id(self) -> str:
-        return str(self.db.execute("SELECT v FROM store_meta WHERE k='id'").fetchone()[0])
+        return str(self.host.db.execute("SELECT v FROM store_meta WHERE k='id'").fetchone()[0])
 
     def _distrust(self, ix: TextIndex) -> str | None:
         """The one test of whether ``ix`` may serve this store (readers use it as it is, writers
         rebuild it when not): None when it may, else why not."""
         store_id = self._read_store_id()
-        top = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='search_log'").fetchone()
+        top = self.host.db.execute("SELECT seq FROM sqlite_sequence WHERE name='search_log'").fetchone()
         return ix.distrust(store_id, top[0] if top else 0)
 
     def open_index(self) -> None:
@@ -244,7 +251,7 @@ class SearchIndexMixin:
         if in_txn:
             if why is not None:
                 for sql in relog:
-                    self.db.execute(sql)
+                    self.host.db.execute(sql)
             return
         from archive.search.index import IndexBusy
 
@@ -253,17 +260,17 @@ class SearchIndexMixin:
         if why is None and (short := self._short_of_table(ix)):
             ix, why = self._new_index(ix, folder, short, quiet=False)
             self._ix = ix
-        if why is not None or self.db.execute("SELECT 1 FROM search_log WHERE seq > ? LIMIT 1",
+        if why is not None or self.host.db.execute("SELECT 1 FROM search_log WHERE seq > ? LIMIT 1",
                                               (ix.watermark()[1],)).fetchone():
             # Its commit indexes what is logged above the watermark. If another process holds the
             # index's writer, that process indexes it (a writer takes everything above the mark).
             self._index_wait = 0.5 if why is None else None
             started = time.monotonic()
             try:
-                with self._write():
+                with self.host._write():
                     if why is not None:
                         for sql in relog:
-                            self.db.execute(sql)
+                            self.host.db.execute(sql)
             except StoreUnavailable as exc:
                 if why is None and isinstance(exc, StoreBusy):
                     _log().debug("search index being written by another process: it indexes the rest")
@@ -283,7 +290,7 @@ class SearchIndexMixin:
         is (why None). One that does not open is removed and made again."""
         from archive.search.index import DAMAGED, IndexBusy, TextIndex
 
-        rows = int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+        rows = int(self.host.db.execute("SELECT count(*) FROM articles").fetchone()[0])
         if ix is not None:
             try:
                 w = ix.writer(0.5)
@@ -326,11 +333,11 @@ class SearchIndexMixin:
         index (another writer between its two commits leaves log rows above the mark): the index
         must hold exactly the table's count of documents. None when it does (or cannot say now)."""
         try:
-            with self._write(index=False):
-                if self.db.execute("SELECT 1 FROM search_log WHERE seq > ? LIMIT 1",
+            with self.host._write(index=False):
+                if self.host.db.execute("SELECT 1 FROM search_log WHERE seq > ? LIMIT 1",
                                    (ix.watermark()[1],)).fetchone():
                     return None
-                rows = int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+                rows = int(self.host.db.execute("SELECT count(*) FROM articles").fetchone()[0])
                 docs = ix.num_docs()
         except StoreUnavailable:
             return None  # another writer is busy: it checked the index when it opened
@@ -340,20 +347,20 @@ class SearchIndexMixin:
     def _index_before_commit(self) -> int | None:
         """Inside the write transaction: hand the logged changes above the watermark to the index's
         writer. Returns the highest log seq handed over, None when there is nothing to do."""
-        if self.readonly:
+        if self.host.readonly:
             return None
         if self._ix is None:
             self._ensure_index(in_txn=True)  # a writer's first write
             assert self._ix is not None
         wm = self._handed_mark()
-        top = self.db.execute("SELECT max(seq) FROM search_log").fetchone()[0]
+        top = self.host.db.execute("SELECT max(seq) FROM search_log").fetchone()[0]
         if top is None or top <= wm:
             return None
         from archive.search.index import IndexBusy
 
         if self._writer is None:
             try:
-                self._writer = self._ix.writer(max(self._busy, INDEX_WAIT) if self._index_wait is None
+                self._writer = self._ix.writer(max(self.host._busy, INDEX_WAIT) if self._index_wait is None
                                                else self._index_wait)
             except IndexBusy as exc:
                 raise StoreBusy(str(self._index_folder()), f"{INDEX_BUSY}: {exc}") from None
@@ -374,7 +381,7 @@ class SearchIndexMixin:
 
         w = self._writer
         ops: dict[int, set[str]] = {}
-        for n, op in self.db.execute("SELECT n, op FROM search_log WHERE seq > ?", (wm,)):
+        for n, op in self.host.db.execute("SELECT n, op FROM search_log WHERE seq > ?", (wm,)):
             ops.setdefault(n, set()).add(op)
         known = self._indexed_to == wm  # this process indexed up to there: nothing above it is in the index
         ns = sorted(ops)
@@ -384,7 +391,7 @@ class SearchIndexMixin:
         said = time.monotonic()
         for k in range(0, len(ns), _CHUNK):
             chunk = ns[k : k + _CHUNK]
-            for r in self.db.execute(
+            for r in self.host.db.execute(
                 "SELECT n, deleted_at IS NULL, title, authors_text, tags_text, body, published FROM articles"
                 f" WHERE n IN ({','.join('?' * len(chunk))})", chunk):
                 w.add_document(TextIndex.document(*r))
@@ -414,7 +421,7 @@ class SearchIndexMixin:
         assert self._ix is not None
         _, wm = self._ix.watermark()
         if wm:
-            self.db.execute("DELETE FROM search_log WHERE seq <= ?", (wm,))
+            self.host.db.execute("DELETE FROM search_log WHERE seq <= ?", (wm,))
         if self._writer is not None and self._indexed_to is not None and self._indexed_to > wm:
             return self._indexed_to
         return wm
@@ -515,8 +522,8 @@ class SearchIndexMixin:
 
             return Days(filters.since.toordinal() if filters.since else 1,
                         (filters.until or dt.date.max).toordinal())
-        where, args = self._where(filters)
-        return [r[0] for r in self._read(f"SELECT a.n FROM articles a{where}", args)]
+        where, args = self.host._where(filters)
+        return [r[0] for r in self.host._read(f"SELECT a.n FROM articles a{where}", args)]
 
     def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]:
         q = parse_query(text)
@@ -544,7 +551,7 @@ class SearchIndexMixin:
             if not ranked:
                 return
             offset += len(ranked)
-            rows = self._articles_by_n([n for n, _ in ranked], live_only)
+            rows = self.host._articles_by_n([n for n, _ in ranked], live_only)
             for n, score in ranked:
                 art = rows.get(n)
                 if art is None:  # indexed, but not (or no longer) in the table: never shown
@@ -586,7 +593,7 @@ class SearchIndexMixin:
 
         from archive.search.analyzer import index_text
 
-        n = self._read("SELECT n FROM articles WHERE id = ?", (article.id,)).fetchone()
+        n = self.host._read("SELECT n FROM articles WHERE id = ?", (article.id,)).fetchone()
         try:
             ix = self._index()
             with ix.guard():
@@ -605,8 +612,8 @@ class SearchIndexMixin:
             self._index_failed(exc)
             from archive.store.base import Store
 
-            return Store.similar(self, article, limit)  # type: ignore[arg-type]  # the table-read fallback
-        rows = self._articles_by_n([k for k, _ in ranked], True)
+            return Store.similar(self.host, article, limit)  # type: ignore[arg-type]  # the table-read fallback
+        rows = self.host._articles_by_n([k for k, _ in ranked], True)
         return [Hit(rows[k], round(score, 6), make_snippet(rows[k].body, [])) for k, score in ranked if k in rows]
 
     def search_by_date(self, text: str, filters: Filters, ascending: bool, limit: int) -> Iterator[Hit]:
@@ -624,7 +631,7 @@ class SearchIndexMixin:
                                           if limit is not None else None)
         if arts is None:
             where, args = self._match_where_of(q, filters, searcher)
-            arts = self._articles_where(where, args, "published" if ascending else "-published", limit)
+            arts = self.host._articles_where(where, args, "published" if ascending else "-published", limit)
         words = q.highlight_words()
         for art in arts:
             yield Hit(art, 0.0, make_snippet(art.body, words))
@@ -646,7 +653,7 @@ class SearchIndexMixin:
         except (IndexUnusable, IndexDamaged) as exc:
             self._index_failed(exc)
             return None
-        rows = self._articles_by_n(ns, live_only).values()
+        rows = self.host._articles_by_n(ns, live_only).values()
         return sorted(rows, key=lambda a: (a.published is not None, a.published or dt.date.min, a.id),
                       reverse=not ascending)[:limit]
 
@@ -658,14 +665,14 @@ class SearchIndexMixin:
         self.search_warning = (f"{self._unusable}: these results come from reading every article"
                                " (slower, unranked)")
         where, args = self._scan_where(q, filters)
-        for art in self._articles_where(where, args, "-published", limit):
+        for art in self.host._articles_where(where, args, "-published", limit):
             yield Hit(art, 0.0, make_snippet(art.body, q.highlight_words()))
 
     def _scan_where(self, q: SearchQuery, filters: Filters) -> tuple[str, list[Any]]:
         """A WHERE clause over ``articles a`` for what ``q`` matches under ``filters``, decided by
         reading the articles (for when the index cannot serve)."""
-        where, args = self._where(filters)
-        ns = [int(r[0]) for r in self._read(
+        where, args = self.host._where(filters)
+        ns = [int(r[0]) for r in self.host._read(
             f"SELECT a.n, a.title, a.authors_text, a.tags_text, a.body FROM articles a{where}", args)
             if matches(q, r[1:])]
         cond = IN_MATCHES
@@ -690,14 +697,14 @@ class SearchIndexMixin:
             return self._scan_where(q, filters)
         if self._pending:  # changed since indexed: the stored text decides
             keep = set(ns)
-            for n, *fields in self._read("SELECT n, title, authors_text, tags_text, body FROM articles"
+            for n, *fields in self.host._read("SELECT n, title, authors_text, tags_text, body FROM articles"
                                          " WHERE n IN (SELECT value FROM json_each(?))",
                                          (json.dumps(sorted(self._pending)),)):
                 hit = matches(q, fields) if q.has_positive else any(
                     matches(SearchQuery((t,), ()), fields) for t in q.negative)
                 (keep.add if hit else keep.discard)(int(n))
             ns = sorted(keep)
-        where, args = self._where(filters)
+        where, args = self.host._where(filters)
         return (f"{where} AND {cond}" if where else f" WHERE {cond}"), [*args, json.dumps(ns)]
 
     def count_matches(self, text: str, filters: Filters) -> int:
@@ -713,7 +720,7 @@ class SearchIndexMixin:
             except (IndexUnusable, IndexDamaged) as exc:
                 self._index_failed(exc)
         where, args = self._match_where_of(q, filters)
-        return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
+        return int(self.host._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
 
     def search_index(self) -> dict[str, Any] | None:
         """The index folder, how many live articles it finds, how many logged changes it lacks,
@@ -741,9 +748,10 @@ class SearchIndexMixin:
         table says (after a writer's repair: nothing is left above the watermark)."""
         ix = self._index()
         got = sorted(ix.every_rowid())
-        want = sorted((int(n), bool(live)) for n, live in self.db.execute("SELECT n, deleted_at IS NULL FROM articles"))
+        rows = self.host.db.execute("SELECT n, deleted_at IS NULL FROM articles")
+        want = sorted((int(n), bool(live)) for n, live in rows)
         return got == want and self._unindexed(ix) == 0
 
     def _unindexed(self, ix: TextIndex) -> int:
         """Logged changes above the index's watermark."""
-        return int(self._read("SELECT count(*) FROM search_log WHERE seq > ?", (ix.watermark()[1],)).fetchone()[0])
+        return int(self.host._read("SELECT count(*) FROM search_log WHERE seq > ?", (ix.watermark()[1],)).fetchone()[0])
