@@ -362,10 +362,10 @@ class Keeper:
                 continue
             theirs = self._arr(anchor)
             both = self._sh(art).intersection(theirs)
-            # Whatever template shingles are left out (all the article's own), the pair's Jaccard
-            # similarity stays at most len(both) / len(theirs): below MIN_JACCARD it is no copy,
-            # and the template (an intersection with each of the first candidates) is not counted.
-            if len(both) < MIN_JACCARD * len(theirs) or not could_copy(len(both), len(self._sh(art)), len(theirs)):
+            # No copy whatever template is left out (its Jaccard similarity also stays at most
+            # len(both) / len(theirs), which could_copy's bound implies): the template (an
+            # intersection with each of the first candidates) is not counted.
+            if not could_copy(len(both), len(self._sh(art)), len(theirs)):
                 continue
             if common is None:  # the first anchor worth it
                 common = self._template(art, peers)
