@@ -88,8 +88,12 @@ def meta_map(data: bytes) -> PageMetas:
 class Titles(NamedTuple):
     doc: str  # <title>
     og: str  # og:title, else twitter:title
-    h1: str  # the page's only <h1>, "" when it has none or several
-    headings: tuple[str, ...] = ()  # every <h1>, as printed
+    headings: tuple[str, ...]  # every <h1>, as printed
+
+    @property
+    def h1(self) -> str:
+        """The page's only ``<h1>``; "" when it has none or several."""
+        return self.headings[0] if len(self.headings) == 1 else ""
 
 
 def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
@@ -102,7 +106,7 @@ def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
     # inline tags join words as printed
     h1s = tuple(" ".join(html.unescape(TAG.sub("", _BREAK.sub(" ", h.decode("utf-8", "replace")))).split())
                 for h in _H1.findall(data[:2_000_000]))
-    return Titles(doc, meta.get("og:title") or meta.get("twitter:title") or "", h1s[0] if len(h1s) == 1 else "", h1s)
+    return Titles(doc, meta.get("og:title") or meta.get("twitter:title") or "", h1s)
 
 
 def as_printed(title: str, headings: tuple[str, ...]) -> str:
