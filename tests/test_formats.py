@@ -315,7 +315,7 @@ def test_sqlite_v2_store_migrates_to_the_current_schema(tmp_path: Path, write_ar
     con.close()
     store = sq.SQLiteStore(db)
     try:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == sq.SCHEMA_VERSION == 8
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == sq.SCHEMA_VERSION == 9
         cols = [r[1] for r in store.db.execute("PRAGMA table_info(articles)")]
         assert cols[-1] == "body" and {"url", "tags", "story"} <= set(cols)  # v8: the body last again
         assert store.db.execute("PRAGMA freelist_count").fetchone()[0] < 10  # the old table's pages given back

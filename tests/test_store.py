@@ -579,6 +579,43 @@ def test_a_hashtag_is_the_same_tag_as_its_words(store: Store, write_article: Wri
     assert store.count(Filters(tags=["oil"])) == store.count(Filters(tags=["#OIL"])) == 1
 
 
+def _drop_tallies(db: Any) -> None:
+    """What a store before schema 9 lacked: the kept counts and their triggers."""
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tallies%'"):
+        db.execute(f"DROP TRIGGER {name}")
+    db.execute("DROP TABLE tallies")
+
+
+def test_a_schema_8_sqlite_store_counts_what_it_holds(tmp_path: Path, write_article: Writer) -> None:
+    """Schema 9 keeps the counts of the whole store; an older store's are counted once, on upgrade,
+    and kept from then on."""
+    from archive.store.sqlite import SQLiteStore
+
+    s = SQLiteStore(tmp_path / "old.db")
+    items = [item_for(write_article(f"a{i}.txt", title=f"S{i}", body="Words " * (i + 1))) for i in range(4)]
+    s.upsert_many([it._replace(parsed=it.parsed._replace(authors=("Ann Lee",) * (i % 2), tags=("Oil",),
+                                                         site="Site" if i else None, published=None if i == 3
+                                                         else dt.date(2020, i + 1, 1)))
+                   for i, it in enumerate(items)])
+    s.mark_deleted([items[0].source.path])
+    s.upsert_many([item_for(write_article("a1.txt", title="S1 again", body="Other words."))])  # a revision kept
+    with s.db:
+        _drop_tallies(s.db)
+        s.db.execute("PRAGMA user_version=8")
+    s.close()
+    s = SQLiteStore(tmp_path / "old.db")
+    try:
+        st = s.stats(Filters())
+        want = _counted_in_python(s)
+        assert (st.articles, st.words, st.deleted, st.revisions, dict(st.tags), dict(st.years)) == (
+            want["articles"], want["words"], want["deleted"], want["revisions"], {"Oil": 2}, dict(want["years"]))
+        assert want["revisions"] == 1 and st.deleted == 1 and dict(st.sites) == dict(want["sites"])
+        s.mark_deleted([items[2].source.path])
+        assert s.stats(Filters()).articles == 2 and s.facets("", Filters()).total == 2
+    finally:
+        s.close()
+
+
 def test_an_older_sqlite_stores_hashtag_keys_are_made_again(tmp_path: Path, write_article: Writer) -> None:
     from archive.store.sqlite import SQLiteStore
 
@@ -588,6 +625,7 @@ def test_an_older_sqlite_stores_hashtag_keys_are_made_again(tmp_path: Path, writ
     with s.db:  # what schema 6 kept: the '#'
         s.db.execute("""UPDATE articles SET tags_key = '["#oil","gas"]'""")
         s.db.execute("ALTER TABLE story_sigs DROP COLUMN sketch")  # nor the sketches of schema 8
+        _drop_tallies(s.db)
         s.db.execute("PRAGMA user_version=6")
     s.close()
     s = SQLiteStore(tmp_path / "old.db")
@@ -613,6 +651,7 @@ def test_a_schema_7_sqlite_store_is_made_again_with_its_body_last_and_its_story_
         s.db.execute("ALTER TABLE story_sigs DROP COLUMN sketch")
         s.db.execute("ALTER TABLE articles DROP COLUMN story_similarity")
         s.db.execute("ALTER TABLE articles ADD COLUMN story_similarity REAL")
+        _drop_tallies(s.db)
         s.db.execute("PRAGMA user_version=7")
     assert [r[1] for r in s.db.execute("PRAGMA table_info(articles)")][-1] != "body"
     s.close()
@@ -651,6 +690,82 @@ def test_stats_and_facets_of_everything_count_the_live_articles_only(store: Stor
     assert (only.total, dict(only.authors)) == (2, {"Ann Lee": 1, "Bo Ray": 2})
     matched = store.facets("number", Filters())  # every article matches; the deleted are not counted
     assert (matched.total, dict(matched.authors), dict(matched.sites)) == (3, authors, sites)
+
+
+def _counted_in_python(store: Store) -> dict[str, Any]:
+    """What stats and the facets of everything should say, counted article by article."""
+    from collections import Counter
+
+    from archive.store.records import fold_name, fold_tag
+
+    every = list(store.query(Filters(include_deleted=True)))
+    live = [a for a in every if a.deleted_at is None]
+    return {
+        "articles": len(live), "words": sum(a.word_count for a in live),
+        "deleted": len(every) - len(live), "revisions": sum(1 for _ in store.all_revisions()),
+        "authors": Counter(fold_name(x) for a in live for x in a.authors),
+        "tags": Counter(fold_tag(t) for a in live for t in a.tags),
+        "sites": Counter(a.site for a in live if a.site is not None),
+        "years": Counter(str(a.published.year) if a.published else "unknown" for a in live),
+        "months": Counter(a.published.isoformat()[:7] for a in live if a.published),
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_counts_of_everything_follow_every_write(store: Store, write_article: Writer, seed: int) -> None:
+    """SQLite keeps the counts of the whole store as rows change (triggers, in the writer's
+    transaction) rather than counting every article on each call: after each of a random run of
+    new files, edits that change authors, tags, site, date and length, moves, deletions and
+    restores, stats and the facets of everything say what counting the articles one by one says."""
+    import random
+
+    from archive.store.records import fold_name, fold_tag
+
+    rnd = random.Random(seed)
+    people = ["Ann Lee", "ann lee", "Bo Ray", "Cy Ng", "Dee O'Hara"]
+    files: dict[str, Path] = {}
+    ids: dict[str, str] = {}
+
+    def write(name: str) -> None:
+        body = " ".join(rnd.choice(["rain", "wind", "sun", "snow"]) for _ in range(rnd.randint(1, 40)))
+        p = write_article(name, title=f"T {name} {rnd.random()}", body=body + ".")
+        it = item_for(p)
+        date = rnd.choice([None, dt.date(2019, 12, 31), dt.date(2020, 1, 5), dt.date(2020, 2, 1)])
+        parsed = it.parsed._replace(authors=tuple(rnd.sample(people, rnd.randint(0, 2))), published=date,
+                                    tags=tuple(rnd.sample(["#Oil", "oil", "Gas", "Coal"], rnd.randint(0, 2))),
+                                    site=rnd.choice([None, "Site A", "Site B"]))
+        [r] = store.upsert_many([it._replace(parsed=parsed)])
+        files[name], ids[name] = p, r.id
+
+    for step in range(36):
+        op = rnd.choice(["new", "new", "edit", "move", "delete", "restore"]) if files else "new"
+        name = rnd.choice(sorted(files)) if files else ""
+        if op == "new":
+            write(f"f{step}.txt")
+        elif op == "edit":
+            write(name)
+        elif op == "move":
+            to = files[name].with_name(f"m{step}.txt")
+            files[name].rename(to)
+            store.upsert_many([item_for(to)._replace(move_from=ids[name])])
+            files[f"m{step}.txt"], ids[f"m{step}.txt"] = to, ids.pop(name)
+            del files[name]
+        elif op == "delete":
+            store.mark_deleted([str(files[name])])
+        else:  # the same bytes again: a deleted article comes back
+            store.upsert_many([item_for(files[name])])
+        want = _counted_in_python(store)
+        st, f = store.stats(Filters()), store.facets("", Filters(), limit=50)
+        got = {
+            "articles": st.articles, "words": st.words, "deleted": st.deleted, "revisions": st.revisions,
+            "authors": {fold_name(k): v for k, v in st.authors}, "tags": {fold_tag(k): v for k, v in st.tags},
+            "sites": dict(st.sites), "years": dict(st.years), "months": dict(f.months),
+        }
+        assert got == {k: dict(v) if isinstance(v, dict) else v for k, v in want.items()}, (step, op)
+        assert (f.total, {fold_name(k): v for k, v in f.authors}, dict(f.sites)) == (
+            st.articles, got["authors"], got["sites"])
+        live = {x for a in store.query(Filters()) for x in a.authors}
+        assert {k for k, _ in st.authors} <= live  # each name as a live article spells it
 
 
 def test_every_sort_lists_the_live_articles_in_its_order(store: Store, write_article: Writer) -> None:

@@ -15,6 +15,7 @@ from archive.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced, S
 from archive.models import Article, Failure, Source, iso, parse_iso, plain_tag, utcnow
 from archive.search.query import parse_query
 from archive.store import records
+from archive.store import sqlite_tallies as tallies
 from archive.store.base import Store
 from archive.store.decide import import_change, upsert_change
 from archive.store.records import (
@@ -35,11 +36,12 @@ from archive.store.sqlite_stories import SCHEMA as STORIES_SCHEMA
 from archive.store.sqlite_stories import SKETCH_SCHEMA, StoryReads, backfill_sketches
 from archive.store.sqlite_stories import backfill as stories_backfill
 from archive.store.sqlite_stories import keeper as stories_keeper
+from archive.store.sqlite_tallies import SCHEMA as TALLIES_SCHEMA
 
 if TYPE_CHECKING:
     from archive.stories.signature import Signature
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # WAL pages before a commit checkpoints them into the file. SQLite's default, 1,000 (4 MB), is less
 # than one 500-article batch, so a bulk load checkpointed (and synced) at nearly every commit.
 BULK_CHECKPOINT_PAGES = 10_000
@@ -251,7 +253,9 @@ def _body_last(db: sqlite3.Connection) -> None:
 # Python by _migrate: the table made again, the sketches made; and _migrate places a store's
 # articles in stories once the tables are today's).
 MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA, 6: _V7,
-                              7: SKETCH_SCHEMA + _V8}
+                              7: SKETCH_SCHEMA + _V8, 8: TALLIES_SCHEMA}
+
+_DELETED_NS = "SELECT n FROM articles WHERE deleted_at IS NOT NULL"
 
 _ORDER = {
     # SQLite sorts NULL first: undated articles come last when newest-first. Ties by id: a total
@@ -806,6 +810,8 @@ class SQLiteStore(Store):
             # A query's matches (the last of the arguments: a JSON list) with no filter but the live one
             plain = filters == Filters() and q.has_positive
             return self._facets_of_matches(*self.fulltext._match_where_of(q, filters), limit, plain)
+        if filters == Filters():
+            return self._tallied_facets(limit)
         where, args = self._where(filters)
         # Every count reads the matching rowids once (a covering index when there is no query)
         # and the small side tables, never the article rows: their bodies are long.
@@ -816,6 +822,22 @@ class SQLiteStore(Store):
             args)]
         total = int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
         return self._counted(total, months, member, margs, limit)
+
+    def _tallied_facets(self, limit: int) -> Facets:
+        """Facets of every live article, from the counts the writers keep (sqlite_tallies)."""
+        months = tallies.months(self._read)
+        return Facets(total=tallies.total(self._read, tallies.LIVE), authors=self._tallied("authors", limit),
+                      tags=self._tallied("tags", limit), sites=tallies.counts(self._read, tallies.SITE, limit),
+                      years=years_of(months), months=months)
+
+    def _tallied(self, kind: str, limit: int | None) -> list[tuple[str, int]]:
+        """Authors or tags of every live article, from the kept counts, each in the spelling of the
+        first live article that has it (as _name_counts)."""
+        table, col = {"authors": ("article_authors", "name"), "tags": ("article_tags", "tag")}[kind]
+        counted = tallies.counts(self._read, tallies.AUTHOR if kind == "authors" else tallies.TAG, limit)
+        first = f"SELECT x.n FROM {table} x WHERE x.{col} = ? AND x.n NOT IN ({_DELETED_NS}) ORDER BY x.n LIMIT 1"
+        rows = [(key, c, (self._read(first, (key,)).fetchone() or (0,))[0]) for key, c in counted]
+        return self._spelled(kind, rows)
 
     def _facets_of_matches(self, where: str, args: list[Any], limit: int, plain: bool) -> Facets:
         """Facets of a query's matches: their rowids (the index's, as a JSON list, the last of
@@ -847,7 +869,7 @@ class SQLiteStore(Store):
         one (each count built a list of every rowid first: at 100,000 articles the authors' count
         took 107 ms, now 17)."""
         if filters == Filters():
-            return "{n} NOT IN (SELECT n FROM articles WHERE deleted_at IS NOT NULL)", []
+            return f"{{n}} NOT IN ({_DELETED_NS})", []
         where, args = self._where(filters)
         return f"{{n}} IN (SELECT a.n FROM articles a{where})", args
 
@@ -867,6 +889,10 @@ class SQLiteStore(Store):
             f"SELECT x.{col}, count(*), min(x.n) FROM {table} x WHERE {member.replace('{n}', 'x.n')}"
             f" GROUP BY x.{col} ORDER BY count(*) DESC, x.{col} LIMIT ?", [*args, -1 if limit is None else limit],
         ).fetchall()
+        return self._spelled(kind, rows)
+
+    def _spelled(self, kind: str, rows: Sequence[tuple[str, int, int]]) -> list[tuple[str, int]]:
+        """(folded key, count) of authors or tags, each key in the spelling article ``n`` gives it."""
         lists: dict[int, list[str]] = {}
         ns = sorted({r[2] for r in rows})
         for k in range(0, len(ns), 500):  # one article per value, read in chunks
@@ -898,6 +924,8 @@ class SQLiteStore(Store):
             yield _failure(r)
 
     def stats(self, filters: Filters) -> Stats:
+        if filters._replace(include_deleted=False) == Filters():
+            return self._tallied_stats()
         where, args = self._where(filters._replace(include_deleted=True))
         lwhere, largs = self._where(filters._replace(include_deleted=False))
         row = self._read(f"SELECT count(*), coalesce(sum(word_count),0) FROM articles a{lwhere}", largs).fetchone()
@@ -911,9 +939,22 @@ class SQLiteStore(Store):
             authors=self._name_counts("authors", member, margs, None),
             tags=self._name_counts("tags", member, margs, None),
             sites=self._site_counts(member, margs, None),
-            years=[(r[0] or "unknown", int(r[1])) for r in self._read(
-                f"SELECT substr(a.published,1,4) AS y, count(*) FROM articles a{lwhere} GROUP BY y ORDER BY y",
-                largs)],
+            years=sorted((r[0] or "unknown", int(r[1])) for r in self._read(  # "unknown" last, as MongoDB's
+                f"SELECT substr(a.published,1,4) AS y, count(*) FROM articles a{lwhere} GROUP BY y", largs)),
+        )
+
+    def _tallied_stats(self) -> Stats:
+        """Stats of the whole store, from the counts the writers keep (sqlite_tallies)."""
+        years: dict[str, int] = dict(years_of(tallies.months(self._read)))
+        if undated := tallies.total(self._read, tallies.UNDATED):
+            years["unknown"] = undated
+        return Stats(
+            articles=tallies.total(self._read, tallies.LIVE), words=tallies.total(self._read, tallies.WORDS),
+            deleted=tallies.total(self._read, tallies.DELETED),
+            failures=int(self._read("SELECT count(*) FROM failures").fetchone()[0]),
+            revisions=tallies.total(self._read, tallies.REVISIONS),
+            authors=self._tallied("authors", None), tags=self._tallied("tags", None),
+            sites=tallies.counts(self._read, tallies.SITE, None), years=sorted(years.items()),
         )
 
     def duplicates(self, include_deleted: bool = False) -> list[list[Article]]:
