@@ -40,6 +40,16 @@ def fold_tag(tag: str) -> str:
     return fold_name(plain_tag(tag))
 
 
+def name_keys(names: Iterable[str]) -> list[str]:
+    """The keys --author compares and facets count: each folded name once, in byline order."""
+    return list(dict.fromkeys(fold_name(n) for n in names))
+
+
+def tag_keys(tags: Iterable[str]) -> list[str]:
+    """The keys --tag compares and facets count: each folded tag once, in the file's order."""
+    return list(dict.fromkeys(fold_tag(t) for t in tags))
+
+
 class Filters(NamedTuple):
     """The SPEC filters shared by search, list, export and stats."""
 
@@ -177,10 +187,10 @@ def count_facets(articles: Iterable[Article], limit: int) -> Facets:
         total += 1
         for name in a.authors:
             spelled.setdefault("a" + fold_name(name), name)
-            authors[fold_name(name)] += 1
+        authors.update(name_keys(a.authors))  # an article counts once for each of its authors
         for t in a.tags:
             spelled.setdefault("t" + fold_tag(t), plain_tag(t))
-            tags[fold_tag(t)] += 1
+        tags.update(tag_keys(a.tags))
         if a.site:
             sites[a.site] += 1
         months[a.published.strftime("%Y-%m") if a.published else "unknown"] += 1

@@ -220,6 +220,17 @@ CREATE INDEX IF NOT EXISTS articles_title ON articles(title COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS articles_ingested ON articles(ingested_at);
 """
 
+_V9 = """
+-- Each folded author and tag once per article (an article with "Ann Lee" and "ANN LEE" counted
+-- twice for her); the side tables follow by their triggers.
+UPDATE articles SET authors_key = (SELECT json_group_array(value) FROM (SELECT value, min(key) AS k
+        FROM json_each(articles.authors_key) GROUP BY value ORDER BY k))
+    WHERE json_array_length(authors_key) > (SELECT count(DISTINCT value) FROM json_each(articles.authors_key));
+UPDATE articles SET tags_key = (SELECT json_group_array(value) FROM (SELECT value, min(key) AS k
+        FROM json_each(articles.tags_key) GROUP BY value ORDER BY k))
+    WHERE json_array_length(tags_key) > (SELECT count(DISTINCT value) FROM json_each(articles.tags_key));
+"""
+
 
 def _body_last(db: sqlite3.Connection) -> None:
     """Make the articles table again with the same rows, its body the last column. Columns added
@@ -253,7 +264,7 @@ def _body_last(db: sqlite3.Connection) -> None:
 # Python by _migrate: the table made again, the sketches made; and _migrate places a store's
 # articles in stories once the tables are today's).
 MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA, 6: _V7,
-                              7: SKETCH_SCHEMA + _V8, 8: TALLIES_SCHEMA}
+                              7: SKETCH_SCHEMA + _V8, 8: _V9 + TALLIES_SCHEMA}
 
 _DELETED_NS = "SELECT n FROM articles WHERE deleted_at IS NOT NULL"
 

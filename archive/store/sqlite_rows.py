@@ -12,7 +12,7 @@ from typing import Any
 
 from archive.fields import FIELDS, SOURCE_FIELDS, Field
 from archive.models import Article, Source, iso, parse_iso, parse_iso_required
-from archive.store.records import fold_name, fold_tag
+from archive.store.records import name_keys, tag_keys
 
 # The document's columns, in archive.fields' order (``source`` as its file data's columns).
 DOC_COLS = tuple(c for f in FIELDS for c in (SOURCE_FIELDS if f.kind == "source" else (f.name,)))
@@ -76,7 +76,6 @@ def write_values(a: Article) -> tuple[Any, ...]:
             *[json_list(getattr(a, n)) for n in _LISTS],
             *[d.isoformat() if (d := getattr(a, n)) else None for n in _DATES],
             *[iso(getattr(a, n)) for n in _TIMES],
-            ", ".join(a.authors), json_list([fold_name(x) for x in a.authors]),
-            json_list([fold_tag(t) for t in a.tags]), " ".join(a.tags))
+            ", ".join(a.authors), json_list(name_keys(a.authors)), json_list(tag_keys(a.tags)), " ".join(a.tags))
 
 

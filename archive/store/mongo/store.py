@@ -505,11 +505,13 @@ class MongoStore(Store):
 
     @staticmethod
     def _per_name(field: str) -> list[dict[str, Any]]:
-        """Pipeline stages counting the articles per folded author or tag (``authors_key`` and
-        ``tags_key`` hold the folded values, index for index), with one spelling of each."""
+        """Pipeline stages counting the articles per folded author or tag, an article once for each
+        (``authors_key`` and ``tags_key`` hold the folded values, index for index: "Ann Lee" and
+        "ANN LEE" are one key twice), with the spelling of the key's first place in one article."""
         return [{"$unwind": {"path": f"${field}", "includeArrayIndex": "i"}},
-                {"$group": {"_id": {"$arrayElemAt": [f"${field}_key", "$i"]}, "name": {"$first": f"${field}"},
-                            "n": {"$sum": 1}}}]
+                {"$group": {"_id": {"d": "$_id", "k": {"$arrayElemAt": [f"${field}_key", "$i"]}},
+                            "name": {"$first": f"${field}"}}},
+                {"$group": {"_id": "$_id.k", "name": {"$first": "$name"}, "n": {"$sum": 1}}}]
 
     @staticmethod
     def _merged(groups: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
