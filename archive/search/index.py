@@ -34,9 +34,14 @@ from archive.search.analyzer import index_text, stem, stem_head, words_analyzer
 from archive.search.match import term_words
 from archive.search.query import SearchQuery, Term
 
-FORMAT = 4  # bump to rebuild every index from its table (2: words unstemmed; 3: CJK characters, C++, U.S.;
-# 4: each article's publication date, for date-sorted search)
+FORMAT = 5  # bump to rebuild every index from its table (2: words unstemmed; 3: CJK characters, C++, U.S.;
+# 4: each article's publication date, for date-sorted search; 5: folded authors and tags, site and month,
+# for filters and facets the index answers alone)
 FIELDS = ("title", "authors", "tags", "body")
+# What filters and facets read, one value each as the store keeps it (folded names and tags, the site).
+KEYS = {"author": "authors", "tag": "tags", "site": "sites"}
+MAX_KEY = 1_000  # bytes: a longer value is not indexed as a key (no facet, no filter by the index)
+_EVERY = 2**31 - 1  # an aggregation's "all of them"
 BOOSTS = {f: SEARCH_WEIGHTS[f] for f in FIELDS}  # the document's search weights (archive.fields)
 ANALYZER = "archive"
 WATERMARK = "archive-watermark.json"
@@ -56,11 +61,26 @@ class IndexBusy(Exception):
     """Another process holds the index's writer lock."""
 
 
-class Days(NamedTuple):
-    """Publication days (date ordinals, both included) that a query is limited to."""
+class Within(NamedTuple):
+    """What a query is limited to by the index's own fields: publication days (date ordinals, both
+    included), and any of these folded authors, any of these folded tags, any of these sites."""
 
-    first: int
-    last: int
+    first: int = 1
+    last: int = 3_652_059  # date.max
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
+
+
+class KeyCounts(NamedTuple):
+    """What facets count of a query's matches: folded authors and tags, sites (most first, ties by
+    value), and the months ("YYYY-MM") of the dated ones, oldest first."""
+
+    total: int
+    authors: list[tuple[str, int]]
+    tags: list[tuple[str, int]]
+    sites: list[tuple[str, int]]
+    months: list[tuple[str, int]]
 
 
 def _panic(exc: BaseException) -> bool:
@@ -79,8 +99,11 @@ def _schema() -> Any:
     sb.add_integer_field("n", stored=False, indexed=True, fast=True)
     sb.add_integer_field("live", stored=False, indexed=True, fast=False)
     sb.add_integer_field("pub", stored=False, indexed=False, fast=True)  # date ordinal; 0: undated
+    sb.add_integer_field("month", stored=False, indexed=False, fast=True)  # YYYYMM; 0: undated
     for f in FIELDS:
         sb.add_text_field(f, stored=False, tokenizer_name=ANALYZER)
+    for k in KEYS:
+        sb.add_text_field(k, stored=False, tokenizer_name="raw", fast=True, index_option="basic")
     return sb.build()
 
 
@@ -179,7 +202,7 @@ class TextIndex:
             have = {str(f["name"]) for f in meta.get("schema", [])}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return False
-        return {"n", "live", "pub", *FIELDS} <= have
+        return {"n", "live", "pub", "month", *FIELDS, *KEYS} <= have
 
     @staticmethod
     def remove(folder: Path) -> None:
@@ -321,13 +344,22 @@ class TextIndex:
 
     @staticmethod
     def document(n: int, live: bool, title: str, authors: str, tags: str, body: str,
-                 published: str | None = None) -> Any:
-        """An article's document: rowid, live flag, publication date (``YYYY-MM-DD``), texts."""
+                 published: str | None = None, authors_key: str = "[]", tags_key: str = "[]",
+                 site: str | None = None) -> Any:
+        """An article's document: rowid, live flag, publication date (``YYYY-MM-DD``), texts, and
+        the keys filters and facets read (folded authors and tags as JSON lists, the site)."""
         import datetime as dt
 
-        pub = dt.date.fromisoformat(published).toordinal() if published else 0
-        return tantivy.Document(n=n, live=int(live), pub=pub, title=index_text(title), authors=index_text(authors),
-                                tags=index_text(tags), body=index_text(body))
+        day = dt.date.fromisoformat(published) if published else None
+        doc = tantivy.Document(n=n, live=int(live), pub=day.toordinal() if day else 0,
+                               month=day.year * 100 + day.month if day else 0, title=index_text(title),
+                               authors=index_text(authors), tags=index_text(tags), body=index_text(body))
+        for field, values in (("author", json.loads(authors_key)), ("tag", json.loads(tags_key)),
+                              ("site", [site] if site else [])):
+            for v in values:
+                if len(v.encode()) <= MAX_KEY:
+                    doc.add_text(field, v)
+        return doc
 
     # ------------------------------------------------------------ reading
     def searcher(self) -> Any:
@@ -366,9 +398,9 @@ class TextIndex:
             per_field.append((should, tantivy.Query.boost_query(q, BOOSTS[f])))
         return tantivy.Query.boolean_query(per_field) if per_field else tantivy.Query.empty_query()
 
-    def query(self, searcher: Any, q: SearchQuery, restrict: Sequence[int] | Days | None, live_only: bool) -> Any:
+    def query(self, searcher: Any, q: SearchQuery, restrict: Sequence[int] | Within | None, live_only: bool) -> Any:
         """The tantivy query for ``q``'s positive side (with its exclusions), limited to live
-        articles and to ``restrict`` when given (rowids, or publication days)."""
+        articles and to ``restrict`` when given (rowids, or what the index's fields allow)."""
         must, should = tantivy.Occur.Must, tantivy.Occur.Should
         clauses: list[tuple[Any, Any]] = [(must, self._term(searcher, t)) for t in q.positive]
         clauses += [(must, tantivy.Query.boolean_query([(should, self._term(searcher, t)) for t in g]))
@@ -378,19 +410,27 @@ class TextIndex:
             clauses.append((must, tantivy.Query.all_query()))  # only exclusions: every article but those
         return self._limited(clauses, restrict, live_only)
 
-    def any_query(self, searcher: Any, terms: Sequence[Term], restrict: Sequence[int] | Days | None,
+    def any_query(self, searcher: Any, terms: Sequence[Term], restrict: Sequence[int] | Within | None,
                   live_only: bool) -> Any:
         """Articles that have any of ``terms`` (the side an exclusion-only query leaves out)."""
         inner = tantivy.Query.boolean_query([(tantivy.Occur.Should, self._term(searcher, t)) for t in terms])
         return self._limited([(tantivy.Occur.Must, inner)], restrict, live_only)
 
-    def _limited(self, clauses: list[tuple[Any, Any]], restrict: Sequence[int] | Days | None,
+    def every(self, restrict: Sequence[int] | Within | None, live_only: bool) -> Any:
+        """Every article (live only, with ``live_only``) within ``restrict``."""
+        return self._limited([(tantivy.Occur.Must, tantivy.Query.all_query())], restrict, live_only)
+
+    def _limited(self, clauses: list[tuple[Any, Any]], restrict: Sequence[int] | Within | None,
                  live_only: bool) -> Any:
         if live_only:
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(self._live, 0.0)))
-        if isinstance(restrict, Days):
-            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(tantivy.Query.range_query(
-                self.schema, "pub", tantivy.FieldType.Integer, restrict.first, restrict.last), 0.0)))
+        if isinstance(restrict, Within):
+            limits = [tantivy.Query.term_set_query(self.schema, k, list(v))
+                      for k, v in zip(KEYS, restrict[2:], strict=True) if v]
+            if (restrict.first, restrict.last) != (Within().first, Within().last):
+                limits.append(tantivy.Query.range_query(self.schema, "pub", tantivy.FieldType.Integer,
+                                                        restrict.first, restrict.last))
+            clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(q, 0.0)) for q in limits]
         elif restrict is not None:
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(
                 tantivy.Query.term_set_query(self.schema, "n", list(restrict)), 0.0)))
@@ -423,6 +463,40 @@ class TextIndex:
         same_day = tantivy.Query.range_query(self.schema, "pub", tantivy.FieldType.Integer, edge, edge)
         tie = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, same_day)])
         return inside + self.rowids(searcher, tie)
+
+    @staticmethod
+    def key_counts(searcher: Any, query: Any, limit: int | None) -> KeyCounts:
+        """Facets of ``query``'s matches counted by the index's aggregations (exact: a count that
+        the engine's per-segment cut may have missed is counted again over every value)."""
+        def terms(field: str) -> list[tuple[Any, int]]:
+            return TextIndex._terms(searcher, query, field, limit)
+
+        months = TextIndex._terms(searcher, query, "month", None)
+        return KeyCounts(TextIndex.count(searcher, query), terms("author"), terms("tag"), terms("site"),
+                         sorted((f"{int(m) // 100:04d}-{int(m) % 100:02d}", c) for m, c in months if int(m)))
+
+    @staticmethod
+    def _terms(searcher: Any, query: Any, field: str, limit: int | None) -> list[tuple[Any, int]]:
+        """The values of ``field`` among the matches with how many have each, most first, ties by
+        value, the first ``limit``. The engine keeps each segment's first few values by count (its
+        counts exact only when ``doc_count_error_upper_bound`` is 0) and breaks ties its own way:
+        when either may have decided what is shown, every value with at least the count at the cut
+        is counted again, exactly."""
+        def terms(**options: Any) -> dict[str, Any]:
+            return dict(searcher.aggregate(query, {"t": {"terms": {"field": field, **options}}})["t"])
+
+        if limit is None:
+            got = terms(size=_EVERY, segment_size=_EVERY)
+        else:
+            got = terms(size=limit + 1)
+            b = got["buckets"]
+            tie = len(b) > limit > 0 and b[limit - 1]["doc_count"] == b[limit]["doc_count"]
+            if limit and (tie or got.get("doc_count_error_upper_bound")) and b:
+                # The counts the engine gave are never more than the true ones: every value that
+                # belongs before the cut has at least the count shown there.
+                got = terms(size=_EVERY, segment_size=_EVERY, min_doc_count=int(b[min(limit, len(b)) - 1]["doc_count"]))
+        counted = sorted(((b["key"], int(b["doc_count"])) for b in got["buckets"]), key=lambda kc: (-kc[1], kc[0]))
+        return counted if limit is None else counted[:limit]
 
     @staticmethod
     def count(searcher: Any, query: Any) -> int:

@@ -817,12 +817,16 @@ class SQLiteStore(Store):
 
     def facets(self, text: str, filters: Filters, limit: int = 10) -> Facets:
         q = parse_query(text)
+        if q.empty and filters == Filters():
+            return self._tallied_facets(limit)
+        if (keys := self.fulltext.key_counts(text, filters, limit)) is not None:
+            return Facets(total=keys.total, authors=self._spelled_keys("authors", keys.authors),
+                          tags=self._spelled_keys("tags", keys.tags), sites=keys.sites,
+                          years=years_of(keys.months), months=keys.months)
         if not q.empty:
             # A query's matches (the last of the arguments: a JSON list) with no filter but the live one
             plain = filters == Filters() and q.has_positive
             return self._facets_of_matches(*self.fulltext._match_where_of(q, filters), limit, plain)
-        if filters == Filters():
-            return self._tallied_facets(limit)
         where, args = self._where(filters)
         # Every count reads the matching rowids once (a covering index when there is no query)
         # and the small side tables, never the article rows: their bodies are long.
@@ -842,13 +846,18 @@ class SQLiteStore(Store):
                       years=years_of(months), months=months)
 
     def _tallied(self, kind: str, limit: int | None) -> list[tuple[str, int]]:
-        """Authors or tags of every live article, from the kept counts, each in the spelling of the
-        first live article that has it (as _name_counts)."""
+        """Authors or tags of every live article, from the kept counts."""
+        return self._spelled_keys(kind, tallies.counts(
+            self._read, tallies.AUTHOR if kind == "authors" else tallies.TAG, limit))
+
+    def _spelled_keys(self, kind: str, counted: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+        """(folded key, count) of authors or tags, each in the spelling of the first live article
+        that has it (of any article, when no live one has)."""
         table, col = {"authors": ("article_authors", "name"), "tags": ("article_tags", "tag")}[kind]
-        counted = tallies.counts(self._read, tallies.AUTHOR if kind == "authors" else tallies.TAG, limit)
-        first = f"SELECT x.n FROM {table} x WHERE x.{col} = ? AND x.n NOT IN ({_DELETED_NS}) ORDER BY x.n LIMIT 1"
-        rows = [(key, c, (self._read(first, (key,)).fetchone() or (0,))[0]) for key, c in counted]
-        return self._spelled(kind, rows)
+        first = (f"SELECT coalesce((SELECT x.n FROM {table} x WHERE x.{col} = ?1 AND x.n NOT IN ({_DELETED_NS})"
+                 f" ORDER BY x.n LIMIT 1), (SELECT min(n) FROM {table} WHERE {col} = ?1))")
+        return self._spelled(kind, [(key, c, (self._read(first, (key,)).fetchone() or (0,))[0])
+                                    for key, c in counted])
 
     def _facets_of_matches(self, where: str, args: list[Any], limit: int, plain: bool) -> Facets:
         """Facets of a query's matches: their rowids (the index's, as a JSON list, the last of

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from archive.models import Article
-    from archive.search.index import Days, TextIndex
+    from archive.search.index import KeyCounts, TextIndex, Within
 
 
 
@@ -392,7 +392,8 @@ class SQLiteSearch:
         for k in range(0, len(ns), _CHUNK):
             chunk = ns[k : k + _CHUNK]
             for r in self.host.db.execute(
-                "SELECT n, deleted_at IS NULL, title, authors_text, tags_text, body, published FROM articles"
+                "SELECT n, deleted_at IS NULL, title, authors_text, tags_text, body, published, authors_key, tags_key,"
+                " site FROM articles"
                 f" WHERE n IN ({','.join('?' * len(chunk))})", chunk):
                 w.add_document(TextIndex.document(*r))
             if time.monotonic() - said >= PROGRESS_EVERY:  # a rebuild of a large store
@@ -507,23 +508,43 @@ class SQLiteSearch:
         """Whether the index's own live flag says all ``filters`` say."""
         return filters in (Filters(), Filters(include_deleted=True))
 
-    def _restrict(self, filters: Filters) -> list[int] | Days | None:
+    def _restrict(self, filters: Filters) -> list[int] | Within | None:
         """What limits a query to what ``filters`` allow: None when the index's live flag is all
-        they say; the publication days when they are only dates (the index's date field: a year
-        at 100,000 articles was a list of 3,300 rowids, 8 ms; unless articles changed since they
-        were indexed); else the rowids they allow."""
+        they say; the index's own fields when they are dates, authors, tags and sites (a year at
+        100,000 articles was a list of 3,300 rowids, 8 ms; an author at a million, 95 ms at p99),
+        unless articles changed since they were indexed; else the rowids they allow."""
         if self._index_alone(filters):
             return None
-        if (filters.since or filters.until) and self._index_alone(filters._replace(since=None, until=None)) \
+        if self._index_alone(filters._replace(since=None, until=None, authors=(), tags=(), sites=())) \
                 and not self._pending:
             import datetime as dt
 
-            from archive.search.index import Days
+            from archive.search.index import Within
 
-            return Days(filters.since.toordinal() if filters.since else 1,
-                        (filters.until or dt.date.max).toordinal())
+            return Within(filters.since.toordinal() if filters.since else 1,
+                          (filters.until or dt.date.max).toordinal(),
+                          tuple(filters.authors_folded), tuple(filters.tags_folded), tuple(filters.sites))
         where, args = self.host._where(filters)
         return [r[0] for r in self.host._read(f"SELECT a.n FROM articles a{where}", args)]
+
+    def key_counts(self, text: str, filters: Filters, limit: int) -> KeyCounts | None:
+        """What the facets of ``text``'s matches (every article's, when it is empty) under
+        ``filters`` count, by the index's aggregations; None when the index cannot say it alone
+        (filters by path or page, articles changed since indexed, an index out of use)."""
+        q = parse_query(text)
+        try:
+            ix = self._index()
+            restrict = self._restrict(filters)
+            if isinstance(restrict, list):
+                return None
+            with ix.guard():
+                searcher = ix.searcher()
+                live_only = not filters.include_deleted
+                query = ix.query(searcher, q, restrict, live_only) if not q.empty else ix.every(restrict, live_only)
+                return ix.key_counts(searcher, query, limit)
+        except (IndexUnusable, IndexDamaged) as exc:
+            self._index_failed(exc)
+            return None
 
     def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]:
         q = parse_query(text)
