@@ -239,6 +239,27 @@ def test_filters(store: Store, write_article: Writer) -> None:
     assert isinstance(store.query(Filters()), types.GeneratorType)
 
 
+def test_a_page_of_hits_and_its_total(store: Store, write_article: Writer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``search_counted``: the first hits of a search and how many match in all, as ``search`` and
+    ``count_matches`` say (SQLite counts them while its index ranks them: no second walk)."""
+    for i in range(7):
+        body = "Harbour ferry news. " * (i + 1) + ("Storm." if i % 2 else "")
+        store.upsert_many([item_for(write_article(f"{i}.txt", title=f"T{i}", body=body))])
+    store.mark_deleted([str(write_article("6.txt", title="T6", body=("Harbour ferry news. " * 7)))])
+    cases = [(q, f) for q in ("ferry", "storm", "harbour -storm", "nothing", "-storm")
+             for f in (Filters(), Filters(include_deleted=True), Filters(since=dt.date(1990, 1, 1)))]
+    want = {c: ([h.article.id for h in store.search(*c, 3)], store.count_matches(*c)) for c in cases}
+    if type(store).__name__ == "SQLiteStore":
+        from archive.store.sqlite_search import SQLiteSearch
+
+        monkeypatch.setattr(SQLiteSearch, "count_matches", lambda *a: (_ for _ in ()).throw(AssertionError(a)))
+        want = {c: w for c, w in want.items() if c[0] != "-storm"}  # an exclusion alone is listed by date
+    for c, w in want.items():
+        hits, total = store.search_counted(*c, 3)
+        assert ([h.article.id for h in hits], total) == w, c
+    assert want[("ferry", Filters())][1] == 6 and want[("ferry", Filters(include_deleted=True))][1] == 7
+
+
 def test_long_bodies_and_unicode(store: Store, write_article: Writer) -> None:
     body = " ".join(f"Word{i} ünïcödé." for i in range(60000))
     [r] = store.upsert_many([item_for(write_article("big.txt", body=body))])

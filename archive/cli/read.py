@@ -60,11 +60,10 @@ def search(state: State, query: tuple[str, ...], authors: tuple[str, ...], tags:
         hits = store.search(text, flt, lim)
         o.machine((h.to_doc() for h in hits), fmt, ("id", "score", "title", "authors", "published", "path", "snippet"))
     else:
-        shown = list(store.search(text, flt, None if lim is None else lim + 1))
-        more = lim is not None and len(shown) > lim
-        o.hits_table(shown[:lim] if more else shown)
-        if more:
-            o.cut_short(lim or 0, store.count_matches(text, flt))
+        shown, total = store.search_counted(text, flt, lim) if lim is not None else ([*store.search(text, flt)], 0)
+        o.hits_table(shown)
+        if lim is not None and total > len(shown):
+            o.cut_short(lim, total)
         if not shown and (better := store.suggest(text)):
             echo_err(f"did you mean: {better}")
     if store.search_warning:

@@ -209,6 +209,11 @@ class Store(abc.ABC):
         """How many articles ``search(text, filters)`` finds without a limit."""
         return sum(1 for _ in self.search(text, filters))
 
+    def search_counted(self, text: str, filters: Filters, limit: int) -> tuple[list[Hit], int]:
+        """The first ``limit`` hits of ``search`` and how many there are in all (a page of results
+        and its total: a store that walks every match to rank them counts them on the way)."""
+        return list(self.search(text, filters, limit)), self.count_matches(text, filters)
+
     @abc.abstractmethod
     def revisions(self, id: str) -> list[Article]:
         """Earlier revisions of an article, oldest first (the current one is not included)."""

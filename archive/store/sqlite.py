@@ -490,6 +490,11 @@ class SQLiteStore(Store):
     def count_matches(self, text: str, filters: Filters) -> int:
         return self.fulltext.count_matches(text, filters)
 
+    def search_counted(self, text: str, filters: Filters, limit: int) -> tuple[list[Hit], int]:
+        total: list[int] = []
+        hits = list(self.fulltext.search(text, filters, limit, total))
+        return hits, total[0] if total else self.count_matches(text, filters)
+
     def words_with_prefix(self, prefix: str) -> list[tuple[str, int]]:
         return self.fulltext.words_with_prefix(prefix)
 

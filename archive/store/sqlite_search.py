@@ -546,7 +546,10 @@ class SQLiteSearch:
             self._index_failed(exc)
             return None
 
-    def search(self, text: str, filters: Filters, limit: int | None = None) -> Iterator[Hit]:
+    def search(self, text: str, filters: Filters, limit: int | None = None,
+               total: list[int] | None = None) -> Iterator[Hit]:
+        """Hits best first; ``total``, when given, gets how many match in all when the index
+        counted them while it ranked (the matches are walked for the ranking anyway)."""
         q = parse_query(text)
         if q.empty:
             return
@@ -561,7 +564,9 @@ class SQLiteSearch:
             with ix.guard():
                 query = ix.query(searcher, q, restrict, live_only)
                 want = limit if limit is not None else ix.count(searcher, query)
-                first = ix.top(searcher, query, min(64, want), 0)
+                first = ix.top(searcher, query, min(64, want), 0, count=total is not None and not self._pending)
+            if total is not None and first[1] is not None:
+                total.append(first[1])
         except (IndexUnusable, IndexDamaged) as exc:
             yield from self._search_by_scan(q, filters, limit, exc)
             return
