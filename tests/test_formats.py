@@ -317,7 +317,8 @@ def test_sqlite_v2_store_migrates_to_the_current_schema(tmp_path: Path, write_ar
     try:
         assert store.db.execute("PRAGMA user_version").fetchone()[0] == sq.SCHEMA_VERSION == 9
         cols = [r[1] for r in store.db.execute("PRAGMA table_info(articles)")]
-        assert cols[-1] == "body" and {"url", "tags", "story"} <= set(cols)  # v8: the body last again
+        # v8: the body last again (but v9's site key, read with the body or from its index only)
+        assert cols[-2:] == ["body", "site_key"] and {"url", "tags", "story"} <= set(cols)
         assert store.db.execute("PRAGMA freelist_count").fetchone()[0] < 10  # the old table's pages given back
         assert not store.db.execute("SELECT 1 FROM sqlite_master WHERE name LIKE 'articles_fts%'").fetchall()
         a = store.get("a1")

@@ -601,11 +601,14 @@ def test_a_hashtag_is_the_same_tag_as_its_words(store: Store, write_article: Wri
     assert store.count(Filters(tags=["oil"])) == store.count(Filters(tags=["#OIL"])) == 1
 
 
-def _drop_tallies(db: Any) -> None:
-    """What a store before schema 9 lacked: the kept counts and their triggers."""
+def _before_schema_9(db: Any) -> None:
+    """What a store before schema 9 lacked: the kept counts and their triggers, the site keys."""
     for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tallies%'"):
         db.execute(f"DROP TRIGGER {name}")
     db.execute("DROP TABLE tallies")
+    db.execute("DROP INDEX articles_site_key")
+    db.execute("ALTER TABLE articles DROP COLUMN site_key")
+    db.execute("CREATE INDEX articles_site ON articles(site) WHERE site IS NOT NULL")
 
 
 def test_a_schema_8_sqlite_store_counts_what_it_holds(tmp_path: Path, write_article: Writer) -> None:
@@ -624,7 +627,7 @@ def test_a_schema_8_sqlite_store_counts_what_it_holds(tmp_path: Path, write_arti
     with s.db:  # schema 8 kept a name folded alike twice
         s.db.execute("""UPDATE articles SET authors = '["Ann Lee","ANN LEE"]', authors_key = '["ann lee","ann lee"]'
                         WHERE path = ?""", (items[1].source.path,))
-        _drop_tallies(s.db)
+        _before_schema_9(s.db)
         s.db.execute("PRAGMA user_version=8")
     s.close()
     shutil.rmtree(tmp_path / "old.db-search")  # schema 8's index was of a format made again from the table
@@ -651,7 +654,7 @@ def test_an_older_sqlite_stores_hashtag_keys_are_made_again(tmp_path: Path, writ
     with s.db:  # what schema 6 kept: the '#'
         s.db.execute("""UPDATE articles SET tags_key = '["#oil","gas"]'""")
         s.db.execute("ALTER TABLE story_sigs DROP COLUMN sketch")  # nor the sketches of schema 8
-        _drop_tallies(s.db)
+        _before_schema_9(s.db)
         s.db.execute("PRAGMA user_version=6")
     s.close()
     s = SQLiteStore(tmp_path / "old.db")
@@ -677,13 +680,13 @@ def test_a_schema_7_sqlite_store_is_made_again_with_its_body_last_and_its_story_
         s.db.execute("ALTER TABLE story_sigs DROP COLUMN sketch")
         s.db.execute("ALTER TABLE articles DROP COLUMN story_similarity")
         s.db.execute("ALTER TABLE articles ADD COLUMN story_similarity REAL")
-        _drop_tallies(s.db)
+        _before_schema_9(s.db)
         s.db.execute("PRAGMA user_version=7")
     assert [r[1] for r in s.db.execute("PRAGMA table_info(articles)")][-1] != "body"
     s.close()
     s = SQLiteStore(tmp_path / "old.db")
-    try:
-        assert [r[1] for r in s.db.execute("PRAGMA table_info(articles)")][-1] == "body"
+    try:  # (schema 9's site key, read with the body or from its index only, follows it)
+        assert [r[1] for r in s.db.execute("PRAGMA table_info(articles)")][-2:] == ["body", "site_key"]
         assert {a.id: a for a in s.query(Filters())} == before
         assert s.count(Filters(tags=["oil"])) == 3 and [h.article.title for h in s.search("story 1", Filters())][:1]
         sketches = dict(s.db.execute("SELECT a.body, g.sketch FROM story_sigs g JOIN articles a ON a.n = g.n"))
@@ -841,3 +844,41 @@ def test_a_search_of_exclusions_alone_lists_the_rest_newest_first(store: Store, 
     assert got("-wind -sun", limit=10) == ["Mid", "Old"]
     assert [h.article.title for h in store.search("-rain", Filters(include_deleted=True), limit=10)] == [
         "New", "Gone", "Undated"]
+
+
+def test_site_keys_group_what_pages_call_their_site() -> None:
+    from archive.store.keys import display_names, filter_keys, registrable, site_key
+
+    assert [registrable(h) for h in ("www.bbc.co.uk", "money.cnn.com", "cnn.com", "a.b.example.org.", "10.0.0.1",
+                                     "localhost")] == ["bbc.co.uk", "cnn.com", "cnn.com", "example.org", "10.0.0.1",
+                                                       "localhost"]
+    assert site_key("CNN", "https://Money.CNN.com:443/x?y=1") == "cnn.com"
+    assert site_key("NYTimes", None) == "nytimes" and site_key(" www.NYTimes.com/ ", None) == "nytimes.com"
+    assert site_key("The  Atlantic", None) == "the atlantic" and site_key(None, "https://x.org/") is None
+    assert site_key("Odd", "not a url") == "odd" and site_key("Odd", "http://[::1") == "odd"  # unparsable
+    assert filter_keys(["cnn"], [("cnn.com", "CNN"), ("cnn.com", "cnn.com"), ("bbc.co.uk", "BBC")]) == [
+        "cnn", "cnn.com"]
+    assert filter_keys(["money.cnn.com"], []) == ["cnn.com"]
+    assert display_names([("cnn.com", "cnn.com", 2), ("cnn.com", "CNN", 2), ("x.org", "X", 1),
+                          ("x.org", "x.org", 3)]) == {"cnn.com": "CNN", "x.org": "x.org"}
+
+
+def test_a_site_is_one_facet_and_one_filter_whatever_its_pages_call_it(store: Store, write_article: Writer) -> None:
+    """Facets, stats and the site filter group pages by their address's registrable domain (else
+    the name folded) and show the name most of them give; each article keeps the name it gave."""
+    pages = [("CNN", "https://money.cnn.com/a"), ("cnn.com", "https://edition.cnn.com/b"), ("CNN", "https://cnn.com/c"),
+             ("BBC News", "https://www.bbc.co.uk/d"), ("bbc.co.uk", None), ("A Blog", None), ("a  blog", None)]
+    for i, (site, url) in enumerate(pages):
+        it = item_for(write_article(f"{i}.txt", title=f"Page {i}", body=f"Ferry news number {i}."))
+        store.upsert_many([it._replace(parsed=it.parsed._replace(site=site, url=url))])
+    want = [("CNN", 3), ("A Blog", 2), ("BBC News", 2)]
+    assert store.facets("", Filters()).sites == want == store.stats(Filters()).sites
+    assert store.facets("ferry", Filters()).sites == want
+    titles = lambda *sites: sorted(a.title for a in store.query(Filters(sites=sites)))  # noqa: E731
+    assert titles("CNN") == titles("cnn.com") == titles("edition.cnn.com") == ["Page 0", "Page 1", "Page 2"]
+    assert titles("bbc.co.uk") == titles("BBC NEWS") == ["Page 3", "Page 4"] and titles("nowhere") == []
+    assert sorted(h.article.title for h in store.search("ferry", Filters(sites=("A Blog",)))) == ["Page 5", "Page 6"]
+    assert store.facets("ferry", Filters(sites=("cnn",))).sites == [("CNN", 3)]
+    assert {a.site for a in store.query(Filters(sites=("CNN",)))} == {"CNN", "cnn.com"}  # as each page said
+    store.mark_deleted([str(write_article("2.txt", title="Page 2", body="Ferry news number 2."))])
+    assert store.stats(Filters()).sites == [("A Blog", 2), ("BBC News", 2), ("CNN", 2)]

@@ -38,7 +38,8 @@ FORMAT = 5  # bump to rebuild every index from its table (2: words unstemmed; 3:
 # 4: each article's publication date, for date-sorted search; 5: folded authors and tags, site and month,
 # for filters and facets the index answers alone)
 FIELDS = ("title", "authors", "tags", "body")
-# What filters and facets read, one value each as the store keeps it (folded names and tags, the site).
+# What filters and facets read, one value each as the store keeps it (folded names and tags, the site's
+# key: archive.store.keys).
 KEYS = {"author": "authors", "tag": "tags", "site": "sites"}
 MAX_KEY = 1_000  # bytes: a longer value is not indexed as a key (no facet, no filter by the index)
 _EVERY = 2**31 - 1  # an aggregation's "all of them"

@@ -12,6 +12,10 @@ from archive.models import Article, ParsedArticle, Source, plain_tag
 from archive.search.snippets import snippet_parts
 from archive.sorts import SORTS as SORTS  # re-exported: the stores name them from here
 from archive.sorts import Sort as Sort
+from archive.store.keys import fold_name as fold_name  # re-exported: how values compare, as the stores name it
+from archive.store.keys import fold_tag as fold_tag
+from archive.store.keys import name_keys as name_keys
+from archive.store.keys import tag_keys as tag_keys
 
 if TYPE_CHECKING:  # a read never imports the stories' signatures
     from archive.stories.signature import Signature
@@ -28,26 +32,6 @@ def build_filters(*, authors: Sequence[str] = (), tags: Sequence[str] = (), site
         raise UsageError(f"{names[0]} {since} is after {names[1]} {until}")
     return Filters(authors=tuple(authors), tags=tuple(tags), sites=tuple(sites), since=since, until=until,
                    include_deleted=include_deleted)
-
-
-def fold_name(name: str) -> str:
-    """How author names compare: case-insensitive, spaces collapsed."""
-    return " ".join(name.split()).casefold()
-
-
-def fold_tag(tag: str) -> str:
-    """How tags compare: as names, and without a hashtag's "#" ("#Donald Trump" is "donald trump")."""
-    return fold_name(plain_tag(tag))
-
-
-def name_keys(names: Iterable[str]) -> list[str]:
-    """The keys --author compares and facets count: each folded name once, in byline order."""
-    return list(dict.fromkeys(fold_name(n) for n in names))
-
-
-def tag_keys(tags: Iterable[str]) -> list[str]:
-    """The keys --tag compares and facets count: each folded tag once, in the file's order."""
-    return list(dict.fromkeys(fold_tag(t) for t in tags))
 
 
 class Filters(NamedTuple):
@@ -177,11 +161,14 @@ def count_facets(articles: Iterable[Article], limit: int) -> Facets:
     """Facets counted from the matching articles themselves (any backend)."""
     from collections import Counter
 
+    from archive.store.keys import display_names, site_key
+
     total = 0
     authors: Counter[str] = Counter()
     tags: Counter[str] = Counter()
     spelled: dict[str, str] = {}
-    sites: Counter[str] = Counter()
+    sites: Counter[str] = Counter()  # by archive.store.keys' key, shown by the name most give
+    site_names: Counter[tuple[str, str]] = Counter()
     months: Counter[str] = Counter()
     for a in articles:
         total += 1
@@ -191,13 +178,16 @@ def count_facets(articles: Iterable[Article], limit: int) -> Facets:
         for t in a.tags:
             spelled.setdefault("t" + fold_tag(t), plain_tag(t))
         tags.update(tag_keys(a.tags))
-        if a.site:
-            sites[a.site] += 1
+        if a.site and (key := site_key(a.site, a.url)):
+            sites[key] += 1
+            site_names[(key, a.site)] += 1
         months[a.published.strftime("%Y-%m") if a.published else "unknown"] += 1
     top = sorted_counts
+    shown = display_names((k, name, n) for (k, name), n in site_names.items())
     by_month = sorted((m, c) for m, c in months.items() if m != "unknown")
     return Facets(total=total, authors=[(spelled["a" + k], c) for k, c in top(authors)[:limit]],
-                  tags=[(spelled["t" + k], c) for k, c in top(tags)[:limit]], sites=top(sites)[:limit],
+                  tags=[(spelled["t" + k], c) for k, c in top(tags)[:limit]],
+                  sites=[(shown[k], c) for k, c in sorted(sites.items(), key=lambda kc: (-kc[1], kc[0]))[:limit]],
                   years=years_of(by_month), months=by_month)
 
 

@@ -221,6 +221,11 @@ CREATE INDEX IF NOT EXISTS articles_ingested ON articles(ingested_at);
 """
 
 _V9 = """
+-- The site each article is grouped by (archive.store.keys: the address's registrable domain, else
+-- the name folded), set by the writer (the rows stored before are given theirs by _migrate).
+ALTER TABLE articles ADD COLUMN site_key TEXT;
+DROP INDEX IF EXISTS articles_site;
+CREATE INDEX articles_site_key ON articles(site_key) WHERE site_key IS NOT NULL;
 -- Each folded author and tag once per article (an article with "Ann Lee" and "ANN LEE" counted
 -- twice for her); the side tables follow by their triggers.
 UPDATE articles SET authors_key = (SELECT json_group_array(value) FROM (SELECT value, min(key) AS k
@@ -230,6 +235,14 @@ UPDATE articles SET tags_key = (SELECT json_group_array(value) FROM (SELECT valu
         FROM json_each(articles.tags_key) GROUP BY value ORDER BY k))
     WHERE json_array_length(tags_key) > (SELECT count(DISTINCT value) FROM json_each(articles.tags_key));
 """
+
+
+def _site_keys(db: sqlite3.Connection) -> None:
+    """Give each stored article with a site the key it is grouped by (archive.store.keys)."""
+    from archive.store.keys import site_key
+
+    rows = db.execute("SELECT n, site, url FROM articles WHERE site IS NOT NULL").fetchall()
+    db.executemany("UPDATE articles SET site_key = ? WHERE n = ?", [(site_key(s, u), n) for n, s, u in rows])
 
 
 def _body_last(db: sqlite3.Connection) -> None:
@@ -261,10 +274,10 @@ def _body_last(db: sqlite3.Connection) -> None:
 
 
 # Forward migrations: MIGRATIONS[v] takes a store from version v to v + 1 (step 7 is finished in
-# Python by _migrate: the table made again, the sketches made; and _migrate places a store's
-# articles in stories once the tables are today's).
+# Python by _migrate: the table made again, the sketches made; step 8: the site keys, then the
+# counts; and _migrate places a store's articles in stories once the tables are today's).
 MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5, 5: STORIES_SCHEMA, 6: _V7,
-                              7: SKETCH_SCHEMA + _V8, 8: _V9 + TALLIES_SCHEMA}
+                              7: SKETCH_SCHEMA + _V8, 8: _V9}
 
 _DELETED_NS = "SELECT n FROM articles WHERE deleted_at IS NOT NULL"
 
@@ -412,6 +425,10 @@ class SQLiteStore(Store):
                 if version == 7:
                     _body_last(self.db)
                     backfill_sketches(self.db)
+                if version == 8:
+                    _site_keys(self.db)
+                    for stmt in _split_sql(TALLIES_SCHEMA):
+                        self.db.execute(stmt)
                 version += 1
                 self.db.execute(f"PRAGMA user_version={version}")
             if start <= 5:  # stories of the articles stored before they were kept, in today's tables
@@ -732,8 +749,7 @@ class SQLiteStore(Store):
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
-    @staticmethod
-    def _where(f: Filters, ordered: bool = False) -> tuple[str, list[Any]]:
+    def _where(self, f: Filters, ordered: bool = False) -> tuple[str, list[Any]]:
         """The WHERE clause of ``f`` over ``articles a``; ``ordered``: for a list in an order other
         than by date, whose own index should drive (the one on deleted_at, which also orders by
         date, would make SQLite sort every live article)."""
@@ -754,8 +770,9 @@ class SQLiteStore(Store):
             parts.append(f"a.n IN (SELECT n FROM article_authors WHERE name IN ({marks}))")
             args.extend(f.authors_folded)
         if f.sites:
-            parts.append(f"a.site IN ({','.join('?' * len(f.sites))})")
-            args.extend(f.sites)
+            keys = self.site_filter_keys(f.sites)
+            parts.append(f"a.site_key IN ({','.join('?' * len(keys))})")
+            args.extend(keys)
         if f.tags:
             marks = ",".join("?" * len(f.tags))
             parts.append(f"a.n IN (SELECT n FROM article_tags WHERE tag IN ({marks}))")
@@ -826,7 +843,7 @@ class SQLiteStore(Store):
             return self._tallied_facets(limit)
         if (keys := self.fulltext.key_counts(text, filters, limit)) is not None:
             return Facets(total=keys.total, authors=self._spelled_keys("authors", keys.authors),
-                          tags=self._spelled_keys("tags", keys.tags), sites=keys.sites,
+                          tags=self._spelled_keys("tags", keys.tags), sites=self._site_shown(keys.sites),
                           years=years_of(keys.months), months=keys.months)
         if not q.empty:
             # A query's matches (the last of the arguments: a JSON list) with no filter but the live one
@@ -847,7 +864,8 @@ class SQLiteStore(Store):
         """Facets of every live article, from the counts the writers keep (sqlite_tallies)."""
         months = tallies.months(self._read)
         return Facets(total=tallies.total(self._read, tallies.LIVE), authors=self._tallied("authors", limit),
-                      tags=self._tallied("tags", limit), sites=tallies.counts(self._read, tallies.SITE, limit),
+                      tags=self._tallied("tags", limit),
+                      sites=self._site_shown(tallies.counts(self._read, tallies.SITE, limit)),
                       years=years_of(months), months=months)
 
     def _tallied(self, kind: str, limit: int | None) -> list[tuple[str, int]]:
@@ -928,11 +946,24 @@ class SQLiteStore(Store):
         return [(next((plain_tag(v) for v in lists.get(n, []) if fold(v) == key), key), int(c)) for key, c, n in rows]
 
     def _site_counts(self, member: str, args: list[Any], limit: int | None) -> list[tuple[str, int]]:
-        # The partial index holds every site and rowid: the rows are never read.
-        return [(r[0], int(r[1])) for r in self._read(
-            "SELECT site, count(*) FROM articles INDEXED BY articles_site WHERE site IS NOT NULL"
+        # The partial index holds every site key and rowid: the rows are never read.
+        return self._site_shown([(r[0], int(r[1])) for r in self._read(
+            "SELECT site_key, count(*) FROM articles INDEXED BY articles_site_key WHERE site_key IS NOT NULL"
             f" AND {member.replace('{n}', 'n')}"
-            " GROUP BY site ORDER BY count(*) DESC, site LIMIT ?", [*args, -1 if limit is None else limit])]
+            " GROUP BY site_key ORDER BY count(*) DESC, site_key LIMIT ?", [*args, -1 if limit is None else limit])])
+
+    def _site_shown(self, counted: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+        """(site key, count) as (the name most of the site's articles give, count)."""
+        from archive.store.keys import display_names
+
+        shown = display_names(tallies.site_names(self._read)) if counted else {}
+        return [(shown.get(k, k), c) for k, c in counted]
+
+    def site_filter_keys(self, sites: Sequence[str]) -> list[str]:
+        """The site keys a filter by ``sites`` selects (archive.store.keys.filter_keys)."""
+        from archive.store.keys import filter_keys
+
+        return filter_keys(sites, [(k, name) for k, name, _ in tallies.site_names(self._read)])
 
     def revisions(self, id: str) -> list[Article]:
         rows = self._read("SELECT doc FROM revisions WHERE article_id=? ORDER BY revision", (id,)).fetchall()
@@ -979,7 +1010,7 @@ class SQLiteStore(Store):
             failures=int(self._read("SELECT count(*) FROM failures").fetchone()[0]),
             revisions=tallies.total(self._read, tallies.REVISIONS),
             authors=self._tallied("authors", None), tags=self._tallied("tags", None),
-            sites=tallies.counts(self._read, tallies.SITE, None), years=sorted(years.items()),
+            sites=self._site_shown(tallies.counts(self._read, tallies.SITE, None)), years=sorted(years.items()),
         )
 
     def duplicates(self, include_deleted: bool = False) -> list[list[Article]]:

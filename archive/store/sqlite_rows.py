@@ -12,6 +12,7 @@ from typing import Any
 
 from archive.fields import FIELDS, SOURCE_FIELDS, Field
 from archive.models import Article, Source, iso, parse_iso, parse_iso_required
+from archive.store.keys import site_key
 from archive.store.records import name_keys, tag_keys
 
 # The document's columns, in archive.fields' order (``source`` as its file data's columns).
@@ -30,7 +31,7 @@ _DATES = tuple(f.name for f in _WRITTEN if f.kind == "date")
 _TIMES = tuple(f.name for f in _WRITTEN if f.kind == "time")
 assert [f.kind for f in _WRITTEN if f.name not in (*_PLAIN, *_LISTS, *_DATES, *_TIMES)] == ["source"]
 WRITE_COLS = (*_PLAIN, *SOURCE_FIELDS, *_LISTS, *_DATES, *_TIMES, "authors_text", "authors_key", "tags_key",
-              "tags_text")
+              "tags_text", "site_key")
 _plain_values = operator.attrgetter(*_PLAIN)
 INSERT = f"INSERT INTO articles ({', '.join(WRITE_COLS)}) VALUES ({','.join('?' * len(WRITE_COLS))})"
 UPDATE = f"UPDATE articles SET {', '.join(c + '=?' for c in WRITE_COLS[1:])} WHERE id=?"
@@ -76,6 +77,7 @@ def write_values(a: Article) -> tuple[Any, ...]:
             *[json_list(getattr(a, n)) for n in _LISTS],
             *[d.isoformat() if (d := getattr(a, n)) else None for n in _DATES],
             *[iso(getattr(a, n)) for n in _TIMES],
-            ", ".join(a.authors), json_list(name_keys(a.authors)), json_list(tag_keys(a.tags)), " ".join(a.tags))
+            ", ".join(a.authors), json_list(name_keys(a.authors)), json_list(tag_keys(a.tags)), " ".join(a.tags),
+            site_key(a.site, a.url))
 
 

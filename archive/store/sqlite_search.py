@@ -96,6 +96,7 @@ class IndexHost(Protocol):
     def _articles_by_n(self, ns: Sequence[int], live_only: bool) -> dict[int, Article]: ...
     def _articles_where(self, where: str, args: list[Any], sort: Sort, limit: int | None) -> Iterator[Article]: ...
     def _read(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor: ...
+    def site_filter_keys(self, sites: Sequence[str]) -> list[str]: ...
 
 
 class SQLiteSearch:
@@ -393,7 +394,7 @@ class SQLiteSearch:
             chunk = ns[k : k + _CHUNK]
             for r in self.host.db.execute(
                 "SELECT n, deleted_at IS NULL, title, authors_text, tags_text, body, published, authors_key, tags_key,"
-                " site FROM articles"
+                " site_key FROM articles"
                 f" WHERE n IN ({','.join('?' * len(chunk))})", chunk):
                 w.add_document(TextIndex.document(*r))
             if time.monotonic() - said >= PROGRESS_EVERY:  # a rebuild of a large store
@@ -523,7 +524,8 @@ class SQLiteSearch:
 
             return Within(filters.since.toordinal() if filters.since else 1,
                           (filters.until or dt.date.max).toordinal(),
-                          tuple(filters.authors_folded), tuple(filters.tags_folded), tuple(filters.sites))
+                          tuple(filters.authors_folded), tuple(filters.tags_folded),
+                          (tuple(self.host.site_filter_keys(filters.sites)) or ("",)) if filters.sites else ())
         where, args = self.host._where(filters)
         return [r[0] for r in self.host._read(f"SELECT a.n FROM articles a{where}", args)]
 

@@ -15,6 +15,7 @@ from typing import Any
 # 'deleted' (articles marked deleted) and 'revisions' (earlier revisions kept).
 LIVE, WORDS, DELETED, REVISIONS = "live", "words", "deleted", "revisions"
 MONTH, UNDATED, SITE, AUTHOR, TAG = "month", "undated", "site", "author", "tag"
+SITE_NAME = "site_name"  # key: the site's key (archive.store.keys), US (\x1f), the name an article gives
 
 # Each tallied value of one article row ({r}: NEW or OLD): kind, key, and {s} (1, or -1 to take it away).
 _PARTS = (
@@ -24,11 +25,13 @@ _PARTS = (
     f"SELECT '{MONTH}', substr({{r}}.published, 1, 7), {{s}} WHERE {{r}}.deleted_at IS NULL"
     f" AND {{r}}.published IS NOT NULL",
     f"SELECT '{UNDATED}', '', {{s}} WHERE {{r}}.deleted_at IS NULL AND {{r}}.published IS NULL",
-    f"SELECT '{SITE}', {{r}}.site, {{s}} WHERE {{r}}.deleted_at IS NULL AND {{r}}.site IS NOT NULL",
+    f"SELECT '{SITE}', {{r}}.site_key, {{s}} WHERE {{r}}.deleted_at IS NULL AND {{r}}.site_key IS NOT NULL",
+    f"SELECT '{SITE_NAME}', {{r}}.site_key || char(31) || {{r}}.site, {{s}} WHERE {{r}}.deleted_at IS NULL"
+    f" AND {{r}}.site_key IS NOT NULL",
     f"SELECT '{AUTHOR}', value, {{s}} FROM json_each({{r}}.authors_key) WHERE {{r}}.deleted_at IS NULL",
     f"SELECT '{TAG}', value, {{s}} FROM json_each({{r}}.tags_key) WHERE {{r}}.deleted_at IS NULL",
 )
-_COUNTED = ("deleted_at", "word_count", "published", "site", "authors_key", "tags_key")
+_COUNTED = ("deleted_at", "word_count", "published", "site", "site_key", "authors_key", "tags_key")
 
 
 def _add(row: str, sign: int) -> str:
@@ -78,8 +81,10 @@ INSERT INTO tallies (kind, key, n) SELECT '{MONTH}', substr(published, 1, 7), co
     WHERE deleted_at IS NULL AND published IS NOT NULL GROUP BY 2;
 INSERT INTO tallies (kind, key, n) SELECT '{UNDATED}', '', count(*) FROM articles
     WHERE deleted_at IS NULL AND published IS NULL HAVING count(*) > 0;
-INSERT INTO tallies (kind, key, n) SELECT '{SITE}', site, count(*) FROM articles
-    WHERE deleted_at IS NULL AND site IS NOT NULL GROUP BY site;
+INSERT INTO tallies (kind, key, n) SELECT '{SITE}', site_key, count(*) FROM articles
+    WHERE deleted_at IS NULL AND site_key IS NOT NULL GROUP BY site_key;
+INSERT INTO tallies (kind, key, n) SELECT '{SITE_NAME}', site_key || char(31) || site, count(*) FROM articles
+    WHERE deleted_at IS NULL AND site_key IS NOT NULL GROUP BY site_key, site;
 INSERT INTO tallies (kind, key, n) SELECT '{AUTHOR}', name, count(*) FROM article_authors
     WHERE n NOT IN (SELECT n FROM articles WHERE deleted_at IS NOT NULL) GROUP BY name;
 INSERT INTO tallies (kind, key, n) SELECT '{TAG}', tag, count(*) FROM article_tags
@@ -98,6 +103,15 @@ def total(read: Read, kind: str) -> int:
 def months(read: Read) -> list[tuple[str, int]]:
     """The live dated articles per month ("YYYY-MM"), oldest first."""
     return [(r[0], int(r[1])) for r in read("SELECT key, n FROM tallies WHERE kind = ? ORDER BY key", (MONTH,))]
+
+
+def site_names(read: Read) -> list[tuple[str, str, int]]:
+    """(site key, name, live articles that give it) of every site name in the store."""
+    out = []
+    for key, n in read("SELECT key, n FROM tallies WHERE kind = ?", (SITE_NAME,)):
+        site, _, name = str(key).partition("\x1f")
+        out.append((site, name, int(n)))
+    return out
 
 
 def counts(read: Read, kind: str, limit: int | None) -> list[tuple[str, int]]:

@@ -44,8 +44,8 @@ from archive.store.records import (
 # embedded store's analyzer (each article's terms), not $text
 _REVISION_ORDER = [("article_id", ASCENDING), ("revision", ASCENDING)]
 UPGRADE_BATCH = 500  # articles an upgrade rewrites per bulk write
-SCHEMA_VERSION = 9  # 7: search arrays made by the one analyzer (ß → ss, Œ → oe, ﬁ → fi, as SQLite);
-# 8: tag keys without a hashtag's '#' (as SQLite's schema 7); 9: body term frequencies for BM25
+SCHEMA_VERSION = 10  # 7: search arrays made by the one analyzer (ß → ss, Œ → oe, ﬁ → fi, as SQLite);
+# 8: tag keys without a hashtag's '#' (as SQLite's schema 7); 9: body term frequencies for BM25; 10: site keys
 TEXT_INDEX = "articles_text"  # the $text index of stores before 6: dropped
 
 class MongoStore(Store):
@@ -226,11 +226,11 @@ class MongoStore(Store):
 
             backfill(self.articles, self.bands)  # stories of the articles stored before they were kept
             self._record_schema(5)
-        if version < 9:
+        if version < 10:
             # Every article's arrays, ranking figures and folded keys made again (7: the analyzer;
-            # 8: tag keys without a hashtag's '#'; 9: body term frequencies).
+            # 8: tag keys without a hashtag's '#'; 9: body term frequencies; 10: site keys).
             self._add_terms(every=True, progress=progress)
-            self._record_schema(9)
+            self._record_schema(10)
         else:
             self._add_terms(progress=progress)
         backfill_sketches(self.articles, UPGRADE_BATCH)  # no schema step: the keeper works without them, slower
@@ -271,6 +271,7 @@ class MongoStore(Store):
         self.articles.create_index("authors_key", name="authors_key")
         self.articles.create_index("tags_key", name="tags_key")
         self.articles.create_index("site", name="site", sparse=True)
+        self.articles.create_index("site_key", name="site_key", sparse=True)
         self.articles.create_index("source.sha256", name="sha256")
         self.articles.create_index([("source.device", 1), ("source.inode", 1)], name="inode")
         self.articles.create_index([("updated_at", DESCENDING), ("_id", DESCENDING)], name="updated_id")
@@ -381,8 +382,7 @@ class MongoStore(Store):
         with self._guard():
             return [(d["_id"], d["title"]) for d in self.articles.find(flt, {"title": 1}).sort("_id", 1).limit(limit)]
 
-    @staticmethod
-    def _filter(f: Filters) -> dict[str, Any]:
+    def _filter(self, f: Filters) -> dict[str, Any]:
         q: dict[str, Any] = {}
         if not f.include_deleted:
             q["deleted_at"] = None
@@ -398,7 +398,7 @@ class MongoStore(Store):
         if f.tags:
             q["tags_key"] = {"$in": [str(t) for t in f.tags_folded]}
         if f.sites:
-            q["site"] = {"$in": [str(x) for x in f.sites]}
+            q["site_key"] = {"$in": self._site_filter_keys(f.sites)}
         if f.path_prefix:
             q["source.path"] = {"$regex": "^" + re.escape(f.path_prefix.rstrip("/") + "/")}
         if f.after is not None:
@@ -477,6 +477,32 @@ class MongoStore(Store):
         cur = self.fails.find({}).sort([("failed_at", -1), ("_id", 1)])
         yield from self._iter(cur, _failure)
 
+    def _site_filter_keys(self, sites: Sequence[str]) -> list[str]:
+        """The site keys a filter by ``sites`` selects (archive.store.keys.filter_keys): the names
+        stored that fold as one of them, and their keys, read from the indexes of both."""
+        from archive.store.keys import filter_keys
+
+        wanted = {fold_name(str(s)) for s in sites}
+        with self._guard():
+            names = [n for n in self.articles.distinct("site") if isinstance(n, str) and fold_name(n) in wanted]
+            pairs = [(str(d["_id"]["k"]), str(d["_id"]["s"])) for d in self.articles.aggregate([
+                {"$match": {"site": {"$in": names}, "site_key": {"$ne": None}}},
+                {"$group": {"_id": {"k": "$site_key", "s": "$site"}}}])] if names else []
+        return filter_keys([str(s) for s in sites], pairs)
+
+    def _site_shown(self, counted: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+        """(site key, count), most first (ties by key), as (the name most of the site's live
+        articles give, count)."""
+        from archive.store.keys import display_names
+
+        counted = sorted(counted, key=lambda kc: (-kc[1], kc[0]))
+        keys = [k for k, _ in counted]
+        shown = display_names(
+            (d["_id"]["k"], d["_id"]["s"], int(d["n"])) for d in self.articles.aggregate([
+                {"$match": {"site_key": {"$in": keys}, "deleted_at": None}},
+                {"$group": {"_id": {"k": "$site_key", "s": "$site"}, "n": {"$sum": 1}}}])) if keys else {}
+        return [(shown.get(k, k), c) for k, c in counted]
+
     def stats(self, filters: Filters) -> Stats:
         live = self._filter(filters._replace(include_deleted=False))
         deleted = {**self._filter(filters._replace(include_deleted=True)), "deleted_at": {"$ne": None}}
@@ -489,7 +515,7 @@ class MongoStore(Store):
                     {"$group": {"_id": {"$substr": [{"$ifNull": ["$published", ""]}, 0, 4]}, "n": {"$sum": 1}}}]):
                 years[d["_id"] or "unknown"] = years.get(d["_id"] or "unknown", 0) + int(d["n"])
             per_site = self.articles.aggregate([
-                {"$match": {**live, "site": {"$ne": None}}}, {"$group": {"_id": "$site", "n": {"$sum": 1}}},
+                {"$match": {**live, "site_key": {"$ne": None}}}, {"$group": {"_id": "$site_key", "n": {"$sum": 1}}},
             ])
             return Stats(
                 articles=int(self.articles.count_documents(live)),
@@ -500,7 +526,7 @@ class MongoStore(Store):
                 authors=self._name_counts([{"$match": live}], "authors"),
                 years=sorted(years.items()),
                 tags=self._name_counts([{"$match": live}], "tags"),
-                sites=sorted(((d["_id"], int(d["n"])) for d in per_site), key=lambda x: (-x[1], x[0])),
+                sites=self._site_shown((d["_id"], int(d["n"])) for d in per_site),
             )
 
     @staticmethod
@@ -545,12 +571,13 @@ class MongoStore(Store):
             total = int(self.articles.count_documents(match))
             authors = run([{"$project": {"authors": 1, "authors_key": 1}}, *self._per_name("authors"), *top])
             tags = run([{"$project": {"tags": 1, "tags_key": 1}}, *self._per_name("tags"), *top])
-            sites = run([{"$match": {"site": {"$ne": None}}}, {"$group": {"_id": "$site", "n": {"$sum": 1}}}, *top])
+            sites = run([{"$match": {"site_key": {"$ne": None}}}, {"$group": {"_id": "$site_key", "n": {"$sum": 1}}},
+                         *top])
             months = run([{"$match": {"published": {"$ne": None}}},
                           {"$group": {"_id": {"$substr": ["$published", 0, 7]}, "n": {"$sum": 1}}}])
         by_month = sorted((d["_id"], int(d["n"])) for d in months if d["_id"])
         return Facets(total=total, authors=self._merged(authors)[:limit], tags=self._merged(tags)[:limit],
-                      sites=sorted_counts({d["_id"]: d["n"] for d in sites})[:limit],
+                      sites=self._site_shown((d["_id"], int(d["n"])) for d in sites)[:limit],
                       years=years_of(by_month), months=by_month)
 
     def data_version(self) -> object | None:

@@ -1,0 +1,97 @@
+"""How values compare and group: the keys filters match and facets count, both stores alike.
+
+Author names and tags fold (case, spaces, a hashtag's "#"). A page names its site as it likes
+("CNN", "money.cnn.com", "NYTimes", "nytimes.com"): stored as written, but grouped (facets, stats,
+the site filter) by a key, the registrable domain of the page's address when it has one
+(``money.cnn.com`` and ``edition.cnn.com`` are ``cnn.com``), else the name folded; shown by the
+name most of the group's articles give.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from archive.models import plain_tag
+
+
+def fold_name(name: str) -> str:
+    """How author names compare: case-insensitive, spaces collapsed."""
+    return " ".join(name.split()).casefold()
+
+
+def fold_tag(tag: str) -> str:
+    """How tags compare: as names, and without a hashtag's "#" ("#Donald Trump" is "donald trump")."""
+    return fold_name(plain_tag(tag))
+
+
+def name_keys(names: Iterable[str]) -> list[str]:
+    """The keys --author compares and facets count: each folded name once, in byline order."""
+    return list(dict.fromkeys(fold_name(n) for n in names))
+
+
+def tag_keys(tags: Iterable[str]) -> list[str]:
+    """The keys --tag compares and facets count: each folded tag once, in the file's order."""
+    return list(dict.fromkeys(fold_tag(t) for t in tags))
+
+
+# Second-level suffixes under which each name is a site (a short list, not the Public Suffix List:
+# the common ones of news sites; any other host keeps its last two labels).
+_SECOND_LEVEL = frozenset({
+    "ac.uk", "co.uk", "gov.uk", "ltd.uk", "me.uk", "org.uk", "plc.uk", "co.jp", "ne.jp", "or.jp", "ac.jp",
+    "go.jp", "com.au", "net.au", "org.au", "gov.au", "edu.au", "co.nz", "org.nz", "govt.nz", "co.za",
+    "org.za", "com.br", "com.cn", "net.cn", "org.cn", "gov.cn", "com.hk", "com.tw", "com.sg", "com.my",
+    "co.in", "net.in", "org.in", "co.il", "co.kr", "or.kr", "com.mx", "com.ar", "com.tr", "com.ua",
+    "co.id", "com.ph", "com.pk", "com.ng", "co.ke", "com.eg", "com.sa", "co.th", "com.vn", "gov.in",
+})
+_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
+
+
+def registrable(host: str) -> str:
+    """A host's registrable domain: ``www.bbc.co.uk`` is ``bbc.co.uk``, ``money.cnn.com`` ``cnn.com``
+    (an address like ``127.0.0.1`` stays as it is)."""
+    host = host.strip().rstrip(".").lower()
+    labels = host.split(".")
+    if len(labels) <= 2 or labels[-1].isdigit():
+        return host
+    keep = 3 if ".".join(labels[-2:]) in _SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
+
+
+def site_key(site: str | None, url: str | None) -> str | None:
+    """The key an article's site is grouped by (None: it names no site)."""
+    if not site:
+        return None
+    if url:
+        try:
+            host = urlsplit(url.strip()).hostname
+        except ValueError:
+            host = None
+        if host:
+            return registrable(host)
+    folded = fold_name(site)
+    if _HOST.match(folded.removeprefix("http://").removeprefix("https://").rstrip("/")):
+        return registrable(folded.removeprefix("http://").removeprefix("https://").rstrip("/"))
+    return folded
+
+
+def filter_keys(values: Iterable[str], names: Iterable[tuple[str, str]]) -> list[str]:
+    """The keys a site filter of ``values`` selects: each value's own key (a domain or a name),
+    and the keys of the sites stored under that name (``names``: (key, name) pairs), so that
+    ``--site CNN`` finds the pages of cnn.com whatever they call themselves."""
+    wanted = {fold_name(v) for v in values}
+    keys = {k for v in values if (k := site_key(v, None))}
+    keys.update(k for k, name in names if fold_name(name) in wanted)
+    return sorted(keys)
+
+
+def display_names(named: Iterable[tuple[str, str, int]]) -> dict[str, str]:
+    """Each key's name to show, from (key, name, articles) counts: the name most of its articles
+    give (a name before an address when as many give each, then the first alphabetically)."""
+    best: dict[str, tuple[int, bool, str]] = {}
+    for key, name, n in named:
+        rank = (-n, bool(_HOST.match(fold_name(name))), name)
+        if key not in best or rank < best[key]:
+            best[key] = rank
+    return {k: r[2] for k, r in best.items()}
