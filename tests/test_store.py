@@ -882,3 +882,18 @@ def test_a_site_is_one_facet_and_one_filter_whatever_its_pages_call_it(store: St
     assert {a.site for a in store.query(Filters(sites=("CNN",)))} == {"CNN", "cnn.com"}  # as each page said
     store.mark_deleted([str(write_article("2.txt", title="Page 2", body="Ferry news number 2."))])
     assert store.stats(Filters()).sites == [("A Blog", 2), ("BBC News", 2), ("CNN", 2)]
+
+
+def test_counts_under_a_folder(store: Store, write_article: Writer) -> None:
+    """What the daemon's start-up compares with the files it walked: the live (or every) article
+    under a folder, never one of a sibling folder whose name begins the same."""
+    paths = [write_article(f"{d}/{i}.txt", title=f"{d}{i}", body=f"Text {d} {i}.")
+             for d in ("a", "ab", "a/deeper") for i in range(3)]
+    store.upsert_many([item_for(p) for p in paths])
+    store.mark_deleted([str(paths[0]), str(paths[3]), str(paths[6])])
+    root = str(paths[0].parent)
+    assert store.count(Filters(path_prefix=root)) == 4 and store.count(Filters(path_prefix=root + "/")) == 4
+    assert store.count(Filters(path_prefix=root, include_deleted=True)) == 6
+    assert store.count(Filters(path_prefix=root + "b")) == 2 and store.count(Filters()) == 6
+    assert store.count(Filters(path_prefix=root, include_deleted=True)) == len(list(
+        store.query(Filters(path_prefix=root, include_deleted=True))))

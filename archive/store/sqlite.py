@@ -820,6 +820,20 @@ class SQLiteStore(Store):
         return self.story_reads.story_rows(ids)
 
     def count(self, filters: Filters) -> int:
+        if filters == Filters():
+            return tallies.total(self._read, tallies.LIVE)
+        if filters.path_prefix and filters._replace(path_prefix=None, include_deleted=False) == Filters():
+            # Every article under a folder from the path index alone, less its deleted ones from
+            # theirs: the live ones' rows are never read (at 1,000,000 articles the daemon's
+            # start-up count read each row for its deleted_at: 2.7 s warm, 15.6 s cold).
+            p = filters.path_prefix.rstrip("/") + "/"
+            every = int(self._read("SELECT count(*) FROM articles WHERE path >= ? AND path < ?",
+                                   (p, p[:-1] + "0")).fetchone()[0])
+            if filters.include_deleted:
+                return every
+            return every - int(self._read(
+                "SELECT count(*) FROM articles WHERE deleted_at IS NOT NULL AND +path >= ? AND +path < ?",
+                (p, p[:-1] + "0")).fetchone()[0])
         where, args = self._where(filters)
         return int(self._read(f"SELECT count(*) FROM articles a{where}", args).fetchone()[0])
 
