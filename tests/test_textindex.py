@@ -331,6 +331,7 @@ def test_facets_and_filters_of_a_query_are_the_indexs_own(tmp_path: Path, monkey
     from archive.models import Article, ParsedArticle, Source
     from archive.search.index import Within
     from archive.store.records import UpsertItem, fold_name, name_keys, tag_keys
+    from archive.store.sqlite_counts import SQLiteCounts
 
     rnd = random.Random(5)
     people = [f"Writer {chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(70)]
@@ -354,8 +355,8 @@ def test_facets_and_filters_of_a_query_are_the_indexs_own(tmp_path: Path, monkey
     def table_counted(*args: object) -> None:
         raise AssertionError("facets counted from the table: the index's aggregations were not used")
 
-    monkeypatch.setattr(SQLiteStore, "_facets_of_matches", table_counted)
-    monkeypatch.setattr(SQLiteStore, "_counted", table_counted)
+    monkeypatch.setattr(SQLiteCounts, "_facets_of_matches", table_counted)
+    monkeypatch.setattr(SQLiteCounts, "_counted", table_counted)
 
     def allowed(a: Article, f: Filters) -> bool:
         d = a.published
