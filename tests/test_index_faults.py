@@ -171,6 +171,7 @@ def test_a_killed_writer_leaves_readers_warned_and_never_wrong(
     hits = {h.article.source.path for h in r.search("ceasefire", Filters())}
     assert hits == {str(p) for p in paths[10:]}  # never a hit whose stored text lost the word
     assert r.count_matches("ceasefire", Filters()) == 20
+    assert r.search_counted("ceasefire", Filters(), 5)[1] == 20 == r.facets("ceasefire", Filters()).total
     assert r.search_warning and "lacks 10 changes" in r.search_warning
     r.close()
     cli = _run(db, "search", "ceasefire", "--format", "jsonl")

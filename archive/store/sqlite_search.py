@@ -537,7 +537,7 @@ class SQLiteSearch:
         try:
             ix = self._index()
             restrict = self._restrict(filters)
-            if isinstance(restrict, list):
+            if isinstance(restrict, list) or self._pending:  # the table decides what changed since indexed
                 return None
             with ix.guard():
                 searcher = ix.searcher()
