@@ -308,6 +308,34 @@ def test_a_second_signal_ends_a_stuck_shutdown_at_once(tmp_path: Path) -> None:
             p.stdout.close()
 
 
+def test_a_signal_that_lands_while_the_daemon_holds_a_lock_still_stops_it(tmp_path: Path) -> None:
+    """A signal handler runs between two steps of the main thread, which may hold an Event's lock
+    at that moment (Event.wait takes it briefly, and the daemon's loop waits on one every turn): a
+    handler that set an Event there waited for itself forever (a CI run hung so). The signals here
+    land exactly there; the daemon still stops (and rescans on SIGHUP)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    folder = tmp_path / "w"
+    folder.mkdir()
+    script = textwrap.dedent("""
+        import signal, sys
+        from archive.config import Settings
+        from archive.watch.daemon import Daemon
+
+        d = Daemon(Settings(db=sys.argv[1]), sys.argv[2])
+        d.install_signal_handlers()
+        with d.tracker.wake._cond:  # what the loop's wait holds for a moment
+            signal.raise_signal(signal.SIGHUP)
+            signal.raise_signal(signal.SIGTERM)
+        print("rescan" if d.rescan_now.wait(30) else "no rescan", "stop" if d.stop.wait(30) else "no stop")
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "a.db"), str(folder)], capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).parent.parent)
+    assert (done.returncode, done.stdout.strip()) == (0, "rescan stop"), done.stderr[-2000:]
+
+
 def test_a_hung_daemon_is_stale_for_status_and_taken_over_by_watch(tmp_path: Path) -> None:
     """Its process alive on this host, its heartbeat old: ``status`` says stale, and a new daemon
     takes the lease (they disagreed: status said stale, watch refused; issue 21)."""

@@ -64,19 +64,37 @@ class Daemon:
         self._next_rescan = 0.0
         self._next_root_check = 0.0
         self._need_reconcile = True
+        self._stopping = False  # a stop signal came (set by the handler itself: no lock)
+        self._signal_pipe = (-1, -1)  # signal handlers' bytes to the thread that acts on them
 
-    # ------------------------------------------------------------ control (signal-safe)
+    # ------------------------------------------------------------ control
     def request_stop(self) -> None:
         """Stop at the next batch boundary (the next start reconciles what is left)."""
         self.stop.set()
         self.tracker.wake.set()
 
+    # A signal handler runs in the main thread between two of its steps, perhaps while that thread
+    # holds an Event's lock (Event.wait takes it for a moment): Event.set there waits for itself
+    # forever (a CI run hung so). The handlers take no lock: they write a byte to a pipe, and a
+    # thread of their own reads it and makes the request.
+    _STOP, _RESCAN = b"s", b"r"
+
+    def _from_signal(self, what: bytes) -> None:
+        with contextlib.suppress(OSError):  # a full pipe already holds a request
+            os.write(self._signal_pipe[1], what)
+
+    def _signal_requests(self, fd: int) -> None:
+        while chunk := os.read(fd, 64):
+            for b in chunk:
+                (self.request_stop if bytes([b]) == self._STOP else self.request_rescan)()
+
     def _on_stop_signal(self, signum: int, frame: Any) -> None:
         """The first SIGTERM/SIGINT stops in order; a second one while that stop is under way
         exits at once (as uvicorn does): nothing is lost (the next start reconciles, and takes over
         the lock of a process that is gone), and the parse workers die with this process."""
-        if not self.stop.is_set():
-            self.request_stop()
+        if not self._stopping and not self.stop.is_set():  # is_set reads a flag: no lock
+            self._stopping = True
+            self._from_signal(self._STOP)
             return
         log.warning("second %s: exiting now, without waiting", signal.Signals(signum).name,
                     extra={"event": "forced-exit"})
@@ -90,10 +108,14 @@ class Daemon:
         self.tracker.wake.set()
 
     def install_signal_handlers(self) -> None:
+        r, w = os.pipe()  # never closed: a late signal must not write into a reused descriptor
+        os.set_blocking(w, False)
+        self._signal_pipe = (r, w)
+        threading.Thread(target=self._signal_requests, args=(r,), name="archive-signals", daemon=True).start()
         signal.signal(signal.SIGTERM, self._on_stop_signal)
         signal.signal(signal.SIGINT, self._on_stop_signal)
         if hasattr(signal, "SIGHUP"):
-            signal.signal(signal.SIGHUP, lambda *_: self.request_rescan())
+            signal.signal(signal.SIGHUP, lambda *_: self._from_signal(self._RESCAN))
 
     def _events_lost(self, why: str) -> None:
         log.warning("events were lost (%s): reconciling %s now", why, self.root, extra={"event": "events-lost"})
