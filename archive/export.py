@@ -82,11 +82,14 @@ def to_ejson(doc: dict[str, Any]) -> dict[str, Any]:
         if k in TIMES and v is not None:
             v = {"$date": v}
         out[k] = v
-    # What the MongoDB store's filters read (--author, --tag): a mongoimport'ed archive filters too.
+    # What the MongoDB store's filters and facets read (--author, --tag, --site): a mongoimport'ed
+    # archive filters too.
+    from archive.store.keys import site_key
     from archive.store.records import fold_name, fold_tag
 
     out["authors_key"] = [fold_name(a) for a in doc.get("authors") or []]
     out["tags_key"] = [fold_tag(t) for t in doc.get("tags") or []]
+    out["site_key"] = site_key(doc.get("site"), doc.get("url"))
     return out
 
 
@@ -152,7 +155,7 @@ def from_ejson(doc: dict[str, Any]) -> dict[str, Any]:
     """Plain JSON from Extended JSON: ``_id`` to ``id``, ``{"$date": …}`` to the string."""
     out = {}
     for k, v in doc.items():
-        if k in ("authors_key", "tags_key"):
+        if k in ("authors_key", "tags_key", "site_key"):
             continue  # derived, for the MongoDB store's filters
         if isinstance(v, dict) and set(v) == {"$date"}:
             v = v["$date"]

@@ -691,9 +691,10 @@ def test_secrets_in_uri_options_are_redacted() -> None:
 def test_ejson_export_carries_the_filter_keys() -> None:
     from archive.export import from_ejson, to_ejson
 
-    d = {"id": "a" * 32, "authors": ["Jane DOE"], "tags": ["Energy"], "ingested_at": "2020-01-01T00:00:00.000Z"}
+    d = {"id": "a" * 32, "authors": ["Jane DOE"], "tags": ["Energy"], "ingested_at": "2020-01-01T00:00:00.000Z",
+         "site": "CNN", "url": "https://money.cnn.com/x"}
     e = to_ejson(d)
-    assert e["authors_key"] == ["jane doe"] and e["tags_key"] == ["energy"]
+    assert e["authors_key"] == ["jane doe"] and e["tags_key"] == ["energy"] and e["site_key"] == "cnn.com"
     assert from_ejson(e) == {**d, "ingested_at": "2020-01-01T00:00:00.000Z"}
 
 
