@@ -394,6 +394,20 @@ def test_facets_and_filters_of_a_query_are_the_indexs_own(tmp_path: Path, monkey
                         top(Counter(a.site for a in arts if a.site)),
                         sorted(Counter(a.published.isoformat()[:7] for a in arts if a.published).items()))
                 assert got == want, (text, flt, limit)
+        # stats of what the filters select: the same aggregations, with words and the deleted counted
+        monkeypatch.setattr(SQLiteCounts, "_name_counts", table_counted)
+        if flt != Filters():
+            live = flt._replace(include_deleted=False)
+            arts = [a for a in every if allowed(a, live)]
+            gone = [a for a in every if allowed(a, live._replace(include_deleted=True)) and a.deleted_at is not None]
+            st = s.stats(flt)
+            years = Counter(str(a.published.year) if a.published else "unknown" for a in arts)
+            assert (st.articles, st.words, st.deleted, sorted(st.years), [(fold_name(k), c) for k, c in st.authors],
+                    [(fold_name(k), c) for k, c in st.tags], st.sites) == (
+                len(arts), sum(a.word_count for a in arts), len(gone), sorted(years.items()),
+                top(Counter(k for a in arts for k in name_keys(a.authors)), 999),
+                top(Counter(k for a in arts for k in tag_keys(a.tags)), 999),
+                top(Counter(a.site for a in arts if a.site), 999)), flt
     s.close()
 
 
@@ -427,10 +441,16 @@ def test_facet_counts_are_exact_where_the_engine_cut_each_segment(tmp_path: Path
     s.close()
 
 
+@pytest.mark.parametrize("old_format", [3, None])
 def test_an_index_of_an_older_format_without_a_field_is_made_again(tmp_path: Path, write_article: Writer,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   old_format: int | None) -> None:
     """A format that adds a field (4: the date for date-sorted search) cannot be had by emptying
-    the old index, which keeps its schema: the writer makes it again, and readers then sort by it."""
+    the old index, which keeps its schema: the writer makes it again, and readers then sort by it.
+    An index that says it is of this format but lacks one of its fields (a build between two
+    formats) is not trusted either."""
+    import datetime as dt
+
     import tantivy
 
     import archive.search.index as index
@@ -439,17 +459,33 @@ def test_an_index_of_an_older_format_without_a_field_is_made_again(tmp_path: Pat
         sb = tantivy.SchemaBuilder()
         sb.add_integer_field("n", stored=False, indexed=True, fast=True)
         sb.add_integer_field("live", stored=False, indexed=True, fast=False)
+        if old_format is None:  # all but the field stats read
+            sb.add_integer_field("pub", stored=False, indexed=False, fast=True)
+            sb.add_integer_field("month", stored=False, indexed=False, fast=True)
         for f in index.FIELDS:
             sb.add_text_field(f, stored=False, tokenizer_name=index.ANALYZER)
+        if old_format is None:
+            for k in index.KEYS:
+                sb.add_text_field(k, stored=False, tokenizer_name="raw", fast=True, index_option="basic")
         return sb.build()
+
+    def document(*args: object) -> object:  # what the older build wrote
+        doc = real_document(*args)
+        return tantivy.Document(**{k: v for k, v in doc.to_dict().items() if k in wrote})
+
+    real_document = index.TextIndex.document
+    wrote = {"n", "live", *index.FIELDS} | ({"pub", "month", *index.KEYS} if old_format is None else set())
 
     db = tmp_path / "a.db"
     with monkeypatch.context() as m:
-        m.setattr(index, "FORMAT", 3)
+        if old_format is not None:
+            m.setattr(index, "FORMAT", old_format)
         m.setattr(index, "_schema", old_schema)
+        m.setattr(index.TextIndex, "document", staticmethod(document))
         _ingest(db, [write_article(f"{i}.txt", title=f"Ceasefire {i}", body="A ceasefire holds.") for i in range(5)])
     r = SQLiteStore(db, create=False)  # a reader: the older format is not used (the table answers)
     assert len(list(r.search_by_date("ceasefire", Filters(), False, 3))) == 3
+    assert r.facets("ceasefire", Filters()).total == 5 and r.stats(Filters(since=dt.date(1900, 1, 1))).words > 0
     r.close()
     SQLiteStore(db).close()  # a writer makes it again
     assert index.TextIndex(folder_for(db), readonly=True).schema_current()

@@ -75,13 +75,16 @@ class Within(NamedTuple):
 
 class KeyCounts(NamedTuple):
     """What facets count of a query's matches: folded authors and tags, sites (most first, ties by
-    value), and the months ("YYYY-MM") of the dated ones, oldest first."""
+    value), and the months ("YYYY-MM") of the dated ones, oldest first; for stats also their words
+    and how many deleted articles the same filters select."""
 
     total: int
     authors: list[tuple[str, int]]
     tags: list[tuple[str, int]]
     sites: list[tuple[str, int]]
     months: list[tuple[str, int]]
+    words: int = 0
+    deleted: int = 0
 
 
 def _panic(exc: BaseException) -> bool:
@@ -101,6 +104,7 @@ def _schema() -> Any:
     sb.add_integer_field("live", stored=False, indexed=True, fast=False)
     sb.add_integer_field("pub", stored=False, indexed=False, fast=True)  # date ordinal; 0: undated
     sb.add_integer_field("month", stored=False, indexed=False, fast=True)  # YYYYMM; 0: undated
+    sb.add_integer_field("words", stored=False, indexed=False, fast=True)  # word_count, for stats
     for f in FIELDS:
         sb.add_text_field(f, stored=False, tokenizer_name=ANALYZER)
     for k in KEYS:
@@ -203,7 +207,7 @@ class TextIndex:
             have = {str(f["name"]) for f in meta.get("schema", [])}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return False
-        return {"n", "live", "pub", "month", *FIELDS, *KEYS} <= have
+        return {"n", "live", "pub", "month", "words", *FIELDS, *KEYS} <= have
 
     @staticmethod
     def remove(folder: Path) -> None:
@@ -247,7 +251,7 @@ class TextIndex:
             return f"its watermark is unreadable ({exc})"
         if doc is None:
             return "it has no watermark"
-        if doc.get("format") != FORMAT:
+        if doc.get("format") != FORMAT or not self.schema_current():
             return "it is of an older format"
         if str(doc.get("store")) != store_id:
             return "it belongs to another store"
@@ -346,14 +350,16 @@ class TextIndex:
     @staticmethod
     def document(n: int, live: bool, title: str, authors: str, tags: str, body: str,
                  published: str | None = None, authors_key: str = "[]", tags_key: str = "[]",
-                 site: str | None = None) -> Any:
+                 site: str | None = None, word_count: int = 0) -> Any:
         """An article's document: rowid, live flag, publication date (``YYYY-MM-DD``), texts, and
-        the keys filters and facets read (folded authors and tags as JSON lists, the site)."""
+        what filters, facets and stats read (folded authors and tags as JSON lists, the site's key,
+        the words)."""
         import datetime as dt
 
         day = dt.date.fromisoformat(published) if published else None
         doc = tantivy.Document(n=n, live=int(live), pub=day.toordinal() if day else 0,
-                               month=day.year * 100 + day.month if day else 0, title=index_text(title),
+                               month=day.year * 100 + day.month if day else 0, words=word_count,
+                               title=index_text(title),
                                authors=index_text(authors), tags=index_text(tags), body=index_text(body))
         for field, values in (("author", json.loads(authors_key)), ("tag", json.loads(tags_key)),
                               ("site", [site] if site else [])):
@@ -475,6 +481,12 @@ class TextIndex:
         months = TextIndex._terms(searcher, query, "month", None)
         return KeyCounts(TextIndex.count(searcher, query), terms("author"), terms("tag"), terms("site"),
                          sorted((f"{int(m) // 100:04d}-{int(m) % 100:02d}", c) for m, c in months if int(m)))
+
+    @staticmethod
+    def words(searcher: Any, query: Any) -> int:
+        """The words of ``query``'s matches, summed by the index."""
+        got = searcher.aggregate(query, {"w": {"sum": {"field": "words"}}})["w"]
+        return int(got.get("value") or 0)
 
     @staticmethod
     def _terms(searcher: Any, query: Any, field: str, limit: int | None) -> list[tuple[Any, int]]:

@@ -175,8 +175,18 @@ class SQLiteCounts:
         return filter_keys(sites, [(k, name) for k, name, _ in tallies.site_names(self._read)])
 
     def stats(self, filters: Filters) -> Stats:
-        if filters._replace(include_deleted=False) == Filters():
+        live = filters._replace(include_deleted=False)
+        if live == Filters():
             return self._tallied_stats()
+        if (keys := self.fulltext.key_counts("", live, None, totals=True)) is not None:
+            # What the filters select, counted by the index's aggregations (at 1,000,000 articles
+            # stats since a year read 833,000 rows in the table: 4.8 s warm, 40 s cold).
+            return Stats(
+                articles=keys.total, words=keys.words, deleted=keys.deleted,
+                failures=int(self._read("SELECT count(*) FROM failures").fetchone()[0]),
+                revisions=tallies.total(self._read, tallies.REVISIONS),
+                authors=self._spelled_keys("authors", keys.authors), tags=self._spelled_keys("tags", keys.tags),
+                sites=self._site_shown(keys.sites), years=self._years(keys.months, keys.total))
         where, args = self._where(filters._replace(include_deleted=True))
         lwhere, largs = self._where(filters._replace(include_deleted=False))
         row = self._read(f"SELECT count(*), coalesce(sum(word_count),0) FROM articles a{lwhere}", largs).fetchone()
@@ -186,7 +196,7 @@ class SQLiteCounts:
             articles=int(row[0]), words=int(row[1]),
             deleted=int(self._read(f"SELECT count(*) FROM articles a{dwhere}", args).fetchone()[0]),
             failures=int(self._read("SELECT count(*) FROM failures").fetchone()[0]),
-            revisions=int(self._read("SELECT count(*) FROM revisions").fetchone()[0]),
+            revisions=tallies.total(self._read, tallies.REVISIONS),
             authors=self._name_counts("authors", member, margs, None),
             tags=self._name_counts("tags", member, margs, None),
             sites=self._site_counts(member, margs, None),
@@ -194,16 +204,23 @@ class SQLiteCounts:
                 f"SELECT substr(a.published,1,4) AS y, count(*) FROM articles a{lwhere} GROUP BY y", largs)),
         )
 
+    @staticmethod
+    def _years(months: list[tuple[str, int]], articles: int) -> list[tuple[str, int]]:
+        """Per year, oldest first, from the dated articles' months; "unknown" (last) for the rest."""
+        years = dict(years_of(months))
+        if undated := articles - sum(c for _, c in months):
+            years["unknown"] = undated
+        return sorted(years.items())
+
     def _tallied_stats(self) -> Stats:
         """Stats of the whole store, from the counts the writers keep (sqlite_tallies)."""
-        years: dict[str, int] = dict(years_of(tallies.months(self._read)))
-        if undated := tallies.total(self._read, tallies.UNDATED):
-            years["unknown"] = undated
+        articles = tallies.total(self._read, tallies.LIVE)
         return Stats(
-            articles=tallies.total(self._read, tallies.LIVE), words=tallies.total(self._read, tallies.WORDS),
+            articles=articles, words=tallies.total(self._read, tallies.WORDS),
             deleted=tallies.total(self._read, tallies.DELETED),
             failures=int(self._read("SELECT count(*) FROM failures").fetchone()[0]),
             revisions=tallies.total(self._read, tallies.REVISIONS),
             authors=self._tallied("authors", None), tags=self._tallied("tags", None),
-            sites=self._site_shown(tallies.counts(self._read, tallies.SITE, None)), years=sorted(years.items()),
+            sites=self._site_shown(tallies.counts(self._read, tallies.SITE, None)),
+            years=self._years(tallies.months(self._read), articles),
         )

@@ -394,7 +394,7 @@ class SQLiteSearch:
             chunk = ns[k : k + _CHUNK]
             for r in self.host.db.execute(
                 "SELECT n, deleted_at IS NULL, title, authors_text, tags_text, body, published, authors_key, tags_key,"
-                " site_key FROM articles"
+                " site_key, word_count FROM articles"
                 f" WHERE n IN ({','.join('?' * len(chunk))})", chunk):
                 w.add_document(TextIndex.document(*r))
             if time.monotonic() - said >= PROGRESS_EVERY:  # a rebuild of a large store
@@ -529,10 +529,11 @@ class SQLiteSearch:
         where, args = self.host._where(filters)
         return [r[0] for r in self.host._read(f"SELECT a.n FROM articles a{where}", args)]
 
-    def key_counts(self, text: str, filters: Filters, limit: int) -> KeyCounts | None:
+    def key_counts(self, text: str, filters: Filters, limit: int | None, totals: bool = False) -> KeyCounts | None:
         """What the facets of ``text``'s matches (every article's, when it is empty) under
-        ``filters`` count, by the index's aggregations; None when the index cannot say it alone
-        (filters by path or page, articles changed since indexed, an index out of use)."""
+        ``filters`` count, by the index's aggregations (with ``totals``, also their words and the
+        deleted articles the filters select); None when the index cannot say it alone (filters by
+        path or page, articles changed since indexed, an index out of use)."""
         q = parse_query(text)
         try:
             ix = self._index()
@@ -543,7 +544,12 @@ class SQLiteSearch:
                 searcher = ix.searcher()
                 live_only = not filters.include_deleted
                 query = ix.query(searcher, q, restrict, live_only) if not q.empty else ix.every(restrict, live_only)
-                return ix.key_counts(searcher, query, limit)
+                keys = ix.key_counts(searcher, query, limit)
+                if totals:
+                    every = ix.count(searcher, ix.every(restrict, False)) if q.empty else keys.total
+                    keys = keys._replace(words=ix.words(searcher, query),
+                                         deleted=every - keys.total if live_only else 0)
+                return keys
         except (IndexUnusable, IndexDamaged) as exc:
             self._index_failed(exc)
             return None

@@ -14,7 +14,7 @@ from typing import Any
 # kind: what is counted; key: the value ('' for the totals). Only live articles count, but for
 # 'deleted' (articles marked deleted) and 'revisions' (earlier revisions kept).
 LIVE, WORDS, DELETED, REVISIONS = "live", "words", "deleted", "revisions"
-MONTH, UNDATED, SITE, AUTHOR, TAG = "month", "undated", "site", "author", "tag"
+MONTH, SITE, AUTHOR, TAG = "month", "site", "author", "tag"  # undated: the live ones less the dated
 SITE_NAME = "site_name"  # key: the site's key (archive.store.keys), US (\x1f), the name an article gives
 
 # Each tallied value of one article row ({r}: NEW or OLD): kind, key, and {s} (1, or -1 to take it away).
@@ -24,7 +24,6 @@ _PARTS = (
     f"SELECT '{DELETED}', '', {{s}} WHERE {{r}}.deleted_at IS NOT NULL",
     f"SELECT '{MONTH}', substr({{r}}.published, 1, 7), {{s}} WHERE {{r}}.deleted_at IS NULL"
     f" AND {{r}}.published IS NOT NULL",
-    f"SELECT '{UNDATED}', '', {{s}} WHERE {{r}}.deleted_at IS NULL AND {{r}}.published IS NULL",
     f"SELECT '{SITE}', {{r}}.site_key, {{s}} WHERE {{r}}.deleted_at IS NULL AND {{r}}.site_key IS NOT NULL",
     f"SELECT '{SITE_NAME}', {{r}}.site_key || char(31) || {{r}}.site, {{s}} WHERE {{r}}.deleted_at IS NULL"
     f" AND {{r}}.site_key IS NOT NULL",
@@ -79,8 +78,6 @@ INSERT INTO tallies (kind, key, n) SELECT '{DELETED}', '', count(*) FROM article
 INSERT INTO tallies (kind, key, n) SELECT '{REVISIONS}', '', count(*) FROM revisions HAVING count(*) > 0;
 INSERT INTO tallies (kind, key, n) SELECT '{MONTH}', substr(published, 1, 7), count(*) FROM articles
     WHERE deleted_at IS NULL AND published IS NOT NULL GROUP BY 2;
-INSERT INTO tallies (kind, key, n) SELECT '{UNDATED}', '', count(*) FROM articles
-    WHERE deleted_at IS NULL AND published IS NULL HAVING count(*) > 0;
 INSERT INTO tallies (kind, key, n) SELECT '{SITE}', site_key, count(*) FROM articles
     WHERE deleted_at IS NULL AND site_key IS NOT NULL GROUP BY site_key;
 INSERT INTO tallies (kind, key, n) SELECT '{SITE_NAME}', site_key || char(31) || site, count(*) FROM articles
