@@ -850,8 +850,9 @@ def test_site_keys_group_what_pages_call_their_site() -> None:
     from archive.store.keys import display_names, filter_keys, registrable, site_key
 
     assert [registrable(h) for h in ("www.bbc.co.uk", "money.cnn.com", "cnn.com", "a.b.example.org.", "10.0.0.1",
-                                     "localhost")] == ["bbc.co.uk", "cnn.com", "cnn.com", "example.org", "10.0.0.1",
-                                                       "localhost"]
+                                     "localhost", "techlog.iij.ad.jp", "someone.github.io", "::1")] == [
+        "bbc.co.uk", "cnn.com", "cnn.com", "example.org", "10.0.0.1", "localhost", "iij.ad.jp", "someone.github.io",
+        "::1"]
     assert site_key("CNN", "https://Money.CNN.com:443/x?y=1") == "cnn.com"
     assert site_key("NYTimes", None) == "nytimes" and site_key(" www.NYTimes.com/ ", None) == "nytimes.com"
     assert site_key("The  Atlantic", None) == "the atlantic" and site_key(None, "https://x.org/") is None

@@ -9,8 +9,11 @@ name most of the group's articles give.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from archive.models import plain_tag
@@ -36,27 +39,28 @@ def tag_keys(tags: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(fold_tag(t) for t in tags))
 
 
-# Second-level suffixes under which each name is a site (a short list, not the Public Suffix List:
-# the common ones of news sites; any other host keeps its last two labels).
-_SECOND_LEVEL = frozenset({
-    "ac.uk", "co.uk", "gov.uk", "ltd.uk", "me.uk", "org.uk", "plc.uk", "co.jp", "ne.jp", "or.jp", "ac.jp",
-    "go.jp", "com.au", "net.au", "org.au", "gov.au", "edu.au", "co.nz", "org.nz", "govt.nz", "co.za",
-    "org.za", "com.br", "com.cn", "net.cn", "org.cn", "gov.cn", "com.hk", "com.tw", "com.sg", "com.my",
-    "co.in", "net.in", "org.in", "co.il", "co.kr", "or.kr", "com.mx", "com.ar", "com.tr", "com.ua",
-    "co.id", "com.ph", "com.pk", "com.ng", "co.ke", "com.eg", "com.sa", "co.th", "com.vn", "gov.in",
-})
 _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
 
 
+@functools.cache
+def _suffixes() -> Any:
+    """The Public Suffix List (bundled with publicsuffixlist; read once, ~30 ms, when a site is keyed)."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
 def registrable(host: str) -> str:
-    """A host's registrable domain: ``www.bbc.co.uk`` is ``bbc.co.uk``, ``money.cnn.com`` ``cnn.com``
-    (an address like ``127.0.0.1`` stays as it is)."""
+    """A host's registrable domain by the Public Suffix List: ``www.bbc.co.uk`` is ``bbc.co.uk``,
+    ``money.cnn.com`` ``cnn.com``, ``someone.github.io`` itself; an address (``127.0.0.1``) or a
+    suffix alone (``localhost``) stays as it is."""
     host = host.strip().rstrip(".").lower()
-    labels = host.split(".")
-    if len(labels) <= 2 or labels[-1].isdigit():
+    try:
+        ipaddress.ip_address(host)
         return host
-    keep = 3 if ".".join(labels[-2:]) in _SECOND_LEVEL else 2
-    return ".".join(labels[-keep:])
+    except ValueError:
+        pass
+    return str(_suffixes().privatesuffix(host) or host)
 
 
 def site_key(site: str | None, url: str | None) -> str | None:
