@@ -861,7 +861,9 @@ def test_site_keys_group_what_pages_call_their_site() -> None:
         "cnn", "cnn.com"]
     assert filter_keys(["money.cnn.com"], []) == ["cnn.com"]
     assert display_names([("cnn.com", "cnn.com", 2), ("cnn.com", "CNN", 2), ("x.org", "X", 1),
-                          ("x.org", "x.org", 3)]) == {"cnn.com": "CNN", "x.org": "x.org"}
+                          ("x.org", "x.org", 3), ("natgeo.com", "Magazine", 1), ("natgeo.com", "NatGeo News", 1),
+                          ("a blog", "A Blog", 1), ("a blog", "a  blog", 1)]) == {
+        "cnn.com": "CNN", "x.org": "x.org", "natgeo.com": "NatGeo News", "a blog": "A Blog"}
 
 
 def test_a_site_is_one_facet_and_one_filter_whatever_its_pages_call_it(store: Store, write_article: Writer) -> None:

@@ -92,10 +92,13 @@ def filter_keys(values: Iterable[str], names: Iterable[tuple[str, str]]) -> list
 
 def display_names(named: Iterable[tuple[str, str, int]]) -> dict[str, str]:
     """Each key's name to show, from (key, name, articles) counts: the name most of its articles
-    give (a name before an address when as many give each, then the first alphabetically)."""
-    best: dict[str, tuple[int, bool, str]] = {}
+    give; when as many give each, a name before an address, one that holds the domain's own label
+    ("CNN" for cnn.com, "National Geographic News" before "Magazine" for nationalgeographic.com),
+    then the first alphabetically."""
+    best: dict[str, tuple[int, bool, bool, str]] = {}
     for key, name, n in named:
-        rank = (-n, bool(_HOST.match(fold_name(name))), name)
+        label = key.split(".")[0] if "." in key else ""
+        rank = (-n, bool(_HOST.match(fold_name(name))), label not in re.sub(r"[\W_]", "", name.casefold()), name)
         if key not in best or rank < best[key]:
             best[key] = rank
-    return {k: r[2] for k, r in best.items()}
+    return {k: r[3] for k, r in best.items()}
