@@ -39,8 +39,8 @@ FORMAT = 5  # bump to rebuild every index from its table (2: words unstemmed; 3:
 # for filters and facets the index answers alone)
 FIELDS = ("title", "authors", "tags", "body")
 # What filters and facets read, one value each as the store keeps it (folded names and tags, the site's
-# key: archive.store.keys).
-KEYS = {"author": "authors", "tag": "tags", "site": "sites"}
+# key: archive.store.keys), in the order of Within's fields.
+KEYS = ("author", "tag", "site")
 MAX_KEY = 1_000  # bytes: a longer value is not indexed as a key (no facet, no filter by the index)
 _EVERY = 2**31 - 1  # an aggregation's "all of them"
 BOOSTS = {f: SEARCH_WEIGHTS[f] for f in FIELDS}  # the document's search weights (archive.fields)
@@ -433,7 +433,7 @@ class TextIndex:
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(self._live, 0.0)))
         if isinstance(restrict, Within):
             limits = [tantivy.Query.term_set_query(self.schema, k, list(v))
-                      for k, v in zip(KEYS, restrict[2:], strict=True) if v]
+                      for k, v in zip(KEYS, (restrict.authors, restrict.tags, restrict.sites), strict=True) if v]
             if (restrict.first, restrict.last) != (Within().first, Within().last):
                 limits.append(tantivy.Query.range_query(self.schema, "pub", tantivy.FieldType.Integer,
                                                         restrict.first, restrict.last))
@@ -472,44 +472,42 @@ class TextIndex:
         return inside + self.rowids(searcher, tie)
 
     @staticmethod
-    def key_counts(searcher: Any, query: Any, limit: int | None) -> KeyCounts:
-        """Facets of ``query``'s matches counted by the index's aggregations (exact: a count that
-        the engine's per-segment cut may have missed is counted again over every value)."""
-        def terms(field: str) -> list[tuple[Any, int]]:
-            return TextIndex._terms(searcher, query, field, limit)
-
-        months = TextIndex._terms(searcher, query, "month", None)
-        return KeyCounts(TextIndex.count(searcher, query), terms("author"), terms("tag"), terms("site"),
-                         sorted((f"{int(m) // 100:04d}-{int(m) % 100:02d}", c) for m, c in months if int(m)))
-
-    @staticmethod
-    def words(searcher: Any, query: Any) -> int:
-        """The words of ``query``'s matches, summed by the index."""
-        got = searcher.aggregate(query, {"w": {"sum": {"field": "words"}}})["w"]
-        return int(got.get("value") or 0)
-
-    @staticmethod
-    def _terms(searcher: Any, query: Any, field: str, limit: int | None) -> list[tuple[Any, int]]:
-        """The values of ``field`` among the matches with how many have each, most first, ties by
-        value, the first ``limit``. The engine keeps each segment's first few values by count (its
-        counts exact only when ``doc_count_error_upper_bound`` is 0) and breaks ties its own way:
-        when either may have decided what is shown, every value with at least the count at the cut
-        is counted again, exactly."""
-        def terms(**options: Any) -> dict[str, Any]:
-            return dict(searcher.aggregate(query, {"t": {"terms": {"field": field, **options}}})["t"])
-
-        if limit is None:
-            got = terms(size=_EVERY, segment_size=_EVERY)
-        else:
-            got = terms(size=limit + 1)
-            b = got["buckets"]
-            tie = len(b) > limit > 0 and b[limit - 1]["doc_count"] == b[limit]["doc_count"]
-            if limit and (tie or got.get("doc_count_error_upper_bound")) and b:
+    def key_counts(searcher: Any, query: Any, limit: int | None, words: bool = False) -> KeyCounts:
+        """Facets of ``query``'s matches (and, with ``words``, their words), counted by the index's
+        aggregations in one walk of the matches. The engine keeps each segment's first few values
+        of a field by count (its counts exact only when ``doc_count_error_upper_bound`` is 0) and
+        breaks ties its own way: where either may have decided what is shown, every value with at
+        least the count at the cut is counted again, exactly, in a second walk."""
+        every = {"size": _EVERY, "segment_size": _EVERY}
+        first = every if limit is None else {"size": limit + 1}
+        aggs: dict[str, Any] = {k: {"terms": {"field": k, **first}} for k in KEYS}
+        aggs.update(month={"terms": {"field": "month", **every}}, n={"value_count": {"field": "n"}})
+        if words:
+            aggs["words"] = {"sum": {"field": "words"}}
+        got = dict(searcher.aggregate(query, aggs))
+        again = {}
+        for k in KEYS:
+            b = got[k]["buckets"]
+            if not limit or not b:  # every value counted already, or none asked for
+                continue
+            tie = len(b) > limit and b[limit - 1]["doc_count"] == b[limit]["doc_count"]
+            if tie or got[k].get("doc_count_error_upper_bound"):
                 # The counts the engine gave are never more than the true ones: every value that
                 # belongs before the cut has at least the count shown there.
-                got = terms(size=_EVERY, segment_size=_EVERY, min_doc_count=int(b[min(limit, len(b)) - 1]["doc_count"]))
-        counted = sorted(((b["key"], int(b["doc_count"])) for b in got["buckets"]), key=lambda kc: (-kc[1], kc[0]))
-        return counted if limit is None else counted[:limit]
+                cut = int(b[min(limit, len(b)) - 1]["doc_count"])
+                again[k] = {"terms": {"field": k, **every, "min_doc_count": cut}}
+        if again:
+            got.update(searcher.aggregate(query, again))
+
+        def top(k: str) -> list[tuple[str, int]]:
+            counted = sorted(((b["key"], int(b["doc_count"])) for b in got[k]["buckets"]),
+                             key=lambda kc: (-kc[1], kc[0]))
+            return counted if limit is None else counted[:limit]
+
+        months = sorted((f"{int(b['key']) // 100:04d}-{int(b['key']) % 100:02d}", int(b["doc_count"]))
+                        for b in got["month"]["buckets"] if int(b["key"]))
+        return KeyCounts(int(got["n"]["value"] or 0), top("author"), top("tag"), top("site"), months,
+                         int(got["words"]["value"] or 0) if words else 0)
 
     @staticmethod
     def count(searcher: Any, query: Any) -> int:

@@ -544,11 +544,10 @@ class SQLiteSearch:
                 searcher = ix.searcher()
                 live_only = not filters.include_deleted
                 query = ix.query(searcher, q, restrict, live_only) if not q.empty else ix.every(restrict, live_only)
-                keys = ix.key_counts(searcher, query, limit)
-                if totals:
+                keys = ix.key_counts(searcher, query, limit, words=totals)
+                if totals and live_only:  # the deleted articles the same filters select
                     every = ix.count(searcher, ix.every(restrict, False)) if q.empty else keys.total
-                    keys = keys._replace(words=ix.words(searcher, query),
-                                         deleted=every - keys.total if live_only else 0)
+                    keys = keys._replace(deleted=every - keys.total)
                 return keys
         except (IndexUnusable, IndexDamaged) as exc:
             self._index_failed(exc)
