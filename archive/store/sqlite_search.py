@@ -516,38 +516,47 @@ class SQLiteSearch:
         unless articles changed since they were indexed; else the rowids they allow."""
         if self._index_alone(filters):
             return None
-        if self._index_alone(filters._replace(since=None, until=None, authors=(), tags=(), sites=())) \
-                and not self._pending:
-            import datetime as dt
-
-            from archive.search.index import Within
-
-            return Within(filters.since.toordinal() if filters.since else 1,
-                          (filters.until or dt.date.max).toordinal(),
-                          tuple(filters.authors_folded), tuple(filters.tags_folded),
-                          (tuple(self.host.site_filter_keys(filters.sites)) or ("",)) if filters.sites else ())
+        if (within := self._within(filters)) is not None:
+            return within
         where, args = self.host._where(filters)
         return [r[0] for r in self.host._read(f"SELECT a.n FROM articles a{where}", args)]
 
+    def _within(self, filters: Filters) -> Within | None:
+        """``filters`` as the index's own fields say them; None when they say more (a folder, a
+        page) or articles changed since they were indexed (the table decides those)."""
+        if self._pending or not self._index_alone(
+                filters._replace(since=None, until=None, authors=(), tags=(), sites=())):
+            return None
+        import datetime as dt
+
+        from archive.search.index import Within
+
+        sites = tuple(self.host.site_filter_keys(filters.sites)) if filters.sites else ()
+        return Within(filters.since.toordinal() if filters.since else 1, (filters.until or dt.date.max).toordinal(),
+                      tuple(filters.authors_folded), tuple(filters.tags_folded),
+                      sites or ("",) if filters.sites else ())  # "": no site's key, when none is named so
+
     def key_counts(self, text: str, filters: Filters, limit: int | None, totals: bool = False) -> KeyCounts | None:
         """What the facets of ``text``'s matches (every article's, when it is empty) under
-        ``filters`` count, by the index's aggregations (with ``totals``, also their words and the
-        deleted articles the filters select); None when the index cannot say it alone (filters by
-        path or page, articles changed since indexed, an index out of use)."""
+        ``filters`` count, by the index's aggregations (with ``totals``, for stats of ``filters``
+        alone: also their words and the deleted articles they select); None when the index cannot
+        say it alone (filters by folder or page, articles changed since indexed, an index out of
+        use)."""
         q = parse_query(text)
         try:
             ix = self._index()
-            restrict = self._restrict(filters)
-            if isinstance(restrict, list) or self._pending:  # the table decides what changed since indexed
+            if self._pending:  # the table decides what changed since indexed
+                return None
+            restrict = None if self._index_alone(filters) else self._within(filters)
+            if restrict is None and not self._index_alone(filters):
                 return None
             with ix.guard():
                 searcher = ix.searcher()
                 live_only = not filters.include_deleted
                 query = ix.query(searcher, q, restrict, live_only) if not q.empty else ix.every(restrict, live_only)
                 keys = ix.key_counts(searcher, query, limit, words=totals)
-                if totals and live_only:  # the deleted articles the same filters select
-                    every = ix.count(searcher, ix.every(restrict, False)) if q.empty else keys.total
-                    keys = keys._replace(deleted=every - keys.total)
+                if totals:  # the deleted articles the same filters select
+                    keys = keys._replace(deleted=ix.count(searcher, ix.every(restrict, False)) - keys.total)
                 return keys
         except (IndexUnusable, IndexDamaged) as exc:
             self._index_failed(exc)
