@@ -74,7 +74,7 @@ class SQLiteCounts:
         months = tallies.months(self._read)
         return Facets(total=tallies.total(self._read, tallies.LIVE), authors=self._tallied("authors", limit),
                       tags=self._tallied("tags", limit),
-                      sites=self._site_shown(tallies.counts(self._read, tallies.SITE, limit)),
+                      sites=self._site_shown(tallies.site_counts(self._read, limit)),
                       years=years_of(months), months=months)
 
     def _tallied(self, kind: str, limit: int | None) -> list[tuple[str, int]]:
@@ -221,6 +221,6 @@ class SQLiteCounts:
             failures=int(self._read("SELECT count(*) FROM failures").fetchone()[0]),
             revisions=tallies.total(self._read, tallies.REVISIONS),
             authors=self._tallied("authors", None), tags=self._tallied("tags", None),
-            sites=self._site_shown(tallies.counts(self._read, tallies.SITE, None)),
+            sites=self._site_shown(tallies.site_counts(self._read, None)),
             years=self._years(tallies.months(self._read), articles),
         )

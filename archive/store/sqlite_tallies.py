@@ -14,8 +14,10 @@ from typing import Any
 # kind: what is counted; key: the value ('' for the totals). Only live articles count, but for
 # 'deleted' (articles marked deleted) and 'revisions' (earlier revisions kept).
 LIVE, WORDS, DELETED, REVISIONS = "live", "words", "deleted", "revisions"
-MONTH, SITE, AUTHOR, TAG = "month", "site", "author", "tag"  # undated: the live ones less the dated
-SITE_NAME = "site_name"  # key: the site's key (archive.store.keys), US (\x1f), the name an article gives
+MONTH, AUTHOR, TAG = "month", "author", "tag"  # undated: the live ones less the dated
+# key: the site's key (archive.store.keys), US (\x1f), the name an article gives; a site's count is
+# the sum of its names'
+SITE_NAME = "site_name"
 
 # Each tallied value of one article row ({r}: NEW or OLD): kind, key, and {s} (1, or -1 to take it away).
 _PARTS = (
@@ -24,7 +26,6 @@ _PARTS = (
     f"SELECT '{DELETED}', '', {{s}} WHERE {{r}}.deleted_at IS NOT NULL",
     f"SELECT '{MONTH}', substr({{r}}.published, 1, 7), {{s}} WHERE {{r}}.deleted_at IS NULL"
     f" AND {{r}}.published IS NOT NULL",
-    f"SELECT '{SITE}', {{r}}.site_key, {{s}} WHERE {{r}}.deleted_at IS NULL AND {{r}}.site_key IS NOT NULL",
     f"SELECT '{SITE_NAME}', {{r}}.site_key || char(31) || {{r}}.site, {{s}} WHERE {{r}}.deleted_at IS NULL"
     f" AND {{r}}.site_key IS NOT NULL",
     f"SELECT '{AUTHOR}', value, {{s}} FROM json_each({{r}}.authors_key) WHERE {{r}}.deleted_at IS NULL",
@@ -78,8 +79,6 @@ INSERT INTO tallies (kind, key, n) SELECT '{DELETED}', '', count(*) FROM article
 INSERT INTO tallies (kind, key, n) SELECT '{REVISIONS}', '', count(*) FROM revisions HAVING count(*) > 0;
 INSERT INTO tallies (kind, key, n) SELECT '{MONTH}', substr(published, 1, 7), count(*) FROM articles
     WHERE deleted_at IS NULL AND published IS NOT NULL GROUP BY 2;
-INSERT INTO tallies (kind, key, n) SELECT '{SITE}', site_key, count(*) FROM articles
-    WHERE deleted_at IS NULL AND site_key IS NOT NULL GROUP BY site_key;
 INSERT INTO tallies (kind, key, n) SELECT '{SITE_NAME}', site_key || char(31) || site, count(*) FROM articles
     WHERE deleted_at IS NULL AND site_key IS NOT NULL GROUP BY site_key, site;
 INSERT INTO tallies (kind, key, n) SELECT '{AUTHOR}', name, count(*) FROM article_authors
@@ -111,8 +110,15 @@ def site_names(read: Read) -> list[tuple[str, str, int]]:
     return out
 
 
+def site_counts(read: Read, limit: int | None) -> list[tuple[str, int]]:
+    """The live articles per site key, most first, ties by key (the sums of its names' counts)."""
+    return [(r[0], int(r[1])) for r in read(
+        "SELECT substr(key, 1, instr(key, char(31)) - 1) AS site, sum(n) AS c FROM tallies WHERE kind = ?"
+        " GROUP BY site ORDER BY c DESC, site LIMIT ?", (SITE_NAME, -1 if limit is None else limit))]
+
+
 def counts(read: Read, kind: str, limit: int | None) -> list[tuple[str, int]]:
-    """The live articles per value of ``kind`` (SITE, AUTHOR, TAG key), most first, ties by value."""
+    """The live articles per value of ``kind`` (AUTHOR, TAG key), most first, ties by value."""
     return [(r[0], int(r[1])) for r in read(
         "SELECT key, n FROM tallies WHERE kind = ? ORDER BY n DESC, key LIMIT ?",
         (kind, -1 if limit is None else limit))]
