@@ -84,12 +84,9 @@ def to_ejson(doc: dict[str, Any]) -> dict[str, Any]:
         out[k] = v
     # What the MongoDB store's filters and facets read (--author, --tag, --site): a mongoimport'ed
     # archive filters too.
-    from archive.store.keys import site_key
-    from archive.store.records import fold_name, fold_tag
+    from archive.store.keys import document_keys
 
-    out["authors_key"] = [fold_name(a) for a in doc.get("authors") or []]
-    out["tags_key"] = [fold_tag(t) for t in doc.get("tags") or []]
-    out["site_key"] = site_key(doc.get("site"), doc.get("url"))
+    out.update(document_keys(doc.get("authors") or [], doc.get("tags") or [], doc.get("site"), doc.get("url")))
     return out
 
 

@@ -75,9 +75,16 @@ def site_key(site: str | None, url: str | None) -> str | None:
         if host:
             return registrable(host)
     folded = fold_name(site)
-    if _HOST.match(folded.removeprefix("http://").removeprefix("https://").rstrip("/")):
-        return registrable(folded.removeprefix("http://").removeprefix("https://").rstrip("/"))
-    return folded
+    host = folded.removeprefix("http://").removeprefix("https://").rstrip("/")
+    return registrable(host) if _HOST.match(host) else folded
+
+
+def document_keys(authors: Iterable[str], tags: Iterable[str], site: str | None, url: str | None) -> dict[str, Any]:
+    """What MongoDB's filters and facets read of an article's document: its folded authors and
+    tags, index for index with its own (so a key's spelling is found at its place), and its site's
+    key. The store writes them; an Extended JSON export carries them for mongoimport."""
+    return {"authors_key": [fold_name(a) for a in authors], "tags_key": [fold_tag(t) for t in tags],
+            "site_key": site_key(site, url)}
 
 
 def filter_keys(values: Iterable[str], names: Iterable[tuple[str, str]]) -> list[str]:

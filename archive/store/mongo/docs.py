@@ -9,8 +9,8 @@ from pymongo import ASCENDING, DESCENDING
 from archive.fields import FIELDS
 from archive.models import Article, Source
 from archive.search.analyzer import stem, words
-from archive.store.keys import site_key
-from archive.store.records import KnownFile, fold_name, fold_tag
+from archive.store.keys import document_keys
+from archive.store.records import KnownFile
 
 TITLE_ORDER = {"locale": "en", "strength": 2}
 _SORTS: dict[str, list[tuple[str, int]]] = {
@@ -73,8 +73,7 @@ def doc_terms(a: Article) -> dict[str, Any]:
     return {"terms": sorted({stem(w) for w in every}), "words": sorted(every),
             "t_title": sorted({stem(w) for w in title}), "t_meta": sorted({stem(w) for w in meta}),
             "tf": dict(Counter(stem(w) for w in body)), "blen": len(body),
-            "authors_key": [fold_name(x) for x in a.authors], "tags_key": [fold_tag(t) for t in a.tags],
-            "site_key": site_key(a.site, a.url)}
+            **document_keys(a.authors, a.tags, a.site, a.url)}
 
 
 def _to_bson(kind: str, v: Any) -> Any:
