@@ -221,11 +221,15 @@ def bench_store(a: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- ingest / search / rescan
 
 
-def _ingest_once(folder: Path, db: Path, workers: int = 0) -> tuple[float, Any]:
-    if db.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
+def _remove_store(db: Path) -> None:
+    """A SQLite store gone: its file, WAL, shared memory and search index."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
     shutil.rmtree(str(db) + "-search", ignore_errors=True)
+
+
+def _ingest_once(folder: Path, db: Path, workers: int = 0) -> tuple[float, Any]:
+    _remove_store(db)
     s = SQLiteStore(db)
     ing = Ingester(s, Settings(db=str(db), workers=workers), log_each=False)
     t = time.perf_counter()
@@ -897,9 +901,7 @@ def bench_scale(a: argparse.Namespace) -> None:
         folder = real_corpus(n)
         db = OUT / f"scale-{n}.db"
         if not (a.reuse and db.exists()):
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(db) + suffix).unlink(missing_ok=True)
-            shutil.rmtree(str(db) + "-search", ignore_errors=True)
+            _remove_store(db)
             el, peak = _tree_peak([*ARCHIVE, "--db", str(db), "ingest", str(folder)])
             row("scale", f"{n:,}: ingest (whole process)", f"{n / el:,.0f} files/s", "", "",
                 f"{el:.1f} s; peak {peak / 1024:.0f} MiB (process and workers, PSS)")
@@ -949,9 +951,7 @@ def bench_scale(a: argparse.Namespace) -> None:
         row("scale", f"{n:,}: unchanged reconcile (`watch --once`)", f"{med(xs):.1f} s")
         if not a.no_backlog:
             fresh = OUT / f"scale-{n}-daemon.db"
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(fresh) + suffix).unlink(missing_ok=True)
-            shutil.rmtree(str(fresh) + "-search", ignore_errors=True)
+            _remove_store(fresh)
             el, peak = _tree_peak([*ARCHIVE, "--db", str(fresh), "watch", "--once", str(folder)])
             row("scale", f"{n:,}: daemon with the whole folder as backlog", f"peak {peak / 1024:.0f} MiB", "", "",
                 f"`watch --once` on an empty store, {el:.1f} s (process and workers, PSS)")
