@@ -201,19 +201,16 @@ def search_page(store: Store, r: Request, *, with_facets: bool = True, cache: di
         total = facets.total if facets is not None else store.count(flt)
     else:
         end = r.offset + r.limit
-        if r.sort == "relevance" and facets is None:  # the total counted while the matches are ranked
-            found, total = store.search_counted(r.q, flt, end + 1)
-        elif r.sort == "relevance":
-            found = list(store.search(r.q, flt, end + 1))
-        else:
+        if r.sort != "relevance":
             found = list(store.search_by_date(r.q, flt, r.sort == "oldest", end + 1))
+            total = facets.total if facets is not None else store.count_matches(r.q, flt)
+        elif facets is None:  # the total counted while the matches are ranked
+            found, total = store.search_counted(r.q, flt, end + 1)
+        else:
+            found, total = list(store.search(r.q, flt, end + 1)), facets.total
         hits = found[r.offset : end]
         next_cursor = encode_cursor(end) if len(found) > end else None
         prev_cursor = encode_cursor(max(0, r.offset - r.limit)) if r.offset else None
-        if facets is not None:
-            total = facets.total
-        elif r.sort != "relevance":
-            total = store.count_matches(r.q, flt)
         suggestion = store.suggest(r.q) if not hits and not r.offset else None
     return Page(hits=hits, total=total, took_ms=(time.perf_counter() - t) * 1000, next_cursor=next_cursor,
                 prev_cursor=prev_cursor, facets=facets, warning=store.search_warning,
