@@ -1160,3 +1160,39 @@ def test_hashtag_keys_an_older_archive_wrote_are_refolded_by_the_upgrade(write_a
     assert s.count(Filters(tags=["oil"])) == s.count(Filters(tags=["#oil"])) == 1
     assert s.facets("", Filters()).tags == [("Gas", 1), ("Oil", 1)]
     s.close()
+
+
+def test_duplicates_group_on_disk_and_read_the_groups_in_few_finds(
+        mstore: MongoStore, write_article: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24 #14: the grouping may spill to disk (allowDiskUse: a large store passes the 100 MB
+    of a $group in memory) and the groups' articles are read in one find per 500 groups, not one
+    per group."""
+    files = [write_article(f"g{g}-{k}.txt", title=f"Copy {g}", body=f"Body {g} words here.")
+             for g in range(3) for k in range(2)]  # three groups of two byte-identical files
+    files.append(write_article("alone.txt", title="Alone"))
+    mstore.upsert_many([item_for(p) for p in files])
+    aggregations: list[dict[str, Any]] = []
+    finds: list[Any] = []
+    real_agg, real_find = mstore.articles.aggregate, mstore.articles.find
+    depth = [0]  # mongomock's aggregate calls its own find: only archive's calls count
+
+    def agg(pipeline: Any, **kw: Any) -> Any:
+        aggregations.append(kw)
+        depth[0] += 1
+        try:
+            return real_agg(pipeline, **kw)
+        finally:
+            depth[0] -= 1
+
+    def find(*a: Any, **kw: Any) -> Any:
+        if not depth[0]:
+            finds.append(a)
+        return real_find(*a, **kw)
+
+    monkeypatch.setattr(mstore.articles, "aggregate", agg)
+    monkeypatch.setattr(mstore.articles, "find", find)
+    groups = mstore.duplicates()
+    assert sorted(sorted(Path(a.source.path).name for a in g) for g in groups) == [
+        [f"g{g}-0.txt", f"g{g}-1.txt"] for g in range(3)]
+    assert aggregations and all(kw.get("allowDiskUse") is True for kw in aggregations)
+    assert len(finds) == 1
