@@ -80,7 +80,7 @@ def check_html(folder: Path) -> dict[str, Any]:
     truth = json.loads((folder / "ground-truth.json").read_text())
     scores: list[tuple[float, str]] = []
     failed: list[str] = []
-    urls = 0
+    urls = listed = 0
     for key, want in sorted(truth.items()):
         f = folder / f"{key}.html"
         try:
@@ -89,6 +89,7 @@ def check_html(folder: Path) -> dict[str, Any]:
             failed.append(f"{key[:12]}: {exc.reason}")
             scores.append((0.0, key[:12]))
             continue
+        listed += tags_listed(a.tags)
         scores.append((word_f1(a.body, want.get("articleBody", "")), key[:12]))
         if a.url and want.get("url") and a.url.rstrip("/") == want["url"].rstrip("/"):
             urls += 1
@@ -96,7 +97,14 @@ def check_html(folder: Path) -> dict[str, Any]:
     return {"pages": len(truth), "stored": len(truth) - len(failed),
             "stored_share": (len(truth) - len(failed)) / len(truth) if truth else 0.0,
             "median_f1": statistics.median(f1) if f1 else 0.0, "mean_f1": statistics.mean(f1) if f1 else 0.0,
-            "worst5": [(round(s, 3), k) for s, k in sorted(scores)[:5]], "urls_matched": urls, "failed": failed}
+            "worst5": [(round(s, 3), k) for s, k in sorted(scores)[:5]], "urls_matched": urls, "failed": failed,
+            "tags_holding_a_list": listed}
+
+
+def tags_listed(tags: Any) -> bool:
+    """Whether a page's tags still hold a list ("politics, trump, white house" as one tag): two
+    separators or more in one tag."""
+    return any(sum(t.count(c) for c in ",;\uff0c\u3001") >= 2 for t in tags)
 
 
 _MARKUP = ("{{", "{%", "<br", "<span", "<div", "<!--", "<style", "](http", "]: http", "***", "\\_")
@@ -163,7 +171,7 @@ def check_real(base: Path) -> dict[str, Any]:
         if not (folder / "truth.json").exists():
             continue
         truth = json.loads((folder / "truth.json").read_text())
-        titles = authors = dates = with_date = with_author = with_title = n = 0
+        titles = authors = dates = with_date = with_author = with_title = n = listed = 0
         for key, want in sorted(truth.items()):
             f = folder / key
             if not f.exists():
@@ -172,6 +180,7 @@ def check_real(base: Path) -> dict[str, Any]:
             a = parsed(f)
             if a is None:
                 continue
+            listed += tags_listed(a.tags)
             with_title += bool(want.get("title"))
             titles += bool(want.get("title")) and " ".join(a.title.split()).casefold() == " ".join(
                 str(want["title"]).split()).casefold()
@@ -186,7 +195,7 @@ def check_real(base: Path) -> dict[str, Any]:
                     wd = None
                 dates += a.published is not None and wd is not None and abs((a.published - wd).days) <= 1
         out[name] = {"pages": n, "titles": f"{titles}/{with_title}", "authors": f"{authors}/{with_author}",
-                     "dates_within_a_day": f"{dates}/{with_date}"}
+                     "dates_within_a_day": f"{dates}/{with_date}", "tags_holding_a_list": listed}
     return out
 
 
@@ -294,7 +303,8 @@ def main() -> int:
     if "html" in out:
         h = out["html"]
         print(f"HTML: {h['stored']}/{h['pages']} pages stored ({100 * h['stored_share']:.1f}%), body word-F1 "
-              f"median {h['median_f1']:.3f} (mean {h['mean_f1']:.3f}), urls matched {h['urls_matched']}/{h['pages']}")
+              f"median {h['median_f1']:.3f} (mean {h['mean_f1']:.3f}), urls matched {h['urls_matched']}/{h['pages']}, "
+              f"tags holding a list {h['tags_holding_a_list']}")
         print(f"  worst five: {h['worst5']}")
         if h["failed"]:
             print(f"  failed: {h['failed']}")

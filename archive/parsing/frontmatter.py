@@ -9,16 +9,17 @@ import re
 from typing import Any
 
 from archive.errors import ParseError
-from archive.models import EARLIEST, ParsedArticle, plain_tag
+from archive.models import EARLIEST, ParsedArticle
 from archive.parsing.bylines import co_authors
 from archive.parsing.dates import date_in_path, parse_date
 from archive.parsing.names import LIST_SPLIT
+from archive.parsing.tags import tag_list
 from archive.parsing.text import parse_text
 
 _YAML_OPEN, _TOML_OPEN = "---", "+++"
 _WIKI = re.compile(r"\[\[([^\[\]|]{1,300})(?:\|([^\[\]]{1,300}))?\]\]")
 _ISO_PREFIX = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_TAG_SPLIT = re.compile(r"[,\s]+")
+_TAG_SPLIT = re.compile(r"\s+")  # Jekyll's "tags: news politics"; a value with commas is a comma list (tag_list)
 MAX_BLOCK = 256 * 1024  # characters of front matter; more is not metadata
 
 
@@ -158,6 +159,14 @@ def _text(value: Any) -> str | None:
     s = _WIKI.sub(lambda m: (m[2] or m[1]).strip(), str(value))
     s = " ".join(s.split())
     return s or None
+
+
+def _tags(value: Any) -> list[str]:
+    """A tags or categories field: a list, or one string of tags (split at its commas when it has
+    any, as tag_list does; else at spaces, as Jekyll does)."""
+    if isinstance(value, str) and "," in value:
+        return [_WIKI.sub(lambda m: (m[2] or m[1]), value)]  # tag_list splits it
+    return _list(value, _TAG_SPLIT)
 
 
 def _list(value: Any, split: re.Pattern[str] | None) -> list[str]:
@@ -343,8 +352,7 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
             if (published := date_in_path(_text(meta.get(key)))) is not None:
                 date_source = "path"
                 break
-    tags = _list(meta.get("tags"), _TAG_SPLIT) + _list(meta.get("categories"), _TAG_SPLIT)
-    tags = list(dict.fromkeys(p for p in map(plain_tag, tags) if p))
+    tags = list(tag_list(_tags(meta.get("tags")) + _tags(meta.get("categories"))))
     url = _text(meta.get("source")) or _text(meta.get("url")) or _text(meta.get("canonical"))
     site = _text(meta.get("site")) or _text(meta.get("site_name")) or _text(meta.get("publisher"))
     return parsed._replace(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from archive.errors import ParseError
-from archive.models import ParsedArticle, plain_tag, word_count
+from archive.models import ParsedArticle, word_count
 from archive.parsing.boilerplate import without_furniture
 from archive.parsing.bylines import as_printed, authors_of, has_bare_initial, meta_authors, page_authors, people_first
 from archive.parsing.frontmatter import front_matter_date
@@ -27,6 +27,7 @@ from archive.parsing.pagemeta import (
     site_name,
     site_names,
 )
+from archive.parsing.tags import tag_list
 from archive.parsing.text import MAX_TITLE_CHARS, _squash
 
 # SingleFile writes a comment at the top: "Page saved with SingleFile \n url: … \n saved date: …".
@@ -198,7 +199,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
         date_source="page" if published else None,
         url=url,
         site=site,
-        tags=tuple(dict.fromkeys(t for t in (" ".join(plain_tag(t).split()) for t in tags) if t)),
+        tags=tag_list(tags),
         format="html",
         description=getattr(doc, "description", None) or None,
     )
