@@ -744,6 +744,14 @@ def test_a_pages_title_is_its_headline(head: str, top: str, title: str) -> None:
     # a Facebook address is not the site's name
     ('<title>Ferry line opens</title><meta property="article:publisher" content="https://www.facebook.com/x">',
      "", (), "news.example.com"),
+    # a slogan beside the site's name goes when the other part spells the host ("Raw Story - Celebrating ...")
+    ('<title>Ferry line opens</title><meta property="og:site_name" content="Example - Celebrating 18 Years of News">',
+     "", (), "Example"),
+    ('<title>Ferry line opens</title><meta property="og:site_name" content="Nightly news | Éxample.com">',
+     "", (), "Éxample.com"),
+    # ... and stays when no part does: it may be the name
+    ('<title>Ferry line opens</title><meta property="og:site_name" content="Mac - and - Cheese Times">',
+     "", (), "Mac - and - Cheese Times"),
 ])
 def test_a_pages_authors_are_people_and_its_site_a_name(head: str, top: str, authors: tuple[str, ...],
                                                         site: str) -> None:

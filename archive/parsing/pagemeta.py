@@ -163,9 +163,42 @@ def _sane_site(name: str | None, title: str, meta: dict[str, str]) -> str | None
 
 
 def site_name(extracted: str | None, title: str, url: str | None, meta: dict[str, str]) -> str | None:
-    """The site's name: its ``og:site_name``, else the extractor's, else the page's host."""
-    return (_sane_site(meta.get("og:site_name"), title, meta) or _sane_site(extracted, title, meta)
-            or host_of(url) or None)
+    """The site's name: its ``og:site_name``, else the extractor's, else the page's host; without
+    a tagline beside it (see _without_tagline)."""
+    name = _sane_site(meta.get("og:site_name"), title, meta) or _sane_site(extracted, title, meta)
+    return _without_tagline(name, url) if name else (host_of(url) or None)
+
+
+def _host_label(url: str | None) -> str:
+    """The main label of a page's host ("bbc" for www.bbc.co.uk, "rawstory" for rawstory.com)."""
+    host = host_of(url).split(".")
+    if len(host) < 2:
+        return ""
+    return host[-3] if len(host) >= 3 and len(host[-2]) <= 3 else host[-2]
+
+
+def _without_tagline(name: str, url: str | None) -> str:
+    """A site name without the slogan a site puts beside it ("Raw Story - Celebrating 18 Years of
+    Independent Journalism", "LinkNaija | Nigeria's popular news platform"): the part beside a
+    separator that spells the host's main label, when one does; else the name as it is."""
+    parts = _SITE_SEPARATORS.split(name)
+    label = letters(_host_label(url))
+    if len(parts) < 2 or len(label) < 3:
+        return name
+    for part in (parts[0], parts[-1]):
+        if _ascii_letters(_TLD.sub("", part.strip())) == label:  # "Aktuálně.cz" spells aktualne
+            return part.strip()
+    return name
+
+
+_TLD = re.compile(r"\.[a-z]{2,6}$", re.I)
+
+
+def _ascii_letters(s: str) -> str:
+    """letters() with accents taken off ("Aktuálně" -> "aktualne"), as hosts spell names."""
+    import unicodedata
+
+    return letters("".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c)))
 
 
 def site_names(site: str | None, url: str | None, meta: dict[str, str]) -> list[str]:
@@ -174,9 +207,7 @@ def site_names(site: str | None, url: str | None, meta: dict[str, str]) -> list[
     copyright holder and the site's Twitter handle."""
     names = [site or "", meta.get("og:site_name", ""), meta.get("publisher", ""), meta.get("dc.publisher", ""),
              copyright_holder(meta), meta.get("twitter:site", "").lstrip("@")]
-    host = host_of(url).split(".")
-    if len(host) >= 2:
-        names.append(host[-3] if len(host) >= 3 and len(host[-2]) <= 3 else host[-2])  # bbc.co.uk -> bbc
+    names.append(_host_label(url))
     return [n for n in dict.fromkeys(n.strip() for n in names) if len(letters(n)) >= 2]
 
 
