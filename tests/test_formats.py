@@ -744,6 +744,16 @@ def test_a_pages_title_is_its_headline(head: str, top: str, title: str) -> None:
     # a Facebook address is not the site's name
     ('<title>Ferry line opens</title><meta property="article:publisher" content="https://www.facebook.com/x">',
      "", (), "news.example.com"),
+    # a date's weekday and a news agency after a name are the byline's furniture; an agency credited
+    # beside people is no author, alone it is the credit
+    ('<title>Ferry line opens</title><meta name="author" content="Ann Lee; Jeff Foust Monday">', "",
+     ("Ann Lee", "Jeff Foust"), "news.example.com"),
+    ('<title>Ferry line opens</title><meta name="author" content="Meg Kinnard; Errin Haines; Associated Press">', "",
+     ("Meg Kinnard", "Errin Haines"), "news.example.com"),
+    ('<title>Ferry line opens</title><meta name="author" content="Jill Lawless Associated Press; AP Sports Writer">',
+     "", ("Jill Lawless",), "news.example.com"),
+    ('<title>Ferry line opens</title><meta name="author" content="Associated Press">', "", ("Associated Press",),
+     "news.example.com"),
     # a slogan beside the site's name goes when the other part spells the host ("Raw Story - Celebrating ...")
     ('<title>Ferry line opens</title><meta property="og:site_name" content="Example - Celebrating 18 Years of News">',
      "", (), "Example"),

@@ -16,13 +16,14 @@ _AUTHOR_SPLIT = re.compile(r"\s*;\s*|\s*\|\s*")
 
 # What pages print after a byline's name: links, dates, a role, the outlet ("Oli Coleman View
 # author archive", "Emily Kirkpatrick Updated", "Pete Evans · CBC News", "Sam Stein Senior Politics
-# Editor", "Laura E Adkins December").
+# Editor", "Laura E Adkins December", "Jeff Foust Monday", "Jill Lawless Associated Press").
 _BYLINE_TAIL = re.compile(
     r"(?i)\s+(?:view author archive|more (?:stories|articles|posts) by|get author rss|see full bio|"
     r"link copied|updated|published|posted|lesedauer|read more|follow\b|email\b|twitter\b|"
     r"(?:senior |chief |deputy |associate |contributing |staff |political |politics |business |foreign |"
     r"national |managing |special )*(?:writer|reporter|editor|correspondent|columnist|contributor)\b|"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d.*)?$|\d).*$")
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d.*)?$|"
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|(?:the\s+)?associated\s+press\b|reuters\b|\d).*$")
 # Lower-case words after a name are the byline's furniture ("Aleš Vávra před", a credit's
 # "Caitlin Wooters using MAC Cosmetics", "Kyle Kellogg at Muse Management", "Paul Warren for Amika").
 _CREDIT_TAIL = re.compile(r"\s+(?:using|at|for|via)\s+.*$")
@@ -176,7 +177,10 @@ def as_printed(names: tuple[str, ...], page: str) -> tuple[str, ...]:
 
 # A credit to an organisation rather than a person: a desk or staff credit, a company.
 _ORG_CREDIT = re.compile(r"(?i)(?:\b(?:staff|team|desk|editors|editorial|newsroom|wire|agency|news service|"
-                         r"reporters)|\b(?:inc|llc|ltd|gmbh|corp|corporation|plc|s\.?a)\.?)$")
+                         r"reporters)|\b(?:inc|llc|ltd|gmbh|corp|corporation|plc|s\.?a)\.?|"
+                         # the news agencies, credited beside the people who wrote for them
+                         r"^(?:the )?(?:associated press|ap(?: sports)?|reuters|afp|agence france-presse|upi|dpa|efe|"
+                         r"ansa|kyodo(?: news)?|xinhua|press association|pa media|bloomberg news))$")
 
 
 def is_org(name: str, sites: list[str]) -> bool:
