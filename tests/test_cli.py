@@ -83,6 +83,36 @@ def test_ingest_summary_and_failure_exit(env: dict[str, Any]) -> None:
     assert "missing.txt: no such file" in r.stderr
 
 
+def test_ingest_reparse_reads_unchanged_files_and_failures_again(env: dict[str, Any]) -> None:
+    """After an upgrade of archive: ``ingest --reparse`` stores what this parser makes of files whose
+    bytes did not change (here an article an older parser read otherwise, and a file it failed),
+    without a revision; a plain ingest leaves them as they are."""
+    from archive.models import Failure
+    from archive.store import open_store
+    from tests.conftest import item_for
+
+    ingested(env)
+    seed = sorted(env["folder"].glob("*.txt"))[0]
+    late = env["folder"] / "late.txt"
+    late.write_text(article_text(title="Read at last"))
+    s = open_store(env["db"])
+    item = item_for(seed)
+    [old] = s.upsert_many([item._replace(parsed=item.parsed._replace(title="As an older parser read it"),
+                                         reparse=True)])
+    st = late.stat()
+    s.record_failures([Failure(path=str(late), code="no-article", reason="an older parser's refusal",
+                               size=st.st_size, mtime=st.st_mtime)])
+    s.close()
+    r = run("--db", env["db"], "ingest", str(env["folder"]))
+    assert "0 new, 0 updated, 3 unchanged, 0 failed" in r.stderr  # the failure is not retried: same file
+    r = run("--db", env["db"], "ingest", "--reparse", str(env["folder"]))
+    assert r.exit_code == 0 and "1 new, 0 updated, 1 unchanged, 0 failed (1 reparsed)" in r.stderr, r.stderr
+    shown = json.loads(run("--db", env["db"], "show", old.id, "--format", "json").stdout)
+    assert (shown["title"], shown["revision"]) == (item.parsed.title, 1)
+    assert jsonl(run("--db", env["db"], "history", old.id, "--format", "jsonl").stdout)[-1]["revision"] == 1
+    assert [a["title"] for a in jsonl(run("--db", env["db"], "search", "Read at last").stdout)] == ["Read at last"]
+
+
 def test_default_store_is_in_the_data_dir(env: dict[str, Any]) -> None:
     assert run("ingest", str(env["folder"])).exit_code == 0
     assert (env["tmp"] / "xdg" / "archive" / "archive.db").exists()

@@ -44,6 +44,44 @@ def test_new_unchanged_updated_with_history(store: Store, write_article: Writer)
     assert len({h.sha256 for h in hist}) == 3
 
 
+def test_a_file_read_again_by_another_parser_gets_its_fields_without_a_revision(store: Store,
+                                                                                write_article: Writer) -> None:
+    """``ingest --reparse``: the same bytes, parsed otherwise (an older archive's parser stored
+    other fields) are stored as this parser reads them, in place: same id and revision, no revision
+    kept, search, counts and facets as the fields now are; the same fields again are unchanged."""
+    body = "Rivers across the region fell to record lows as the drought went on for a third month."
+    p = write_article("a.txt", title="Rivers run dry", author="Ann Lee", body=body)
+    q = write_article("b.txt", title="Rivers run dry again", author="Bo Chen", body=body + " Farmers wait.")
+    now = item_for(p)
+    old = now._replace(parsed=now.parsed._replace(title="Old headline", authors=("Wrong Person",),
+                                                  tags=("politics, trump",)))
+    [r1, rq] = store.upsert_many([old, item_for(q)])
+    assert store.get(r1.id).title == "Old headline"  # type: ignore[union-attr]
+    assert store.get(rq.id).story == r1.id  # type: ignore[union-attr]  # its copy: one story
+    [same] = store.upsert_many([now])  # without --reparse the same bytes are unchanged
+    assert same.outcome == "unchanged" and store.get(r1.id).title == "Old headline"  # type: ignore[union-attr]
+    [r2] = store.upsert_many([now._replace(reparse=True)])
+    assert (r2.outcome, r2.id, r2.revision) == ("reparsed", r1.id, 1)
+    art = store.get(r1.id)
+    assert art is not None and (art.title, art.authors, art.tags, art.revision) == (
+        "Rivers run dry", ["Ann Lee"], [], 1)
+    assert store.revisions(r1.id) == [] and [h.revision for h in store.history(r1.id)] == [1]
+    assert [h.article.id for h in store.search("headline", Filters())] == []
+    assert [h.article.id for h in store.search('"rivers run dry"', Filters())] != []
+    assert [name for name, _ in store.stats(Filters()).authors] == ["Ann Lee", "Bo Chen"]
+    assert store.facets("", Filters()).tags == []
+    assert store.get(rq.id).story == r1.id  # type: ignore[union-attr]  # the same text: the story stays
+    [r3] = store.upsert_many([now._replace(reparse=True)])
+    assert r3.outcome == "unchanged"
+    # a text read otherwise is placed again: here no longer a copy of the other
+    new_body = now._replace(parsed=now.parsed._replace(body="A different text about harbours and ferries, "
+                                                        "nothing like the other article at all here."),
+                            reparse=True)
+    [r4] = store.upsert_many([new_body])
+    assert r4.outcome == "reparsed"
+    assert store.get(r1.id).story is None and store.get(rq.id).story is None  # type: ignore[union-attr]
+
+
 def test_known_at_and_failures_at_answer_for_the_paths_asked(store: Store, write_article: Writer) -> None:
     """The pipeline's questions (issue 21 #3): what the store holds of some paths, without bodies,
     and their failure rows, without reading every other one."""

@@ -152,15 +152,21 @@ def parse(state: State, files: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--workers", type=click.IntRange(min=0), help="Parse processes (0 = one per core) [ARCHIVE_WORKERS].")
+@click.option("--reparse", is_flag=True,
+              help="Read unchanged files and failures again too; store what this version's parser makes of them.")
 @click.pass_obj
-def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
+def ingest(state: State, paths: tuple[str, ...], workers: int | None, reparse: bool) -> None:
     """Parse files or folders (recursively) and upsert them into the store.
 
     Prints `N new, N updated, N unchanged, N failed` on stderr; exit 1 if any file failed.
+    After an upgrade of archive, `--reparse` reads every file again and updates the articles
+    whose title, authors, date, body or other parsed fields the new parser reads otherwise
+    ("N reparsed"): no revision is added, the files did not change.
 
     \b
     Example:
       archive ingest ~/articles/ extra/one.txt
+      archive ingest --reparse ~/articles/     # after upgrading archive
     """
     from archive.ingest import Ingester
     from archive.logsetup import configure_logging
@@ -172,7 +178,8 @@ def ingest(state: State, paths: tuple[str, ...], workers: int | None) -> None:
     for p in missing:
         click.echo(f"archive: {p}: no such file or folder", err=True)
     existing = [p for p in paths if os.path.lexists(p)]
-    ing = Ingester(store, settings, log_each=False, patience=120.0)  # takes turns with a daemon writing the store
+    # takes turns with a daemon writing the store
+    ing = Ingester(store, settings, log_each=False, patience=120.0, reparse=reparse)
     for p in existing:
         why = ing.why_not_article(p)
         if why:

@@ -88,20 +88,21 @@ class Summary:
     undeleted: int = 0
     deleted: int = 0
     gone: int = 0  # stored articles whose files ingest found missing (it does not delete them)
+    reparsed: int = 0  # files read again (--reparse) whose fields this parser makes otherwise
 
     def add(self, other: Summary) -> None:
-        for k in ("new", "updated", "unchanged", "failed", "moved", "undeleted", "deleted", "gone"):
+        for k in ("new", "updated", "unchanged", "failed", "moved", "undeleted", "deleted", "gone", "reparsed"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
 
     @property
     def changed(self) -> int:
-        return self.new + self.updated + self.moved + self.undeleted + self.deleted
+        return self.new + self.updated + self.moved + self.undeleted + self.deleted + self.reparsed
 
     def line(self) -> str:
         """``N new, N updated, N unchanged, N failed`` (and moves or deletions, if any)."""
         s = f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, {self.failed} failed"
         extra = [f"{v} {k}" for k, v in (("moved", self.moved), ("undeleted", self.undeleted),
-                                          ("deleted", self.deleted)) if v]
+                                          ("deleted", self.deleted), ("reparsed", self.reparsed)) if v]
         return s + (f" ({', '.join(extra)})" if extra else "")
 
 
@@ -118,12 +119,15 @@ class Ingester:
         stop: threading.Event | None = None,
         log_progress: bool = False,
         patience: float = 0.0,
+        reparse: bool = False,
     ) -> None:
         """``progress`` is told how many files are done as they are; ``stop``, once set (the daemon's
         signal handler), ends a long run at the next batch (the next start reconciles the rest);
         ``log_progress`` logs a long run's rate every PROGRESS_EVERY seconds (the daemon); ``patience``
         is how long a batch keeps trying while another process holds the store's write lock (the
-        daemon retries on its own, with backoff; ``archive ingest`` waits its turn)."""
+        daemon retries on its own, with backoff; ``archive ingest`` waits its turn); ``reparse``
+        reads every file again, unchanged ones and failures too, and stores what this parser makes
+        of it where that differs (after an upgrade of archive: ``--reparse``)."""
         self.store = store
         self.settings = settings
         self.rules = Rules(settings)
@@ -136,6 +140,7 @@ class Ingester:
         self.patience = patience
         self.totals = Summary()  # everything this ingester wrote, for "interrupted after …"
         self.stop_event = stop
+        self.reparse = reparse
 
     def stopping(self) -> bool:
         """True once a stop was asked for: work in progress ends at the next batch."""
@@ -256,7 +261,7 @@ class Ingester:
             if origin is not None:
                 claimed.add(origin.id)
                 moved_from[p.stat.path] = origin.path
-            items.append(UpsertItem(p.parsed, p.source, origin.id if origin else None, p.signature))
+            items.append(UpsertItem(p.parsed, p.source, origin.id if origin else None, p.signature, self.reparse))
             if p.shingles:  # the worker shingled the body: the story keeper need not again
                 SHINGLES.put(p.parsed.body, p.shingles)
         results = self._upsert(items, fails) if items else []
@@ -360,7 +365,9 @@ class Ingester:
              failures: Sequence[Failure] | None = None) -> tuple[list[FileStat], int]:
         """Split files into those to read and a count of those unchanged (by stat alone).
         ``failures``: the store's failure rows, when the caller has read them already (else those
-        of ``files`` are asked for)."""
+        of ``files`` are asked for). With ``reparse`` every file is read."""
+        if self.reparse:
+            return list(files), 0
         if failures is None:
             files = list(files)
             failures = self.store.failures_at([f.path for f in files if display(f.path) == f.path])

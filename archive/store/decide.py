@@ -13,13 +13,16 @@ from archive.store.records import Outcome, UpsertItem
 class Change(NamedTuple):
     """What storing a parsed file does: the outcome, the article as it is to be stored, the
     earlier state to keep as a revision (an update), and whether the article is to be (re)placed
-    in its stories (new, changed, or back from deletion) with the story it had (``story_of``)."""
+    in its stories (new, changed, or back from deletion) with the story it had (``story_of``).
+    ``fields``: the article's parsed fields change though its bytes do not (a file read again by
+    a newer parser): the whole article is written, no revision kept."""
 
     outcome: Outcome
     article: Article
     keep: Article | None = None
     place: bool = False
     story_of: str | None = None
+    fields: bool = False
 
 
 def upsert_change(old: Article | None, item: UpsertItem, now: dt.datetime) -> Change:
@@ -32,10 +35,27 @@ def upsert_change(old: Article | None, item: UpsertItem, now: dt.datetime) -> Ch
     if old.source.sha256 == src.sha256:
         outcome: Outcome = ("moved" if old.source.path != src.path
                             else "undeleted" if old.deleted_at is not None else "unchanged")
+        if item.reparse and (change := reparsed(old, item.parsed, src, now, outcome)) is not None:
+            return change
         art = old._replace(source=src, deleted_at=None, updated_at=old.updated_at if outcome == "unchanged" else now)
         return Change(outcome, art, place=old.deleted_at is not None)
     new = next_revision(old, item.parsed, src, now)
     return Change("updated", new, keep=old, place=True, story_of=old.story)
+
+
+def reparsed(old: Article, parsed: ParsedArticle, src: Source, now: dt.datetime, outcome: Outcome) -> Change | None:
+    """The change a file read again makes when this parser makes other fields of the bytes
+    ``old`` was parsed from (None: the same fields). Its revision stays (the file did not
+    change); it is placed in its stories again when its text, address or liveness changed."""
+    fields = parsed_values(parsed)
+    if all(getattr(old, k) == v for k, v in fields.items()):
+        return None
+    art = old._replace(source=src, deleted_at=None, updated_at=now, **fields)
+    place = old.deleted_at is not None or old.body != art.body or old.url != art.url
+    if place:
+        art = art._replace(story=None)
+    return Change("reparsed" if outcome == "unchanged" else outcome, art, place=place,
+                  story_of=old.story if place else None, fields=True)
 
 
 ImportOutcome = str  # imported, updated, unchanged or conflict

@@ -60,15 +60,20 @@ class Filters(NamedTuple):
 
 class UpsertItem(NamedTuple):
     """A parsed file to store at ``source.path``; ``move_from`` is the id of an
-    article whose file moved here (its identity is kept)."""
+    article whose file moved here (its identity is kept); ``reparse``: the file was read again
+    though its bytes are those stored (``--reparse``), and what this parser makes of it replaces
+    the stored fields where they differ."""
 
     parsed: ParsedArticle
     source: Source
     move_from: str | None = None
     signature: "Signature | None" = None  # the body's signature (archive.stories), if computed
+    reparse: bool = False
 
 
-Outcome = Literal["new", "updated", "unchanged", "moved", "undeleted"]
+# "reparsed": the same bytes, read again by a parser that makes other fields of them (no revision:
+# the file did not change).
+Outcome = Literal["new", "updated", "unchanged", "moved", "undeleted", "reparsed"]
 
 
 class UpsertResult(NamedTuple):

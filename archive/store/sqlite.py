@@ -623,16 +623,16 @@ class SQLiteStore(Store):
         art = c.article
         if c.outcome == "new":
             self._staged.append(write_values(art))
-        elif c.keep is None:  # the same bytes: only the file's data changes
+        elif c.keep is None and not c.fields:  # the same bytes: only the file's data changes
             self.db.execute(
                 "UPDATE articles SET path=?, size=?, mtime=?, inode=?, device=?, deleted_at=NULL, updated_at=?"
                 " WHERE id=?", (src.path, src.size, src.mtime, src.inode, src.device, iso(art.updated_at), art.id))
         else:
-            old = c.keep
-            self.db.execute(
-                "INSERT OR REPLACE INTO revisions (article_id, revision, sha256, doc) VALUES (?,?,?,?)",
-                (old.id, old.revision, old.source.sha256, json.dumps(old.to_doc(), ensure_ascii=False)),
-            )
+            if (old := c.keep) is not None:  # new bytes: the old revision is kept (a file read again keeps none)
+                self.db.execute(
+                    "INSERT OR REPLACE INTO revisions (article_id, revision, sha256, doc) VALUES (?,?,?,?)",
+                    (old.id, old.revision, old.source.sha256, json.dumps(old.to_doc(), ensure_ascii=False)),
+                )
             self.db.execute(UPDATE, (*write_values(art)[1:], art.id))
         if c.place:
             self._placing.append((art, c.story_of, item.signature))

@@ -208,11 +208,12 @@ class MongoWrites:
         art = c.article
         guard = {"_id": old.id, "revision": old.revision, "source.sha256": old.source.sha256,
                  "source.path": old.source.path}
-        if c.keep is None:  # the same bytes: only the file's data changes
+        if c.keep is None and not c.fields:  # the same bytes: only the file's data changes
             upd = {"source": source_doc(art.source), "deleted_at": None, "updated_at": art.updated_at}
             res = self.articles.update_one(guard, {"$set": upd}, session=s)
         else:
-            self.revs.bulk_write([put_revision(c.keep)], session=s)
+            if c.keep is not None:  # new bytes: the old revision is kept (a file read again keeps none)
+                self.revs.bulk_write([put_revision(c.keep)], session=s)
             res = self.articles.replace_one(guard, to_mongo(art), session=s)
         return UpsertResult(art.source.path, art.id, c.outcome, art.revision) if res.matched_count else None
 
