@@ -3,7 +3,7 @@ what a tag is kept as.
 
 Pages give their keywords as one comma-separated value (``<meta name="keywords">``, an
 ``article:tag`` holding "politics, donald trump, white house", a Japanese "ニュース,IT・科学"); kept
-whole, the list is one tag no filter or facet can use (60 of the 188 saved pages of the corpora).
+whole, the list is one tag no filter or facet can use (51 of the 187 saved pages of the corpora).
 A value with one comma that may be a single term is kept whole: a place and its state or country
 code ("Charleston, SC"), an entry filed by its first word, as news sites file people and subjects
 ("Trump, Donald J", "Bevin, Matthew", "Beshear, Andrew G (1977- )", "Elections, Governors"). Two
