@@ -752,6 +752,9 @@ def test_a_pages_title_is_its_headline(head: str, top: str, title: str) -> None:
      ("Meg Kinnard", "Errin Haines"), "news.example.com"),
     ('<title>Ferry line opens</title><meta name="author" content="Jill Lawless Associated Press; AP Sports Writer">',
      "", ("Jill Lawless",), "news.example.com"),
+    # a handle beside the name it shortens is that person once
+    ('<title>Ferry line opens</title><meta name="author" content="David Jeans; Kevin Rebong; Kevin-R">', "",
+     ("David Jeans", "Kevin Rebong"), "news.example.com"),
     ('<title>Ferry line opens</title><meta name="author" content="Associated Press">', "", ("Associated Press",),
      "news.example.com"),
     # a slogan beside the site's name goes when the other part spells the host ("Raw Story - Celebrating ...")

@@ -100,6 +100,8 @@ def co_authors(chunk: str) -> list[str]:
 
 
 def authors_of(value: str | None, page: str = "") -> tuple[str, ...]:
+    """The names a byline or author meta gives, cleaned (see _name), each once: case aside, and a
+    one-word handle beside the name it shortens ("Kevin Rebong; Kevin-R") once as the name."""
     if not value:
         return ()
     out: list[str] = []
@@ -111,7 +113,17 @@ def authors_of(value: str | None, page: str = "") -> tuple[str, ...]:
             continue
         seen.add(key)
         out.append(a)
-    return tuple(out)
+    return tuple(a for a in out if not _handle_of(a, out))
+
+
+def _handle_of(name: str, names: list[str]) -> bool:
+    """Whether a one-word credit is a handle of another credit's name: its letters begin that
+    name's and run past its first word ("Kevin-R" of "Kevin Rebong"; "Kevin" alone is no handle)."""
+    if " " in name.strip():
+        return False
+    h = letters(name)
+    return len(h) >= 3 and any(
+        " " in n and len(h) > len(letters(n.split()[0])) and letters(n).startswith(h) for n in names)
 
 
 # Where a page names its author when the extractor found none: a link to an author's page
