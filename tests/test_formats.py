@@ -776,6 +776,34 @@ def test_a_pages_authors_are_people_and_its_site_a_name(head: str, top: str, aut
     assert (got.authors, got.site) == (authors, site)
 
 
+@pytest.mark.parametrize(("declared", "codec", "title", "author", "site"), [
+    ("Shift_JIS", "cp932", "フェリー就航のお知らせ", "山田 太郎", "港新聞"),
+    ("EUC-JP", "euc_jp", "フェリー就航のお知らせ", "山田 太郎", "港新聞"),
+    ("gb2312", "gb18030", "新渡轮今天开航", "Wang Xiaoming", "港口日报"),  # one-word authors are dropped
+    ("windows-1252", "cp1252", "Le café du port rouvre", "Zoë Lefèvre", "Le Journal du Port"),
+    ("iso-8859-1", "cp1252", "Le café du port rouvre", "Zoë Lefèvre", "Le Journal du Port"),
+    # a saver that re-encoded the page to UTF-8 kept its old declaration: the bytes decide
+    ("Shift_JIS", "utf-8", "フェリー就航のお知らせ", "山田 太郎", "港新聞"),
+    ("", "utf-16", "Le café du port rouvre", "Zoë Lefèvre", "Le Journal du Port"),
+])
+def test_a_page_saved_in_its_own_encoding_is_read_in_it(declared: str, codec: str, title: str, author: str,
+                                                       site: str) -> None:
+    """A browser's "Save page as" keeps the page's bytes: a Shift_JIS or Windows-1252 page's title,
+    site and author were read as UTF-8 by archive's own meta readers (mojibake: "�t�F���[") while
+    the extractor's body was right."""
+    from archive.parsing.html import parse_html
+
+    text = "東京の港に新しいフェリーが就航しました。" if codec in ("cp932", "euc_jp", "utf-8") else (
+        "新渡轮今天从东港开出，乘客很多。" if codec == "gb18030" else "Le café du port a rouvert ses portes ce matin. ")
+    charset = f'<meta http-equiv="Content-Type" content="text/html; charset={declared}">' if declared else ""
+    page = (f'<html><head>{charset}<title>{title} | {site}</title><meta name="author" content="{author}">'
+            f'<meta property="og:site_name" content="{site}"><meta property="og:title" content="{title}">'
+            f"</head><body><article><h1>{title}</h1><p>{text * 10}</p><p>{text * 6}</p></article></body></html>")
+    got = parse_html(page.encode(codec), "/x/page.html")
+    assert (got.title, got.authors, got.site) == (title, (author,), site)
+    assert got.body.startswith(text.strip())
+
+
 def test_a_japanese_page_is_an_article() -> None:
     """Issue 23: a page's main text in Japanese is counted a word per character, not refused as
     "4 words"."""

@@ -18,6 +18,7 @@ from archive.parsing.bylines import as_printed, authors_of, has_bare_initial, me
 from archive.parsing.frontmatter import front_matter_date
 from archive.parsing.pagedates import checked_date, meta_date
 from archive.parsing.pagemeta import (
+    HEAD_BYTES,
     PageMetas,
     checked_title,
     meta_map,
@@ -69,6 +70,44 @@ def bound_markup(data: bytes) -> bytes:
     if len(data) < MAX_TAG_BYTES:
         return data
     return _LONG_TAG.sub(rb"<\1>", _drop_scripts(data))
+
+
+# Where a page says how its bytes are encoded: ``<meta charset>``, the http-equiv Content-Type, an
+# XML declaration. Labels browsers read as a superset are read so too (the WHATWG Encoding standard:
+# "iso-8859-1" is windows-1252, "gb2312" is GB18030, "shift_jis" is Windows-932).
+_DECLARED = re.compile(rb"""(?i)<meta[^>]{0,200}?charset\s*=\s*["']?\s*([a-z0-9_.:-]{2,40})|"""
+                       rb"""<\?xml[^>]{0,100}?encoding\s*=\s*["']([a-z0-9_.:-]{2,40})""")
+_AS_BROWSERS_READ = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252",
+                     "ascii": "cp1252", "gb2312": "gb18030", "gbk": "gb18030", "shift_jis": "cp932",
+                     "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "euc-kr": "cp949",
+                     "tis-620": "cp874", "iso-8859-9": "cp1254"}
+
+
+def as_utf8(data: bytes) -> bytes:
+    """The page's bytes as UTF-8, so that what this module reads of the page by itself (titles,
+    metas, bylines, dates) is text, as the extractor's body is: as they are when they are UTF-8
+    already (whatever the page declares: a saver that re-encodes a page keeps its old
+    declaration); else decoded by the charset the page declares, else as the extractor guesses
+    (trafilatura's detection), else as Windows-1252, what browsers fall back to."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace").encode("utf-8")
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        pass
+    if m := _DECLARED.search(data[:HEAD_BYTES]):
+        label = (m[1] or m[2]).decode("ascii").lower()
+        try:
+            return data.decode(_AS_BROWSERS_READ.get(label, label)).encode("utf-8")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        from trafilatura.utils import decode_file
+
+        return decode_file(data).encode("utf-8", "surrogatepass")
+    except Exception:  # noqa: BLE001 - the extractor's guess is a convenience: never fail a page on it
+        return data.decode("cp1252", "replace").encode("utf-8")
 
 
 def _page_text(data: bytes) -> str:
@@ -157,7 +196,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     saved_url = sf[1].decode("utf-8", "replace") if sf else None
     import trafilatura
 
-    data = meta_values(bound_markup(data))
+    data = meta_values(bound_markup(as_utf8(data)))
     try:  # bytes: trafilatura reads the page's declared charset
         doc: Any = trafilatura.bare_extraction(
             data, url=saved_url, with_metadata=True, include_comments=False, include_tables=True,
