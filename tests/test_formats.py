@@ -882,6 +882,30 @@ def test_a_front_matter_author_item_naming_several_is_split() -> None:
     assert parse_markdown(doc, "t.md").authors == ("Rémy Rakic", "Niko Matsakis", "Santiago Pastorino", "Mara Bos")
 
 
+@pytest.mark.parametrize(("top", "head", "url"), [
+    # Chrome's and Edge's "Save page as" mark the page with the address it was saved from
+    ("<!-- saved from url=(0041)https://news.example.com/2019/ferry.html -->\n", "",
+     "https://news.example.com/2019/ferry.html"),
+    # ... against which the page's own relative canonical link is read (the page's word first)
+    ("<!-- saved from url=(0041)https://news.example.com/2019/ferry.html?utm_source=x -->\n",
+     '<link rel="canonical" href="/2019/ferry">', "https://news.example.com/2019/ferry"),
+    # a relative address read against the page's <base href>
+    ("", '<base href="https://news.example.com/2019/"><link rel="canonical" href="ferry">',
+     "https://news.example.com/2019/ferry"),
+    # a relative address with nothing to read it against is no address
+    ("", '<meta property="og:url" content="/2019/ferry">', None),
+])
+def test_a_saved_page_knows_where_it_was_saved_from(top: str, head: str, url: str | None) -> None:
+    """A page saved with a browser's "Save page as" had no address unless it declared an absolute
+    one: the saver's mark and relative canonical links were not read."""
+    from archive.parsing.html import parse_html
+
+    body = "".join(f"<p>Paragraph {i} of the report about the harbour and the new ferry line.</p>" for i in range(12))
+    page = f"{top}<html><head><title>Ferry line opens on the coast</title>{head}</head><body><article>{body}"
+    got = parse_html((page + "</article></body></html>").encode(), "/x/ferry.html")
+    assert got.url == url and got.site == ("news.example.com" if url else None)
+
+
 @pytest.mark.parametrize(("head", "url"), [
     ('<link data-rh="true" rel="canonical" href="https://news.example.com/a/1?x=1&amp;y=2">'
      '<meta property="og:url" content="https://news.example.com/other">', "https://news.example.com/a/1?x=1&y=2"),

@@ -31,8 +31,11 @@ from archive.parsing.pagemeta import (
 from archive.parsing.tags import tag_list
 from archive.parsing.text import MAX_TITLE_CHARS, _squash
 
-# SingleFile writes a comment at the top: "Page saved with SingleFile \n url: … \n saved date: …".
-_SINGLEFILE_URL = re.compile(rb"<!--\s*Page saved with SingleFile.{0,200}?\burl:\s*(\S{1,2000})", re.S | re.I)
+# Where a saver writes the page's address: SingleFile's comment at the top ("Page saved with
+# SingleFile \n url: …"), and the "mark of the Web" Chrome's and Edge's "Save page as" put there
+# ("<!-- saved from url=(0042)https://… -->").
+_SAVED_FROM = re.compile(rb"<!--\s*(?:Page saved with SingleFile.{0,200}?\burl:\s*|saved from url=\(\d{1,5}\))"
+                         rb"(https?://[^\s>]{1,2000}?)\s*(?:-->|\n|$)", re.S | re.I)
 MIN_WORDS = 10
 # Bounds on what lxml is given, where they are cheap to apply (lxml's cost is superlinear in the
 # attributes of one tag: 20,000 of them take it 11 s). A start tag longer than this keeps its name
@@ -192,7 +195,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     head = data[:4096]
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ParseError(path, "not-text", "not text: the file contains NUL bytes (binary?)")
-    sf = _SINGLEFILE_URL.search(head)
+    sf = _SAVED_FROM.search(head)
     saved_url = sf[1].decode("utf-8", "replace") if sf else None
     import trafilatura
 
@@ -212,7 +215,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
                          f"no article: the page's main text is {words} words" if words else
                          "no article: the page has no main text")
     meta = meta_map(data)
-    url = getattr(doc, "url", None) or page_url(data, meta) or saved_url
+    url = page_url(data, meta, saved_url) or getattr(doc, "url", None) or saved_url
     extracted = " ".join((getattr(doc, "title", None) or "").split())
     site = site_name(getattr(doc, "sitename", None), extracted, url, meta)
     sites = site_names(site, url, meta)

@@ -120,16 +120,32 @@ _CANONICAL = re.compile(rb"""<link\b[^>]{0,1000}?\brel\s*=\s*["']?canonical\b[^>
 _HREF = re.compile(rb"""\bhref\s*=\s*["']?([^"'\s>]{1,2000})""", re.I)
 
 
-def page_url(data: bytes, meta: dict[str, str]) -> str | None:
-    """The address a page gives itself: its canonical link, else its ``og:url`` (an absolute
-    http(s) address only)."""
-    import html
+_BASE = re.compile(rb"""<base\b[^>]{0,2000}>""", re.I)
 
+
+def page_url(data: bytes, meta: dict[str, str], saved_from: str | None = None) -> str | None:
+    """The address a page gives itself: its canonical link, else its ``og:url``; an address
+    relative to the page ("/news/2019/ferry") is read against its ``<base href>``, else against
+    the address the page was saved from (``saved_from``); an http(s) address only."""
+    import html
+    from urllib.parse import urljoin
+
+    head = data[:HEAD_BYTES]
     found = []
-    if (m := _CANONICAL.search(data[:HEAD_BYTES])) and (h := _HREF.search(m[0])):
+    if (m := _CANONICAL.search(head)) and (h := _HREF.search(m[0])):
         found.append(html.unescape(h[1].decode("utf-8", "replace")))
     found.append(meta.get("og:url", ""))
-    return next((u for u in found if u.startswith(("http://", "https://"))), None)
+    base = saved_from
+    if (b := _BASE.search(head)) and (h := _HREF.search(b[0])):
+        declared = html.unescape(h[1].decode("utf-8", "replace"))
+        if declared.startswith(("http://", "https://")):
+            base = declared
+    for u in found:
+        if u and not u.startswith(("http://", "https://")) and base:
+            u = urljoin(base, u)
+        if u.startswith(("http://", "https://")):
+            return u
+    return None
 
 
 def host_of(url: str | None) -> str:
