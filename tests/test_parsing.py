@@ -260,6 +260,9 @@ _FEB26 = [
     "Updated February 26, 1987 3:01 p.m. ET", "26 février 1987", "26. Februar 1987", "26 de febrero de 1987",
     "26-FEB-1987 15:01:01.79", "Posted 26 Feb 1987, 15:01 GMT", "1987年2月26日", "1987年02月26日 15時01分",
     "1987년 2월 26일", "1987年2月26日（木）",
+    # a time before the date (CNN), both dates on one line (NYT): the published one
+    "Updated 3:01 PM ET, Thu February 26, 1987", "Published Feb. 26, 1987 Updated March 3, 1987",
+    "Feb. 26, 1987 | Updated March 3, 1987",
 ]
 
 

@@ -54,6 +54,10 @@ _LABEL = re.compile(
     r"|(?P<upd>(?:last\s+)?(?:updated|modified|revised|edited)))"
     r"(?:\s+(?:on|at))?\s*[:\-–—]?\s+", re.I)
 _WEEKDAY = re.compile(rf"(?:{_WEEKDAYS})\.?,?\s+", re.I)
+# A time before the date, as CNN prints it ("Updated 10:15 AM ET, Tue November 19, 2019").
+_LEAD_TIME = re.compile(r"\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?(?:\s*[a-z]{2,4}\b)?,?\s+", re.I)
+# A second label on a published date's line: "Published Nov. 19, 2019 Updated Dec. 1, 2019".
+_THEN_UPDATED = re.compile(r"[\s|·•,;]+(?:last\s+)?(?:updated|modified|revised|edited)\b", re.I)
 _TIME = (r"(?:,?\s*(?:at\s+|-\s*)?\d{1,2}[:.h]\d{2}(?:[:.]\d{2}(?:\.\d{1,6})?)?\s*(?:[ap]\.?\s?m\.?)?"
          r"(?:\s*(?:z|[a-z]{2,5}|[+-]\d{2}:?\d{2}))?(?:\s*\([a-z ]{2,20}\))?)?")
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:z|[+-]\d{2}:?\d{2})?)?"
@@ -113,6 +117,10 @@ def read_date(line: str, order: str = "dmy") -> DateLine | None:
     if m := _LABEL.match(s + " "):
         updated = m["upd"] is not None
         s = s[m.end():].strip() if m.end() <= len(s) else ""
+    if not updated and (then := _THEN_UPDATED.search(s)):  # published first, then updated: published
+        s = s[: then.start()]
+    if m := _LEAD_TIME.match(s):
+        s = s[m.end():]
     if m := _WEEKDAY.match(s):
         s = s[m.end():]
     s = s.rstrip(" .")
