@@ -380,6 +380,31 @@ def test_a_surname_that_is_a_place_word_is_a_byline_above_the_date(text: str, au
 
 
 @pytest.mark.parametrize(("byline", "names"), [
+    # a text's byline is cleaned as a page's is: the outlet, a role, a desk after a name go
+    ("By JANE DOE, Associated Press", ("JANE DOE",)),
+    ("By Jane Doe | The Times", ("Jane Doe",)),
+    ("Jane Doe, Staff Writer", ("Jane Doe",)),
+    ("By Jane Doe and John Roe, Reuters", ("Jane Doe", "John Roe")),
+    ("By Jane Doe for MailOnline", ("Jane Doe",)),
+    ("By Jane Doe, CNN", ("Jane Doe",)),
+    # "Story by", and other languages' "by" before a full name; a name ending in an abbreviation
+    ("Story by Jane Doe", ("Jane Doe",)),
+    ("Von Hans Müller", ("Hans Müller",)),
+    ("Par Jean Dupont", ("Jean Dupont",)),
+    ("By Jane Doe Jr.", ("Jane Doe Jr.",)),
+    # a blank line between the byline and the date line
+    ("Jo Lane\n", ("Jo Lane",)),
+    # names that begin like a month are names
+    ("By Julia Marco and Maya Junet", ("Julia Marco", "Maya Junet")),
+])
+def test_a_texts_byline_gives_the_people_and_its_date_line_the_date(byline: str, names: tuple[str, ...]) -> None:
+    """Bylines of plain text were split but never cleaned ("Staff Writer" and "Associated Press"
+    became authors), and a byline the parser did not read left the date line under it in the body."""
+    a = parse_text(f"A title here\n\n{byline}\n26 February 1987\n\nThe body of the article starts here.\n")
+    assert (a.authors, a.published, a.body) == (names, dt.date(1987, 2, 26), "The body of the article starts here.")
+
+
+@pytest.mark.parametrize(("byline", "names"), [
     ("Howard Schneider, Lindsay Dunsmuir", ("Howard Schneider", "Lindsay Dunsmuir")),
     ("Martin Untersinger (avec Damien Leloup et Morgane Tual)",
      ("Martin Untersinger", "Damien Leloup", "Morgane Tual")),

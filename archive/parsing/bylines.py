@@ -32,7 +32,8 @@ _CREDIT_TAIL = re.compile(r"\s+(?:using|at|for|via)\s+.*$")
 _BYLINE_OUTLET = re.compile(r"\s+[·•|–—]\s+.*$")
 # Page furniture an extractor reads as a byline.
 _NOT_A_NAME = re.compile(r"(?i)^(?:username|authority control|lesedauer|staff|admin|dec|updated|share|"
-                         r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)$")
+                         r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+                         r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)$")  # "Julia", "Marco" are names
 
 
 _BARE_INITIAL = re.compile(r"\b([A-Z])\b(?!\.)")
@@ -109,11 +110,25 @@ def authors_of(value: str | None, page: str = "") -> tuple[str, ...]:
     for raw in (part for chunk in _AUTHOR_SPLIT.split(value) for part in co_authors(chunk)):
         a = _name(raw, page)
         key = a.casefold()
-        if not a or len(a) > 120 or key in seen or _NOT_A_NAME.match(a):
+        if not a or len(a) > 120 or key in seen or _NOT_A_NAME.match(a) or _ROLE_ONLY.match(a):
             continue
         seen.add(key)
         out.append(a)
     return tuple(a for a in out if not _handle_of(a, out))
+
+
+# A credit that is only a role ("Staff Writer", "Senior Correspondent"): no one's name.
+_ROLE_ONLY = re.compile(r"(?i)^(?:(?:senior|chief|deputy|associate|contributing|staff|special|political|business|"
+                        r"foreign|national|managing|sports|news)\s+)*(?:writer|reporter|editor|correspondent|"
+                        r"columnist|contributor|staff|photographer)s?$")
+
+
+def clean_credits(names: list[str]) -> tuple[str, ...]:
+    """Names a text's byline or a front matter lists, cleaned as a page's are (one step for every
+    format): role, outlet and date furniture off each name ("Jane Doe | The Times", "Jane Doe for
+    MailOnline"), roles alone and news agencies beside people dropped ("Jane Doe, Staff Writer",
+    "Jane Doe, Associated Press"), each name once."""
+    return people_first(authors_of("; ".join(_BYLINE_OUTLET.sub("", n).replace(";", ",") for n in names)), [])
 
 
 def _handle_of(name: str, names: list[str]) -> bool:
@@ -198,8 +213,8 @@ _ORG_CREDIT = re.compile(r"(?i)(?:\b(?:staff|team|desk|editors|editorial|newsroo
 def is_org(name: str, sites: list[str]) -> bool:
     """Whether an author credit names the outlet or an organisation, not a person."""
     key = letters(name)
-    if _ORG_CREDIT.search(name):
-        return True
+    if _ORG_CREDIT.search(name) or (" " not in name and name.isupper() and 2 <= len(name) <= 5):
+        return True  # a desk, a company, an agency; or an outlet's initials ("CNN", "BBC", "NPR")
     return any(len(s) >= 3 and (s == key or (len(key) >= 5 and (s in key or key in s)))
                for s in map(letters, sites))
 

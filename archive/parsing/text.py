@@ -23,7 +23,12 @@ _MONTH_RE = "|".join(sorted({n.lower() for n in (*calendar.month_name, *calendar
                             key=len, reverse=True))
 
 _HEADING = re.compile(r"#{1,6}(?:\s|$)")
-_BY = re.compile(r"by\s+", re.I)
+# "By", "Story by", and other languages' "by" before two names or more ("Von Hans Müller", "Par Jean
+# Dupont"; "Von Miller" alone is a name).
+_BY = re.compile(r"(?i:(?:(?:story|words|text|reporting|written)\s+)?by\s+)|"
+                 r"(?:Von|Par|Por|Door|Av|Af)\s+(?=\S+\s+\S)")
+# A name may end in an abbreviation's dot: "Jane Doe Jr.", "Sammy Davis Sr.", "John Q."
+_NAME_DOT = re.compile(r"(?:\b(?:Jr|Sr)|\b[A-Z])\.$")
 # The address may hold one level of parentheses (Wikipedia's "Scrum_(software_development)").
 # Link text may hold one level of brackets ("[a new attribute, #![windows_subsystem]](…)",
 # "[AsRef<[T]> for IterMut](…)"); an image inside a link is read first, then the link (see plain_inline).
@@ -147,7 +152,8 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
     follows, and a name may then end in a place word that is also a surname ("Jo Lane").
     """
     s = _squash(plain_inline(line)).strip()
-    if not s or len(s) > 200 or s[-1] in ".!?:;\"”" or _HEADING.match(s) or dateline_length(s):
+    if (not s or len(s) > 200 or (s[-1] in ".!?:;\"”" and not _NAME_DOT.search(s)) or _HEADING.match(s)
+            or dateline_length(s)):
         return None
     by = _BY.match(s) is not None
     s = _BY.sub("", s, count=1) if by else s
@@ -175,7 +181,9 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
             return None
         if any(len(w) > 3 and w.isupper() for w in named):  # ANKARA, LONDON: a place in capitals
             return None
-    return names
+    from archive.parsing.bylines import clean_credits  # the cleaning every format's credits get
+
+    return list(clean_credits(names))
 
 
 def plain_inline(text: str) -> str:
@@ -366,7 +374,10 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
         got = date_at(i) if date_lines else None
         can_byline = byline_lines and not authors and published is None and updated is None
         nxt = lines[i + 1] if i + 1 < n else ""
-        nxt_date = date_at(i + 1) if got is None and can_byline else None
+        k = i + 1  # the next line with text: a date line may follow a byline after a blank line
+        while k < n and k < i + 3 and not lines[k].strip():
+            k += 1
+        nxt_date = date_at(k) if got is None and can_byline else None
         if got is not None:
             if got.updated:
                 updated = updated or got.date
