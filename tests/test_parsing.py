@@ -379,6 +379,39 @@ def test_a_surname_that_is_a_place_word_is_a_byline_above_the_date(text: str, au
         assert a.published == published and not a.body.startswith(authors[0])
 
 
+@pytest.mark.parametrize(("head", "title", "authors", "published"), [
+    # labelled fields, as notes and exports write them
+    ("Title: Ferry line opens\nAuthor: Jane Doe\nDate: 2019-11-19", "Ferry line opens", ("Jane Doe",),
+     dt.date(2019, 11, 19)),
+    ("Ferry line opens\nBy: Jane Doe\nPublished: 19 November 2019", "Ferry line opens", ("Jane Doe",),
+     dt.date(2019, 11, 19)),
+    ("Ferry line opens\n\nAuthors: Jane Doe, Al Roe", "Ferry line opens", ("Jane Doe", "Al Roe"), None),
+    # a title underlined as a heading
+    ("Ferry line opens\n================\n\nJane Doe\n19 November 2019", "Ferry line opens", ("Jane Doe",),
+     dt.date(2019, 11, 19)),
+    # the byline and the date on one line: both were dropped as a date line not understood
+    ("Ferry line opens\n\nJane Doe | 19 November 2019", "Ferry line opens", ("Jane Doe",), dt.date(2019, 11, 19)),
+    ("Ferry line opens\n\nBy Jane Doe and Al Roe, Nov. 19, 2019", "Ferry line opens", ("Jane Doe", "Al Roe"),
+     dt.date(2019, 11, 19)),
+    ("Ferry line opens\n\nJane Doe - November 19, 2019", "Ferry line opens", ("Jane Doe",), dt.date(2019, 11, 19)),
+    # a dateline's place and the date
+    ("Ferry line opens\n\nLONDON, Nov. 19, 2019", "Ferry line opens", (), dt.date(2019, 11, 19)),
+])
+def test_a_texts_header_in_the_forms_people_write_it(head: str, title: str, authors: tuple[str, ...],
+                                                    published: dt.date | None) -> None:
+    a = parse_text(f"{head}\n\nThe body of the article starts here.\n")
+    assert (a.title, a.authors, a.published, a.body) == (title, authors, published,
+                                                         "The body of the article starts here.")
+    assert not a.warnings
+
+
+def test_a_sentence_that_holds_a_date_is_body_not_a_date_line() -> None:
+    """A short first line with a date and a few words ("Officials said on Tuesday, 19 November
+    2019") was dropped from the body as a date line that could not be read."""
+    a = parse_text("Ferry line opens\n\nOfficials said on Tuesday, 19 November 2019\n\nThe ferry runs daily.\n")
+    assert a.body.startswith("Officials said on Tuesday, 19 November 2019") and a.published is None
+
+
 @pytest.mark.parametrize(("byline", "names"), [
     # a text's byline is cleaned as a page's is: the outlet, a role, a desk after a name go
     ("By JANE DOE, Associated Press", ("JANE DOE",)),

@@ -181,7 +181,7 @@ def looks_like_date(line: str) -> bool:
     rest = _DATEISH_PART.sub(" ", _YEAR.sub(" ", _LABEL.sub(" ", s + " ")))
     words = [w for w in re.split(r"[\s,;:()\-–—]+", rest) if w and not w.isdigit()
              and not _WEEKDAY.fullmatch(w + " ") and w not in _NOISE]
-    return len(words) <= 2  # little else beside the date: "Feb 30, 2017", "Posted 26/13/1987 at noon"
+    return len(words) <= 1  # little else beside the date: "Feb 30, 2017", "Posted 26/13/1987 at noon"
 
 
 def date_in_path(path: str | None) -> dt.date | None:

@@ -25,8 +25,12 @@ _MONTH_RE = "|".join(sorted({n.lower() for n in (*calendar.month_name, *calendar
 _HEADING = re.compile(r"#{1,6}(?:\s|$)")
 # "By", "Story by", and other languages' "by" before two names or more ("Von Hans Müller", "Par Jean
 # Dupont"; "Von Miller" alone is a name).
-_BY = re.compile(r"(?i:(?:(?:story|words|text|reporting|written)\s+)?by\s+)|"
+_BY = re.compile(r"(?i:(?:(?:story|words|text|reporting|written)\s+)?by\s*:?\s+|(?:authors?|writer|byline)\s*:\s*)|"
                  r"(?:Von|Par|Por|Door|Av|Af)\s+(?=\S+\s+\S)")
+_TITLE_LABEL = re.compile(r"(?i)(?:title|headline)\s*:\s+")
+_UNDERLINE = re.compile(r"={3,}|-{3,}")
+# A byline and the date on one line: "Jane Doe | 19 November 2019", "By Jane Doe, Nov. 19, 2019".
+_BYLINE_DATE = re.compile(r"\s+[|·•\-–—]\s+|,\s+")
 # A name may end in an abbreviation's dot: "Jane Doe Jr.", "Sammy Davis Sr.", "John Q."
 _NAME_DOT = re.compile(r"(?:\b(?:Jr|Sr)|\b[A-Z])\.$")
 # The address may hold one level of parentheses (Wikipedia's "Scrum_(software_development)").
@@ -186,6 +190,21 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
     return list(clean_credits(names))
 
 
+def _byline_and_date(line: str, order: str) -> tuple[list[str], DateLine] | None:
+    """A byline and the date on one line ("Jane Doe | 19 November 2019", "By Jane Doe, Nov. 19,
+    2019", "Jane Doe - November 19, 2019"), or a dateline's place and the date ("LONDON, Nov. 19,
+    2019"): its names and date, else None."""
+    for sep in reversed(list(_BYLINE_DATE.finditer(line))):
+        got = read_date(line[sep.end():], order)
+        if got is not None:
+            left = line[: sep.start()].strip()
+            if left.isupper() and len(left.split()) <= 3:  # a dateline's place: "LONDON, Nov. 19, 2019"
+                return [], got
+            names = parse_byline(left, dated_next=True)
+            return (names, got) if names else None
+    return None
+
+
 def plain_inline(text: str) -> str:
     """Remove Markdown emphasis, code ticks and link syntax, keeping the text."""
     if "[" in text:
@@ -336,8 +355,10 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
     if title is None:
         if i == n:
             raise ParseError(path, "empty", "empty: the file has no text")
-        raw_title = lines[i].strip()
+        raw_title = _TITLE_LABEL.sub("", lines[i].strip(), count=1)
         i += 1
+        if i < n and _UNDERLINE.fullmatch(lines[i].strip()):  # "Title\n=====": a heading's underline
+            i += 1
         title = _squash(plain_inline(raw_title.lstrip("#").strip())).strip()
     elif i < n and _same_title(lines[i], title):
         i += 1
@@ -389,6 +410,12 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
             if nxt.strip() and nxt_date is None and not looks_like_date(nxt) and not dateline_next:
                 break
             authors = names
+        elif can_byline and date_lines and (both := _byline_and_date(line, order)) is not None:
+            authors, got = both
+            if got.updated:
+                updated = got.date
+            else:
+                published = got.date
         elif date_lines and looks_like_date(line):
             warnings.append(f"date line {line.strip()[:60]!r} not understood: left out of the body")
         else:
