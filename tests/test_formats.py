@@ -139,6 +139,11 @@ def test_hugo_toml() -> None:
         ("tags", '"a, b c"', ("a", "b c")),  # a string with commas is a comma list: "b c" is one tag
         ("tags", "news politics", ("news", "politics")),  # Jekyll's space-separated tags
         ("tags", "['#x', y, 'x', 'world, politics']", ("x", "y", "world", "politics")),
+        ("keywords", '"ferries, harbours"', ("ferries", "harbours")),  # Hugo's keywords are tags too
+        # an author as a mapping (Jekyll and Hugo themes), a role is no author
+        ("author", "{name: Jane Doe, url: 'https://x.example/jane'}", ("Jane Doe",)),
+        ("authors", "[{name: Jane Doe}, {name: Al Roe}]", ("Jane Doe", "Al Roe")),
+        ("author", '"Jane Doe, Staff Writer"', ("Jane Doe",)),
         ("date", "2021-03-04T05:06:07Z", dt.date(2021, 3, 4)),
         ("date", '"March 4, 2021"', dt.date(2021, 3, 4)),
         ("published", "2021-03-04T23:30:00-05:00", dt.date(2021, 3, 4)),
@@ -148,9 +153,14 @@ def test_hugo_toml() -> None:
 )
 def test_front_matter_field_forms(field: str, value: str, expected: object) -> None:
     a = md(f"---\ntitle: T\n{field}: {value}\n---\nBody text here.\n")
-    got = {"author": a.authors, "authors": a.authors, "tags": a.tags, "date": a.published,
+    got = {"author": a.authors, "authors": a.authors, "tags": a.tags, "keywords": a.tags, "date": a.published,
            "published": a.published, "url": a.url}[field]
     assert got == expected
+
+
+def test_jekylls_published_flag_is_no_date_and_no_warning() -> None:
+    a = md("---\ntitle: T\npublished: true\ndate: 2019-11-19\n---\nBody text here.\n")
+    assert a.published == dt.date(2019, 11, 19) and a.warnings == ()
 
 
 def test_missing_fields_fall_back_to_the_text_rules_and_the_title_is_not_repeated() -> None:

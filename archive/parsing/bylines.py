@@ -110,7 +110,7 @@ def authors_of(value: str | None, page: str = "") -> tuple[str, ...]:
     for raw in (part for chunk in _AUTHOR_SPLIT.split(value) for part in co_authors(chunk)):
         a = _name(raw, page)
         key = a.casefold()
-        if not a or len(a) > 120 or key in seen or _NOT_A_NAME.match(a) or _ROLE_ONLY.match(a):
+        if not a or len(a) > 120 or key in seen or _NOT_A_NAME.match(a) or is_role(a):
             continue
         seen.add(key)
         out.append(a)
@@ -121,6 +121,11 @@ def authors_of(value: str | None, page: str = "") -> tuple[str, ...]:
 _ROLE_ONLY = re.compile(r"(?i)^(?:(?:senior|chief|deputy|associate|contributing|staff|special|political|business|"
                         r"foreign|national|managing|sports|news)\s+)*(?:writer|reporter|editor|correspondent|"
                         r"columnist|contributor|staff|photographer)s?$")
+
+
+def is_role(name: str) -> bool:
+    """Whether a credit is only a role ("Staff Writer"), no one's name."""
+    return _ROLE_ONLY.match(name.strip()) is not None
 
 
 def clean_credits(names: list[str]) -> tuple[str, ...]:

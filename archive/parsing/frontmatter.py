@@ -10,7 +10,7 @@ from typing import Any
 
 from archive.errors import ParseError
 from archive.models import EARLIEST, ParsedArticle
-from archive.parsing.bylines import co_authors
+from archive.parsing.bylines import co_authors, is_role
 from archive.parsing.dates import date_in_path, parse_date
 from archive.parsing.names import LIST_SPLIT
 from archive.parsing.tags import tag_list
@@ -153,7 +153,10 @@ def load_block(kind: str, block: str, path: str | None) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str | None:
-    """A scalar as one clean line of text; wiki links become their text."""
+    """A scalar as one clean line of text; wiki links become their text; a mapping with a
+    ``name`` (``author: {name: Jane Doe, url: …}``, as Jekyll and Hugo themes write) is its name."""
+    if isinstance(value, dict):
+        value = value.get("name")
     if value is None or isinstance(value, (dict, list, tuple, bool)):
         return None
     s = _WIKI.sub(lambda m: (m[2] or m[1]).strip(), str(value))
@@ -332,7 +335,7 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
     title = _text(meta.get("title"))
     # A list item may name several ("Rémy Rakic and Niko Matsakis"): split when each is a person's name.
     authors = list(dict.fromkeys(p for a in _list(meta.get("authors", meta.get("author")), LIST_SPLIT)
-                                 for p in co_authors(a)))
+                                 for p in co_authors(a) if not is_role(p)))
     # What the front matter speaks of (even to say there is none: "authors: []", "published:") is
     # not looked for in the body's first lines: a date line there is text.
     named = authors or any(k in meta for k in ("authors", "author"))
@@ -343,7 +346,8 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
     for key in _DATE_KEYS:
         if key in meta and (published := front_matter_date(meta[key])) is not None:
             break
-        if key in meta and meta[key] not in (None, ""):
+        # (Jekyll's "published: true" says whether to publish: no date, nothing to warn of)
+        if key in meta and meta[key] not in (None, "") and not isinstance(meta[key], bool):
             warnings.append(f"front matter field {key} is not a date ({str(meta[key])[:40]!r}): ignored")
     if published is None and parsed.published is not None:
         published, date_source = parsed.published, "text"
@@ -352,7 +356,7 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
             if (published := date_in_path(_text(meta.get(key)))) is not None:
                 date_source = "path"
                 break
-    tags = list(tag_list(_tags(meta.get("tags")) + _tags(meta.get("categories"))))
+    tags = list(tag_list(_tags(meta.get("tags")) + _tags(meta.get("categories")) + _tags(meta.get("keywords"))))
     url = _text(meta.get("source")) or _text(meta.get("url")) or _text(meta.get("canonical"))
     site = _text(meta.get("site")) or _text(meta.get("site_name")) or _text(meta.get("publisher"))
     return parsed._replace(
