@@ -858,9 +858,25 @@ def test_a_sentence_that_mentions_furniture_stays(line: str) -> None:
     assert not is_furniture(line)
 
 
+def test_markdown_blocks_are_paragraphs_of_their_own() -> None:
+    """Issue 23: list items, quotes, table rows and footnotes each a paragraph, as a renderer makes
+    them (they were run together: "- item one - item two", "| Route | Time | |---|---| | A | 10 |"),
+    and a footnote's text kept (it was removed as a link definition); fenced code untouched."""
+    from archive.parsing.frontmatter import parse_markdown
+
+    doc = ("---\ntitle: T\n---\n\nIntro with a note[^1].\n\n| Route | Time |\n|---|:--:|\n| A-B | 10:00 |\n\n"
+           "> A quoted line\n> continues.\n>\n> Second quoted paragraph.\n\nAfter.\n\n- item one\n  goes on\n"
+           "- item two\n\n1. first\n2) second\n\n```\n- code | not > a list\n```\n\n[^1]: The note's text.\n")
+    assert parse_markdown(doc, "x.md").body.split("\n\n") == [
+        "Intro with a note^1.", "Route | Time", "A-B | 10:00", "A quoted line continues.", "Second quoted paragraph.",
+        "After.", "- item one goes on", "- item two", "1. first", "2) second", "- code | not > a list",
+        "^1 The note's text."]
+
+
 _PIECES = ["word", "Jane Doe", "08.04.2015 12:46", "26 February 1987", "_by-move_", "*a*", "**b**", "~~c~~",
            "`code`", "[link](https://x.example)", "snake_case", "C++", "a < b", "{{ x }}", "{% y %}", "\\", "#",
-           "## Heading", "---", "> quote", "- item", "1. item", "***", "Reuter", "By Ana Lima", "中文。", "&amp;"]
+           "## Heading", "---", "> quote", "- item", "1. item", "***", "Reuter", "By Ana Lima", "中文。", "&amp;",
+           "| a | b |", "a | b", "|---|---|", "[^1]", "[^1]: note", "* star", "+ plus", "2) two"]
 
 
 @settings(max_examples=150, deadline=None)

@@ -262,14 +262,22 @@ _SHORTCUT = re.compile(r"(?<![\\\]!])\[([^\[\]\n]{1,200})\](?![(\[:])")
 _FENCE = re.compile(r"^ {0,3}(```+|~~~+)[^\n]*\n(.*?)^ {0,3}\1[ \t]*$", re.S | re.M)
 _TRIPLE = re.compile(r"(?<![*\w\\])\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*(?![*\w])")
 # What markdown_text would take for markup, escaped: archive.export writes text through this.
-_LOOKS_LIKE_MARKUP = re.compile(r"\\(?=[!-/:-@\[-`{-~])|<(?=[A-Za-z/!])|\{(?=[{%])|^(?= {0,3}\[[^\]\n]{1,200}\]:)"
-                                r"|^(?= {0,3}(?:```|~~~))|\*\*\*", re.M)
+# (A link definition's "[" and a fence's backticks or tildes are escaped as inline markup, below.)
+_LOOKS_LIKE_MARKUP = re.compile(r"\\(?=[!-/:-@\[-`{-~])|<(?=[A-Za-z/!])|\{(?=[{%])|\*\*\*|\|")
+
+
+# A line that would start a list item: its marker escaped ("\\- item", "1\\. first").
+_ITEM_START = re.compile(r"^( {0,3})(?:([-*+])|(\d{1,9})([.)]))(?=[ \t])", re.M)
+_QUOTE_START = re.compile(r"^( {0,3})>", re.M)  # a line that would start a quote
 
 
 def markdown_escape(text: str) -> str:
     """``text`` with what :func:`markdown_text` would remove or change, and the inline markup
     the text rules read (emphasis, code ticks, link brackets), escaped by a backslash."""
-    return _INLINE_MARKUP.sub(r"\\\g<0>", _LOOKS_LIKE_MARKUP.sub(lambda m: "\\" + m[0] if m[0] else "\\", text))
+    text = _LOOKS_LIKE_MARKUP.sub(lambda m: "\\" + m[0] if m[0] else "\\", text)
+    text = _ITEM_START.sub(lambda m: m[1] + ("\\" + m[2] if m[2] else m[3] + "\\" + m[4]), text)
+    text = _QUOTE_START.sub(r"\1\\>", text)
+    return _INLINE_MARKUP.sub(r"\\\g<0>", text)
 
 
 # An escaped character while the text rules read a Markdown body: a character of a private plane
@@ -285,6 +293,62 @@ def restore_escapes(text: str) -> str:
     return _PROTECTED.sub(lambda m: chr(ord(m[0]) - _PROTECT_BASE), text) if _PROTECTED.search(text) else text
 
 
+# Blocks that are paragraphs of their own, as a Markdown renderer makes them: a list item (its
+# marker kept: "- item", "1. first"), a quote (its ">" gone), a table's row (its cells joined by
+# " | ", the rule under the header row gone); a footnote's text ("[^1]: …" as "^1 …", as its mark
+# in the text reads). What follows a block's line without a blank line is its lazy continuation.
+_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
+_QUOTE = re.compile(r" {0,3}>[ \t]?")
+_ROW = re.compile(r" {0,3}\|?[^|\n]*\|.*")
+_RULE_ROW = re.compile(r" {0,3}\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)+\|?\s*|\s*\|\s*:?-{1,}:?\s*\|\s*")
+_FOOTNOTE = re.compile(r" {0,3}\[\^([^\]\s]{1,40})\]:[ \t]*")
+_FENCE_LINE = re.compile(r" {0,3}(```+|~~~+)")
+_FOOTNOTE_REF = re.compile(r"(?<!\\)\[\^([^\]\s]{1,40})\](?!:)")
+
+
+def _blocks(body: str) -> str:
+    """List items, quotes, table rows and footnotes each a paragraph of its own (see _ITEM);
+    fenced code untouched."""
+    if not any(c in body for c in "-*+>|[") and not re.search(r"^ {0,3}\d", body, re.M):
+        return body
+    lines = body.split("\n")
+    out: list[str] = []
+    fence: str | None = None
+    table = False
+    for k, line in enumerate(lines):
+        if fence is not None:
+            out.append(line)
+            if line.strip().startswith(fence):
+                fence = None
+            continue
+        if m := _FENCE_LINE.match(line):
+            fence = m[1]
+            out.append(line)
+            continue
+        if not line.strip():
+            table = False
+            out.append(line)
+            continue
+        nxt = lines[k + 1] if k + 1 < len(lines) else ""
+        if table or (_ROW.fullmatch(line) and _RULE_ROW.fullmatch(nxt) and "|" in nxt):
+            table = True
+            if not _RULE_ROW.fullmatch(line):
+                cells = [c.strip() for c in line.strip().strip("|").split("|")]
+                out += ["", " | ".join(cells), ""]
+            continue
+        if _ITEM.match(line):
+            out += ["", line]
+        elif q := _QUOTE.match(line):
+            if not out or not _QUOTE.match(lines[k - 1] if k else ""):
+                out.append("")
+            out.append(line[q.end():])
+        elif f := _FOOTNOTE.match(line):
+            out += ["", f"^{f[1]} {line[f.end():]}"]
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def markdown_text(body: str, protect: bool = False) -> str:
     """A Markdown body with what is not text removed; a fenced code block stays, a paragraph of
     its own (never run into the text after it). ``protect``: escaped characters are left as
@@ -297,6 +361,9 @@ def markdown_text(body: str, protect: bool = False) -> str:
         body = _HTML_BLOCK.sub("", body)
         body = _BREAK.sub(" ", body)
         body = _HTML_TAG.sub("", body)
+    body = _blocks(body)
+    if "[^" in body:
+        body = _FOOTNOTE_REF.sub(r"^\1", body)
     if "]:" in body:
         labels = {m[1].casefold() for m in _LINK_LABEL.finditer(body)}
         body = _LINK_DEFINITION.sub("", body)
