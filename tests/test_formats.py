@@ -714,6 +714,9 @@ def test_a_pages_date_is_read_not_invented(head: str, top: str, expected: dt.dat
     ("<title>Example News</title>", '<h1 class="hidden">Example News</h1>'
      '<h1 itemprop="headline"><span><i>Fantastic Beasts</i>: A Nice Place to Visit</span></h1>',
      "Fantastic Beasts: A Nice Place to Visit"),
+    # a section's label before the headline, which the page's heading lacks
+    ('<meta property="og:title" content="Opinion | Is Football Violence a Crime?">',
+     "<h1>Is Football Violence a Crime?</h1>", "Is Football Violence a Crime?"),
     # a section's heading that shares no word with the page's title is not the article's
     ("<title>Superbugs: What They Are and How You Get Them | Example Health</title>",
      "<h1>Information and Resources</h1>", "Superbugs: What They Are and How You Get Them"),

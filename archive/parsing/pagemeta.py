@@ -111,9 +111,21 @@ def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
 
 def as_printed(title: str, headings: tuple[str, ...]) -> str:
     """``title`` as the page prints it when it is one of its headings but for spaces (an extractor
-    puts one between inline elements: "<i>Beasts</i>: A Nice Place" gave "Beasts : A Nice Place")."""
+    puts one between inline elements: "<i>Beasts</i>: A Nice Place" gave "Beasts : A Nice Place"),
+    or but for a short label before it that the heading lacks (a section's: "Opinion | Is Football
+    Violence a Crime?" where the page prints "Is Football Violence a Crime?"; "r/gifs - …"). A site's
+    name after it stays: the truths the corpus check measures by disagree on it."""
     bare = "".join(title.split())
-    return next((h for h in headings if h != title and "".join(h.split()) == bare), title)
+    sep = _SITE_SEPARATORS.search(title)
+    label = sep is not None and 0 < len(title[: sep.start()].split()) <= MAX_LABEL_WORDS
+    rest = "".join(title[sep.end():].split()) if sep is not None and label else None
+    for h in headings:
+        if h != title and (bare_h := "".join(h.split())) and bare_h in (bare, rest):
+            return h
+    return title
+
+
+MAX_LABEL_WORDS = 3  # a section's label before a headline: "Opinion", "r/gifs", "Live updates"
 
 
 _CANONICAL = re.compile(rb"""<link\b[^>]{0,1000}?\brel\s*=\s*["']?canonical\b[^>]{0,2000}>""", re.I)
