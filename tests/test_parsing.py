@@ -405,6 +405,20 @@ def test_a_texts_header_in_the_forms_people_write_it(head: str, title: str, auth
     assert not a.warnings
 
 
+def test_a_texts_list_items_are_paragraphs_never_joined_as_page_breaks() -> None:
+    """A list in plain text (the BBC sample has 10) ran into one paragraph and then into the next:
+    "- First point - Second point Conclusion." Each item is a paragraph; a wrapped item keeps its
+    second line; the page-break rule still joins unpunctuated prose."""
+    text = ("A title here\n\nIntro with a list:\n\n- First point\n- Second point that wraps\nonto a line\n"
+            "• Third point\n\nConclusion.\n\n1. one\n2) two\n\nA page broken\n\nparagraph goes on.\n")
+    assert parse_text(text).body.split("\n\n") == [
+        "Intro with a list:", "- First point", "- Second point that wraps onto a line", "• Third point", "Conclusion.",
+        "1. one", "2) two", "A page broken paragraph goes on."]
+    # hard-wrapped newswire: a line that starts with a number ends a sentence of the line before
+    wire = "BONDS\n\n    He said the bank will run four programs after May\n1. They are insurance and loans.\n"
+    assert parse_text(wire).body == "He said the bank will run four programs after May 1. They are insurance and loans."
+
+
 def test_a_sentence_that_holds_a_date_is_body_not_a_date_line() -> None:
     """A short first line with a date and a few words ("Officials said on Tuesday, 19 November
     2019") was dropped from the body as a date line that could not be read."""

@@ -331,6 +331,32 @@ def _paragraphs(lines: list[str], indented: bool = False) -> list[tuple[str, boo
     return out
 
 
+# A list item's line in plain text ("- First point", "* First", "• First", "1. First", "2) Second").
+_LIST_ITEM = re.compile(r"[ \t]{0,3}(?:[-*+•–]|\d{1,3}[.)])[ \t]+\S")
+_NUMBERED = re.compile(r"[ \t]{0,3}\d")
+
+
+def _items_apart(lines: list[str]) -> list[str]:
+    """Plain text's list items each a paragraph of its own: a blank line before each item's line
+    (what follows an item without a blank line, unmarked, is its wrapped text). A numbered line is
+    an item only after a blank line, a line ending in ":" or another item: in hard-wrapped text
+    "…after May\n1. They are…" is a sentence going on."""
+    if not any(_LIST_ITEM.match(x) for x in lines):
+        return lines
+    out: list[str] = []
+    item = False  # the last line with text was (part of) an item
+    for x in lines:
+        prev = out[-1].strip() if out else ""
+        if _LIST_ITEM.match(x) and (not _NUMBERED.match(x) or not prev or prev.endswith(":") or item):
+            if prev:
+                out.append("")
+            item = True
+        elif not x.strip():
+            item = False
+        out.append(x)
+    return out
+
+
 def _same_title(line: str, title: str) -> bool:
     return _squash(plain_inline(line.strip().lstrip("#").strip())).strip().casefold() == title.casefold()
 
@@ -430,6 +456,8 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
         # "By A" directly followed by "LONDON, April 3 (Reuters) - The ...": the body starts after it.
         rest = [rest[0][dateline_length(rest[0]):], *rest[1:]]
 
+    if rejoin:
+        rest = _items_apart(rest)
     pars = [(_squash(plain_inline(p)).strip(), marked) for p, marked in _paragraphs(rest, indented)]
     pars = [(p, marked) for p, marked in pars if p]
     while pars and _is_footer(pars[-1][0]):
@@ -443,6 +471,8 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
             and not _is_heading(p)
             and not _is_heading(joined[-1])
             and not _is_closed(joined[-1])
+            and not _LIST_ITEM.match(p)  # a list's items are its paragraphs: never a page break's halves
+            and not _LIST_ITEM.match(joined[-1])
         ):
             joined[-1] = joined[-1] + " " + p
         else:
