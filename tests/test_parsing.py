@@ -419,6 +419,24 @@ def test_a_texts_list_items_are_paragraphs_never_joined_as_page_breaks() -> None
     assert parse_text(wire).body == "He said the bank will run four programs after May 1. They are insurance and loans."
 
 
+@pytest.mark.parametrize(("text", "url", "body"), [
+    ("Ferry\n\nhttps://news.example.com/ferry\n\nJane Doe\n19 November 2019\n\nThe body.\n",
+     "https://news.example.com/ferry", "The body."),
+    ("Ferry\nSource: https://news.example.com/ferry\n\nThe body.\n", "https://news.example.com/ferry", "The body."),
+    ("Ferry\n\nThe body.\n\nSource: <https://news.example.com/ferry>\n", "https://news.example.com/ferry", "The body."),
+    ("Ferry\n\nThe body.\n\nOriginally published at https://news.example.com/ferry\n",
+     "https://news.example.com/ferry", "The body."),
+    # a bare link closing the text is the text's (a post's last link), and one inside a sentence too
+    ("Ferry\n\nThe body.\n\nhttps://news.example.com/other\n", None, "The body.\n\nhttps://news.example.com/other"),
+    ("Ferry\n\nThe body cites https://x.example/y here.\n", None, "The body cites https://x.example/y here."),
+])
+def test_the_address_a_text_was_saved_from_is_its_url(text: str, url: str | None, body: str) -> None:
+    """A text pasted from the web with its address above or a "Source:" line below had no url
+    (no site, no same-page story) and kept the line as body."""
+    a = parse_text(text)
+    assert (a.url, a.body) == (url, body)
+
+
 def test_a_sentence_that_holds_a_date_is_body_not_a_date_line() -> None:
     """A short first line with a date and a few words ("Officials said on Tuesday, 19 November
     2019") was dropped from the body as a date line that could not be read."""

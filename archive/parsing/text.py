@@ -331,6 +331,11 @@ def _paragraphs(lines: list[str], indented: bool = False) -> list[tuple[str, boo
     return out
 
 
+# The address a plain text was saved from, on a line of its own at its top or its end: a bare address,
+# or one labelled ("Source: https://…", "URL: <https://…>", "Originally published at https://…").
+# (Markdown says it in its front matter: there such a line stays text.)
+_SOURCE_LINE = re.compile(r"(?i)(?P<label>(?:source|url|link|original(?:ly published)?(?: at| on)?|read (?:it|more|"
+                          r"the original) (?:at|on))\s*:?\s*)?<?(?P<url>https?://[^\s<>]{3,2000}?)>?")
 # A list item's line in plain text ("- First point", "* First", "• First", "1. First", "2) Second").
 _LIST_ITEM = re.compile(r"[ \t]{0,3}(?:[-*+•–]|\d{1,3}[.)])[ \t]+\S")
 _NUMBERED = re.compile(r"[ \t]{0,3}\d")
@@ -402,6 +407,7 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
     authors: list[str] = []
     published: dt.date | None = None
     updated: dt.date | None = None
+    url: str | None = None
     warnings: list[str] = []
     seen = 0
     dateline_next = False
@@ -418,6 +424,11 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
         if i == n:
             break
         line = lines[i]
+        if rejoin and url is None and (src := _SOURCE_LINE.fullmatch(line.strip())):  # where it was saved from
+            url = src["url"]
+            i += 1
+            seen += 1
+            continue
         got = date_at(i) if date_lines else None
         can_byline = byline_lines and not authors and published is None and updated is None
         nxt = lines[i + 1] if i + 1 < n else ""
@@ -462,6 +473,10 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
     pars = [(p, marked) for p, marked in pars if p]
     while pars and _is_footer(pars[-1][0]):
         pars.pop()
+    if (rejoin and pars and (src := _SOURCE_LINE.fullmatch(pars[-1][0])) and src["label"]
+            and (url is None or src["url"] == url)):
+        url = src["url"]  # "Source: https://…" closing the text: the address, not a paragraph (a bare link stays)
+        pars.pop()
     joined: list[str] = []
     for p, marked in pars:
         if (
@@ -481,4 +496,4 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
     if not body:
         raise ParseError(path, "no-body", "no body: nothing follows the title and byline")
     return ParsedArticle.of(title, tuple(authors), published, body, warnings=tuple(warnings),
-                            date_source="text" if published else None)
+                            date_source="text" if published else None, url=url)
