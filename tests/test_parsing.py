@@ -437,6 +437,18 @@ def test_the_address_a_text_was_saved_from_is_its_url(text: str, url: str | None
     assert (a.url, a.body) == (url, body)
 
 
+@pytest.mark.parametrize(("text", "title"), [
+    # a web page saved as text begins with its navigation: it was taken for the title, and the rest glued
+    ("Skip to main content\nMenu\nSearch\n\nFerry line opens\n\nBy Jane Doe\n19 November 2019\n\nThe body.\n",
+     "Ferry line opens"),
+    ("Sign in\nSubscribe\n\nFerry line opens\n\nThe body.\n", "Ferry line opens"),
+    # one such word alone may be the title
+    ("Search\n\nThe body.\n", "Search"),
+])
+def test_a_page_saved_as_text_starts_at_its_headline(text: str, title: str) -> None:
+    assert parse_text(text).title == title
+
+
 def test_a_sentence_that_holds_a_date_is_body_not_a_date_line() -> None:
     """A short first line with a date and a few words ("Officials said on Tuesday, 19 November
     2019") was dropped from the body as a date line that could not be read."""

@@ -336,6 +336,11 @@ def _paragraphs(lines: list[str], indented: bool = False) -> list[tuple[str, boo
 # (Markdown says it in its front matter: there such a line stays text.)
 _SOURCE_LINE = re.compile(r"(?i)(?P<label>(?:source|url|link|original(?:ly published)?(?: at| on)?|read (?:it|more|"
                           r"the original) (?:at|on))\s*:?\s*)?<?(?P<url>https?://[^\s<>]{3,2000}?)>?")
+# What a page saved as text ("Save page as", text) prints above its headline: navigation.
+_NAV_LINE = re.compile(r"(?i)skip to (?:the )?(?:main )?(?:content|navigation|search|footer)|"
+                       r"(?:main |open |close |site )?(?:menu|navigation)|toggle navigation|search|sign (?:in|up)|"
+                       r"log ?in|subscribe(?: now)?|home|advertisement|back to top|share(?: this)?|close")
+MAX_NAV_LINES = 15
 # A list item's line in plain text ("- First point", "* First", "• First", "1. First", "2) Second").
 _LIST_ITEM = re.compile(r"[ \t]{0,3}(?:[-*+•–]|\d{1,3}[.)])[ \t]+\S")
 _NUMBERED = re.compile(r"[ \t]{0,3}\d")
@@ -384,6 +389,14 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
     while i < n and not lines[i].strip():
         i += 1
     if title is None:
+        if rejoin:  # a web page saved as text begins with its navigation: "Skip to main content", "Menu"
+            k, nav = i, []
+            while k < n and k < i + MAX_NAV_LINES and (not lines[k].strip() or _NAV_LINE.fullmatch(lines[k].strip())):
+                nav += [lines[k].strip().lower()] if lines[k].strip() else []
+                k += 1
+            # Two such lines, or a "Skip to" link: one word ("Home", "Search") may be a title.
+            if k < n and (len(nav) >= 2 or any(x.startswith("skip to") for x in nav)):
+                i = k
         if i == n:
             raise ParseError(path, "empty", "empty: the file has no text")
         raw_title = _TITLE_LABEL.sub("", lines[i].strip(), count=1)
