@@ -6,6 +6,7 @@ the outlet itself ("CNN", "Condé Nast", "Us Weekly Staff") is kept only when no
 
 from __future__ import annotations
 
+import functools
 import re
 
 from archive.parsing.names import CO_AUTHOR_SPLIT, PERSON
@@ -107,14 +108,29 @@ def authors_of(value: str | None, page: str = "") -> tuple[str, ...]:
         return ()
     out: list[str] = []
     seen: set[str] = set()
-    for raw in (part for chunk in _AUTHOR_SPLIT.split(value) for part in co_authors(chunk)):
-        a = _name(raw, page)
-        key = a.casefold()
-        if not a or len(a) > 120 or key in seen or _NOT_A_NAME.match(a) or is_role(a):
-            continue
-        seen.add(key)
-        out.append(a)
+    for chunk in _AUTHOR_SPLIT.split(value):
+        for a in _names_of(chunk, page) if page else _chunk_names(chunk):
+            if (key := a.casefold()) not in seen:
+                seen.add(key)
+                out.append(a)
     return tuple(a for a in out if not _handle_of(a, out))
+
+
+def _names_of(chunk: str, page: str) -> tuple[str, ...]:
+    """The names one credit gives (its co-authors), each cleaned; furniture and roles dropped."""
+    names = []
+    for raw in co_authors(chunk):
+        a = _name(raw, page)
+        if a and len(a) <= 120 and not _NOT_A_NAME.match(a) and not is_role(a):
+            names.append(a)
+    return tuple(names)
+
+
+@functools.lru_cache(maxsize=8192)
+def _chunk_names(chunk: str) -> tuple[str, ...]:
+    """_names_of without a page to check initials against, once per credit (a collection names
+    the same people again and again)."""
+    return _names_of(chunk, "")
 
 
 # A credit that is only a role ("Staff Writer", "Senior Correspondent"): no one's name.
@@ -128,11 +144,13 @@ def is_role(name: str) -> bool:
     return _ROLE_ONLY.match(name.strip()) is not None
 
 
-def clean_credits(names: list[str]) -> tuple[str, ...]:
-    """Names a text's byline or a front matter lists, cleaned as a page's are (one step for every
-    format): role, outlet and date furniture off each name ("Jane Doe | The Times", "Jane Doe for
-    MailOnline"), roles alone and news agencies beside people dropped ("Jane Doe, Staff Writer",
-    "Jane Doe, Associated Press"), each name once."""
+@functools.lru_cache(maxsize=8192)
+def clean_credits(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Names a text's byline lists, cleaned as a page's are (one step for every format): role,
+    outlet and date furniture off each name ("Jane Doe | The Times", "Jane Doe for MailOnline"),
+    roles alone and news agencies beside people dropped ("Jane Doe, Staff Writer", "Jane Doe,
+    Associated Press"), each name once. Kept per byline: a collection names the same people again
+    and again."""
     return people_first(authors_of("; ".join(_BYLINE_OUTLET.sub("", n).replace(";", ",") for n in names)), [])
 
 
@@ -217,9 +235,11 @@ _ORG_CREDIT = re.compile(r"(?i)(?:\b(?:staff|team|desk|editors|editorial|newsroo
 
 def is_org(name: str, sites: list[str]) -> bool:
     """Whether an author credit names the outlet or an organisation, not a person."""
-    key = letters(name)
     if _ORG_CREDIT.search(name) or (" " not in name and name.isupper() and 2 <= len(name) <= 5):
         return True  # a desk, a company, an agency; or an outlet's initials ("CNN", "BBC", "NPR")
+    if not sites:
+        return False
+    key = letters(name)
     return any(len(s) >= 3 and (s == key or (len(key) >= 5 and (s in key or key in s)))
                for s in map(letters, sites))
 

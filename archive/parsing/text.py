@@ -187,7 +187,7 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
             return None
     from archive.parsing.bylines import clean_credits  # the cleaning every format's credits get
 
-    return list(clean_credits(names))
+    return list(clean_credits(tuple(names)))
 
 
 def _byline_and_date(line: str, order: str) -> tuple[list[str], DateLine] | None:
@@ -344,6 +344,7 @@ MAX_NAV_LINES = 15
 # A list item's line in plain text ("- First point", "* First", "• First", "1. First", "2) Second").
 _LIST_ITEM = re.compile(r"[ \t]{0,3}(?:[-*+•–]|\d{1,3}[.)])[ \t]+\S")
 _NUMBERED = re.compile(r"[ \t]{0,3}\d")
+_ITEM_FIRST = frozenset(" \t-*+•–0123456789")
 
 
 def _items_apart(lines: list[str]) -> list[str]:
@@ -351,17 +352,18 @@ def _items_apart(lines: list[str]) -> list[str]:
     (what follows an item without a blank line, unmarked, is its wrapped text). A numbered line is
     an item only after a blank line, a line ending in ":" or another item: in hard-wrapped text
     "…after May\n1. They are…" is a sentence going on."""
-    if not any(_LIST_ITEM.match(x) for x in lines):
+    if not any(x[:1] in _ITEM_FIRST and _LIST_ITEM.match(x) for x in lines):
         return lines
     out: list[str] = []
     item = False  # the last line with text was (part of) an item
     for x in lines:
-        prev = out[-1].strip() if out else ""
-        if _LIST_ITEM.match(x) and (not _NUMBERED.match(x) or not prev or prev.endswith(":") or item):
-            if prev:
-                out.append("")
-            item = True
-        elif not x.strip():
+        if x[:1] in _ITEM_FIRST and _LIST_ITEM.match(x):
+            prev = out[-1].strip() if out else ""
+            if not _NUMBERED.match(x) or not prev or prev.endswith(":") or item:
+                if prev:
+                    out.append("")
+                item = True
+        elif not x or x.isspace():
             item = False
         out.append(x)
     return out
@@ -437,7 +439,7 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
         if i == n:
             break
         line = lines[i]
-        if rejoin and url is None and (src := _SOURCE_LINE.fullmatch(line.strip())):  # where it was saved from
+        if rejoin and url is None and "http" in line and (src := _SOURCE_LINE.fullmatch(line.strip())):  # saved from
             url = src["url"]
             i += 1
             seen += 1
