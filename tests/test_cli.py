@@ -113,6 +113,31 @@ def test_ingest_reparse_reads_unchanged_files_and_failures_again(env: dict[str, 
     assert [a["title"] for a in jsonl(run("--db", env["db"], "search", "Read at last").stdout)] == ["Read at last"]
 
 
+def test_sync_reparse_reads_unchanged_files_again_and_still_marks_the_gone(env: dict[str, Any]) -> None:
+    """``archive sync --reparse``: the reconcile's new, moved and deleted files as ever, and the
+    unchanged ones read again, as ``ingest --reparse`` does."""
+    from archive.store import open_store
+    from tests.conftest import item_for
+
+    ingested(env)
+    seeds = sorted(env["folder"].glob("*.txt"))
+    s = open_store(env["db"])
+    item = item_for(seeds[0])
+    [old] = s.upsert_many([item._replace(parsed=item.parsed._replace(title="As an older parser read it"),
+                                         reparse=True)])
+    s.close()
+    seeds[1].unlink()
+    r = run("--db", env["db"], "sync", str(env["folder"]))
+    assert r.exit_code == 0, r.output
+    assert json.loads(run("--db", env["db"], "show", old.id, "--format", "json").stdout)["title"] == (
+        "As an older parser read it")
+    r = run("--db", env["db"], "sync", "--reparse", str(env["folder"]))
+    assert r.exit_code == 0, r.output
+    shown = json.loads(run("--db", env["db"], "show", old.id, "--format", "json").stdout)
+    assert (shown["title"], shown["revision"]) == (item.parsed.title, 1)
+    assert [a["title"] for a in jsonl(run("--db", env["db"], "list").stdout)] == [item.parsed.title]
+
+
 def test_default_store_is_in_the_data_dir(env: dict[str, Any]) -> None:
     assert run("ingest", str(env["folder"])).exit_code == 0
     assert (env["tmp"] / "xdg" / "archive" / "archive.db").exists()

@@ -279,13 +279,13 @@ def watch(state: State, directory: str | None, polling: bool | None, poll_interv
             rescan_interval=rescan_interval, ignore=list(ignore) or None, log_format=log_format)
 
 
-def _daemon(state: State, once: bool, **overrides: Any) -> None:
+def _daemon(state: State, once: bool, reparse: bool = False, **overrides: Any) -> None:
     from archive.logsetup import configure_logging
     from archive.watch import Daemon
 
     settings = state.settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
-    daemon = Daemon(settings, str(settings.watch_dir))
+    daemon = Daemon(settings, str(settings.watch_dir), reparse=reparse)
     daemon.install_signal_handlers()
     code = daemon.run(once=once)
     if code:
@@ -297,18 +297,23 @@ def _daemon(state: State, once: bool, **overrides: Any) -> None:
 @click.option("--ignore", multiple=True, metavar="PATTERN", help="Also ignore names matching PATTERN [ARCHIVE_IGNORE].")
 @click.option("--log-format", type=click.Choice(["text", "json"]),
               help="Log lines as text or JSON [ARCHIVE_LOG_FORMAT].")
+@click.option("--reparse", is_flag=True,
+              help="Read unchanged files and failures again too; store what this version's parser makes of them.")
 @click.pass_obj
-def sync(state: State, directory: str | None, ignore: tuple[str, ...], log_format: str | None) -> None:
+def sync(state: State, directory: str | None, ignore: tuple[str, ...], log_format: str | None,
+         reparse: bool) -> None:
     """Reconcile DIRECTORY with the store once, then exit: new, changed, moved and deleted files.
 
     What `archive watch --once` does (cron-friendly); unlike `ingest`, articles whose files are
-    gone are marked deleted. DIRECTORY defaults to ARCHIVE_WATCH_DIR, else ./seeds.
+    gone are marked deleted. DIRECTORY defaults to ARCHIVE_WATCH_DIR, else ./seeds. After an
+    upgrade of archive, `--reparse` also reads the unchanged files again (see `ingest --reparse`).
 
     \b
     Example:
       archive sync ~/articles/
+      archive sync --reparse ~/articles/     # after upgrading archive
     """
-    _daemon(state, True, watch_dir=directory, ignore=list(ignore) or None, log_format=log_format)
+    _daemon(state, True, reparse=reparse, watch_dir=directory, ignore=list(ignore) or None, log_format=log_format)
 
 
 # ---------------------------------------------------------------- export, import, migrate, backup

@@ -38,8 +38,12 @@ COUNTS = ("new", "updated", "unchanged", "failed", "moved", "deleted")
 class Daemon:
     """``archive watch``: one folder, one store, until stopped."""
 
-    def __init__(self, settings: Settings, root: str, *, store_factory: Callable[[], Store] | None = None) -> None:
+    def __init__(self, settings: Settings, root: str, *, store_factory: Callable[[], Store] | None = None,
+                 reparse: bool = False) -> None:
+        """``reparse``: the reconcile reads every file again (``archive sync --reparse``: see
+        Ingester); for a run with ``once`` only, since every rescan would too."""
         self.settings = settings
+        self.reparse = reparse
         self.root = os.path.abspath(root)
         if not os.path.isdir(self.root):
             raise UsageError(f"cannot watch {self.root}: no such folder")
@@ -148,7 +152,7 @@ class Daemon:
         self.store = store
         # A long scan ends at the next batch on SIGTERM/SIGINT, and says how far it got.
         self.ingester = Ingester(store, self.settings, log_each=True, progress=self._scanning, stop=self.stop,
-                                 log_progress=True)
+                                 log_progress=True, reparse=self.reparse)
         log.info("store %s (%s); lock taken for %s", store.display, store.kind, self.root)
         return True
 
