@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 
 from archive.models import plain_tag
+from archive.store.keys import fold_tag
 
 _SEPARATOR = re.compile(r"\s*[,;\uff0c\u3001\uff1b]\s*")  # , ; and the fullwidth and ideographic ones
 _ONE_TERM = re.compile(r"^(?:[^,;]+, (?:[A-Z]{1,3}|(?:[A-Z]\.){1,3})|[A-Z][\w'’.-]*, [A-Z][^,;]*)$")
@@ -25,12 +26,13 @@ MAX_TAG = 100  # characters: longer is a sentence (a description put in the keyw
 
 def tag_list(values: Iterable[str]) -> tuple[str, ...]:
     """The tags of some values, each split at its list separators: spaces squashed, without a
-    hashtag's "#", the first spelling of each (case aside) kept, nothing empty or over MAX_TAG."""
+    hashtag's "#", the first spelling of each as tags compare (keys.fold_tag) kept, nothing empty
+    or over MAX_TAG."""
     out: dict[str, str] = {}
     for value in values:
         value = " ".join(value.split())
         for part in [value] if _ONE_TERM.match(value) else _SEPARATOR.split(value):
             tag = plain_tag(part.strip(" ,;"))
             if tag and len(tag) <= MAX_TAG:
-                out.setdefault(tag.casefold(), tag)
+                out.setdefault(fold_tag(tag), tag)
     return tuple(out.values())
