@@ -93,7 +93,7 @@ class DateLine(NamedTuple):
     updated: bool  # an "Updated:" line: used only when no published date is given
 
 
-def _fold(s: str) -> str:
+def ascii_fold(s: str) -> str:
     """Lower case without accents (février → fevrier, März → marz); letters of other scripts go
     (no date form here has any)."""
     if s.isascii():
@@ -112,7 +112,7 @@ def read_date(line: str, order: str = "dmy") -> DateLine | None:
         return None
     if not s.isascii() and (cjk := _cjk_date(s)) is not None:
         return cjk
-    s = _fold(s).strip(" .*_")
+    s = ascii_fold(s).strip(" .*_")
     updated = False
     if m := _LABEL.match(s + " "):
         updated = m["upd"] is not None
@@ -175,7 +175,7 @@ def looks_like_date(line: str) -> bool:
     s = line.strip()
     if not s or len(s) > 60 or s[-1] in "!?" or _YEAR.search(s) is None or len(s.split()) > 8:
         return False
-    s = _fold(s)
+    s = ascii_fold(s)
     if _YEAR.search(s) is None or _DATEISH_PART.search(s) is None:
         return False
     rest = _DATEISH_PART.sub(" ", _YEAR.sub(" ", _LABEL.sub(" ", s + " ")))

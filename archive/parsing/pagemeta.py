@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from archive.parsing.dates import ascii_fold
+
 _META = re.compile(rb"<meta\b[^>]{0,2000}>", re.I)
 _ATTR = re.compile(rb"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TITLE_TAG = re.compile(rb"<title\b[^>]*>(.{0,2000}?)</title>", re.I | re.S)
@@ -198,11 +200,12 @@ def site_name(extracted: str | None, title: str, url: str | None, meta: dict[str
 
 
 def _host_label(url: str | None) -> str:
-    """The main label of a page's host ("bbc" for www.bbc.co.uk, "rawstory" for rawstory.com)."""
-    host = host_of(url).split(".")
-    if len(host) < 2:
-        return ""
-    return host[-3] if len(host) >= 3 and len(host[-2]) <= 3 else host[-2]
+    """The main label of a page's registrable domain, by the Public Suffix List the site keys use
+    ("bbc" for www.bbc.co.uk, "iij" for sect.iij.ad.jp, "rawstory" for rawstory.com)."""
+    from archive.store.keys import registrable
+
+    host = host_of(url)
+    return registrable(host).split(".")[0] if "." in host else ""
 
 
 def _without_tagline(name: str, url: str | None) -> str:
@@ -214,19 +217,12 @@ def _without_tagline(name: str, url: str | None) -> str:
     if len(parts) < 2 or len(label) < 3:
         return name
     for part in (parts[0], parts[-1]):
-        if _ascii_letters(_TLD.sub("", part.strip())) == label:  # "Aktuálně.cz" spells aktualne
+        if letters(ascii_fold(_TLD.sub("", part.strip()))) == label:  # "Aktuálně.cz" spells aktualne
             return part.strip()
     return name
 
 
 _TLD = re.compile(r"\.[a-z]{2,6}$", re.I)
-
-
-def _ascii_letters(s: str) -> str:
-    """letters() with accents taken off ("Aktuálně" -> "aktualne"), as hosts spell names."""
-    import unicodedata
-
-    return letters("".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c)))
 
 
 def site_names(site: str | None, url: str | None, meta: dict[str, str]) -> list[str]:
