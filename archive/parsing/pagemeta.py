@@ -200,12 +200,12 @@ def site_name(extracted: str | None, title: str, url: str | None, meta: dict[str
 
 
 def _host_label(url: str | None) -> str:
-    """The main label of a page's registrable domain, by the Public Suffix List the site keys use
-    ("bbc" for www.bbc.co.uk, "iij" for sect.iij.ad.jp, "rawstory" for rawstory.com)."""
-    from archive.store.keys import registrable
-
-    host = host_of(url)
-    return registrable(host).split(".")[0] if "." in host else ""
+    """The main label of a page's host ("bbc" for www.bbc.co.uk, "rawstory" for rawstory.com).
+    (A guess at the suffix: the Public Suffix List's answer, keys.registrable, is a layer above.)"""
+    host = host_of(url).split(".")
+    if len(host) < 2:
+        return ""
+    return host[-3] if len(host) >= 3 and len(host[-2]) <= 3 else host[-2]
 
 
 def _without_tagline(name: str, url: str | None) -> str:
