@@ -114,6 +114,16 @@ def plain_tag(tag: str) -> str:
     return tag.lstrip("#")
 
 
+def fold_name(name: str) -> str:
+    """How author names compare: case-insensitive, spaces collapsed."""
+    return " ".join(name.split()).casefold()
+
+
+def fold_tag(tag: str) -> str:
+    """How tags compare: as names, and without a hashtag's "#" ("#Donald Trump" is "donald trump")."""
+    return fold_name(plain_tag(tag))
+
+
 def has_cjk_bytes(text: str) -> bool:
     """Whether ``text`` may hold a CJK character (no: certainly none)."""
     b = text.encode("utf-8", "surrogatepass")

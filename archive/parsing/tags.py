@@ -16,8 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from archive.models import plain_tag
-from archive.store.keys import fold_tag
+from archive.models import fold_tag, plain_tag
 
 _SEPARATOR = re.compile(r"\s*[,;\uff0c\u3001\uff1b]\s*")  # , ; and the fullwidth and ideographic ones
 _ONE_TERM = re.compile(r"^(?:[^,;]+, (?:[A-Z]{1,3}|(?:[A-Z]\.){1,3})|[A-Z][\w'’.-]*, [A-Z][^,;]*)$")
@@ -26,7 +25,7 @@ MAX_TAG = 100  # characters: longer is a sentence (a description put in the keyw
 
 def tag_list(values: Iterable[str]) -> tuple[str, ...]:
     """The tags of some values, each split at its list separators: spaces squashed, without a
-    hashtag's "#", the first spelling of each as tags compare (keys.fold_tag) kept, nothing empty
+    hashtag's "#", the first spelling of each as tags compare (models.fold_tag) kept, nothing empty
     or over MAX_TAG."""
     out: dict[str, str] = {}
     for value in values:

@@ -16,17 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive.models import plain_tag
-
-
-def fold_name(name: str) -> str:
-    """How author names compare: case-insensitive, spaces collapsed."""
-    return " ".join(name.split()).casefold()
-
-
-def fold_tag(tag: str) -> str:
-    """How tags compare: as names, and without a hashtag's "#" ("#Donald Trump" is "donald trump")."""
-    return fold_name(plain_tag(tag))
+from archive.models import fold_name as fold_name  # how names and tags compare, declared with the tags' form
+from archive.models import fold_tag as fold_tag
 
 
 def name_keys(names: Iterable[str]) -> list[str]:
