@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 
 from archive.parsing.names import CO_AUTHOR_SPLIT, PERSON
 from archive.parsing.pagemeta import HEAD_BYTES, PageMetas, letters, meta_value, metas
@@ -104,11 +105,15 @@ def co_authors(chunk: str) -> list[str]:
 def authors_of(value: str | None, page: str = "") -> tuple[str, ...]:
     """The names a byline or author meta gives, cleaned (see _name), each once: case aside, and a
     one-word handle beside the name it shortens ("Kevin Rebong; Kevin-R") once as the name."""
-    if not value:
-        return ()
+    return _credited(_AUTHOR_SPLIT.split(value), page) if value else ()
+
+
+def _credited(chunks: Iterable[str], page: str) -> tuple[str, ...]:
+    """The names some credits give, cleaned, each once (case aside), a handle beside the name it
+    shortens dropped."""
     out: list[str] = []
     seen: set[str] = set()
-    for chunk in _AUTHOR_SPLIT.split(value):
+    for chunk in chunks:
         for a in _names_of(chunk, page) if page else _chunk_names(chunk):
             if (key := a.casefold()) not in seen:
                 seen.add(key)
@@ -151,7 +156,7 @@ def clean_credits(names: tuple[str, ...]) -> tuple[str, ...]:
     roles alone and news agencies beside people dropped ("Jane Doe, Staff Writer", "Jane Doe,
     Associated Press"), each name once. Kept per byline: a collection names the same people again
     and again."""
-    return people_first(authors_of("; ".join(_BYLINE_OUTLET.sub("", n).replace(";", ",") for n in names)), [])
+    return people_first(_credited((_BYLINE_OUTLET.sub("", n) for n in names), ""), [])
 
 
 def _handle_of(name: str, names: list[str]) -> bool:

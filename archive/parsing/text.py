@@ -13,6 +13,7 @@ import unicodedata
 
 from archive.errors import ParseError
 from archive.models import ParsedArticle
+from archive.parsing.bylines import clean_credits
 from archive.parsing.dates import DateLine, looks_like_date, read_date
 from archive.parsing.names import LIST_SPLIT
 
@@ -185,9 +186,7 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
             return None
         if any(len(w) > 3 and w.isupper() for w in named):  # ANKARA, LONDON: a place in capitals
             return None
-    from archive.parsing.bylines import clean_credits  # the cleaning every format's credits get
-
-    return list(clean_credits(tuple(names)))
+    return list(clean_credits(tuple(names)))  # the cleaning every format's credits get
 
 
 def _byline_and_date(line: str, order: str) -> tuple[list[str], DateLine] | None:
