@@ -266,8 +266,11 @@ _TRIPLE = re.compile(r"(?<![*\w\\])\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*(?![*\w])")
 _LOOKS_LIKE_MARKUP = re.compile(r"\\(?=[!-/:-@\[-`{-~])|<(?=[A-Za-z/!])|\{(?=[{%])|\*\*\*|\|")
 
 
+# What starts a Markdown list item: a bullet, or a number and "." or ")" (CommonMark); read by
+# _blocks, escaped by the export.
+_MARKER = r"(?:[-*+]|\d{1,9}[.)])"
 # A line that would start a list item: its marker escaped ("\\- item", "1\\. first").
-_ITEM_START = re.compile(r"^( {0,3})(?:([-*+])|(\d{1,9})([.)]))(?=[ \t])", re.M)
+_ITEM_START = re.compile(rf"^( {{0,3}})({_MARKER})(?=[ \t])", re.M)
 _QUOTE_START = re.compile(r"^( {0,3})>", re.M)  # a line that would start a quote
 
 
@@ -275,7 +278,7 @@ def markdown_escape(text: str) -> str:
     """``text`` with what :func:`markdown_text` would remove or change, and the inline markup
     the text rules read (emphasis, code ticks, link brackets), escaped by a backslash."""
     text = _LOOKS_LIKE_MARKUP.sub(lambda m: "\\" + m[0] if m[0] else "\\", text)
-    text = _ITEM_START.sub(lambda m: m[1] + ("\\" + m[2] if m[2] else m[3] + "\\" + m[4]), text)
+    text = _ITEM_START.sub(lambda m: m[1] + m[2][:-1] + "\\" + m[2][-1], text)  # "\\- item", "1\\. first"
     text = _QUOTE_START.sub(r"\1\\>", text)
     return _INLINE_MARKUP.sub(r"\\\g<0>", text)
 
@@ -297,7 +300,7 @@ def restore_escapes(text: str) -> str:
 # marker kept: "- item", "1. first"), a quote (its ">" gone), a table's row (its cells joined by
 # " | ", the rule under the header row gone); a footnote's text ("[^1]: …" as "^1 …", as its mark
 # in the text reads). What follows a block's line without a blank line is its lazy continuation.
-_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
+_ITEM = re.compile(rf" {{0,3}}{_MARKER}[ \t]+\S")
 _QUOTE = re.compile(r" {0,3}>[ \t]?")
 _ROW = re.compile(r" {0,3}\|?[^|\n]*\|.*")
 _RULE_ROW = re.compile(r" {0,3}\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)+\|?\s*|\s*\|\s*:?-{1,}:?\s*\|\s*")
@@ -309,8 +312,6 @@ _FOOTNOTE_REF = re.compile(r"(?<!\\)\[\^([^\]\s]{1,40})\](?!:)")
 def _blocks(body: str) -> str:
     """List items, quotes, table rows and footnotes each a paragraph of its own (see _ITEM);
     fenced code untouched."""
-    if not any(c in body for c in "-*+>|[") and not re.search(r"^ {0,3}\d", body, re.M):
-        return body
     lines = body.split("\n")
     out: list[str] = []
     fence: str | None = None
