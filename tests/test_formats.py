@@ -778,6 +778,17 @@ def test_a_pages_title_is_its_headline(head: str, top: str, title: str) -> None:
     # ... and stays when no part does: it may be the name
     ('<title>Ferry line opens</title><meta property="og:site_name" content="Mac - and - Cheese Times">',
      "", (), "Mac - and - Cheese Times"),
+    # a page naming no one but in its JSON-LD (an organisation too, wrapped in CDATA as Wikipedia's
+    # is) is credited so; a credit's own lower-case words stay
+    ("<title>Ferry line opens</title>", '<p>x</p><script type="application/ld+json"><![CDATA[{"@type": "Article",'
+     ' "author": {"@type": "Organization", "name": "Contributors to Wikimedia projects"}}]]></script>',
+     ("Contributors to Wikimedia projects",), "news.example.com"),
+    ("<title>Ferry line opens</title>", '<script type="application/ld+json">{"@graph": [{"@type": "NewsArticle",'
+     ' "author": [{"@type": "Person", "name": "Ann Lee"}, "Bo Park"]}]}</script>', ("Ann Lee", "Bo Park"),
+     "news.example.com"),
+    # one meta may give several names (RDFa): property="og:site_name twitter:site_name"
+    ('<title>Ferry line opens</title><meta property="dc:creator og:site_name" content="Harbour Daily">',
+     "", (), "Harbour Daily"),
 ])
 def test_a_pages_authors_are_people_and_its_site_a_name(head: str, top: str, authors: tuple[str, ...],
                                                         site: str) -> None:

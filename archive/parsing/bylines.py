@@ -41,11 +41,19 @@ _NOT_A_NAME = re.compile(r"(?i)^(?:username|authority control|lesedauer|staff|ad
 _BARE_INITIAL = re.compile(r"\b([A-Z])\b(?!\.)")
 
 
+# Lower-case words inside a person's name ("Ludwig van Beethoven", "Ana de la Cruz").
+_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "du", "la", "le",
+                        "bin", "ibn", "al", "el", "ter", "ten", "zu"})
+
+
 def _without_lower_tail(a: str) -> str:
-    """A name without the lower-case words and credit after it (see _CREDIT_TAIL)."""
+    """A name without the lower-case words and credit after it (see _CREDIT_TAIL); a credit with
+    lower-case words of its own is no name to cut ("Contributors to Wikimedia projects")."""
     words = _CREDIT_TAIL.sub("", a).split()
     while len(words) > 2 and words[-1][:1].islower():
         words.pop()
+    if any(w[:1].islower() and w not in _PARTICLES for w in words):
+        return a
     return " ".join(words) if len(words) >= 2 and not words[-1][:1].islower() else a
 
 
@@ -197,6 +205,51 @@ def page_authors(data: bytes) -> str | None:
     names = [" ".join(n.split()) for n in found]
     names = [n for n in dict.fromkeys(names) if PERSON.match(n) and not _LINK_WORDS.search(n)]
     return "; ".join(names[:3]) or None  # the separator _authors splits at
+
+
+MAX_LD_BYTES = 4_000_000  # of a page, searched for JSON-LD: a page may put it last
+_LD_SCRIPT = re.compile(rb"""<script\b[^>]{0,500}?ld\+json[^>]{0,200}>(.*?)</script\s*>""", re.I | re.S)
+
+_CDATA = re.compile(rb"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$")
+
+
+def ld_authors(data: bytes) -> str | None:
+    """The authors a page's JSON-LD names, people or not ("Contributors to Wikimedia projects"):
+    the credit of a page that names no one elsewhere. Joined as authors_of splits them; None when
+    there are none."""
+    import json
+
+    names: list[str] = []
+    for block in _LD_SCRIPT.findall(data[:MAX_LD_BYTES]):  # Wikipedia's is at the end
+        if b'"author"' not in block:
+            continue
+        block = _CDATA.sub(b"", block)  # "<![CDATA[ {…} ]]>", as XHTML pages wrap it
+        try:
+            doc = json.loads(block.decode("utf-8", "replace"), strict=False)
+        except ValueError:
+            continue
+        names += _ld_author_names(doc)
+    return "; ".join(dict.fromkeys(n for n in names if n and "://" not in n)) or None
+
+
+def _ld_author_names(node: object, depth: int = 0) -> list[str]:
+    """Every ``author`` name in a JSON-LD tree: a string, an object's ``name``, or a list of them."""
+    if depth > 8:
+        return []
+    if isinstance(node, list):
+        return [n for x in node for n in _ld_author_names(x, depth + 1)]
+    if not isinstance(node, dict):
+        return []
+    out: list[str] = []
+    author = node.get("author")
+    for a in author if isinstance(author, list) else [author]:
+        name = a.get("name") if isinstance(a, dict) else a
+        if isinstance(name, str) and name.strip():
+            out.append(" ".join(name.split()))
+    for key, value in node.items():
+        if key != "author" and isinstance(value, (dict, list)):
+            out += _ld_author_names(value, depth + 1)
+    return out
 
 
 # Credits for other work than the writing: "Photographed by", "Illustration by", "Makeup by".

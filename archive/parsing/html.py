@@ -14,7 +14,15 @@ from typing import Any
 from archive.errors import ParseError
 from archive.models import ParsedArticle, word_count
 from archive.parsing.boilerplate import without_furniture
-from archive.parsing.bylines import as_printed, authors_of, has_bare_initial, meta_authors, page_authors, people_first
+from archive.parsing.bylines import (
+    as_printed,
+    authors_of,
+    has_bare_initial,
+    ld_authors,
+    meta_authors,
+    page_authors,
+    people_first,
+)
 from archive.parsing.frontmatter import front_matter_date
 from archive.parsing.pagedates import checked_date, meta_date
 from archive.parsing.pagemeta import (
@@ -176,9 +184,11 @@ def parse_mhtml(data: bytes, path: str | None = None) -> ParsedArticle:
 
 def _credits(doc: Any, data: bytes, meta: PageMetas) -> tuple[str, ...]:
     """The page's authors: its ``article:author`` metas, else the extractor's byline, else the
-    authors it links or names "By" (the first of these that gives a name)."""
+    authors it links or names "By", else its JSON-LD's authors of any kind (the first of these
+    that gives a name)."""
     sources: tuple[Callable[[], str | None], ...] = (
-        lambda: meta_authors(meta), lambda: getattr(doc, "author", None), lambda: page_authors(data))
+        lambda: meta_authors(meta), lambda: getattr(doc, "author", None), lambda: page_authors(data),
+        lambda: ld_authors(data))
     text = functools.cache(lambda: _page_text(data))  # the page as text, made once, only if a byline needs it
     for source in sources:
         byline = source()

@@ -75,11 +75,13 @@ _AUTHOR_METAS = (b"article:author", b"og:article:author")
 
 
 def meta_map(data: bytes) -> PageMetas:
-    """The page's metas (``content``, else ``value``), read in one pass."""
+    """The page's metas (``content``, else ``value``) by each name they give, read in one pass."""
     out = PageMetas()
     authors: list[str] = []
-    for name, attrs in metas(data[:HEAD_BYTES]):
-        if name and (v := meta_value(attrs)):
+    for names, attrs in metas(data[:HEAD_BYTES]):
+        if not names or not (v := meta_value(attrs)):
+            continue
+        for name in names.split():  # RDFa lets one meta name several: property="og:title twitter:title"
             out.setdefault(name.decode("ascii", "replace"), v)
             if name in _AUTHOR_METAS and "/" not in v and "@" not in v:
                 authors.append(v)
