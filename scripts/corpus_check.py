@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -107,7 +108,9 @@ def tags_listed(tags: Any) -> bool:
     return any(sum(t.count(c) for c in ",;\uff0c\u3001") >= 2 for t in tags)
 
 
-_MARKUP = ("{{", "{%", "<br", "<span", "<div", "<!--", "<style", "](http", "]: http", "***", "\\_")
+# Markup a body should not carry: template tags, HTML (a tag, not "<branch-name>" in a git command),
+# link syntax, emphasis left over, escapes.
+_MARKUP = re.compile(r"\{\{|\{%|<br\s*/?>|<span\b|<div\b|<!--|<style\b|\]\(http|\]: http|\*\*\*|\\_")
 
 
 def _names(value: Any) -> set[str]:
@@ -125,7 +128,6 @@ def check_real(base: Path) -> dict[str, Any]:
     """real-sample/: per set, the share dated (and dated right where the truth says), titles and
     authors against the pages' ground truth, bodies with markup left, CJK words found."""
     import datetime as dt
-    import re
 
     from archive.parsing.dates import date_in_path, parse_date
 
@@ -163,7 +165,7 @@ def check_real(base: Path) -> dict[str, Any]:
             m = re.search(r"^path\s*=\s*\"([^\"]+)\"", text, re.M)
             want = date_in_path(m[1]) if m else date_in_path(f.name)
             right += want is not None and a.published == want
-            markup += any(x in a.body for x in _MARKUP)
+            markup += _MARKUP.search(a.body) is not None
         out[name] = {"files": len(files), "stored": stored, "dated": dated, "dated_as_path_or_name": right,
                      "date_source": dict(sources), "bodies_with_markup": markup}
     for name, key_author, key_date in (("postlight", "author", "date"), ("readability", "byline", "publishedTime")):

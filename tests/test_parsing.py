@@ -361,6 +361,9 @@ def test_a_link_whose_text_holds_brackets_or_an_image_is_its_text() -> None:
     assert plain_inline("[AsRef<[T]> for IterMut](https://x.example/a#b%3C) and") == "AsRef<[T]> for IterMut and"
     assert plain_inline("[![Layer cake](https://img.example/c.jpg)](https://x.example/p)") == "Layer cake"
     assert plain_inline("a [b](c) d [e] f") == "a b d [e] f"
+    # a code span in the link text may hold any brackets (Rust 1.80's "[`<[[T; N]]>::as_flattened`](…)")
+    assert plain_inline("- [`<[[T; N]]>::as_flattened`](https://x.example/s#m) and [`b`](u)") == (
+        "- <[[T; N]]>::as_flattened and b")
 
 
 @pytest.mark.parametrize(("text", "authors", "published"), [

@@ -36,8 +36,10 @@ _BYLINE_DATE = re.compile(r"\s+[|·•\-–—]\s+|,\s+")
 _NAME_DOT = re.compile(r"(?:\b(?:Jr|Sr)|\b[A-Z])\.$")
 # The address may hold one level of parentheses (Wikipedia's "Scrum_(software_development)").
 # Link text may hold one level of brackets ("[a new attribute, #![windows_subsystem]](…)",
-# "[AsRef<[T]> for IterMut](…)"); an image inside a link is read first, then the link (see plain_inline).
-_IMAGE_OR_LINK = re.compile(r"!?\[((?:[^\[\]\n]|\[[^\[\]\n]{0,200}\]){0,2000})\]"
+# "[AsRef<[T]> for IterMut](…)"), and a code span any ("[`<[[T; N]]>::as_flattened`](…)", atomic:
+# a span once read is not read again as brackets); an image inside a link is read first, then the
+# link (see plain_inline).
+_IMAGE_OR_LINK = re.compile(r"!?\[((?>`[^`\n]{1,400}`|[^\[\]\n]|\[[^\[\]\n]{0,200}\]){0,2000})\]"
                             r"\(\s*[^()\s]{0,4000}(?:\([^()\s]{0,400}\)[^()\s]{0,400}){0,4}"
                             r"(?:\s+\"[^\"\n]{0,500}\")?\s*\)")
 _REF_LINK = re.compile(r"\[([^\[\]\n]{1,2000})\]\[[^\[\]\n]{0,200}\]")
