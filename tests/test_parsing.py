@@ -263,6 +263,13 @@ _FEB26 = [
     # a time before the date (CNN), both dates on one line (NYT): the published one
     "Updated 3:01 PM ET, Thu February 26, 1987", "Published Feb. 26, 1987 Updated March 3, 1987",
     "Feb. 26, 1987 | Updated March 3, 1987",
+    # year first, with slashes or dots (never day first); European weekdays, labels and times
+    "1987/02/26", "1987.02.26 15:01", "Donnerstag, 26. Februar 1987", "Do., 26. Februar 1987",
+    "jeudi 26 février 1987", "jueves, 26 de febrero de 1987", "quinta-feira, 26 de fevereiro de 1987",
+    "torsdag 26 februari 1987", "26 lutego 1987", "čtvrtek 26. února 1987", "Publié le 26 février 1987 à 15h01",
+    "Veröffentlicht am 26.02.1987, 15:01 Uhr", "Publicado el 26 de febrero de 1987",
+    "Pubblicato il 26 febbraio 1987 alle 15:01", "Gepubliceerd op 26 februari 1987",
+    "Publié le 26 février 1987, mis à jour le 3 mars 1987",
 ]
 
 
@@ -283,6 +290,8 @@ def test_published_wins_over_updated_whatever_the_order() -> None:
     assert a.published == dt.date(1987, 2, 26) and a.body == "Body text."
     b = parse_text("T\n\nUpdated: 3 March 1987\n\nBody text.\n")
     assert b.published == dt.date(1987, 3, 3)
+    c = parse_text("T\n\nAktualisiert am 3. März 1987\nVeröffentlicht am 26. Februar 1987\n\nBody text.\n")
+    assert c.published == dt.date(1987, 2, 26) and c.body == "Body text."
 
 
 def test_a_cjk_sentence_holding_a_date_is_body_not_a_date_line() -> None:

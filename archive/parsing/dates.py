@@ -3,9 +3,11 @@
 One line, one date: ISO (with a time and a zone or not), day-month-year and month-day-year with
 month names (English and the common European ones, a weekday in front or not), numeric dates
 (``26/02/1987``: day first unless the day cannot be one, or the configured order says month
-first; ``26.02.1987`` is always day first), a newswire's ``26-FEB-1987 15:01:01.79``, each with a
-time after it or not, and a ``Published:`` or ``Updated:`` label in front (the caller prefers the
-published date). Every pattern is linear: bounded quantifiers, no nested repetition.
+first; ``26.02.1987`` is always day first, ``1987/02/26`` year first), a newswire's
+``26-FEB-1987 15:01:01.79``, each with a time after it or not, and a ``Published:`` or
+``Updated:`` label in front, in English or a Western or Central European language
+("Veröffentlicht am", "Mis à jour le": the caller prefers the published date). Every pattern is
+linear: bounded quantifiers, no nested repetition.
 """
 
 from __future__ import annotations
@@ -43,22 +45,44 @@ _EUROPEAN = {
     11: "novembre noviembre novembro",
     12: "decembre dezember diciembre dicembre dezembro",
 }
-for _i, _names in _EUROPEAN.items():
-    for _name in _names.split():
-        _MONTHS.setdefault(_name, _i)
+# ... and Scandinavian, Polish and Czech (the genitive a date is written with: "26 lutego 1987")
+_EUROPEAN_MORE = {
+    1: "januar januari stycznia ledna", 2: "februar februari lutego unora", 3: "marts mars marca brezna",
+    4: "april kwietnia dubna", 5: "mai maj maja kvetna", 6: "juni czerwca cervna", 7: "juli lipca cervence",
+    8: "august augusti sierpnia srpna", 9: "september wrzesnia zari", 10: "oktober pazdziernika rijna",
+    11: "november listopada listopadu", 12: "desember december grudnia prosince",
+}
+for _table in (_EUROPEAN, _EUROPEAN_MORE):
+    for _i, _names in _table.items():
+        for _name in _names.split():
+            _MONTHS.setdefault(_name, _i)
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_WEEKDAYS = "|".join(sorted({d.lower() for d in (*calendar.day_name, *calendar.day_abbr)}, key=len, reverse=True))
+# Weekdays: English, and French, German (with its "Do."), Spanish, Italian, Portuguese, Dutch,
+# Swedish, Danish, Polish and Czech, accents folded.
+_OTHER_WEEKDAYS = (
+    "lundi mardi mercredi jeudi vendredi samedi dimanche montag dienstag mittwoch donnerstag freitag samstag "
+    "sonnabend sonntag mo di mi do fr sa so lunes martes miercoles jueves viernes sabado domingo lunedi martedi "
+    "mercoledi giovedi venerdi sabato domenica segunda-feira terca-feira quarta-feira quinta-feira sexta-feira "
+    "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag mandag tisdag tirsdag onsdag torsdag fredag "
+    "lordag sondag wtorek sroda czwartek piatek sobota niedziela pondeli utery streda ctvrtek patek nedele")
+_WEEKDAY_NAMES = {d.lower() for d in (*calendar.day_name, *calendar.day_abbr)} | set(_OTHER_WEEKDAYS.split())
+_WEEKDAYS = "|".join(sorted(_WEEKDAY_NAMES, key=len, reverse=True))
 
+# A label before the date (accents folded): English, French, German, Spanish, Italian, Portuguese,
+# Dutch ("Publié le", "Veröffentlicht am", "Mis à jour le", "Aktualisiert am", "Publicado el").
+_UPDATED = (r"(?:last\s+)?(?:updated|modified|revised|edited)|mise?\s+a\s+jour|aktualisiert|geandert|"
+            r"actualizad[oa]|atualizad[oa]|aggiornato|bijgewerkt")
 _LABEL = re.compile(
-    r"(?:(?P<pub>(?:first\s+|originally\s+)?published|posted|date[d]?|released)"
-    r"|(?P<upd>(?:last\s+)?(?:updated|modified|revised|edited)))"
-    r"(?:\s+(?:on|at))?\s*[:\-–—]?\s+", re.I)
+    r"(?:(?P<pub>(?:first\s+|originally\s+)?published|posted|date[d]?|released|publiee?|paru|"
+    rf"veroffentlicht|erschienen|publicad[oa]|pubblicato|gepubliceerd)|(?P<upd>{_UPDATED}))"
+    r"(?:\s+(?:on|at|le|am|el|em|il|op|a|en))?\s*[:\-–—]?\s+", re.I)
 _WEEKDAY = re.compile(rf"(?:{_WEEKDAYS})\.?,?\s+", re.I)
 # A time before the date, as CNN prints it ("Updated 10:15 AM ET, Tue November 19, 2019").
 _LEAD_TIME = re.compile(r"\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?(?:\s*[a-z]{2,4}\b)?,?\s+", re.I)
 # A second label on a published date's line: "Published Nov. 19, 2019 Updated Dec. 1, 2019".
-_THEN_UPDATED = re.compile(r"[\s|·•,;]+(?:last\s+)?(?:updated|modified|revised|edited)\b", re.I)
-_TIME = (r"(?:,?\s*(?:at\s+|-\s*)?\d{1,2}[:.h]\d{2}(?:[:.]\d{2}(?:\.\d{1,6})?)?\s*(?:[ap]\.?\s?m\.?)?"
+_THEN_UPDATED = re.compile(rf"[\s|·•,;]+(?:{_UPDATED})\b", re.I)
+_TIME = (r"(?:,?\s*(?:at\s+|um\s+|a\s+|a\s+las\s+|alle\s+|om\s+|-\s*)?"  # "at 3:01", "um 15:01", "à 15h01"
+         r"\d{1,2}[:.h]\d{2}(?:[:.]\d{2}(?:\.\d{1,6})?)?\s*(?:[ap]\.?\s?m\.?)?"
          r"(?:\s*(?:z|[a-z]{2,5}|[+-]\d{2}:?\d{2}))?(?:\s*\([a-z ]{2,20}\))?)?")
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:z|[+-]\d{2}:?\d{2})?)?"
                   r"(?:\s*(?:utc|gmt))?", re.I)
@@ -66,6 +90,7 @@ _DMY = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th|er|\.)?\s+(?:de\s+)?({_MONTH_RE})
                   + _TIME, re.I)
 _MDY = re.compile(rf"({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})" + _TIME, re.I)
 _NUMERIC = re.compile(r"(\d{1,2})([/.])(\d{1,2})\2(\d{4})" + _TIME, re.I)
+_YEAR_FIRST = re.compile(r"(\d{4})([/.])(\d{1,2})\2(\d{1,2})" + _TIME, re.I)  # 1987/02/26, 2019.4.21: never day first
 _WIRE = re.compile(rf"(\d{{1,2}})-({_MONTH_RE})-(\d{{4}})" + _TIME, re.I)
 # A line that reads as a date but is not one of the forms above: a year, and a month name or
 # another number beside it, and little else.
@@ -150,6 +175,8 @@ def _date_of(s: str, order: str) -> dt.date | None:
             return _sane(dt.date(int(m[3]), _MONTHS[m[1].lower()], int(m[2])))
         if m := _WIRE.fullmatch(s):
             return _sane(dt.date(int(m[3]), _MONTHS[m[2].lower()], int(m[1])))
+        if m := _YEAR_FIRST.fullmatch(s):
+            return _sane(dt.date(int(m[1]), int(m[3]), int(m[4])))
         if m := _NUMERIC.fullmatch(s):
             a, b, year = int(m[1]), int(m[3]), int(m[4])
             if m[2] == "." or a > 12 or (order == "dmy" and b <= 12):
