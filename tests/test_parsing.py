@@ -485,6 +485,28 @@ def test_a_sentence_that_holds_a_date_is_body_not_a_date_line() -> None:
     ("Jo Lane\n", ("Jo Lane",)),
     # names that begin like a month are names
     ("By Julia Marco and Maya Junet", ("Julia Marco", "Maya Junet")),
+    # an agency, an outlet or a role beside the name, however set off; a handle; a place after "in"
+    ("Jane Doe, Reuters", ("Jane Doe",)),
+    ("Jane Doe (AFP)", ("Jane Doe",)),
+    ("Jane Doe - Reuters", ("Jane Doe",)),
+    ("Jane Doe — Staff reporter", ("Jane Doe",)),
+    ("By Jane Doe, The Washington Post", ("Jane Doe",)),
+    ("Von Jane Doe, dpa", ("Jane Doe",)),
+    ("By Jane Doe @janedoe", ("Jane Doe",)),
+    ("By Jane Doe in London", ("Jane Doe",)),
+    # a wire's credits: the writers, not the editor
+    ("Reporting by Jane Doe and Ann Lee; Additional reporting by Bo Park; Editing by John Roe",
+     ("Jane Doe", "Ann Lee", "Bo Park")),
+    # other languages' "and" between full names, their labels, and Italian's "Di"
+    ("Jean Dupont et Marie Curie", ("Jean Dupont", "Marie Curie")),
+    ("Jane Doe und John Roe", ("Jane Doe", "John Roe")),
+    ("Auteur : Jean Dupont", ("Jean Dupont",)),
+    ("Autor: Jan Kowalski", ("Jan Kowalski",)),
+    ("Texto: María García", ("María García",)),
+    ("Di Mario Rossi", ("Mario Rossi",)),
+    # ... while one name with a particle stays one, and an agency alone is the credit
+    ("José Ortega y Gasset", ("José Ortega y Gasset",)),
+    ("Associated Press", ("Associated Press",)),
 ])
 def test_a_texts_byline_gives_the_people_and_its_date_line_the_date(byline: str, names: tuple[str, ...]) -> None:
     """Bylines of plain text were split but never cleaned ("Staff Writer" and "Associated Press"

@@ -10,7 +10,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-from archive.parsing.names import CO_AUTHOR_SPLIT, PERSON
+from archive.parsing.names import CO_AUTHOR_SPLIT, PARTICLES, PERSON
 from archive.parsing.pagemeta import HEAD_BYTES, PageMetas, letters, meta_value, metas
 
 _AUTHOR_SPLIT = re.compile(r"\s*;\s*|\s*\|\s*")
@@ -27,8 +27,9 @@ _BYLINE_TAIL = re.compile(
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d.*)?$|"
     r"(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|(?:the\s+)?associated\s+press\b|reuters\b|\d).*$")
 # Lower-case words after a name are the byline's furniture ("Aleš Vávra před", a credit's
-# "Caitlin Wooters using MAC Cosmetics", "Kyle Kellogg at Muse Management", "Paul Warren for Amika").
-_CREDIT_TAIL = re.compile(r"\s+(?:using|at|for|via)\s+.*$")
+# "Caitlin Wooters using MAC Cosmetics", "Kyle Kellogg at Muse Management", "Paul Warren for Amika",
+# "Jane Doe in London").
+_CREDIT_TAIL = re.compile(r"\s+(?:using|at|for|via|in)\s+.*$")
 
 
 _BYLINE_OUTLET = re.compile(r"\s+[·•|–—]\s+.*$")
@@ -39,11 +40,8 @@ _NOT_A_NAME = re.compile(r"(?i)^(?:username|authority control|lesedauer|staff|ad
 
 
 _BARE_INITIAL = re.compile(r"\b([A-Z])\b(?!\.)")
+_HANDLE = re.compile(r"\s+@\w{1,40}\b")  # a social handle beside the name ("Jane Doe @janedoe")
 
-
-# Lower-case words inside a person's name ("Ludwig van Beethoven", "Ana de la Cruz").
-_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "du", "la", "le",
-                        "bin", "ibn", "al", "el", "ter", "ten", "zu"})
 
 
 def _without_lower_tail(a: str) -> str:
@@ -52,7 +50,7 @@ def _without_lower_tail(a: str) -> str:
     words = _CREDIT_TAIL.sub("", a).split()
     while len(words) > 2 and words[-1][:1].islower():
         words.pop()
-    if any(w[:1].islower() and w not in _PARTICLES for w in words):
+    if any(w[:1].islower() and w not in PARTICLES for w in words):
         return a
     return " ".join(words) if len(words) >= 2 and not words[-1][:1].islower() else a
 
@@ -68,7 +66,7 @@ def _name(a: str, page: str) -> str:
     a = " ".join(a.split())
     if a.lower().startswith("by "):
         a = a[3:].strip()
-    a = _BYLINE_OUTLET.sub("", a)
+    a = _BYLINE_OUTLET.sub("", _HANDLE.sub("", a))
     if "," in a and _NOT_A_PERSON.search(a.rsplit(",", 1)[1]):  # "Joe Roe, Washington Post"
         a = a.rsplit(",", 1)[0]
     cut = _without_lower_tail(_BYLINE_TAIL.sub("", a)).rstrip(" ,;:")
@@ -293,8 +291,9 @@ _ORG_CREDIT = re.compile(r"(?i)(?:\b(?:staff|team|desk|editors|editorial|newsroo
 
 def is_org(name: str, sites: list[str]) -> bool:
     """Whether an author credit names the outlet or an organisation, not a person."""
-    if _ORG_CREDIT.search(name) or (" " not in name and name.isupper() and 2 <= len(name) <= 5):
-        return True  # a desk, a company, an agency; or an outlet's initials ("CNN", "BBC", "NPR")
+    if (_ORG_CREDIT.search(name) or (" " not in name and name.isupper() and 2 <= len(name) <= 5)
+            or name.lower().startswith("the ")):
+        return True  # a desk, a company, an agency, a title ("The Washington Post"); an outlet's initials ("CNN")
     if not sites:
         return False
     key = letters(name)

@@ -14,7 +14,11 @@ LIST_SPLIT = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&)\s+", re.I)
 CO_AUTHOR_SPLIT = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|und|et|y|e)\s+")
 
 _CAPITAL = "A-Z\u00c0-\u00de"
-_PARTICLES = "de|van|von|da|di|del|la|le|der|den|bin|al"
+# Lower-case words that names carry ("Ludwig van Beethoven", "Gabriel García de la Cruz", "José
+# Ortega y Gasset").
+PARTICLES = frozenset(("van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "al", "el",
+                       "bin", "ibn", "y", "e", "dos", "das", "ter", "ten", "zu"))
+_PARTICLES = "|".join(sorted(PARTICLES, key=len, reverse=True))
 # Two to four words, each capitalised ("Laura E. Adkins", "Jean-Luc O'Brien") or a particle
 # ("Ludwig van Beethoven"); the first may be an initial ("J. Smith").
 PERSON = re.compile(rf"^[{_CAPITAL}][\w'\u2019.-]*(?:\s+(?:[{_CAPITAL}][\w'\u2019.-]*|{_PARTICLES})){{1,3}}$")

@@ -13,9 +13,9 @@ import unicodedata
 
 from archive.errors import ParseError
 from archive.models import ParsedArticle
-from archive.parsing.bylines import clean_credits
+from archive.parsing.bylines import clean_credits, co_authors, is_org, is_role
 from archive.parsing.dates import DateLine, looks_like_date, read_date
-from archive.parsing.names import LIST_SPLIT
+from archive.parsing.names import LIST_SPLIT, PARTICLES
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_TITLE_CHARS = 500
@@ -24,10 +24,18 @@ _MONTH_RE = "|".join(sorted({n.lower() for n in (*calendar.month_name, *calendar
                             key=len, reverse=True))
 
 _HEADING = re.compile(r"#{1,6}(?:\s|$)")
-# "By", "Story by", and other languages' "by" before two names or more ("Von Hans Müller", "Par Jean
-# Dupont"; "Von Miller" alone is a name).
-_BY = re.compile(r"(?i:(?:(?:story|words|text|reporting|written)\s+)?by\s*:?\s+|(?:authors?|writer|byline)\s*:\s*)|"
-                 r"(?:Von|Par|Por|Door|Av|Af)\s+(?=\S+\s+\S)")
+# "By", "Story by", a label ("Author:", and other languages': "Auteur :", "Autor:", "Texto:"), and
+# other languages' "by" before two names or more ("Von Hans Müller", "Par Jean Dupont", "Di Mario
+# Rossi"; "Von Miller" alone is a name).
+_BY = re.compile(r"(?i:(?:(?:additional\s+)?(?:story|words|text|reporting|written)\s+)?by\s*:?\s+|"
+                 r"(?:authors?|writer|byline|text[eo]?|tekst|auteurs?|autor(?:es|en|in)?|autore|verfasser(?:in)?)\s*:\s*)|"
+                 r"(?:Von|Par|Por|Door|Av|Af|Di)\s+(?=\S+\s+\S)")
+# Credits a byline gives beside its writers' names: an agency in parentheses ("Jane Doe (AFP)"),
+# another part after a dash or a semicolon ("Jane Doe — Staff reporter", "Reporting by Jane Doe;
+# Editing by John Roe"), of which an editor's is no author's.
+_CREDIT_PAREN = re.compile(r"\s*\(([^()]{1,40})\)\s*$")
+_CREDIT_PARTS = re.compile(r"\s*;\s*|\s+[-–—|·]\s+")
+_NOT_WRITING = re.compile(r"(?i)^(?:editing|edited|graphics?|photos?|pictures?|video|translation|translated)\s+by\b")
 _TITLE_LABEL = re.compile(r"(?i)(?:title|headline)\s*:\s+")
 _UNDERLINE = re.compile(r"={3,}|-{3,}")
 # A byline and the date on one line: "Jane Doe | 19 November 2019", "By Jane Doe, Nov. 19, 2019".
@@ -128,11 +136,6 @@ _PLACE_WORDS = frozenset((
 # of a name on a line of its own directly above the date line.
 _SURNAME_PLACES = frozenset(("lane", "street", "castle"))
 _WEEKDAYS = frozenset(d.lower() for d in calendar.day_name) | frozenset(d.lower() for d in calendar.day_abbr)
-# Lower-case words that names carry ("Ludwig van Beethoven", "Gabriel García de la Cruz").
-_PARTICLES = frozenset((
-    "van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "al", "bin", "ibn",
-    "y", "e", "dos", "das", "ter", "ten",
-))
 # A news dateline: an upper-case place (and region), then a date and/or an agency, then a dash:
 # "LONDON, April 3 (Reuters) - ", "ANKARA, Turkey (AP) — ".
 _DATELINE = re.compile(
@@ -164,8 +167,7 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
         return None
     by = _BY.match(s) is not None
     s = _BY.sub("", s, count=1) if by else s
-    names = [n.strip(" ,") for n in LIST_SPLIT.split(s)]
-    names = [n for n in names if n]
+    names = _credit_names(s)
     if not names:
         return None
     for n in names:
@@ -183,12 +185,31 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
         if any((w in _PLACE_WORDS and not (surname and k == len(lowered) - 1)) or w in _WEEKDAYS
                for k, w in enumerate(lowered)):
             return None
-        named = [w for w, low in zip(words, lowered, strict=True) if low not in _PARTICLES]
+        named = [w for w, low in zip(words, lowered, strict=True) if low not in PARTICLES]
         if not named or any(not w[0].isupper() for w in named):
             return None
         if any(len(w) > 3 and w.isupper() for w in named):  # ANKARA, LONDON: a place in capitals
             return None
     return list(clean_credits(tuple(names)))  # the cleaning every format's credits get
+
+
+def _credit_names(s: str) -> list[str]:
+    """The names a byline (its "By" gone) lists, each a candidate to check: parts split at commas,
+    "and" and other languages' "and" between full names; an agency, an outlet or a role beside a
+    name set aside ("Jane Doe, Reuters", "Jane Doe (AFP)", "Jane Doe — Staff reporter"), and an
+    editor's credit ("; Editing by John Roe")."""
+    if (paren := _CREDIT_PAREN.search(s)) and is_org(paren[1], []):
+        s = s[: paren.start()]
+    names: list[str] = []
+    for k, part in enumerate(_CREDIT_PARTS.split(s)):
+        if k and _NOT_WRITING.match(part):
+            continue
+        if k and (by := _BY.match(part)):  # "; Additional reporting by John Roe"
+            part = part[by.end():]
+        for n in LIST_SPLIT.split(part):
+            names += [x.strip(" ,") for x in co_authors(n) if x.strip(" ,")]
+    people = [n for n in names if not is_org(n, []) and not is_role(n)]
+    return people if people and len(people) < len(names) else names
 
 
 def _byline_and_date(line: str, order: str) -> tuple[list[str], DateLine] | None:
