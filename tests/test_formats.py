@@ -149,13 +149,35 @@ def test_hugo_toml() -> None:
         ("published", "2021-03-04T23:30:00-05:00", dt.date(2021, 3, 4)),
         ("url", "https://x.org/a", "https://x.org/a"),
         ("date", "not a date", None),
+        # credits cleaned as a byline's; the names other tools give the field
+        ("author", '"Jane Doe, Reuters"', ("Jane Doe",)),
+        ("byline", '"By Jane Doe | The Times"', ("Jane Doe",)),
+        ("by", "Jane Doe", ("Jane Doe",)),
+        ("creator", "Jane Doe", ("Jane Doe",)),
+        ("author", "The Dev-tools team", ("The Dev-tools team",)),
+        # a Unix time (seconds or milliseconds), the names exporters give the date; a bare year is none
+        ("date", "1709632800", dt.date(2024, 3, 5)),
+        ("date", '"1709632800000"', dt.date(2024, 3, 5)),
+        ("date", "2024", None),
+        ("published_at", "2024-03-05", dt.date(2024, 3, 5)),
+        ("date_published", "2024-03-05", dt.date(2024, 3, 5)),
+        ("updated", "2024-04-01", dt.date(2024, 4, 1)),  # the last update, when nothing says published
+        ("link", "https://x.org/a", "https://x.org/a"),
+        ("canonical_url", "https://x.org/a", "https://x.org/a"),
     ],
 )
 def test_front_matter_field_forms(field: str, value: str, expected: object) -> None:
     a = md(f"---\ntitle: T\n{field}: {value}\n---\nBody text here.\n")
-    got = {"author": a.authors, "authors": a.authors, "tags": a.tags, "keywords": a.tags, "date": a.published,
-           "published": a.published, "url": a.url}[field]
+    authors = ("author", "authors", "byline", "by", "creator")
+    dates = ("date", "published", "published_at", "date_published", "updated")
+    urls = ("url", "link", "canonical_url")
+    got = a.authors if field in authors else a.published if field in dates else a.url if field in urls else a.tags
     assert got == expected
+
+
+def test_a_published_date_wins_over_an_updated_one_in_front_matter() -> None:
+    a = md("---\ntitle: T\nlastmod: 2024-04-01\ndate: 2024-03-05\n---\nBody text here.\n")
+    assert a.published == dt.date(2024, 3, 5)
 
 
 def test_jekylls_published_flag_is_no_date_and_no_warning() -> None:

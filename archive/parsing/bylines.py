@@ -40,13 +40,17 @@ _NOT_A_NAME = re.compile(r"(?i)^(?:username|authority control|lesedauer|staff|ad
 
 
 _BARE_INITIAL = re.compile(r"\b([A-Z])\b(?!\.)")
-_HANDLE = re.compile(r"\s+@\w{1,40}\b")  # a social handle beside the name ("Jane Doe @janedoe")
+# A social handle after the name ("Jane Doe @janedoe"; not a co-author's: "Niko Matsakis and @mark-i-m").
+_HANDLE = re.compile(r"(?<![&,])(?<!\band)(?<!\bund)(?<!\bet)\s+@[\w.-]{1,40}$")
 
 
 
 def _without_lower_tail(a: str) -> str:
     """A name without the lower-case words and credit after it (see _CREDIT_TAIL); a credit with
-    lower-case words of its own is no name to cut ("Contributors to Wikimedia projects")."""
+    lower-case words of its own ("Contributors to Wikimedia projects") or a title's ("The Dev-tools
+    team") is no name to cut."""
+    if a[:4].lower() == "the ":
+        return a
     words = _CREDIT_TAIL.sub("", a).split()
     while len(words) > 2 and words[-1][:1].islower():
         words.pop()

@@ -10,7 +10,7 @@ from typing import Any
 
 from archive.errors import ParseError
 from archive.models import EARLIEST, ParsedArticle
-from archive.parsing.bylines import co_authors, is_role
+from archive.parsing.bylines import clean_credits
 from archive.parsing.dates import date_in_path, parse_date
 from archive.parsing.names import LIST_SPLIT
 from archive.parsing.tags import tag_list
@@ -19,6 +19,20 @@ from archive.parsing.text import parse_text
 _YAML_OPEN, _TOML_OPEN = "---", "+++"
 _WIKI = re.compile(r"\[\[([^\[\]|]{1,300})(?:\|([^\[\]]{1,300}))?\]\]")
 _ISO_PREFIX = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_EPOCH = re.compile(r"\d{10}(?:\d{3})?")  # seconds (or milliseconds) since 1970, as some exporters write a date
+
+
+def _epoch_date(n: float) -> dt.date | None:
+    """The UTC date of a Unix time in seconds (ten digits: from 2001), or in milliseconds (thirteen);
+    None for any other number (a bare year is no date)."""
+    if 1e12 <= n < 1e13:
+        n /= 1000
+    if not 1e9 <= n < 1e10:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(n, dt.UTC).date()
+    except (OverflowError, OSError, ValueError):
+        return None
 _TAG_SPLIT = re.compile(r"\s+")  # Jekyll's "tags: news politics"; a value with commas is a comma list (tag_list)
 MAX_BLOCK = 256 * 1024  # characters of front matter; more is not metadata
 
@@ -199,6 +213,9 @@ def front_matter_date(value: Any) -> dt.date | None:
         d = value.date()
     elif isinstance(value, dt.date):
         d = value
+    elif (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
+            isinstance(value, str) and _EPOCH.fullmatch(value.strip())):
+        d = _epoch_date(float(value))
     elif isinstance(value, str):
         s = value.strip()
         try:
@@ -379,7 +396,15 @@ def markdown_text(body: str, protect: bool = False) -> str:
     return body
 
 
-_DATE_KEYS = ("published", "date", "pubdate", "publishdate")
+# Where front matter gives the publication date, as static sites, clippers and exporters name it
+# (lower-cased); failing those and a date line in the text, when it was last updated.
+_DATE_KEYS = ("published", "date", "pubdate", "publishdate", "published_at", "published_date", "date_published",
+              "datepublished", "publish_date", "pub_date")
+_UPDATED_KEYS = ("updated", "lastmod", "last_modified", "modified", "date_modified", "datemodified", "updated_at")
+# ... its authors, its address and its site.
+_AUTHOR_KEYS = ("authors", "author", "byline", "by", "creator", "creators", "writer", "writers")
+_URL_KEYS = ("source", "url", "canonical", "canonical_url", "original_url", "source_url", "link")
+_SITE_KEYS = ("site", "site_name", "publisher")
 
 
 def _restored(a: ParsedArticle) -> ParsedArticle:
@@ -401,12 +426,13 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
     warnings = list(meta.pop("_warnings", []))
     rest = markdown_text(_strip_excerpt(rest), protect=True)
     title = _text(meta.get("title"))
-    # A list item may name several ("Rémy Rakic and Niko Matsakis"): split when each is a person's name.
-    authors = list(dict.fromkeys(p for a in _list(meta.get("authors", meta.get("author")), LIST_SPLIT)
-                                 for p in co_authors(a) if not is_role(p)))
+    # Cleaned as every format's credits are: a list item may name several ("Rémy Rakic and Niko
+    # Matsakis"), a role or an agency beside a name goes ("Jane Doe, Reuters", "By Jane Doe | The Times").
+    author_key = next((k for k in _AUTHOR_KEYS if k in meta), None)
+    authors = list(clean_credits(tuple(_list(meta.get(author_key), LIST_SPLIT)))) if author_key else []
     # What the front matter speaks of (even to say there is none: "authors: []", "published:") is
     # not looked for in the body's first lines: a date line there is text.
-    named = authors or any(k in meta for k in ("authors", "author"))
+    named = authors or author_key is not None
     dated = any(k in meta for k in _DATE_KEYS)
     parsed = _restored(parse_text(rest, path, title=title, order=order, indented=False, rejoin=False,
                                   byline_lines=not named, date_lines=not dated))
@@ -419,14 +445,16 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
             warnings.append(f"front matter field {key} is not a date ({str(meta[key])[:40]!r}): ignored")
     if published is None and parsed.published is not None:
         published, date_source = parsed.published, "text"
+    if published is None:
+        published = next((d for k in _UPDATED_KEYS if k in meta and (d := front_matter_date(meta[k]))), None)
     if published is None:  # Zola's path = "2019/09/30/title/", Jekyll's permalink
         for key in ("path", "permalink", "slug"):
             if (published := date_in_path(_text(meta.get(key)))) is not None:
                 date_source = "path"
                 break
     tags = list(tag_list(_tags(meta.get("tags")) + _tags(meta.get("categories")) + _tags(meta.get("keywords"))))
-    url = _text(meta.get("source")) or _text(meta.get("url")) or _text(meta.get("canonical"))
-    site = _text(meta.get("site")) or _text(meta.get("site_name")) or _text(meta.get("publisher"))
+    url = next((u for k in _URL_KEYS if (u := _text(meta.get(k)))), None)
+    site = next((u for k in _SITE_KEYS if (u := _text(meta.get(k)))), None)
     return parsed._replace(
         authors=tuple(authors) or parsed.authors,
         published=published,
