@@ -114,11 +114,12 @@ _MARKUP = re.compile(r"\{\{|\{%|<br\s*/?>|<span\b|<div\b|<!--|<style\b|\]\(http|
 
 
 def _names(value: Any) -> set[str]:
-    import re
-
+    """The names of a byline (a string, split at its separators) or of a list of authors (each split
+    the same way, so that a credit holding "&" compares as the truth's string does: "Mac & i")."""
     if not value:
         return set()
-    parts = value if isinstance(value, list) else re.split(r"\s*(?:,|;|&|\band\b)\s*", str(value))
+    parts = [x for v in (value if isinstance(value, list) else [value])
+             for x in re.split(r"\s*(?:,|;|&|\band\b)\s*", str(v))]
     # readability's truth is the byline as printed ("By Steven Mufson"): the names are compared
     by = re.compile(r"(?i)^(?:written\s+)?by\s+")
     return {by.sub("", " ".join(str(p).split())).casefold() for p in parts if str(p).strip()}

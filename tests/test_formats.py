@@ -745,6 +745,12 @@ def test_a_pages_date_is_read_not_invented(head: str, top: str, expected: dt.dat
     # ... while a headline sharing a word with it is
     ("<title>Ferry row drags on | Example News</title>", "<h1>Islanders say the ferry row is far from over</h1>",
      "Islanders say the ferry row is far from over"),
+    # a page titled only with its site's name: the headline its JSON-LD declares
+    ("<title>Example News</title>", '<script type="application/ld+json">{"@type": "NewsArticle", '
+     '"headline": "Ferry line opens after a decade"}</script>', "Ferry line opens after a decade"),
+    # a CJK heading is words (no spaces between them): a section's shares none with the page's title
+    ('<meta property="og:title" content="フェリー就航で島の暮らしが変わる">', "<h1>イベント・セミナー情報</h1>",
+     "フェリー就航で島の暮らしが変わる"),
 ])
 def test_a_pages_title_is_its_headline(head: str, top: str, title: str) -> None:
     """Issue 23: a headline, not a social rewrite of it, furniture or the site's name."""
@@ -881,6 +887,37 @@ def test_page_furniture_is_not_article_text(line: str) -> None:
             "</article></body></html>")
     got = parse_html(page.encode(), "/x/ferry.html")
     assert line not in got.body and got.body.count("Paragraph") == 12
+
+
+@pytest.mark.parametrize(("top", "author"), [
+    ("<p>By Jane Doe</p><p>Published March 5, 2019</p>", "Jane Doe"),
+    ("<p>- 5 March 2019</p>", None),  # BBC's
+    ("<p>posted on March 5, 2019, at 11:29 a.m.</p>", None),  # BuzzFeed's
+    ("<p>05.03.2019 12:46</p>", None),  # heise's
+    ("<p>Par Jean Dupont, Staff Writer</p><p>Publié le 5 mars 2019 à 10h00</p>", "Jean Dupont"),
+    ("<p>Von Hans Müller</p><p>05.03.2019, 10:00 Uhr</p>", "Hans Müller"),
+])
+def test_the_byline_and_date_lines_above_a_pages_article_are_not_its_text(top: str, author: str | None) -> None:
+    """Issue 23: the date and byline lines an extractor keeps above the article were its first
+    paragraphs, in every snippet; a sentence naming the author stays."""
+    from archive.parsing.html import parse_html
+
+    body = "".join(f"<p>Paragraph {i} of the report about the harbour and the new ferry line.</p>" for i in range(6))
+    said = "<p>Jane Doe said the ferry line would change the island.</p>" if author == "Jane Doe" else ""
+    page = f"<html><head><title>Ferry line opens</title></head><body><article>{top}{said}{body}</article></body></html>"
+    got = parse_html(page.encode(), "/x/ferry.html")
+    assert got.body.split("\n\n")[0] == ("Jane Doe said the ferry line would change the island." if said else
+                                          "Paragraph 0 of the report about the harbour and the new ferry line.")
+    assert got.published == dt.date(2019, 3, 5) and (author is None or got.authors == (author,))
+
+
+def test_a_credit_the_extractor_split_is_the_sites_name_whole() -> None:
+    """readability's heise page: its DC.creator "Mac & i" (the magazine) became two authors, "Mac" and "I"."""
+    from archive.parsing.html import parse_html
+
+    page = _page('<title>Ferry line opens</title><meta name="DC.creator" content="Mac &amp; i">'
+                 '<meta property="og:site_name" content="Mac &amp; i">')
+    assert parse_html(page, "/x/ferry.html").authors == ("Mac & i",)
 
 
 @pytest.mark.parametrize("line", [

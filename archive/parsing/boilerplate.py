@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from archive.parsing.dates import looks_like_date, read_date
+
 MAX_FURNITURE_CHARS = 160
 _FAMILIES = (
     # ad labels
@@ -47,3 +49,37 @@ def without_furniture(paragraphs: list[str]) -> list[str]:
     """The paragraphs that are not furniture, in order (all of them when every one is)."""
     kept = [p for p in paragraphs if not is_furniture(p)]
     return kept or paragraphs
+
+
+# The lines above an article an extractor keeps with its text: its date ("posted on April 21, 2015,
+# at 11:29 a.m.", "08.04.2015 12:46", BBC's "- 24 July 2015") and its byline ("By Jane Doe", "Par
+# Jean Dupont, Staff Writer"), within its first paragraphs only.
+MAX_HEADER_PARAGRAPHS = 3
+MAX_HEADER_CHARS = 100
+_BY_WORD = re.compile(r"(?i)^(?:(?:written |story |words |text |reporting )?by|par|von|por|door|di|av|af)\b:?\s*")
+_CREDIT_WORDS = re.compile(r"[\w'’.-]+")
+MAX_CREDIT_WORDS = 3  # beside the names: "and", a role ("Staff Writer"), an agency ("Reuters")
+
+
+def is_header_line(paragraph: str, authors: tuple[str, ...]) -> bool:
+    """Whether a paragraph is a date line, or a byline naming some of ``authors`` and little else."""
+    p = paragraph.strip()
+    if not p or len(p) > MAX_HEADER_CHARS:
+        return False
+    if read_date(p) is not None or looks_like_date(p):
+        return True
+    named = [a for a in authors if a and a.casefold() in p.casefold()]
+    if not named:
+        return False
+    rest = _BY_WORD.sub("", p, count=1).casefold()
+    for a in named:
+        rest = rest.replace(a.casefold(), " ")
+    return len(_CREDIT_WORDS.findall(rest)) <= MAX_CREDIT_WORDS and not rest.rstrip().endswith(("?", "!"))
+
+
+def without_header_lines(body: str, authors: tuple[str, ...]) -> str:
+    """``body`` without the date and byline lines among its first paragraphs (see is_header_line);
+    as it is when nothing else would be left."""
+    pars = body.split("\n\n")
+    kept = [p for p in pars[:MAX_HEADER_PARAGRAPHS] if not is_header_line(p, authors)] + pars[MAX_HEADER_PARAGRAPHS:]
+    return "\n\n".join(kept) if kept else body

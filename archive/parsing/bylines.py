@@ -204,7 +204,7 @@ def page_authors(data: bytes) -> str | None:
     found += [html.unescape(m[1].decode("utf-8", "replace")) for m in _AUTHOR_LINK.finditer(head)]
     if not found and (by := _BY_TEXT.search(head)):
         found = [html.unescape(by[1].decode("utf-8", "replace"))]
-    names = [" ".join(n.split()) for n in found]
+    names = [_name(n, "") for n in found]  # "Par Jean Dupont, Staff Writer": the name
     names = [n for n in dict.fromkeys(names) if PERSON.match(n) and not _LINK_WORDS.search(n)]
     return "; ".join(names[:3]) or None  # the separator _authors splits at
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from archive.errors import ParseError
 from archive.models import ParsedArticle, word_count
-from archive.parsing.boilerplate import without_furniture
+from archive.parsing.boilerplate import without_furniture, without_header_lines
 from archive.parsing.bylines import (
     as_printed,
     authors_of,
@@ -29,6 +29,7 @@ from archive.parsing.pagemeta import (
     HEAD_BYTES,
     PageMetas,
     checked_title,
+    letters,
     meta_map,
     meta_values,
     page_titles,
@@ -182,10 +183,11 @@ def parse_mhtml(data: bytes, path: str | None = None) -> ParsedArticle:
     raise ParseError(path, "no-article", "no article: the saved page has no HTML part")
 
 
-def _credits(doc: Any, data: bytes, meta: PageMetas) -> tuple[str, ...]:
+def _credits(doc: Any, data: bytes, meta: PageMetas, sites: list[str]) -> tuple[str, ...]:
     """The page's authors: its ``article:author`` metas, else the extractor's byline, else the
     authors it links or names "By", else its JSON-LD's authors of any kind (the first of these
-    that gives a name)."""
+    that gives a name). A credit that spells one of ``sites`` once its parts are put together is
+    that name (the extractor splits "Mac & i" into "Mac" and "I")."""
     sources: tuple[Callable[[], str | None], ...] = (
         lambda: meta_authors(meta), lambda: getattr(doc, "author", None), lambda: page_authors(data),
         lambda: ld_authors(data))
@@ -196,7 +198,8 @@ def _credits(doc: Any, data: bytes, meta: PageMetas) -> tuple[str, ...]:
         if byline and (names := authors_of(byline, text() if has_bare_initial(byline) else "")):
             if len(names) > 1 or any(len(n.split()) >= 3 for n in names):
                 names = as_printed(names, text())
-            return names
+            whole = letters("".join(names))
+            return next(((s,) for s in sites if len(names) > 1 and letters(s) == whole), names)
     return ()
 
 
@@ -243,11 +246,12 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     tags = [t for t in (list(getattr(doc, "categories", None) or []) + list(getattr(doc, "tags", None) or []))
             if isinstance(t, str) and t.strip()]
     published = meta_date(meta, data) or checked_date(front_matter_date(getattr(doc, "date", None)), data)
+    authors = people_first(_credits(doc, data, meta, sites), sites)
     return ParsedArticle.of(
         title,
-        people_first(_credits(doc, data, meta), sites),
+        authors,
         published,
-        body,
+        without_header_lines(body, authors),
         date_source="page" if published else None,
         url=url,
         site=site,

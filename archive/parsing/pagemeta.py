@@ -6,11 +6,13 @@ line or a Twitter handle."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from archive.models import CJK_CLASS, has_cjk_bytes, word_count
 from archive.parsing.dates import ascii_fold
 
 _META = re.compile(rb"<meta\b[^>]{0,2000}>", re.I)
@@ -91,7 +93,7 @@ def meta_map(data: bytes) -> PageMetas:
 
 class Titles(NamedTuple):
     doc: str  # <title>
-    og: str  # og:title, else twitter:title
+    og: str  # og:title, else twitter:title, else the JSON-LD headline
     headings: tuple[str, ...]  # every <h1>, as printed
 
     @property
@@ -110,7 +112,24 @@ def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
     # inline tags join words as printed
     h1s = tuple(" ".join(html.unescape(TAG.sub("", _BREAK.sub(" ", h.decode("utf-8", "replace")))).split())
                 for h in _H1.findall(data[:2_000_000]))
-    return Titles(doc, meta.get("og:title") or meta.get("twitter:title") or "", h1s)
+    og = meta.get("og:title") or meta.get("twitter:title") or _ld_headline(data[:HEAD_BYTES])
+    return Titles(doc, og, h1s)
+
+
+_LD_HEADLINE = re.compile(rb'"headline"\s*:\s*"((?:[^"\\]|\\.){1,500})"')
+
+
+def _ld_headline(head: bytes) -> str:
+    """The ``headline`` a page's JSON-LD declares, unescaped ("" when none)."""
+    import json
+
+    m = _LD_HEADLINE.search(head)
+    if m is None:
+        return ""
+    try:
+        return " ".join(str(json.loads(b'"' + m[1] + b'"')).split())
+    except ValueError:
+        return ""
 
 
 def as_printed(title: str, headings: tuple[str, ...]) -> str:
@@ -295,8 +314,17 @@ SAME_TITLE = 0.75  # share of all their words above which they are one title (pe
 
 
 def _words(title: str, longer_than: int = 0) -> set[str]:
-    """A title's words as compared (letters and digits, case folded), longer than ``longer_than``."""
+    """A title's words as compared (letters and digits, case folded), longer than ``longer_than``;
+    a run of CJK characters (no spaces between its words) gives its pairs of characters."""
+    if has_cjk_bytes(title) and (runs := _cjk_runs().findall(title)):
+        pairs = {r[i : i + 2] for r in runs for i in range(max(1, len(r) - 1))}
+        return pairs | _words(_cjk_runs().sub(" ", title), longer_than)
     return {w for w in map(letters, title.split()) if len(w) > longer_than}
+
+
+@functools.cache
+def _cjk_runs() -> re.Pattern[str]:
+    return re.compile(f"[{CJK_CLASS}]+")
 
 
 def _overlap(a: str, b: str) -> tuple[float, float]:
@@ -311,7 +339,7 @@ def _overlap(a: str, b: str) -> tuple[float, float]:
 def _unrelated(extracted: str, declared: str) -> bool:
     """Whether two titles of three words or more share no word longer than three letters (a
     heading such as "Information and Resources" beside the page's "Superbugs: What They Are")."""
-    if len(extracted.split()) < MIN_TITLE_WORDS or len(declared.split()) < MIN_TITLE_WORDS:
+    if word_count(extracted) < MIN_TITLE_WORDS or word_count(declared) < MIN_TITLE_WORDS:
         return False
     a, b = _words(extracted, 3), _words(declared, 3)
     return bool(a) and bool(b) and not a & b
@@ -320,7 +348,7 @@ def _unrelated(extracted: str, declared: str) -> bool:
 def is_furniture_title(title: str) -> bool:
     """A heading of the page's furniture ("Follow us on Twitter", "Get Slate in your inbox."),
     or one or two words (such as the site's name)."""
-    return bool(_FURNITURE.search(title)) or len(title.split()) < MIN_TITLE_WORDS
+    return bool(_FURNITURE.search(title)) or word_count(title) < MIN_TITLE_WORDS  # a CJK character is a word
 
 
 def checked_title(extracted: str, titles: Titles, names: list[str]) -> str:
@@ -338,6 +366,8 @@ def checked_title(extracted: str, titles: Titles, names: list[str]) -> str:
         if _unrelated(extracted, declared):
             return declared  # a section's heading taken for the article's: the page's own title
         return as_printed(extracted, titles.headings)  # no furniture: as the page declares it
+    if titles.og and not is_furniture_title(titles.og) and extracted.casefold() not in titles.og.casefold():
+        return without_site(titles.og, names)  # the headline the page declares, over a furniture heading
     if not titles.doc or not extracted or extracted.casefold() in titles.doc.casefold():
         return extracted
     declared = titles.og if titles.og and titles.og.casefold() in titles.doc.casefold() else titles.doc
