@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 import unicodedata
 
@@ -193,11 +194,13 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
     return list(clean_credits(tuple(names)))  # the cleaning every format's credits get
 
 
-def _credit_names(s: str) -> list[str]:
+@functools.lru_cache(maxsize=8192)
+def _credit_names(s: str) -> tuple[str, ...]:
     """The names a byline (its "By" gone) lists, each a candidate to check: parts split at commas,
     "and" and other languages' "and" between full names; an agency, an outlet or a role beside a
     name set aside ("Jane Doe, Reuters", "Jane Doe (AFP)", "Jane Doe — Staff reporter"), and an
-    editor's credit ("; Editing by John Roe")."""
+    editor's credit ("; Editing by John Roe"). Kept per byline: a collection names the same people
+    again and again."""
     if (paren := _CREDIT_PAREN.search(s)) and is_org(paren[1], []):
         s = s[: paren.start()]
     names: list[str] = []
@@ -209,7 +212,7 @@ def _credit_names(s: str) -> list[str]:
         for n in LIST_SPLIT.split(part):
             names += [x.strip(" ,") for x in co_authors(n) if x.strip(" ,")]
     people = [n for n in names if not is_org(n, []) and not is_role(n)]
-    return people if people and len(people) < len(names) else names
+    return tuple(people if people and len(people) < len(names) else names)
 
 
 def _byline_and_date(line: str, order: str) -> tuple[list[str], DateLine] | None:
