@@ -160,6 +160,40 @@ def bench_parse(a: argparse.Namespace) -> None:
         real.append(data)
     if real:
         _parse_row("BBC sample, ", real, max(3, a.runs))
+    _hostile_rows(a.runs)
+
+
+# Files built to make a parser read the same text again and again: openings never closed (a lazy
+# ".*?" pattern reads to the end from each), tags never closed. Each is ~1 MB; a parse past
+# ARCHIVE_PARSE_TIMEOUT (30 s) is a failure, so seconds here are a file lost.
+HOSTILE = {
+    "Markdown, 200,000 unclosed <!--": ("h.md", b"# T\n\n" + b"<!-- " * 200_000 + b"\n\nBody text here."),
+    "Markdown, 200,000 unclosed ``` fences": ("h.md", b"# T\n\n" + b"```x\n" * 200_000 + b"\nBody text here."),
+    "Markdown, 200,000 unclosed {% raw %}": ("h.md", b"# T\n\n" + b"{% raw %}" * 100_000 + b"\n\nBody."),
+    "page, 300,000 unclosed <a": ("h.html", b"<html><body><p>" + b"word " * 60 + b"</p>" + b"<a " * 300_000),
+    "page, 1,000,000 unclosed <": ("h.html", b"<html><body><p>" + b"word " * 60 + b"</p>" + b"<" * 1_000_000),
+    "page, 100,000 unclosed <script": ("h.html", b"<html><body><p>" + b"word " * 60 + b"</p>" + b"<script " * 100_000),
+    "page, 30,000 <meta value=": ("h.html", b"<html><head>" + b"<meta value= " * 30_000 + b"</head><body><p>"
+                                  + b"word " * 60 + b"</p></body></html>"),
+}
+
+
+def _hostile_rows(runs: int) -> None:
+    """parse_bytes of each HOSTILE file (median of ``runs``), against sha256 of its bytes."""
+    for what, (name, data) in HOSTILE.items():
+        times, base = [], []
+        for _ in range(max(1, runs)):
+            t = time.perf_counter()
+            hashlib.sha256(data).hexdigest()
+            base.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            try:
+                parse_bytes(data, name)
+            except ArchiveError:
+                pass  # most are no article: only the time matters
+            times.append(time.perf_counter() - t)
+        row("parse", f"hostile: {what}", f"{med(times):.2f} s", f"sha256: {med(base) * 1e3:.1f} ms",
+            f"{med(times) / med(base):,.0f}x", f"{len(data) / 1e6:.1f} MB")
 
 
 # ---------------------------------------------------------------- store

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from archive.parsing.names import CO_AUTHOR_SPLIT, PARTICLES, PERSON
 from archive.parsing.pagemeta import HEAD_BYTES, PageMetas, letters, meta_value, metas
@@ -182,9 +182,11 @@ def _handle_of(name: str, names: list[str]) -> bool:
 # Where a page names its author when the extractor found none: a link to an author's page
 # (rel="author", or an address under /author/, /authors/, /people/, /staff/, /profile/), or a meta
 # author given as value= rather than content= (_page_authors). Only a text that looks like a name counts.
-_AUTHOR_LINK = re.compile(
-    rb"""<a\b[^>]*?(?:\brel=["']?author\b|\bhref=["'][^"']*/(?:authors?|people|staff|profiles?)/[^"']*["'])"""
-    rb"""[^>]*>\s*(?:<(?:span|strong|b)\b[^>]*>\s*)?([^<]{3,60}?)\s*<""", re.I)
+# An <a> tag and the text it starts with (a tag's attributes hold no "<": each try stops at the
+# next tag, so a page of unclosed tags is read once), then whether its attributes point to an author.
+_A_TAG = re.compile(rb"<a\b([^<>]{0,2000})>\s*(?:<(?:span|strong|b)\b[^<>]{0,2000}>\s*)?([^<]{3,60}?)\s*<", re.I)
+_AUTHOR_ATTRS = re.compile(
+    rb"""\brel=["']?author\b|\bhref=["'][^"'>]{0,1000}/(?:authors?|people|staff|profiles?)/[^"'>]{0,1000}["']""", re.I)
 _LINK_WORDS = re.compile(r"(?i)\b(?:view|all|more|posts|stories|articles|author|authors|profile|bio|follow|"
                         r"contact|about|staff|team|editors?|contributors?|home|news)\b")
 
@@ -195,13 +197,14 @@ _BY_TEXT = re.compile(
 
 def page_authors(data: bytes) -> str | None:
     """The author a page names outside what the extractor reads: an author meta, links to an
-    author's page (see _AUTHOR_LINK), else the first "By Jo Doe" in its text; None when there is none."""
+    author's page (see _A_TAG), else the first "By Jo Doe" in its text; None when there is none."""
     import html
 
     head = data[:HEAD_BYTES]
     # An author meta the extractor did not read (outside the page's head), then the links.
     found = [v for k, attrs in metas(head) if k == b"author" and (v := meta_value(attrs))]
-    found += [html.unescape(m[1].decode("utf-8", "replace")) for m in _AUTHOR_LINK.finditer(head)]
+    found += [html.unescape(m[2].decode("utf-8", "replace"))
+              for m in _A_TAG.finditer(head) if _AUTHOR_ATTRS.search(m[1])]
     if not found and (by := _BY_TEXT.search(head)):
         found = [html.unescape(by[1].decode("utf-8", "replace"))]
     names = [_name(n, "") for n in found]  # "Par Jean Dupont, Staff Writer": the name
@@ -210,7 +213,20 @@ def page_authors(data: bytes) -> str | None:
 
 
 MAX_LD_BYTES = 4_000_000  # of a page, searched for JSON-LD: a page may put it last
-_LD_SCRIPT = re.compile(rb"""<script\b[^>]{0,500}?ld\+json[^>]{0,200}>(.*?)</script\s*>""", re.I | re.S)
+_LD_OPEN = re.compile(rb"""<script\b[^>]{0,500}?ld\+json[^>]{0,200}>""", re.I)
+_SCRIPT_CLOSE = re.compile(rb"</script\s*>", re.I)
+
+
+def _ld_blocks(data: bytes) -> Iterator[bytes]:
+    """The JSON-LD blocks of a page, in one pass (a hostile page of unclosed blocks is not read
+    again from each of them)."""
+    pos = 0
+    while (m := _LD_OPEN.search(data, pos)) is not None:
+        close = _SCRIPT_CLOSE.search(data, m.end())
+        if close is None:
+            return
+        yield data[m.end() : close.start()]
+        pos = close.end()
 
 _CDATA = re.compile(rb"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$")
 
@@ -222,7 +238,7 @@ def ld_authors(data: bytes) -> str | None:
     import json
 
     names: list[str] = []
-    for block in _LD_SCRIPT.findall(data[:MAX_LD_BYTES]):  # Wikipedia's is at the end
+    for block in _ld_blocks(data[:MAX_LD_BYTES]):  # Wikipedia's is at the end
         if b'"author"' not in block:
             continue
         block = _CDATA.sub(b"", block)  # "<![CDATA[ {…} ]]>", as XHTML pages wrap it

@@ -4,7 +4,9 @@ then Markdown. Fields the block lacks come from the text rules (archive.parsing.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -13,6 +15,7 @@ from archive.models import EARLIEST, ParsedArticle
 from archive.parsing.bylines import clean_credits
 from archive.parsing.dates import date_in_path, parse_date
 from archive.parsing.names import LIST_SPLIT
+from archive.parsing.spans import cut_spans
 from archive.parsing.tags import tag_list
 from archive.parsing.text import parse_text
 
@@ -261,10 +264,25 @@ def _strip_excerpt(rest: str) -> str:
 # inside stays), link definitions ("[install]: https://..."), backslash escapes.
 # A backslash before any of them makes it text (what archive's Markdown export writes for text that
 # looks like markup, so that an export re-ingests to the same body).
-_TEMPLATE_BLOCK = re.compile(r"(?<!\\)\{%-?\s*(raw|comment)\s*-?%\}.*?\{%-?\s*end\1\s*-?%\}", re.S)
+# Spans cut by spans.cut_spans (one pass: an opening never closed is not read to the end again).
+_TEMPLATE_OPEN = re.compile(r"(?<!\\)\{%-?\s*(raw|comment)\s*-?%\}")
 _TEMPLATE = re.compile(r"(?<!\\)(?:\{%.{0,2000}?%\}|\{\{.{0,2000}?\}\})", re.S)
-_HTML_COMMENT = re.compile(r"(?<!\\)<!--.*?-->", re.S)
-_HTML_BLOCK = re.compile(r"(?<!\\)<(style|script)\b[^>]*>.*?</\1\s*>", re.S | re.I)
+_COMMENT_OPEN = re.compile(r"(?<!\\)<!--")
+_COMMENT_CLOSE = re.compile(r"-->")
+_BLOCK_OPEN = re.compile(r"(?<!\\)<(style|script)\b[^>]{0,2000}>", re.I)
+
+
+@functools.cache
+def _closing(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.I)
+
+
+def _end_template(m: re.Match[str]) -> re.Pattern[str]:
+    return _closing(rf"\{{%-?\s*end{m[1].lower()}\s*-?%\}}")
+
+
+def _end_block(m: re.Match[str]) -> re.Pattern[str]:
+    return _closing(rf"</{m[1].lower()}\s*>")
 _BREAK = re.compile(r"(?<!\\)<br\s*/?>", re.I)
 # HTML's own tag names only: "From<Box<T>>" in a Rust post is code, not markup.
 _TAG_NAMES = ("a|abbr|article|aside|audio|b|blockquote|br|button|caption|center|cite|code|col|colgroup|dd|del|"
@@ -276,7 +294,7 @@ _LINK_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]{1,200}\]:\s*\S+.*$", re.M)
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _LINK_LABEL = re.compile(r"^ {0,3}\[([^\]\n]{1,200})\]:", re.M)
 _SHORTCUT = re.compile(r"(?<![\\\]!])\[([^\[\]\n]{1,200})\](?![(\[:])")
-_FENCE = re.compile(r"^ {0,3}(```+|~~~+)[^\n]*\n(.*?)^ {0,3}\1[ \t]*$", re.S | re.M)
+_FENCE_CLOSE = re.compile(r" {0,3}(```+|~~~+)[ \t]*")  # a line that closes the fence its run opened
 _TRIPLE = re.compile(r"(?<![*\w\\])\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*(?![*\w])")
 # What markdown_text would take for markup, escaped: archive.export writes text through this.
 # (A link definition's "[" and a fence's backticks or tildes are escaped as inline markup, below.)
@@ -367,16 +385,41 @@ def _blocks(body: str) -> str:
     return "\n".join(out)
 
 
+def _fenced_apart(body: str) -> str:
+    """Each fenced code block's text a paragraph of its own, its fences gone: from a line opening
+    it (``` or ~~~, perhaps with an info string) to the next line of the same run alone; an
+    opening never closed stays as it is. Closing lines are indexed first, so that a text of
+    openings never closed is read once."""
+    lines = body.split("\n")
+    closers: dict[str, list[int]] = {}
+    for k, line in enumerate(lines):
+        if (c := _FENCE_CLOSE.fullmatch(line)) is not None:
+            closers.setdefault(c[1], []).append(k)
+    out: list[str] = []
+    k = 0
+    while k < len(lines):
+        m = _FENCE_LINE.match(lines[k])
+        run = closers.get(m[1], []) if m is not None else []
+        end = run[bisect.bisect_right(run, k)] if m is not None and bisect.bisect_right(run, k) < len(run) else None
+        if end is None:
+            out.append(lines[k])
+            k += 1
+            continue
+        out += ["", "\n".join(lines[k + 1 : end]).strip("\n"), ""]
+        k = end + 1
+    return "\n".join(out)
+
+
 def markdown_text(body: str, protect: bool = False) -> str:
     """A Markdown body with what is not text removed; a fenced code block stays, a paragraph of
     its own (never run into the text after it). ``protect``: escaped characters are left as
     placeholders (see restore_escapes) for the text rules, which read emphasis and links."""
     if "{" in body:
-        body = _TEMPLATE_BLOCK.sub("", body)
+        body = cut_spans(body, _TEMPLATE_OPEN, _end_template)
         body = _TEMPLATE.sub("", body)
     if "<" in body:
-        body = _HTML_COMMENT.sub("", body)
-        body = _HTML_BLOCK.sub("", body)
+        body = cut_spans(body, _COMMENT_OPEN, lambda m: _COMMENT_CLOSE)
+        body = cut_spans(body, _BLOCK_OPEN, _end_block)
         body = _BREAK.sub(" ", body)
         body = _HTML_TAG.sub("", body)
     body = _blocks(body)
@@ -388,7 +431,7 @@ def markdown_text(body: str, protect: bool = False) -> str:
         if labels:  # "[install]" (a shortcut reference to a definition) is its text
             body = _SHORTCUT.sub(lambda m: m[1] if m[1].casefold() in labels else m[0], body)
     if "```" in body or "~~~" in body:
-        body = _FENCE.sub(lambda m: "\n\n" + m[2].strip("\n") + "\n\n", body)
+        body = _fenced_apart(body)
     if "***" in body:
         body = _TRIPLE.sub(r"\1", body)
     if "\\" in body:

@@ -17,12 +17,15 @@ from archive.parsing.dates import ascii_fold
 
 _META = re.compile(rb"<meta\b[^>]{0,2000}>", re.I)
 _ATTR = re.compile(rb"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_TITLE_TAG = re.compile(rb"<title\b[^>]*>(.{0,2000}?)</title>", re.I | re.S)
-_H1 = re.compile(rb"<h1\b[^>]*>(.{0,3000}?)</h1\s*>", re.I | re.S)
-TAG = re.compile(r"<[^>]{0,4000}>")  # a tag, to take out of a text (pages and headings)
+_TITLE_TAG = re.compile(rb"<title\b[^>]{0,2000}>(.{0,2000}?)</title>", re.I | re.S)
+_H1 = re.compile(rb"<h1\b[^>]{0,2000}>(.{0,3000}?)</h1\s*>", re.I | re.S)
+# A tag, to take out of a text (pages and headings); its attributes hold no "<", so that each try
+# stops at the next tag (a page of unclosed "<" is read once).
+TAG = re.compile(r"<[^<>]{0,4000}>")
 _BREAK = re.compile(r"<br\b[^>]{0,200}>|\s+", re.I)
 _SITE_SEPARATORS = re.compile(r"\s+[|\-\u2013\u2014\u00b7:]{1,2}\s+|_")
-_META_VALUE = re.compile(rb"<meta\b[^>]{0,2000}?\svalue=[^>]{0,2000}>", re.I)
+_META_TAG = re.compile(rb"<meta\b[^>]{0,4000}>", re.I)
+_VALUE = re.compile(rb"\svalue=", re.I)
 _CONTENT = re.compile(rb"\scontent\s*=", re.I)
 _TITLE_META = re.compile(rb"""(?:name|property)\s*=\s*["']?(?:og:|twitter:)?title\b""", re.I)
 HEAD_BYTES = 400_000  # where a page's metadata is looked for
@@ -38,11 +41,11 @@ def meta_values(data: bytes) -> bytes:
 
     def fix(m: re.Match[bytes]) -> bytes:
         tag = m[0]
-        if _CONTENT.search(tag) or _TITLE_META.search(tag):
+        if not _VALUE.search(tag) or _CONTENT.search(tag) or _TITLE_META.search(tag):
             return tag
         return re.sub(rb"(\s)value=", rb"\1content=", tag, count=1)
 
-    return _META_VALUE.sub(fix, data)
+    return _META_TAG.sub(fix, data)
 
 
 def metas(head: bytes) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
