@@ -514,6 +514,10 @@ def test_an_unclosed_front_matter_block_is_a_failure_not_a_title() -> None:
     with pytest.raises(ParseError) as e:
         parse_markdown("---\ntitle: Open\nauthor: X\n\nBody text here.\n", "open.md")
     assert e.value.code == "bad-front-matter" and "never closed" in e.value.reason
+    # a block closed past the bound of what is metadata says so, not that it is never closed
+    with pytest.raises(ParseError) as e:
+        parse_markdown("---\ntitle: Open\ntags: [" + "a, " * 100_000 + "b]\n---\nBody text here.\n", "big.md")
+    assert e.value.code == "bad-front-matter" and "not closed within 256 KiB" in e.value.reason
 
 
 def _mhtml(html: str, location: str) -> bytes:

@@ -460,6 +460,9 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
     split = split_front_matter(text)
     if split is None:
         if _unclosed(text):
+            if len(text) > MAX_BLOCK:  # perhaps closed further on: more than that is no metadata
+                raise ParseError(path, "bad-front-matter", f"the front matter opened on line 1 is not closed "
+                                 f"within {MAX_BLOCK // 1024} KiB (a line of --- or +++ ends it)")
             raise ParseError(path, "bad-front-matter", "the front matter opened on line 1 is never closed "
                              "(a line of --- or +++ ends it)")
         plain = parse_text(markdown_text(text, protect=True), path, order=order, indented=False, rejoin=False)
