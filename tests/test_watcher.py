@@ -385,3 +385,44 @@ def test_status_counts_a_scans_files_in_the_backlog_while_it_runs(folder: Path, 
         wait_for(lambda: backlog() == 0 and len(articles(db)) == 3000, timeout=60)
     finally:
         assert d.stop() == 0, d.log.read_text()
+
+
+def test_watch_reparse_reads_unchanged_files_again_at_start_only(folder: Path, db: Path) -> None:
+    """``archive watch --reparse`` (after an upgrade of archive): the start-up reconcile stores what
+    this parser makes of files whose bytes did not change; the rescans after it read changed files
+    only (else every rescan would read the whole folder)."""
+    from archive.store import open_store
+    from tests.conftest import item_for
+
+    p = write(folder / "one.txt", article_text(title="One", body="First version."))
+    d = DaemonProc(folder, db).wait_ready()
+    wait_for(lambda: list(articles(db).values()))
+    assert d.stop() == 0
+
+    def read_by_an_older_parser() -> str:
+        s = open_store(str(db))
+        item = item_for(p)
+        [old] = s.upsert_many([item._replace(parsed=item.parsed._replace(title="As an older parser read it"),
+                                             reparse=True)])
+        s.close()
+        return old.id
+
+    def title(id: str) -> str:
+        s = SQLiteStore(db, create=False)
+        try:
+            got = s.get(id)
+            assert got is not None
+            return got.title
+        finally:
+            s.close()
+
+    id = read_by_an_older_parser()
+    d = DaemonProc(folder, db, "--reparse", "--rescan-interval", "0.3").wait_ready()
+    try:
+        assert title(id) == "One"
+        read_by_an_older_parser()
+        scans = sum(r.get("event") == "scan" for r in d.lines())
+        wait_for(lambda: sum(r.get("event") == "scan" for r in d.lines()) >= scans + 2)  # rescans ran
+        assert title(id) == "As an older parser read it"
+    finally:
+        assert d.stop() == 0, d.log.read_text()

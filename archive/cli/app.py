@@ -260,23 +260,29 @@ def _ingest_with_bar(ing: Any, paths: list[str]) -> tuple[Any, Any]:
 @click.option("--log-format", type=click.Choice(["text", "json"]),
               help="Log lines as text or JSON [ARCHIVE_LOG_FORMAT].")
 @click.option("--once", is_flag=True, help="Reconcile the folder with the store, then exit.")
+@click.option("--reparse", is_flag=True,
+              help="At start, read unchanged files and failures again too; store what this version's parser "
+                   "makes of them.")
 @click.pass_obj
 def watch(state: State, directory: str | None, polling: bool | None, poll_interval: float | None,
           settle: float | None, rescan_interval: float | None, ignore: tuple[str, ...],
-          log_format: str | None, once: bool) -> None:
+          log_format: str | None, once: bool, reparse: bool) -> None:
     """The daemon: keep the store in line with DIRECTORY until SIGINT/SIGTERM.
 
     Reconciles first (files new, changed, moved or deleted while it was down), then
-    follows changes. DIRECTORY defaults to ARCHIVE_WATCH_DIR, else ./seeds.
+    follows changes. DIRECTORY defaults to ARCHIVE_WATCH_DIR, else ./seeds. After an upgrade
+    of archive, `--reparse` makes that first reconcile read the unchanged files again too (see
+    `ingest --reparse`); the rescans after it read changed files only.
 
     \b
     Examples:
       archive watch seeds/
       archive watch --polling --poll-interval 2 /mnt/share/articles
       archive watch --once            # reconcile and exit (cron-friendly)
+      archive watch --reparse seeds/  # after upgrading archive
     """
-    _daemon(state, once, watch_dir=directory, polling=polling, poll_interval=poll_interval, settle=settle,
-            rescan_interval=rescan_interval, ignore=list(ignore) or None, log_format=log_format)
+    _daemon(state, once, reparse=reparse, watch_dir=directory, polling=polling, poll_interval=poll_interval,
+            settle=settle, rescan_interval=rescan_interval, ignore=list(ignore) or None, log_format=log_format)
 
 
 def _daemon(state: State, once: bool, reparse: bool = False, **overrides: Any) -> None:

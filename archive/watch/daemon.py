@@ -40,8 +40,8 @@ class Daemon:
 
     def __init__(self, settings: Settings, root: str, *, store_factory: Callable[[], Store] | None = None,
                  reparse: bool = False) -> None:
-        """``reparse``: the reconcile reads every file again (``archive sync --reparse``: see
-        Ingester); for a run with ``once`` only, since every rescan would too."""
+        """``reparse``: the start-up reconcile reads every file again (``archive watch --reparse``,
+        ``archive sync --reparse``: see Ingester); the rescans after it read changed files only."""
         self.settings = settings
         self.reparse = reparse
         self.root = os.path.abspath(root)
@@ -215,6 +215,8 @@ class Daemon:
             self._need_reconcile = True  # nothing is lost: the next turn starts it again
             raise
         self._count(s)
+        if self.reparse:  # done once, whole: the rescans after it read changed files only
+            self.reparse = self.ingester.reparse = False
         self._next_rescan = time.monotonic() + self.settings.rescan_interval
         log.info("scan of %s: %s in %.2f s", self.root, s.line(), time.monotonic() - t,
                  extra={"event": "scan", **{k: getattr(s, k) for k in ("new", "updated", "unchanged", "failed")}})
