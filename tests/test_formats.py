@@ -507,6 +507,17 @@ def test_a_bad_front_matter_field_loses_the_field_not_the_article(name: str, blo
     assert any(lost in w for w in a.warnings), a.warnings
 
 
+def test_yaml_aliases_in_front_matter_are_never_written_out_whole() -> None:
+    """A few lines of YAML aliases make a list of billions of items ("billion laughs"): the
+    safe loader shares them, but the warning for a date that is no date quoted the value as text,
+    which would have meant writing all of it out (a parse killed at its time limit, the file lost).
+    Three levels here, so that the old code comes back too: the warning names the list."""
+    levels = 'a: &a ["lol", "lol", "lol"]\nb: &b [*a, *a, *a]\nc: &c [*b, *b, *b]\n'
+    a = md(f"---\n{levels}title: T\ndate: *c\ntags: *c\nauthor: *c\n---\nBody text here.\n")
+    assert a.published is None and a.tags == () and a.authors == ()
+    assert a.warnings == ("front matter field date is not a date (a list of 3): ignored",)
+
+
 def test_an_unclosed_front_matter_block_is_a_failure_not_a_title() -> None:
     from archive.errors import ParseError
     from archive.parsing.frontmatter import parse_markdown

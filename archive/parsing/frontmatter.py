@@ -181,6 +181,16 @@ def _text(value: Any) -> str | None:
     return s or None
 
 
+def _preview(value: Any) -> str:
+    """A value as a warning quotes it: a scalar's first 40 characters, a list or a mapping by its
+    kind (never written out whole: YAML's aliases make a list of a few lines billions of items)."""
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)}"
+    return repr(str(value)[:40])
+
+
 def _tags(value: Any) -> list[str]:
     """A tags or categories field: a list, or one string of tags (split at its commas when it has
     any, as tag_list does; else at spaces, as Jekyll does)."""
@@ -488,7 +498,7 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
             break
         # (Jekyll's "published: true" says whether to publish: no date, nothing to warn of)
         if key in meta and meta[key] not in (None, "") and not isinstance(meta[key], bool):
-            warnings.append(f"front matter field {key} is not a date ({str(meta[key])[:40]!r}): ignored")
+            warnings.append(f"front matter field {key} is not a date ({_preview(meta[key])}): ignored")
     if published is None and parsed.published is not None:
         published, date_source = parsed.published, "text"
     if published is None:
