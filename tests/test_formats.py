@@ -829,6 +829,9 @@ def test_a_pages_title_is_its_headline(head: str, top: str, title: str) -> None:
     ("<title>Ferry line opens</title>", '<script type="application/ld+json">{"@graph": [{"@type": "NewsArticle",'
      ' "author": [{"@type": "Person", "name": "Ann Lee"}, "Bo Park"]}]}</script>', ("Ann Lee", "Bo Park"),
      "news.example.com"),
+    # JSON-LD nested past what the decoder takes is no credit, and the page is still an article
+    ("<title>Ferry line opens</title>", '<script type="application/ld+json">' + "[" * 5000 + '"author"</script>',
+     (), "news.example.com"),
     # one meta may give several names (RDFa): property="og:site_name twitter:site_name"
     ('<title>Ferry line opens</title><meta property="dc:creator og:site_name" content="Harbour Daily">',
      "", (), "Harbour Daily"),

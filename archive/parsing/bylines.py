@@ -244,7 +244,7 @@ def ld_authors(data: bytes) -> str | None:
         block = _CDATA.sub(b"", block)  # "<![CDATA[ {…} ]]>", as XHTML pages wrap it
         try:
             doc = json.loads(block.decode("utf-8", "replace"), strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what the decoder takes
             continue
         names += _ld_author_names(doc)
     return "; ".join(dict.fromkeys(n for n in names if n and "://" not in n)) or None
