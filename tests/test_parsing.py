@@ -375,6 +375,22 @@ def test_a_link_whose_text_holds_brackets_or_an_image_is_its_text() -> None:
         "- <[[T; N]]>::as_flattened and b")
 
 
+@pytest.mark.parametrize(("header", "authors", "starts"), [
+    # a dateline's place on a line of its own, above or below the date line: the body starts with it
+    ("ANKARA, Turkey\n26 February 1987", (), "ANKARA, Turkey The ferry"),
+    ("Jane Doe\nLONDON\n26 February 1987", ("Jane Doe",), "LONDON The ferry"),
+    ("26 February 1987\nLONDON", (), "LONDON The ferry"),
+    # a role on a line of its own under the name is no body
+    ("Jane Doe\nStaff Reporter\n26 February 1987", ("Jane Doe",), "The ferry"),
+])
+def test_a_place_or_a_role_between_the_byline_and_the_date_keeps_them_apart(
+        header: str, authors: tuple[str, ...], starts: str) -> None:
+    """The byline and the date line above and below such a line were glued with it into the first
+    paragraph ("Jane Doe LONDON 26 February 1987 The ferry…"), in every snippet."""
+    a = parse_text(f"Ferry line opens\n\n{header}\n\nThe ferry line opened on the morning of the day.\n")
+    assert (a.authors, a.published) == (authors, dt.date(1987, 2, 26)) and a.body.startswith(starts), a.body
+
+
 @pytest.mark.parametrize(("text", "authors", "published"), [
     # a surname that is also a place word, on its own line above the date line: a byline
     ("# Ceasefire\n\nJo Lane\n5 May 2017\n\nA ceasefire holds.", ("Jo Lane",), dt.date(2017, 5, 5)),

@@ -194,6 +194,16 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
     return list(clean_credits(tuple(names)))  # the cleaning every format's credits get
 
 
+def _between(line: str) -> bool:
+    """A line a header may hold between a byline and the date line: a dateline's place in capitals
+    ("LONDON", "ANKARA, Turkey") or a role ("Staff Writer")."""
+    s = line.strip()
+    return bool(s) and (_PLACE_LINE.fullmatch(s) is not None or is_role(s))
+
+
+_PLACE_LINE = re.compile(r"[A-Z][A-Z.'’ -]{1,40}(?:,\s*[A-Z][\w.'’ -]{1,40})?")
+
+
 @functools.lru_cache(maxsize=8192)
 def _credit_names(s: str) -> tuple[str, ...]:
     """The names a byline (its "By" gone) lists, each a candidate to check: parts split at commas,
@@ -458,6 +468,18 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
             dates[k] = read_date(lines[k], order) if k < n else None
         return dates[k]
 
+    def date_below(k: int) -> DateLine | None:
+        """The date line at ``k``, or under a place or a role line there ("LONDON", "Staff Writer")."""
+        got = date_at(k)
+        if got is None and k < n and _between(lines[k]):
+            j = k + 1
+            while j < n and j < k + 3 and not lines[j].strip():
+                j += 1
+            got = date_at(j)
+        return got
+
+    places: list[str] = []  # a dateline's place on a line of its own above the date: the body's start
+
     while i < n and seen < 4:
         while i < n and not lines[i].strip():
             i += 1
@@ -475,7 +497,7 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
         k = i + 1  # the next line with text: a date line may follow a byline after a blank line
         while k < n and k < i + 3 and not lines[k].strip():
             k += 1
-        nxt_date = date_at(k) if got is None and can_byline else None
+        nxt_date = date_below(k) if got is None and can_byline else None
         if got is not None:
             if got.updated:
                 updated = updated or got.date
@@ -495,6 +517,9 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
                 published = got.date
         elif date_lines and looks_like_date(line):
             warnings.append(f"date line {line.strip()[:60]!r} not understood: left out of the body")
+        elif date_lines and published is None and updated is None and _between(line) and date_at(k) is not None:
+            if not is_role(line.strip()):  # "Jane Doe / Staff Writer / 26 February 1987": the role goes
+                places.append(line.strip())  # "ANKARA, Turkey / 26 February 1987": the place stays, as a dateline
         else:
             break
         i += 1
@@ -502,7 +527,7 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
         if dateline_next:
             break
     published = published or updated
-    rest = lines[i:]
+    rest = [*places, "", *lines[i:]] if places else lines[i:]
     if dateline_next and rest:
         # "By A" directly followed by "LONDON, April 3 (Reuters) - The ...": the body starts after it.
         rest = [rest[0][dateline_length(rest[0]):], *rest[1:]]
