@@ -155,6 +155,12 @@ def test_hugo_toml() -> None:
         ("by", "Jane Doe", ("Jane Doe",)),
         ("creator", "Jane Doe", ("Jane Doe",)),
         ("author", "The Dev-tools team", ("The Dev-tools team",)),
+        # a list item joining one-word handles by "and" is each of them (the Rust blog's); initials stay joined
+        ("authors", '["davidtwco and wesleywiser"]', ("davidtwco", "wesleywiser")),
+        ("authors", '["Eric Huss & TC"]', ("Eric Huss & TC",)),
+        ("authors", '["Mac & i"]', ("Mac & i",)),
+        # a role after a comma, however senior
+        ("authors", '["Jane Lusby, Project Director of Collaboration"]', ("Jane Lusby",)),
         # a Unix time (seconds or milliseconds), the names exporters give the date; a bare year is none
         ("date", "1709632800", dt.date(2024, 3, 5)),
         ("date", '"1709632800000"', dt.date(2024, 3, 5)),

@@ -56,7 +56,7 @@ def _without_lower_tail(a: str) -> str:
         words.pop()
     if any(w[:1].islower() and w not in PARTICLES for w in words):
         return a
-    return " ".join(words) if len(words) >= 2 and not words[-1][:1].islower() else a
+    return " ".join(words) if len(words) >= 2 and words[-1][:1].isupper() else a  # not "Mac &" of "Mac & i"
 
 
 def has_bare_initial(byline: str) -> bool:
@@ -88,8 +88,11 @@ def _name(a: str, page: str) -> str:
     return a
 
 
-# Words of a role or an outlet: "Jane Doe, Staff Writer" and "Joe Roe, Washington Post" name one person.
+# Words of a role or an outlet: "Jane Doe, Staff Writer", "Joe Roe, Washington Post" and "Jane Lusby,
+# Project Director of Collaboration" name one person.
 _NOT_A_PERSON = re.compile(r"(?i)\b(?:writer|reporter|editor|correspondent|columnist|contributor|staff|news|"
+                           r"director|manager|officer|president|professor|founder|coordinator|chairman|chairwoman|"
+                           r"strategist|analyst|researcher|ceo|cto|cfo|"
                            r"press|media|bureau|desk|service|times|post|journal|herald|tribune|associated|"
                            r"agency|reuters|photographer|illustrat\w*|producer|team|online|magazine|daily)\b")
 

@@ -14,7 +14,7 @@ from archive.errors import ParseError
 from archive.models import EARLIEST, ParsedArticle
 from archive.parsing.bylines import clean_credits
 from archive.parsing.dates import date_in_path, parse_date
-from archive.parsing.names import LIST_SPLIT
+from archive.parsing.names import LIST_SPLIT, PERSON
 from archive.parsing.spans import cut_spans
 from archive.parsing.tags import tag_list
 from archive.parsing.text import parse_text
@@ -179,6 +179,23 @@ def _text(value: Any) -> str | None:
     s = _WIKI.sub(lambda m: (m[2] or m[1]).strip(), str(value))
     s = " ".join(s.split())
     return s or None
+
+
+_AND = re.compile(r"\s+(?:and|&)\s+")
+_HANDLE = re.compile(r"[\w.-]{2,40}")  # a one-word credit: "davidtwco", "Lokathor", "TC"
+
+
+def _credit_items(items: list[str]) -> tuple[str, ...]:
+    """A front matter's author items, one joining people by "and" or "&" split into them when
+    each is a name or a one-word handle ("davidtwco and wesleywiser", "Eric Huss & TC"; "Mac & i"
+    stays: one letter is no one's handle). Names with commas are co_authors' to split."""
+    out: list[str] = []
+    for item in items:
+        parts = _AND.split(item)
+        # (initials in capitals stay joined: alone, "TC" would read as an outlet's and be dropped)
+        ok = len(parts) > 1 and all((PERSON.match(p) or _HANDLE.fullmatch(p)) and not p.isupper() for p in parts)
+        out += parts if ok else [item]
+    return tuple(out)
 
 
 def _preview(value: Any) -> str:
@@ -485,7 +502,7 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
     # Cleaned as every format's credits are: a list item may name several ("Rémy Rakic and Niko
     # Matsakis"), a role or an agency beside a name goes ("Jane Doe, Reuters", "By Jane Doe | The Times").
     author_key = next((k for k in _AUTHOR_KEYS if k in meta), None)
-    authors = list(clean_credits(tuple(_list(meta.get(author_key), LIST_SPLIT)))) if author_key else []
+    authors = list(clean_credits(_credit_items(_list(meta.get(author_key), LIST_SPLIT)))) if author_key else []
     # What the front matter speaks of (even to say there is none: "authors: []", "published:") is
     # not looked for in the body's first lines: a date line there is text.
     named = authors or author_key is not None
