@@ -155,6 +155,7 @@ def test_hugo_toml() -> None:
         ("by", "Jane Doe", ("Jane Doe",)),
         ("creator", "Jane Doe", ("Jane Doe",)),
         ("author", "The Dev-tools team", ("The Dev-tools team",)),
+        ("author", '"Mac & i"', ("Mac & i",)),  # a credit holding "&" and a letter is one (heise's, exported)
         # a list item joining one-word handles by "and" is each of them (the Rust blog's); initials stay joined
         ("authors", '["davidtwco and wesleywiser"]', ("davidtwco", "wesleywiser")),
         ("authors", '["Eric Huss & TC"]', ("Eric Huss & TC",)),
@@ -918,6 +919,7 @@ def test_page_furniture_is_not_article_text(line: str) -> None:
     ("<p>- 5 March 2019</p>", None),  # BBC's
     ("<p>posted on March 5, 2019, at 11:29 a.m.</p>", None),  # BuzzFeed's
     ("<p>05.03.2019 12:46</p>", None),  # heise's
+    ("<p>05.03.2019 12:46</p><p>Ferry line opens</p>", None),  # ... and the headline under it is no body either
     ("<p>Par Jean Dupont, Staff Writer</p><p>Publié le 5 mars 2019 à 10h00</p>", "Jean Dupont"),
     ("<p>Von Hans Müller</p><p>05.03.2019, 10:00 Uhr</p>", "Hans Müller"),
 ])

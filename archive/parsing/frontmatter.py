@@ -185,13 +185,14 @@ _AND = re.compile(r"\s+(?:and|&)\s+")
 _HANDLE = re.compile(r"[\w.-]{2,40}")  # a one-word credit: "davidtwco", "Lokathor", "TC"
 
 
-def _credit_items(items: list[str]) -> tuple[str, ...]:
-    """A front matter's author items, one joining people by "and" or "&" split into them when
-    each is a name or a one-word handle ("davidtwco and wesleywiser", "Eric Huss & TC"; "Mac & i"
-    stays: one letter is no one's handle). Names with commas are co_authors' to split."""
+def _credit_items(items: list[str], split: re.Pattern[str]) -> tuple[str, ...]:
+    """A front matter's author items, one joining people (by ``split``) split into them when each
+    is a name or a one-word handle ("davidtwco and wesleywiser"; "Mac & i" stays: one letter is no
+    one's handle, nor are initials in capitals, "Eric Huss & TC"). A list item's commas are
+    co_authors' to split (every part a full name: "Smith, John" is one)."""
     out: list[str] = []
     for item in items:
-        parts = _AND.split(item)
+        parts = [p for p in split.split(item) if p]
         # (initials in capitals stay joined: alone, "TC" would read as an outlet's and be dropped)
         ok = len(parts) > 1 and all((PERSON.match(p) or _HANDLE.fullmatch(p)) and not p.isupper() for p in parts)
         out += parts if ok else [item]
@@ -502,7 +503,9 @@ def parse_markdown(text: str, path: str | None = None, order: str = "dmy") -> Pa
     # Cleaned as every format's credits are: a list item may name several ("Rémy Rakic and Niko
     # Matsakis"), a role or an agency beside a name goes ("Jane Doe, Reuters", "By Jane Doe | The Times").
     author_key = next((k for k in _AUTHOR_KEYS if k in meta), None)
-    authors = list(clean_credits(_credit_items(_list(meta.get(author_key), LIST_SPLIT)))) if author_key else []
+    value = meta.get(author_key) if author_key else None
+    # a string is a list of names (split at commas too); a list's items at "and" and "&" only
+    authors = list(clean_credits(_credit_items(_list(value, None), LIST_SPLIT if isinstance(value, str) else _AND)))
     # What the front matter speaks of (even to say there is none: "authors: []", "published:") is
     # not looked for in the body's first lines: a date line there is text.
     named = authors or author_key is not None

@@ -232,6 +232,8 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     extracted = " ".join((getattr(doc, "title", None) or "").split())
     site = site_name(getattr(doc, "sitename", None), extracted, url, meta)
     sites = site_names(site, url, meta)
+    authors = people_first(_credits(doc, data, meta, sites), sites)
+    body = without_header_lines(body, authors)  # before the title is looked for at its top
     title = checked_title(extracted, page_titles(data, meta), sites)
     if not title:
         first, _, rest = body.partition("\n\n")
@@ -246,12 +248,11 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     tags = [t for t in (list(getattr(doc, "categories", None) or []) + list(getattr(doc, "tags", None) or []))
             if isinstance(t, str) and t.strip()]
     published = meta_date(meta, data) or checked_date(front_matter_date(getattr(doc, "date", None)), data)
-    authors = people_first(_credits(doc, data, meta, sites), sites)
     return ParsedArticle.of(
         title,
         authors,
         published,
-        without_header_lines(body, authors),
+        body,
         date_source="page" if published else None,
         url=url,
         site=site,
