@@ -203,6 +203,22 @@ def _credits(doc: Any, data: bytes, meta: PageMetas, sites: list[str]) -> tuple[
     return ()
 
 
+# Past this size (once scripts and styles are cut) the extractor's date finder does not search the
+# whole text for dates: on a page of many dates or numbers (a 3 MB code listing, a long thread) it
+# took 10-80 s, past the parse time limit. No page of the corpora is that large (the largest is
+# 1.7 MB); the page's metas, JSON-LD and date lines (pagedates) are read as on any page.
+MAX_DATE_SEARCH_BYTES = 2_000_000
+
+
+def _date_params(size: int) -> dict[str, Any] | None:
+    """htmldate's parameters: its defaults (trafilatura's), without the whole-text search on a large page."""
+    if size <= MAX_DATE_SEARCH_BYTES:
+        return None
+    import datetime as dt
+
+    return {"original_date": True, "extensive_search": False, "max_date": dt.date.today().isoformat()}
+
+
 def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
     """A saved web page's article. A page with no article text is a failure (``no-article``)."""
     head = data[:4096]
@@ -217,6 +233,7 @@ def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
         doc: Any = trafilatura.bare_extraction(
             data, url=saved_url, with_metadata=True, include_comments=False, include_tables=True,
             include_images=False, include_links=False, deduplicate=False,
+            date_extraction_params=_date_params(len(data)),
         )
     except Exception as exc:  # noqa: BLE001 - a page the extractor cannot read is that page's failure
         raise ParseError(path, "no-article", f"no article: the page could not be read ({type(exc).__name__})") from None
