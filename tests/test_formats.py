@@ -1046,3 +1046,15 @@ def test_a_page_gives_its_own_address(head: str, url: str | None) -> None:
 
     data = meta_values(f"<html><head>{head}</head><body></body></html>".encode())
     assert page_url(data, meta_map(data)) == url
+
+
+def test_a_sites_name_is_told_from_its_slogan_by_the_registrable_domain() -> None:
+    """The host's main label was guessed from its last labels: edition.cnn.com gave "edition" (a
+    three-letter name taken for a suffix), so "CNN - Breaking News" kept its slogan; the Public
+    Suffix List knows the domain (archive.domains)."""
+    from archive.parsing.html import parse_html
+
+    head = '<title>Ferry line opens</title><meta property="og:site_name" content="CNN - Breaking News and Videos">'
+    assert parse_html(_page(head, url="https://edition.cnn.com/2019/01/01/ferry"), "/x/ferry.html").site == "CNN"
+    head = '<title>Ferry line opens</title><meta property="og:site_name" content="BBC | Home of the news">'
+    assert parse_html(_page(head, url="https://www.bbc.co.uk/news/ferry"), "/x/ferry.html").site == "BBC"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from archive.domains import registrable
 from archive.models import CJK_CLASS, has_cjk_bytes, word_count
 from archive.parsing.dates import ascii_fold
 
@@ -224,12 +225,12 @@ def site_name(extracted: str | None, title: str, url: str | None, meta: dict[str
 
 
 def _host_label(url: str | None) -> str:
-    """The main label of a page's host ("bbc" for www.bbc.co.uk, "rawstory" for rawstory.com).
-    (A guess at the suffix: the Public Suffix List's answer, keys.registrable, is a layer above.)"""
-    host = host_of(url).split(".")
-    if len(host) < 2:
+    """The main label of a page's host: its registrable domain's first label ("bbc" for
+    www.bbc.co.uk, "cnn" for www.cnn.com, "rawstory" for rawstory.com)."""
+    host = host_of(url)
+    if "." not in host:
         return ""
-    return host[-3] if len(host) >= 3 and len(host[-2]) <= 3 else host[-2]
+    return registrable(host).split(".")[0]
 
 
 def _without_tagline(name: str, url: str | None) -> str:

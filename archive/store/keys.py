@@ -9,13 +9,12 @@ name most of the group's articles give.
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from archive.domains import registrable as registrable  # declared below the parser, which reads it too
 from archive.models import fold_name as fold_name  # how names and tags compare, declared with the tags' form
 from archive.models import fold_tag as fold_tag
 
@@ -31,27 +30,6 @@ def tag_keys(tags: Iterable[str]) -> list[str]:
 
 
 _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
-
-
-@functools.cache
-def _suffixes() -> Any:
-    """The Public Suffix List (bundled with publicsuffixlist; read once, ~30 ms, when a site is keyed)."""
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()
-
-
-def registrable(host: str) -> str:
-    """A host's registrable domain by the Public Suffix List: ``www.bbc.co.uk`` is ``bbc.co.uk``,
-    ``money.cnn.com`` ``cnn.com``, ``someone.github.io`` itself; an address (``127.0.0.1``) or a
-    suffix alone (``localhost``) stays as it is."""
-    host = host.strip().rstrip(".").lower()
-    try:
-        ipaddress.ip_address(host)
-        return host
-    except ValueError:
-        pass
-    return str(_suffixes().privatesuffix(host) or host)
 
 
 def site_key(site: str | None, url: str | None) -> str | None:
