@@ -127,7 +127,7 @@ def test_spans_are_cut_as_the_lazy_patterns_they_replace_cut_them(pieces: list[s
     import re
 
     from archive.parsing import frontmatter as fm
-    from archive.parsing.spans import cut_spans
+    from archive.parsing.spans import cut_spans, end_tag
 
     text = "".join(pieces)
     old = {
@@ -136,8 +136,8 @@ def test_spans_are_cut_as_the_lazy_patterns_they_replace_cut_them(pieces: list[s
         "template": re.compile(r"(?<!\\)\{%-?\s*(raw|comment)\s*-?%\}.*?\{%-?\s*end\1\s*-?%\}", re.S),
     }
     assert cut_spans(text, fm._COMMENT_OPEN, lambda m: fm._COMMENT_CLOSE) == old["comment"].sub("", text)
-    assert cut_spans(text, fm._BLOCK_OPEN, fm._end_block) == old["block"].sub("", text)
-    assert cut_spans(text, fm._TEMPLATE_OPEN, fm._end_template) == old["template"].sub("", text)
+    assert cut_spans(text, fm._BLOCK_OPEN, end_tag) == old["block"].sub("", text)
+    assert cut_spans(text, fm._TEMPLATE_OPEN, lambda m: fm._END_TEMPLATE[m[1]]) == old["template"].sub("", text)
 
 
 @given(st.lists(st.sampled_from(["```", "```py", "~~~", "````", "code", "text", "", "  ```"]), max_size=30))

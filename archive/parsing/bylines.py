@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
+from archive.parsing import jsonld
 from archive.parsing.names import CO_AUTHOR_SPLIT, PARTICLES, PERSON
 from archive.parsing.pagemeta import HEAD_BYTES, PageMetas, letters, meta_value, metas
 
@@ -42,7 +43,6 @@ _NOT_A_NAME = re.compile(r"(?i)^(?:username|authority control|lesedauer|staff|ad
 _BARE_INITIAL = re.compile(r"\b([A-Z])\b(?!\.)")
 # A social handle after the name ("Jane Doe @janedoe"; not a co-author's: "Niko Matsakis and @mark-i-m").
 _HANDLE = re.compile(r"(?<![&,])(?<!\band)(?<!\bund)(?<!\bet)\s+@[\w.-]{1,40}$")
-
 
 
 def _without_lower_tail(a: str) -> str:
@@ -215,62 +215,18 @@ def page_authors(data: bytes) -> str | None:
     return "; ".join(names[:3]) or None  # the separator _authors splits at
 
 
-MAX_LD_BYTES = 4_000_000  # of a page, searched for JSON-LD: a page may put it last
-_LD_OPEN = re.compile(rb"""<script\b[^>]{0,500}?ld\+json[^>]{0,200}>""", re.I)
-_SCRIPT_CLOSE = re.compile(rb"</script\s*>", re.I)
-
-
-def _ld_blocks(data: bytes) -> Iterator[bytes]:
-    """The JSON-LD blocks of a page, in one pass (a hostile page of unclosed blocks is not read
-    again from each of them)."""
-    pos = 0
-    while (m := _LD_OPEN.search(data, pos)) is not None:
-        close = _SCRIPT_CLOSE.search(data, m.end())
-        if close is None:
-            return
-        yield data[m.end() : close.start()]
-        pos = close.end()
-
-_CDATA = re.compile(rb"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$")
-
-
 def ld_authors(data: bytes) -> str | None:
     """The authors a page's JSON-LD names, people or not ("Contributors to Wikimedia projects"):
     the credit of a page that names no one elsewhere. Joined as authors_of splits them; None when
     there are none."""
-    import json
-
     names: list[str] = []
-    for block in _ld_blocks(data[:MAX_LD_BYTES]):  # Wikipedia's is at the end
-        if b'"author"' not in block:
-            continue
-        block = _CDATA.sub(b"", block)  # "<![CDATA[ {…} ]]>", as XHTML pages wrap it
-        try:
-            doc = json.loads(block.decode("utf-8", "replace"), strict=False)
-        except (ValueError, RecursionError):  # not JSON, or nested past what the decoder takes
-            continue
-        names += _ld_author_names(doc)
-    return "; ".join(dict.fromkeys(n for n in names if n and "://" not in n)) or None
-
-
-def _ld_author_names(node: object, depth: int = 0) -> list[str]:
-    """Every ``author`` name in a JSON-LD tree: a string, an object's ``name``, or a list of them."""
-    if depth > 8:
-        return []
-    if isinstance(node, list):
-        return [n for x in node for n in _ld_author_names(x, depth + 1)]
-    if not isinstance(node, dict):
-        return []
-    out: list[str] = []
-    author = node.get("author")
-    for a in author if isinstance(author, list) else [author]:
-        name = a.get("name") if isinstance(a, dict) else a
-        if isinstance(name, str) and name.strip():
-            out.append(" ".join(name.split()))
-    for key, value in node.items():
-        if key != "author" and isinstance(value, (dict, list)):
-            out += _ld_author_names(value, depth + 1)
-    return out
+    for doc in jsonld.documents(data, b'"author"'):
+        for author in jsonld.values(doc, "author"):
+            for a in author if isinstance(author, list) else [author]:
+                name = a.get("name") if isinstance(a, dict) else a
+                if isinstance(name, str) and name.strip() and "://" not in name:
+                    names.append(" ".join(name.split()))
+    return "; ".join(dict.fromkeys(names)) or None
 
 
 # Credits for other work than the writing: "Photographed by", "Illustration by", "Makeup by".

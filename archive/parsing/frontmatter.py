@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import functools
 import re
 from typing import Any
 
@@ -15,7 +14,7 @@ from archive.models import EARLIEST, ParsedArticle
 from archive.parsing.bylines import clean_credits
 from archive.parsing.dates import date_in_path, parse_date
 from archive.parsing.names import LIST_SPLIT, PERSON
-from archive.parsing.spans import cut_spans
+from archive.parsing.spans import cut_spans, end_tag
 from archive.parsing.tags import tag_list
 from archive.parsing.text import parse_text
 
@@ -298,19 +297,7 @@ _TEMPLATE = re.compile(r"(?<!\\)(?:\{%.{0,2000}?%\}|\{\{.{0,2000}?\}\})", re.S)
 _COMMENT_OPEN = re.compile(r"(?<!\\)<!--")
 _COMMENT_CLOSE = re.compile(r"-->")
 _BLOCK_OPEN = re.compile(r"(?<!\\)<(style|script)\b[^>]{0,2000}>", re.I)
-
-
-@functools.cache
-def _closing(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.I)
-
-
-def _end_template(m: re.Match[str]) -> re.Pattern[str]:
-    return _closing(rf"\{{%-?\s*end{m[1].lower()}\s*-?%\}}")
-
-
-def _end_block(m: re.Match[str]) -> re.Pattern[str]:
-    return _closing(rf"</{m[1].lower()}\s*>")
+_END_TEMPLATE = {kind: re.compile(rf"\{{%-?\s*end{kind}\s*-?%\}}") for kind in ("raw", "comment")}
 _BREAK = re.compile(r"(?<!\\)<br\s*/?>", re.I)
 # HTML's own tag names only: "From<Box<T>>" in a Rust post is code, not markup.
 _TAG_NAMES = ("a|abbr|article|aside|audio|b|blockquote|br|button|caption|center|cite|code|col|colgroup|dd|del|"
@@ -443,11 +430,11 @@ def markdown_text(body: str, protect: bool = False) -> str:
     its own (never run into the text after it). ``protect``: escaped characters are left as
     placeholders (see restore_escapes) for the text rules, which read emphasis and links."""
     if "{" in body:
-        body = cut_spans(body, _TEMPLATE_OPEN, _end_template)
+        body = cut_spans(body, _TEMPLATE_OPEN, lambda m: _END_TEMPLATE[m[1]])
         body = _TEMPLATE.sub("", body)
     if "<" in body:
         body = cut_spans(body, _COMMENT_OPEN, lambda m: _COMMENT_CLOSE)
-        body = cut_spans(body, _BLOCK_OPEN, _end_block)
+        body = cut_spans(body, _BLOCK_OPEN, end_tag)
         body = _BREAK.sub(" ", body)
         body = _HTML_TAG.sub("", body)
     body = _blocks(body)

@@ -8,19 +8,13 @@ page's own date lines are read instead."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 
 from archive.parsing.dates import read_date
 from archive.parsing.pagemeta import HEAD_BYTES, TAG
-from archive.parsing.spans import cut_spans
+from archive.parsing.spans import cut_spans, end_tag
 
 _BLOCK_OPEN = re.compile(r"<(script|style|noscript)\b", re.I)
-
-
-@functools.cache
-def _block_end(name: str) -> re.Pattern[str]:
-    return re.compile(rf"</{name}\s*>", re.I)
 MAX_PAGE = 2_000_000  # bytes of a page read for its date lines
 
 
@@ -37,7 +31,7 @@ def page_lines(page: str) -> list[str]:
     """The page's text a line per block, scripts and styles gone, entities resolved."""
     import html
 
-    text = TAG.sub("\n", cut_spans(page, _BLOCK_OPEN, lambda m: _block_end(m[1].lower()), " "))
+    text = TAG.sub("\n", cut_spans(page, _BLOCK_OPEN, end_tag, " "))
     return [s for line in html.unescape(text).split("\n") if (s := " ".join(line.split()))]
 
 

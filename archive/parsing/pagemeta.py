@@ -120,20 +120,15 @@ def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
     return Titles(doc, og, h1s)
 
 
-_LD_HEADLINE = re.compile(rb'"headline"\s*:\s*"((?:[^"\\]|\\.){1,500})"')
-
-
 def _ld_headline(head: bytes) -> str:
-    """The ``headline`` a page's JSON-LD declares, unescaped ("" when none)."""
-    import json
+    """The first ``headline`` the JSON-LD of ``head`` (the top of a page) declares ("" when none)."""
+    from archive.parsing import jsonld
 
-    m = _LD_HEADLINE.search(head)
-    if m is None:
-        return ""
-    try:
-        return " ".join(str(json.loads(b'"' + m[1] + b'"')).split())
-    except ValueError:
-        return ""
+    for doc in jsonld.documents(head, b'"headline"'):
+        for v in jsonld.values(doc, "headline"):
+            if isinstance(v, str) and v.strip():
+                return " ".join(v.split())
+    return ""
 
 
 def as_printed(title: str, headings: tuple[str, ...]) -> str:
