@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from archive.parsing.dates import looks_like_date, read_date
+from archive.parsing.names import OTHER_BY_RE
 
 MAX_FURNITURE_CHARS = 160
 _FAMILIES = (
@@ -56,7 +57,7 @@ def without_furniture(paragraphs: list[str]) -> list[str]:
 # Jean Dupont, Staff Writer"), within its first paragraphs only.
 MAX_HEADER_PARAGRAPHS = 3
 MAX_HEADER_CHARS = 100
-_BY_WORD = re.compile(r"(?i)^(?:(?:written |story |words |text |reporting )?by|par|von|por|door|di|av|af)\b:?\s*")
+_BY_WORD = re.compile(rf"(?i)^(?:(?:written |story |words |text |reporting )?by|{OTHER_BY_RE})\b:?\s*")
 _CREDIT_WORDS = re.compile(r"[\w'’.-]+")
 MAX_CREDIT_WORDS = 3  # beside the names: "and", a role ("Staff Writer"), an agency ("Reuters")
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from archive.parsing import jsonld
-from archive.parsing.names import CO_AUTHOR_SPLIT, PARTICLES, PERSON
+from archive.parsing.names import CO_AUTHOR_SPLIT, OTHER_BY_RE, PARTICLES, PERSON
 from archive.parsing.pagemeta import HEAD_BYTES, PageMetas, letters, meta_value, metas
 
 _AUTHOR_SPLIT = re.compile(r"\s*;\s*|\s*\|\s*")
@@ -194,7 +194,7 @@ _LINK_WORDS = re.compile(r"(?i)\b(?:view|all|more|posts|stories|articles|author|
                         r"contact|about|staff|team|editors?|contributors?|home|news)\b")
 
 _BY_TEXT = re.compile(
-    rb""">\s*(?:By|Par|Von|Por|Door|Di)\s*(?::\s*)?(?:<(?:span|a|strong|b)\b[^>]{0,300}>\s*)?"""
+    rb""">\s*(?:By|""" + OTHER_BY_RE.encode() + rb""")\s*(?::\s*)?(?:<(?:span|a|strong|b)\b[^>]{0,300}>\s*)?"""
     rb"""([A-Z\xc3][^<>]{2,60}?)\s*<""")
 
 

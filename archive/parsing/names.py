@@ -22,3 +22,10 @@ _PARTICLES = "|".join(sorted(PARTICLES, key=len, reverse=True))
 # Two to four words, each capitalised ("Laura E. Adkins", "Jean-Luc O'Brien") or a particle
 # ("Ludwig van Beethoven"); the first may be an initial ("J. Smith").
 PERSON = re.compile(rf"^[{_CAPITAL}][\w'\u2019.-]*(?:\s+(?:[{_CAPITAL}][\w'\u2019.-]*|{_PARTICLES})){{1,3}}$")
+
+
+# Other languages' "by" before a writer's name (German, French, Spanish and Portuguese, Dutch,
+# Scandinavian, Italian): a text's byline, a page's "By" line and the byline an extractor leaves
+# above a page's article read the same words.
+OTHER_BY = ("Von", "Par", "Por", "Door", "Av", "Af", "Di")
+OTHER_BY_RE = "|".join(OTHER_BY)

@@ -16,7 +16,7 @@ from archive.errors import ParseError
 from archive.models import ParsedArticle
 from archive.parsing.bylines import clean_credits, co_authors, is_org, is_role
 from archive.parsing.dates import DateLine, looks_like_date, read_date
-from archive.parsing.names import LIST_SPLIT, PARTICLES
+from archive.parsing.names import LIST_SPLIT, OTHER_BY_RE, PARTICLES
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_TITLE_CHARS = 500
@@ -30,7 +30,7 @@ _HEADING = re.compile(r"#{1,6}(?:\s|$)")
 # Rossi"; "Von Miller" alone is a name).
 _BY = re.compile(r"(?i:(?:(?:additional\s+)?(?:story|words|text|reporting|written)\s+)?by\s*:?\s+|"
                  r"(?:authors?|writer|byline|text[eo]?|tekst|auteurs?|autor(?:es|en|in)?|autore|verfasser(?:in)?)\s*:\s*)|"
-                 r"(?:Von|Par|Por|Door|Av|Af|Di)\s+(?=\S+\s+\S)")
+                 rf"(?:{OTHER_BY_RE})\s+(?=\S+\s+\S)")
 # Credits a byline gives beside its writers' names: an agency in parentheses ("Jane Doe (AFP)"),
 # another part after a dash or a semicolon ("Jane Doe — Staff reporter", "Reporting by Jane Doe;
 # Editing by John Roe"), of which an editor's is no author's.
