@@ -139,8 +139,10 @@ _SURNAME_PLACES = frozenset(("lane", "street", "castle"))
 _WEEKDAYS = frozenset(d.lower() for d in calendar.day_name) | frozenset(d.lower() for d in calendar.day_abbr)
 # A news dateline: an upper-case place (and region), then a date and/or an agency, then a dash:
 # "LONDON, April 3 (Reuters) - ", "ANKARA, Turkey (AP) — ".
+# A dateline's place: upper case, perhaps a region after a comma ("LONDON", "ANKARA, Turkey").
+_PLACE = r"[A-Z][A-Z.'’ -]{1,40}(?:,\s*[A-Z][\w.'’ -]{1,40})?"
 _DATELINE = re.compile(
-    r"[A-Z][A-Z.'’ -]{1,40}(?:,\s*[A-Z][\w.'’ -]{1,40})?"
+    _PLACE +
     rf"(?P<date>,?\s+(?i:{_MONTH_RE})\.?\s+\d{{1,2}}(?:,\s*\d{{4}})?)?"
     r"\s*(?P<agency>\([^()\n]{1,40}\))?\s*[-–—]{1,2}(?:\s+|$)"
 )
@@ -194,14 +196,14 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
     return list(clean_credits(tuple(names)))  # the cleaning every format's credits get
 
 
-def _between(line: str) -> bool:
-    """A line a header may hold between a byline and the date line: a dateline's place in capitals
-    ("LONDON", "ANKARA, Turkey") or a role ("Staff Writer")."""
+_PLACE_LINE = re.compile(_PLACE)
+
+
+def _between(line: str) -> str | None:
+    """What a line a header may hold between a byline and the date line is: "place" (a dateline's,
+    "LONDON", "ANKARA, Turkey"), "role" ("Staff Writer"), else None."""
     s = line.strip()
-    return bool(s) and (_PLACE_LINE.fullmatch(s) is not None or is_role(s))
-
-
-_PLACE_LINE = re.compile(r"[A-Z][A-Z.'’ -]{1,40}(?:,\s*[A-Z][\w.'’ -]{1,40})?")
+    return None if not s else "place" if _PLACE_LINE.fullmatch(s) else "role" if is_role(s) else None
 
 
 @functools.lru_cache(maxsize=8192)
@@ -468,14 +470,18 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
             dates[k] = read_date(lines[k], order) if k < n else None
         return dates[k]
 
+    def next_text(k: int) -> int:
+        """The first line with text after ``k`` (two blank lines at most between), else ``k + 3``."""
+        j = k + 1
+        while j < n and j < k + 3 and not lines[j].strip():
+            j += 1
+        return j
+
     def date_below(k: int) -> DateLine | None:
         """The date line at ``k``, or under a place or a role line there ("LONDON", "Staff Writer")."""
         got = date_at(k)
         if got is None and k < n and _between(lines[k]):
-            j = k + 1
-            while j < n and j < k + 3 and not lines[j].strip():
-                j += 1
-            got = date_at(j)
+            got = date_at(next_text(k))
         return got
 
     places: list[str] = []  # a dateline's place on a line of its own above the date: the body's start
@@ -494,9 +500,7 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
         got = date_at(i) if date_lines else None
         can_byline = byline_lines and not authors and published is None and updated is None
         nxt = lines[i + 1] if i + 1 < n else ""
-        k = i + 1  # the next line with text: a date line may follow a byline after a blank line
-        while k < n and k < i + 3 and not lines[k].strip():
-            k += 1
+        k = next_text(i)  # a date line may follow a byline after a blank line
         nxt_date = date_below(k) if got is None and can_byline else None
         if got is not None:
             if got.updated:
@@ -517,9 +521,9 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
                 published = got.date
         elif date_lines and looks_like_date(line):
             warnings.append(f"date line {line.strip()[:60]!r} not understood: left out of the body")
-        elif date_lines and published is None and updated is None and _between(line) and date_at(k) is not None:
-            if not is_role(line.strip()):  # "Jane Doe / Staff Writer / 26 February 1987": the role goes
-                places.append(line.strip())  # "ANKARA, Turkey / 26 February 1987": the place stays, as a dateline
+        elif date_lines and published is None and updated is None and (kind := _between(line)) and date_at(k):
+            if kind == "place":  # "ANKARA, Turkey / 26 February 1987": the place stays, as a dateline
+                places.append(line.strip())  # (a role, "Jane Doe / Staff Writer / 26 February 1987", goes)
         else:
             break
         i += 1
