@@ -22,6 +22,8 @@ _YAML_OPEN, _TOML_OPEN = "---", "+++"
 _WIKI = re.compile(r"\[\[([^\[\]|]{1,300})(?:\|([^\[\]]{1,300}))?\]\]")
 _ISO_PREFIX = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _EPOCH = re.compile(r"\d{10}(?:\d{3})?")  # seconds (or milliseconds) since 1970, as some exporters write a date
+_TAG_SPLIT = re.compile(r"\s+")  # Jekyll's "tags: news politics"; a value with commas is a comma list (tag_list)
+MAX_BLOCK = 256 * 1024  # characters of front matter; more is not metadata
 
 
 def _epoch_date(n: float) -> dt.date | None:
@@ -35,8 +37,6 @@ def _epoch_date(n: float) -> dt.date | None:
         return dt.datetime.fromtimestamp(n, dt.UTC).date()
     except (OverflowError, OSError, ValueError):
         return None
-_TAG_SPLIT = re.compile(r"\s+")  # Jekyll's "tags: news politics"; a value with commas is a comma list (tag_list)
-MAX_BLOCK = 256 * 1024  # characters of front matter; more is not metadata
 
 
 def split_front_matter(text: str) -> tuple[str, str, str] | None:
@@ -181,7 +181,7 @@ def _text(value: Any) -> str | None:
 
 
 _AND = re.compile(r"\s+(?:and|&)\s+")
-_HANDLE = re.compile(r"[\w.-]{2,40}")  # a one-word credit: "davidtwco", "Lokathor", "TC"
+_ONE_WORD = re.compile(r"[\w.-]{2,40}")  # a one-word credit: "davidtwco", "Lokathor", "TC"
 
 
 def _credit_items(items: list[str], split: re.Pattern[str]) -> tuple[str, ...]:
@@ -193,7 +193,7 @@ def _credit_items(items: list[str], split: re.Pattern[str]) -> tuple[str, ...]:
     for item in items:
         parts = [p for p in split.split(item) if p]
         # (initials in capitals stay joined: alone, "TC" would read as an outlet's and be dropped)
-        ok = len(parts) > 1 and all((PERSON.match(p) or _HANDLE.fullmatch(p)) and not p.isupper() for p in parts)
+        ok = len(parts) > 1 and all((PERSON.match(p) or _ONE_WORD.fullmatch(p)) and not p.isupper() for p in parts)
         out += parts if ok else [item]
     return tuple(out)
 
@@ -415,7 +415,8 @@ def _fenced_apart(body: str) -> str:
     while k < len(lines):
         m = _FENCE_LINE.match(lines[k])
         run = closers.get(m[1], []) if m is not None else []
-        end = run[bisect.bisect_right(run, k)] if m is not None and bisect.bisect_right(run, k) < len(run) else None
+        at = bisect.bisect_right(run, k)  # the first closing line after this one
+        end = run[at] if at < len(run) else None
         if end is None:
             out.append(lines[k])
             k += 1

@@ -211,12 +211,12 @@ MAX_DATE_SEARCH_BYTES = 2_000_000
 
 
 def _date_params(size: int) -> dict[str, Any] | None:
-    """htmldate's parameters: its defaults (trafilatura's), without the whole-text search on a large page."""
+    """htmldate's parameters: trafilatura's defaults (None), without the whole-text search on a large page."""
     if size <= MAX_DATE_SEARCH_BYTES:
         return None
-    import datetime as dt
+    from trafilatura.settings import set_date_params
 
-    return {"original_date": True, "extensive_search": False, "max_date": dt.date.today().isoformat()}
+    return set_date_params(extensive=False)
 
 
 def parse_html(data: bytes, path: str | None = None) -> ParsedArticle:
