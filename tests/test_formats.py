@@ -937,6 +937,22 @@ def test_the_byline_and_date_lines_above_a_pages_article_are_not_its_text(top: s
     assert got.published == dt.date(2019, 3, 5) and (author is None or got.authors == (author,))
 
 
+def test_a_gallerys_controls_and_recommendations_are_not_article_text() -> None:
+    """Issue 23: salon's slide show under the article ("- Share on Twitter", "- 1 of 5", "- Previous",
+    "- Next") and its "You Might Also Like" were the body's last paragraphs: furniture is furniture
+    as a list's items too; a list of the article's own stays."""
+    from archive.parsing.html import parse_html
+
+    body = "".join(f"<p>Paragraph {i} of the report about the harbour and the new ferry line.</p>" for i in range(6))
+    own = "<ul><li>Next year the ferry will run daily.</li><li>Tickets cost 5 pounds.</li></ul>"
+    controls = "".join(f"<li>{c}</li>" for c in ("Share on Twitter", "1 of 5", "Close", "Fullscreen", "Thumbnails",
+                                                 "Previous", "Next"))
+    page = (f"<html><head><title>Ferry line opens</title></head><body><article>{body}{own}<h3>You Might Also Like</h3>"
+            f"<h3>Featured Slide Shows</h3><ul>{controls}</ul></article></body></html>")
+    got = parse_html(page.encode(), "/x/ferry.html").body.split("\n\n")
+    assert got[-2:] == ["- Next year the ferry will run daily.", "- Tickets cost 5 pounds."], got[-4:]
+
+
 def test_a_credit_the_extractor_split_is_the_sites_name_whole() -> None:
     """readability's heise page: its DC.creator "Mac & i" (the magazine) became two authors, "Mac" and "I"."""
     from archive.parsing.html import parse_html

@@ -35,14 +35,21 @@ _FAMILIES = (
     r"\[?(?:featured )?image (?:by|copyright|credit|source)\b.{1,100}\]?|\(?(?:photo|image): .{1,60}\)?",
     # shopping widgets
     r"-?\s?(?:see it now|buy now|shop now)\b.{0,60}",
+    # a gallery's controls and the recommendations under an article
+    r"previous|next|close|fullscreen|thumbnails|\d+ of \d+|you (?:might|may) (?:also )?like|"
+    r"(?:featured|more) (?:slide ?shows|galleries|videos)",
 )
 _FURNITURE = re.compile("(?i)(?:" + "|".join(f"(?:{f})" for f in _FAMILIES) + r")[.!]?")
 _SENTENCES = re.compile(r"[.!?]\s+\S")
 
 
+_ITEM_MARK = re.compile(r"^[-*\u2022]\s+")
+
+
 def is_furniture(paragraph: str) -> bool:
-    """Whether a whole paragraph is one of the furniture families above (one short line, one sentence)."""
-    p = paragraph.strip()
+    """Whether a whole paragraph is one of the furniture families above (one short line, one
+    sentence), alone or as a list's item ("- Share on Twitter")."""
+    p = _ITEM_MARK.sub("", paragraph.strip(), count=1)
     return len(p) <= MAX_FURNITURE_CHARS and not _SENTENCES.search(p) and _FURNITURE.fullmatch(p) is not None
 
 
