@@ -66,3 +66,13 @@ def test_a_snippet_marks_a_phrase_exactly_when_search_matches_it(text: str, pair
     q = parse_query('"' + " ".join(pair) + '"')
     marked = [t for t, m in snippet_parts(make_snippet(text, q.highlight_words(), width=64)) if m]
     assert bool(marked) == matches(q, [text]), (text, pair, marked)
+
+
+def test_a_snippet_reads_a_sub_heading_without_its_marker() -> None:
+    """A body keeps a sub-heading's "### " (so that an export parses back the same); joined into a
+    snippet's one line it read "…near future! ### Aug 18-19: RustConf…". "C#" and a "#tag" stay."""
+    text = ("The Rust Community is holding three major conferences soon!\n\n### Aug 18-19: RustConf\n\n"
+            "RustConf is a two-day event in Portland, with talks on C# interop and #rustlang.")
+    got = "".join(t for t, _ in snippet_parts(make_snippet(text, parse_query("portland").highlight_words(), width=64)))
+    assert got == ("The Rust Community is holding three major conferences soon! Aug 18-19: RustConf RustConf is a "
+                   "two-day event in Portland, with talks on C# interop and #rustlang.")

@@ -138,6 +138,9 @@ def _marks(text: str, hay: str, pattern: re.Pattern[str] | None, matcher: _Match
 
 
 _WORD = re.compile(r"[^\W_]")  # a letter or digit: another word between two of a phrase's
+# A sub-heading's marker at a paragraph's start (a body keeps "### Aug 18-19: RustConf" so that an
+# export parses back the same): a snippet joins paragraphs into one line, where it reads as noise.
+_HEADING_MARK = re.compile(r"(?m)^#{1,6}[ \t]+")
 
 
 def make_snippet(text: str, words: Sequence[str], width: int = 32) -> str:
@@ -177,8 +180,8 @@ def make_snippet(text: str, words: Sequence[str], width: int = 32) -> str:
         if s < lo or s >= hi:
             continue
         e = min(e, hi)
-        out.append(text[pos:s] + HL_START + text[s:e] + HL_END)
+        out.append(_HEADING_MARK.sub("", text[pos:s]) + HL_START + text[s:e] + HL_END)
         pos = e
-    out.append(text[pos:hi])
+    out.append(_HEADING_MARK.sub("", text[pos:hi]))
     snippet = " ".join("".join(out).split())
     return ("" if at_start else "…") + snippet + ("" if at_end else "…")
