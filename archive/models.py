@@ -124,6 +124,17 @@ def fold_tag(tag: str) -> str:
     return fold_name(plain_tag(tag))
 
 
+# A body's sub-heading: a paragraph opening with one to six "#" and a space ("### Aug 18-19: RustConf"),
+# kept so that an export parses back the same; "#MeToo trends" is a hashtag, no heading.
+HEADING = re.compile(r"#{1,6}(?:\s|$)")
+
+
+def heading_text(paragraph: str) -> str | None:
+    """A body paragraph's sub-heading without its marker; None when it is no heading."""
+    m = HEADING.match(paragraph)
+    return paragraph[m.end():].strip() if m else None
+
+
 def has_cjk_bytes(text: str) -> bool:
     """Whether ``text`` may hold a CJK character (no: certainly none)."""
     b = text.encode("utf-8", "surrogatepass")

@@ -132,6 +132,18 @@ def test_article_page_with_revisions_and_diff(client: TestClient, filled: dict[s
     assert "the file is gone" in deleted.text
 
 
+def test_an_article_page_shows_sub_headings_and_leaves_hashtags_as_text(
+        store: Store, write_article: Any, client: TestClient) -> None:
+    """A body's "## " paragraph is a heading; a paragraph opening with a hashtag was one too, its
+    "#" dropped ("#MeToo trended all week" printed as the heading "MeToo trended all week")."""
+    f = write_article("tags.md", title="Hashtags and headings", author="Jane Doe",
+                      body="The campaign went on.\n\n## What came next\n\n#MeToo trended all week.")
+    store.upsert_many([item_for(f)])
+    aid = next(x.id for x in store.query(Filters()) if x.title == "Hashtags and headings")
+    page = client.get(f"/articles/{aid}").text
+    assert "<h2>What came next</h2>" in page and "<p>#MeToo trended all week.</p>" in page
+
+
 def test_status_page_shows_failures_escaped(client: TestClient) -> None:
     r = client.get("/status")
     assert r.status_code == 200 and "broken.txt" in r.text and "&lt;b&gt;no&lt;/b&gt;" in r.text

@@ -13,7 +13,7 @@ import re
 import unicodedata
 
 from archive.errors import ParseError
-from archive.models import ParsedArticle
+from archive.models import HEADING, ParsedArticle
 from archive.parsing.bylines import clean_credits, co_authors, is_org, is_role
 from archive.parsing.dates import DateLine, looks_like_date, read_date
 from archive.parsing.names import LIST_SPLIT, OTHER_BY_RE, PARTICLES
@@ -24,7 +24,6 @@ MAX_TITLE_CHARS = 500
 _MONTH_RE = "|".join(sorted({n.lower() for n in (*calendar.month_name, *calendar.month_abbr) if n} | {"sept"},
                             key=len, reverse=True))
 
-_HEADING = re.compile(r"#{1,6}(?:\s|$)")
 # "By", "Story by", a label ("Author:", and other languages': "Auteur :", "Autor:", "Texto:"), and
 # other languages' "by" before two names or more ("Von Hans Müller", "Par Jean Dupont", "Di Mario
 # Rossi"; "Von Miller" alone is a name).
@@ -165,7 +164,7 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
     follows, and a name may then end in a place word that is also a surname ("Jo Lane").
     """
     s = _squash(plain_inline(line)).strip()
-    if (not s or len(s) > 200 or (s[-1] in ".!?:;\"”" and not _NAME_DOT.search(s)) or _HEADING.match(s)
+    if (not s or len(s) > 200 or (s[-1] in ".!?:;\"”" and not _NAME_DOT.search(s)) or HEADING.match(s)
             or dateline_length(s)):
         return None
     by = _BY.match(s) is not None
@@ -309,7 +308,7 @@ def _strip_code(text: str) -> str:
 
 
 def _is_heading(par: str) -> bool:
-    return _HEADING.match(par) is not None
+    return HEADING.match(par) is not None
 
 
 def _is_closed(par: str) -> bool:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from archive.models import cjk_char
+from archive.models import HEADING, cjk_char
 from archive.search.analyzer import FOLDED_LETTERS, fold, fold_blind_pattern, stem, stem_head
 
 HL_START, HL_END = "\x02", "\x03"  # around each match in a snippet; each output format marks them its way
@@ -140,7 +140,7 @@ def _marks(text: str, hay: str, pattern: re.Pattern[str] | None, matcher: _Match
 _WORD = re.compile(r"[^\W_]")  # a letter or digit: another word between two of a phrase's
 # A sub-heading's marker at a paragraph's start (a body keeps "### Aug 18-19: RustConf" so that an
 # export parses back the same): a snippet joins paragraphs into one line, where it reads as noise.
-_HEADING_MARK = re.compile(r"(?m)^#{1,6}[ \t]+")
+_HEADING_MARK = re.compile("(?m)^" + HEADING.pattern)
 
 
 def make_snippet(text: str, words: Sequence[str], width: int = 32) -> str:

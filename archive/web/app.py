@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from archive.errors import ArchiveError, NotFound, StoreUnavailable, UsageError
+from archive.models import heading_text
 from archive.store.base import Store
 from archive.store.records import Filters
 from archive.web import query as wq
@@ -129,7 +130,7 @@ def create_app(factory: Callable[[], Store], *, settings: Any = None, time_limit
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     templates = Jinja2Templates(env=env)
-    templates.env.globals.update(snippet_html=snippet_html, collapsed=wq.collapsed)
+    templates.env.globals.update(snippet_html=snippet_html, collapsed=wq.collapsed, heading_text=heading_text)
 
     store_call = archive.call
 
