@@ -550,7 +550,12 @@ def test_ingest_names_the_files_it_skipped_for_their_extension(tmp_path: Path, c
     (folder / "a.txt").write_text(article_text(title="Read"))
     for name in ("x.epub", "y.epub", "z.pdf", "README"):
         (folder / name).write_bytes(b"not read")
+    (folder / "loop").symlink_to(folder)  # a link to a folder is not entered, and is no file skipped
     r = CliRunner().invoke(cli, ["--db", str(tmp_path / "a.db"), "ingest", str(folder)])
     assert r.exit_code == 0, r.output
     assert "4 files skipped for their extension: .epub (2), (no extension) (1), .pdf (1)" in r.output
     assert "ARCHIVE_EXTENSIONS" in r.output
+    for name in ("x.epub", "y.epub", "z.pdf"):
+        (folder / name).unlink()
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "b.db"), "ingest", str(folder)])
+    assert "1 file skipped for its extension: (no extension) (1);" in r.output

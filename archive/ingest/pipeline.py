@@ -44,8 +44,8 @@ def skipped_line(skipped: dict[str, int]) -> str | None:
         return None
     n = sum(skipped.values())
     parts = ", ".join(f"{ext} ({c:,})" for ext, c in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
-    files = f"{n:,} file{'s' if n != 1 else ''}"
-    return f"{files} skipped for their extension: {parts}; set ARCHIVE_EXTENSIONS to read them"
+    files = f"{n:,} files skipped for their extension" if n != 1 else "1 file skipped for its extension"
+    return f"{files}: {parts}; set ARCHIVE_EXTENSIONS to read them"
 
 
 @dataclass(slots=True)

@@ -92,7 +92,7 @@ def walk(root: str, rules: Rules, unreadable: list[tuple[str, str]] | None = Non
                     stack.append(e.path)
                     continue
                 if not e.name.lower().endswith(rules.extensions):
-                    if skipped is not None:
+                    if skipped is not None and e.is_file():  # a link to a folder (not entered) is no file
                         ext = os.path.splitext(e.name)[1].lower() or "(no extension)"
                         skipped[ext] = skipped.get(ext, 0) + 1
                     continue
