@@ -902,6 +902,7 @@ def test_a_japanese_page_is_an_article() -> None:
     "Related: Chicago O'Hare airport workers plan strike November 29", "RELATED PHOTOS: A wedding",  # links
     "[Featured Image by Joe Raedle/Getty Images]",  # image credits
     "- See it now: Amazon",  # shopping widgets
+    "無断転載禁止", "版权所有 © 2019 腾讯", "저작권자 © 한겨레 무단전재 및 재배포 금지",  # CJK copyright notices
 ])
 def test_page_furniture_is_not_article_text(line: str) -> None:
     """Issue 23: each family of furniture lines the real saved pages carry is dropped from the body."""

@@ -531,6 +531,52 @@ def test_a_texts_byline_gives_the_people_and_its_date_line_the_date(byline: str,
     assert (a.authors, a.published, a.body) == (names, dt.date(1987, 2, 26), "The body of the article starts here.")
 
 
+CJK_BODY = "研究人员表示，这项技术将改变世界。人工智能迈上新台阶。"
+
+
+@pytest.mark.parametrize(("byline", "names"), [
+    # a label before the names: Chinese papers' reporters (names apart by spaces), author, text
+    ("记者 张三", ("张三",)), ("本报记者 张三 李四", ("张三", "李四")), ("新华社记者 张三、李四", ("张三", "李四")),
+    ("作者：王小明", ("王小明",)),
+    # Japanese: text＝, interview and text／, in brackets; a family and a given name apart are one name
+    ("文＝山田太郎", ("山田太郎",)), ("（文・山田太郎）", ("山田太郎",)), ("取材・文／佐々木花子", ("佐々木花子",)),
+    ("記者：田中 一郎", ("田中 一郎",)), ("文／ジョン・スミス", ("ジョン・スミス",)),
+    # a label after them; Korean names apart by spaces
+    ("山田太郎 著", ("山田太郎",)), ("홍길동 기자", ("홍길동",)), ("홍길동 김철수 기자", ("홍길동", "김철수")),
+    ("글 홍길동", ("홍길동",)),
+    # several roles on one line: the writers only; a desk beside a person set aside
+    ("文：山田太郎、写真：鈴木一郎", ("山田太郎",)),
+    ("Eric Freeman 著、嶋田 健志 監訳、木下 哲也 訳", ("Eric Freeman",)),
+    ("文● オカモト／ASCII編集部", ("オカモト",)),
+])
+def test_a_cjk_credit_line_gives_the_writers(byline: str, names: tuple[str, ...]) -> None:
+    """A CJK credit line was no byline (no capitals to tell a name by), so it was glued into the
+    first paragraph ("记者 张三 研究人员表示…") and in every snippet; it is told by its label."""
+    a = parse_text(f"新电脑已可利用记忆自学\n\n{byline}\n\n{CJK_BODY}\n")
+    assert (a.authors, a.body) == (names, CJK_BODY)
+
+
+@pytest.mark.parametrize("line", [
+    "人工智能迈上新台阶",  # a subtitle: no label
+    "这是一本名著",  # "a famous book": 著 after a phrase, not after a name and a space
+    "摄影：张三",  # a photographer's credit: no writer
+])
+def test_a_cjk_line_without_a_writers_label_names_no_one(line: str) -> None:
+    assert parse_text(f"新电脑已可利用记忆自学\n\n{line}\n\n{CJK_BODY}\n").authors == ()
+
+
+@pytest.mark.parametrize(("first", "names"), [
+    ("【ロンドン＝岡田浩幸】１０日に行われた試合で勝った。", ("岡田浩幸",)),
+    ("【ワシントン＝共同】米政府は１０日、発表した。", ()),  # an agency is no reporter
+    ("(서울=연합뉴스) 홍길동 기자 = 정부는 10일 발표했다.", ("홍길동",)),
+])
+def test_a_cjk_dateline_names_its_reporter(first: str, names: tuple[str, ...]) -> None:
+    """Japanese papers' "【ロンドン＝岡田浩幸】" and Korean agencies' "(서울=연합뉴스) 홍길동 기자 =" open the
+    story with the place and the reporter: the reporter is its author; the dateline stays text."""
+    a = parse_text(f"バルセロナ、マンＵに先勝\n\n{first}\n")
+    assert (a.authors, a.body) == (names, first)
+
+
 @pytest.mark.parametrize(("byline", "names"), [
     ("Howard Schneider, Lindsay Dunsmuir", ("Howard Schneider", "Lindsay Dunsmuir")),
     ("Martin Untersinger (avec Damien Leloup et Morgane Tual)",

@@ -35,6 +35,9 @@ _FAMILIES = (
     r"\[?(?:featured )?image (?:by|copyright|credit|source)\b.{1,100}\]?|\(?(?:photo|image): .{1,60}\)?",
     # shopping widgets
     r"-?\s?(?:see it now|buy now|shop now)\b.{0,60}",
+    # copyright notices as Japanese, Chinese and Korean sites print them under (or over) the text
+    r"(?:.{0,60}\s)?(?:無断転載(?:禁止|を禁じます|・複製を禁じます)|(?:©.{0,40})?版权所有.{0,60}|未经(?:许可|授权).{0,20}转载.{0,40}|"
+    r".{0,60}무단\s?전재.{0,10}재배포\s?금지.{0,40})",
     # a gallery's controls and the recommendations under an article
     r"previous|next|close|fullscreen|thumbnails|\d+ of \d+|you (?:might|may) (?:also )?like|"
     r"(?:featured|more) (?:slide ?shows|galleries|videos)",

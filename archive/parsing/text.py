@@ -13,8 +13,9 @@ import re
 import unicodedata
 
 from archive.errors import ParseError
-from archive.models import HEADING, ParsedArticle
+from archive.models import HEADING, ParsedArticle, cjk_char, has_cjk_bytes
 from archive.parsing.bylines import clean_credits, co_authors, is_org, is_role
+from archive.parsing.cjk_credits import cjk_byline, dateline_writers
 from archive.parsing.dates import DateLine, looks_like_date, read_date
 from archive.parsing.names import LIST_SPLIT, OTHER_BY_RE, PARTICLES
 
@@ -167,6 +168,9 @@ def parse_byline(line: str, dated_next: bool = False) -> list[str] | None:
     if (not s or len(s) > 200 or (s[-1] in ".!?:;\"”" and not _NAME_DOT.search(s)) or HEADING.match(s)
             or dateline_length(s)):
         return None
+    if has_cjk_bytes(s) and cjk_char().search(s):  # a CJK credit is told by its label, having no capitals
+        cjk = cjk_byline(s)
+        return list(clean_credits(cjk)) if cjk else None
     by = _BY.match(s) is not None
     s = _BY.sub("", s, count=1) if by else s
     names = _credit_names(s)
@@ -531,6 +535,8 @@ def parse_text(text: str, path: str | None = None, *, title: str | None = None, 
             break
     published = published or updated
     rest = [*places, "", *lines[i:]] if places else lines[i:]
+    if byline_lines and not authors:  # "【ロンドン＝岡田浩幸】…": the first paragraph's dateline names the reporter
+        authors = list(dateline_writers(next((x.lstrip() for x in rest if x.strip()), "")))
     if dateline_next and rest:
         # "By A" directly followed by "LONDON, April 3 (Reuters) - The ...": the body starts after it.
         rest = [rest[0][dateline_length(rest[0]):], *rest[1:]]
