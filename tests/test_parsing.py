@@ -260,6 +260,9 @@ _FEB26 = [
     "Updated February 26, 1987 3:01 p.m. ET", "26 février 1987", "26. Februar 1987", "26 de febrero de 1987",
     "26-FEB-1987 15:01:01.79", "Posted 26 Feb 1987, 15:01 GMT", "1987年2月26日", "1987年02月26日 15時01分",
     "1987년 2월 26일", "1987年2月26日（木）",
+    # a Japanese era's year; digits after a CJK label, or before a source's ("来源：新华网")
+    "昭和62年2月26日", "发布时间：1987-02-26 15:01", "公開日：1987/02/26",
+    "입력 1987.02.26 15:01 수정 1987.03.03 10:00", "1987-02-26 15:01 来源：新华网",
     # a time before the date (CNN), both dates on one line (NYT): the published one
     "Updated 3:01 PM ET, Thu February 26, 1987", "Published Feb. 26, 1987 Updated March 3, 1987",
     "Feb. 26, 1987 | Updated March 3, 1987",
@@ -297,6 +300,17 @@ def test_published_wins_over_updated_whatever_the_order() -> None:
 def test_a_cjk_sentence_holding_a_date_is_body_not_a_date_line() -> None:
     a = parse_text("T\n\nこの記事は1987年2月26日に東京の港で書かれた長い文章の最初の段落です。\n\n次の段落。\n")
     assert a.published is None and a.body.startswith("この記事は1987年2月26日")
+    # A date in digits inside a CJK sentence: folding the line to ASCII left "1987-02-26" alone, read
+    # as the date, and the sentence was dropped from the body.
+    b = parse_text("T\n\n会议于1987-02-26在北京举行并取得了很大的成功\n\n次の段落。\n")
+    assert b.published is None and b.body.startswith("会议于1987-02-26在北京举行")
+
+
+def test_a_cjk_published_date_wins_over_its_update() -> None:
+    import datetime as dt
+
+    a = parse_text("T\n\n更新时间：1987-03-03\n发布时间：1987-02-26\n\nBody text.\n")
+    assert a.published == dt.date(1987, 2, 26) and a.body == "Body text."
 
 
 def test_the_configured_order_reads_ambiguous_numeric_dates() -> None:
