@@ -158,6 +158,7 @@ def test_hugo_toml() -> None:
         ("author", '"Mac & i"', ("Mac & i",)),  # a credit holding "&" and a letter is one (heise's, exported)
         # a list item joining one-word handles by "and" is each of them (the Rust blog's); initials stay joined
         ("authors", '["davidtwco and wesleywiser"]', ("davidtwco", "wesleywiser")),
+        ("authors", '["Niko Matsakis and @mark-i-m"]', ("Niko Matsakis", "@mark-i-m")),
         ("authors", '["Eric Huss & TC"]', ("Eric Huss & TC",)),
         ("authors", '["Mac & i"]', ("Mac & i",)),
         # a role after a comma, however senior
@@ -648,6 +649,7 @@ def test_a_furniture_heading_is_never_the_title(heading: str, expected: str) -> 
     ("Jane Doe, Staff Writer", "", ("Jane Doe",)),
     ("Joe Roe, Washington Post", "", ("Joe Roe",)),
     ("Smith, John", "", ("Smith, John",)),
+    ("@ Kingbeyoncestan", "", ("@Kingbeyoncestan",)),  # a handle as Twitter displays it
 ])
 def test_a_pages_byline_keeps_the_names_only(byline: str, page: str, expected: tuple[str, ...]) -> None:
     """Issue 23: page furniture after a name (links, 'Updated', a role, the outlet, a month) is not

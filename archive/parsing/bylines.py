@@ -70,6 +70,8 @@ def _name(a: str, page: str) -> str:
     a = " ".join(a.split())
     if a.lower().startswith("by "):
         a = a[3:].strip()
+    if a.startswith("@ "):  # a handle as Twitter displays it: "@ Kingbeyoncestan"
+        a = "@" + a[2:]
     a = _BYLINE_OUTLET.sub("", _HANDLE.sub("", a))
     if "," in a and _NOT_A_PERSON.search(a.rsplit(",", 1)[1]):  # "Joe Roe, Washington Post"
         a = a.rsplit(",", 1)[0]

@@ -181,7 +181,7 @@ def _text(value: Any) -> str | None:
 
 
 _AND = re.compile(r"\s+(?:and|&)\s+")
-_ONE_WORD = re.compile(r"[\w.-]{2,40}")  # a one-word credit: "davidtwco", "Lokathor", "TC"
+_ONE_WORD = re.compile(r"@?[\w.-]{2,40}")  # a one-word credit: "davidtwco", "Lokathor", "TC", "@mark-i-m"
 
 
 def _credit_items(items: list[str], split: re.Pattern[str]) -> tuple[str, ...]:
