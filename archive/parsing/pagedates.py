@@ -59,7 +59,6 @@ PUBLISHED_METAS = (
 _COMPACT = re.compile(r"((?:1[6-9]|20)\d\d)(0[1-9]|1[0-2])([0-3]\d)(?:\d{6})?")  # 20160919, 20190806103251
 
 
-_LD_PUBLISHED = re.compile(rb'"datePublished"\s*:\s*"([^"]{8,40})"')
 # schema.org microdata on any element: <dd itemprop="datePublished" content="2019-04-26">, <time
 # itemprop="datePublished" datetime="...">.
 _MICRODATA_PUBLISHED = re.compile(rb"""<[a-z][^<>]{0,500}?\bitemprop\s*=\s*["']?datePublished\b[^<>]{0,500}>""", re.I)
@@ -69,10 +68,13 @@ _MICRODATA_VALUE = re.compile(rb"""\b(?:content|datetime)\s*=\s*["']([^"']{8,40}
 def meta_date(meta: dict[str, str], data: bytes) -> dt.date | None:
     """The publication date the page declares: its JSON-LD ``datePublished``, else the first of
     PUBLISHED_METAS that reads, else a microdata ``datePublished`` on any element."""
+    from archive.parsing import jsonld
     from archive.parsing.frontmatter import front_matter_date
 
-    if (ld := _LD_PUBLISHED.search(data[:HEAD_BYTES])) and (d := front_matter_date(ld[1].decode("ascii", "replace"))):
-        return d
+    for doc in jsonld.documents(data[:HEAD_BYTES], b'"datePublished"'):
+        for v in jsonld.values(doc, "datePublished"):
+            if isinstance(v, str) and (d := front_matter_date(v)):
+                return d
     for key in PUBLISHED_METAS:
         value = meta.get(key)
         if not value:
