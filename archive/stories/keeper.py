@@ -11,7 +11,9 @@ article id. An article joins a story when
   short article quoted inside a long round-up is not a copy of it.
 
 Comparing with the anchor, never with any member, is the guard against chaining: two unrelated
-articles never meet through a third that resembles both. The rules here are decisions only; a
+articles never meet through a third that resembles both. An article seen before a story's anchor
+but met after it (a first ingest of an old collection reads files in no order) anchors that story
+when every member copies it; else it joins as a member. The rules here are decisions only; a
 backend (:class:`StoryBackend`) reads and writes what they decide, in the transaction of the write
 that caused them.
 """
@@ -427,6 +429,8 @@ class Keeper:
         anchor = self.b.story_peer(peer.story) if peer.story not in (None, peer.id) else peer
         if anchor is None:  # a story without its anchor: cannot happen, but never fail a write on it
             anchor = peer._replace(story=None)
+        if anchor.story is not None and _first(art) < _first(anchor) and (moved := self._reanchor(art, anchor.story)):
+            return moved
         if anchor.story is None and _first(art) < _first(anchor):
             # The article is older than the one it matches (an import): it anchors the story.
             anchor, art = art, anchor
@@ -435,6 +439,21 @@ class Keeper:
         cont = 1.0 if self._text(art) == self._text(anchor) else similarity(self._sh(art), self._arr(anchor))[0]
         placement = Placement(anchor.id, reason, round(cont, 4))
         self._put(art.id, placement)
+        return placement
+
+    def _reanchor(self, art: Peer, story: str) -> Placement | None:
+        """Make ``art``, seen before the anchor of ``story`` and a copy of it, that story's anchor
+        when every member copies it too (a first ingest of an old collection meets the original
+        after copies of it formed the story); else None, and it joins as a member."""
+        members = self.b.story_members(story)
+        conts = [1.0 if self._text(m) == self._text(art) else self._copy_of(m, art) for m in members]
+        if not members or any(c is None for c in conts):
+            return None
+        placement = Placement(art.id, NEAR_DUPLICATE, 1.0)
+        self._put(art.id, placement)
+        for m, c in zip(members, conts, strict=True):
+            same = m.url_key is not None and m.url_key == art.url_key
+            self._put(m.id, Placement(art.id, SAME_URL if same else NEAR_DUPLICATE, round(c or 0.0, 4)))
         return placement
 
     def remove(self, id: str, story: str | None) -> None:
