@@ -116,6 +116,18 @@ def test_markdownload() -> None:
                       "A new date has not been set.")
 
 
+def test_an_article_saved_without_a_date_takes_its_addresss() -> None:
+    """A clipped article whose address holds the day it was published (news sites put it there)
+    is dated by it when nothing in the file gives a date; a year and a month alone are no date."""
+    a = md(MARKDOWNLOAD.replace("/politics/budget", "/2023/10/31/politics/budget"))
+    assert (a.published, a.date_source) == (dt.date(2023, 10, 31), "path")
+    b = parse_bytes(b"Budget vote delayed\n\nSource: https://news.example.com/2023/10/31/budget?id=20991231\n\n"
+                    b"Lawmakers postponed the vote.\n", "/x/b.txt")
+    assert (b.published, b.date_source) == (dt.date(2023, 10, 31), "path")
+    c = md(MARKDOWNLOAD.replace("/politics/budget", "/en-us/2023/10/132377/budget"))
+    assert c.published is None
+
+
 def test_jekyll_post() -> None:
     a = md(JEKYLL)
     assert a.title == "Welcome to Jekyll!" and a.published == dt.date(2015, 11, 17)

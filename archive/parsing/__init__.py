@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from archive.errors import ParseError
 from archive.models import ParsedArticle
-from archive.parsing.dates import date_in_path, parse_date
+from archive.parsing.dates import date_in_path, date_in_url, parse_date
 from archive.parsing.text import (
     DEFAULT_MAX_BYTES,
     MAX_TITLE_CHARS,
@@ -51,10 +51,11 @@ def parse_bytes(
     data: bytes, path: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES, order: str = "dmy"
 ) -> ParsedArticle:
     """Parse a file's bytes. Raises ParseError with a distinct reason for each failure. An article
-    whose file gives no date takes the one in its name or folders (``2019-09-30-post.md``), marked
+    whose file gives no date takes the one in its name or folders (``2019-09-30-post.md``), else
+    the one in its address's path (``https://example.com/2019/09/30/ferry``), marked
     ``date_source: path``. ``order`` reads ambiguous numeric dates (``dmy`` or ``mdy``)."""
     parsed = _parse(data, path, max_bytes, order)
-    if parsed.published is None and (d := date_in_path(path)) is not None:
+    if parsed.published is None and (d := date_in_path(path) or date_in_url(parsed.url)) is not None:
         return parsed._replace(published=d, date_source="path")
     return parsed
 

@@ -233,6 +233,17 @@ def looks_like_date(line: str) -> bool:
     return len(words) <= 1  # little else beside the date: "Feb 30, 2017", "Posted 26/13/1987 at noon"
 
 
+def date_in_url(url: str | None) -> dt.date | None:
+    """A date in the path of an article's address (``https://example.com/2019/09/30/ferry``): news
+    sites put the day they published there."""
+    from urllib.parse import urlsplit
+
+    try:
+        return date_in_path(urlsplit(url).path) if url else None
+    except ValueError:  # not an address
+        return None
+
+
 def date_in_path(path: str | None) -> dt.date | None:
     """A date in a file's name, else in its folders (``2019-09-30-post.md``, ``2019/09/30/``)."""
     if not path:
