@@ -113,6 +113,17 @@ def test_pathological_markup_is_bounded_before_lxml(page: str) -> None:
     assert time.monotonic() - t0 < 20
 
 
+def test_a_korean_dateline_without_its_reporter_is_read_at_once() -> None:
+    """A paragraph opening like a Korean agency's dateline, "(서울=연합뉴스)", then a run of syllables
+    and no "기자": the pattern for the reporter's names split the run every way it could (40
+    syllables took 3 s, 60 would take hours); a parse past the limit loses the file."""
+    code = ("from archive.parsing.text import parse_text; "
+            "a = parse_text('제목\\n\\n(서울=연합뉴스) ' + '가' * 5000 + ' 끝.\\n'); print(len(a.body))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) > 5000
+
+
 # ---------------------------------------------------------------- spans cut in one pass
 
 _PIECES = ["<!--", "-->", "<style>", "<STYLE x=1>", "</style>", "</style >", "<script>", "</script>",

@@ -99,16 +99,19 @@ def _names(text: str, chinese: bool) -> list[str] | None:
 # "【ロンドン＝岡田浩幸】" (place＝reporter; an agency there is no reporter: "【ワシントン＝共同】"), Korean
 # agencies' "(서울=연합뉴스) 홍길동 기자 =".
 _JA_DATELINE = re.compile(r"【[^【】＝=]{1,12}[＝=]([^【】]{2,24})】")
+# (Each name ends at a space or a comma: a run of syllables is read one way only, never split every
+# way it could be — a paragraph of them would take the regular expression minutes.)
 _KO_DATELINE = re.compile(r"[\[(（][^\[\]()（）=＝]{1,12}[=＝][^\[\]()（）]{1,12}[\])）]\s*"
-                          r"((?:[\uac00-\ud7af]{2,5}\s*(?:[,·]\s*)?)+?)\s*(?:기자|특파원)")
+                          r"([\uac00-\ud7af]{2,5}(?:\s*[,·]?\s+[\uac00-\ud7af]{2,5}){0,4})\s*(?:기자|특파원)")
+MAX_DATELINE = 120  # characters of a paragraph's start a dateline is looked for in
 _AGENCIES = frozenset(("共同", "時事", "共同通信", "時事通信", "ロイター", "新華社", "聯合", "AP", "AFP"))
 
 
 def dateline_writers(paragraph: str) -> tuple[str, ...]:
     """The reporters a CJK dateline at the start of ``paragraph`` names (none when it names an agency)."""
-    if m := _JA_DATELINE.match(paragraph):
+    if m := _JA_DATELINE.match(paragraph[:MAX_DATELINE]):
         names = _names(m[1], chinese=False)
-    elif m := _KO_DATELINE.match(paragraph):
+    elif m := _KO_DATELINE.match(paragraph[:MAX_DATELINE]):
         names = _names(m[1].replace("·", " ").replace(",", " "), chinese=False)
     else:
         return ()
