@@ -74,6 +74,12 @@ def _hashes(body: str) -> list[int]:
     return list(map(zlib.crc32, map(b" ".join, zip(*(w[i:] for i in range(SHINGLE)), strict=False))))
 
 
+def opening(body: str, k: int) -> list[int]:
+    """The hashes of a text's first shingles in order (at least ``k`` of them where the text has
+    as many), read from its start only."""
+    return _hashes(body[: 40 * k])  # 40 characters a shingle: a few words' worth to spare
+
+
 def shingles(body: str) -> frozenset[int]:
     """The 32-bit hashes of every ``SHINGLE`` consecutive words of ``body`` (a text shorter than
     that is one shingle of all its words; an empty one has none)."""
