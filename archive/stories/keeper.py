@@ -8,7 +8,9 @@ article id. An article joins a story when
 * its text is a copy of the anchor's (``near-duplicate``): they share a band of their sketches
   (the candidates) and, on the shingles themselves, most of the shorter text is in the longer
   (containment) while the two still share a good part of their words together (Jaccard), so that a
-  short article quoted inside a long round-up is not a copy of it.
+  short article quoted inside a long round-up is not a copy of it; a pair less alike must also
+  keep its figures (a template's yearly announcements do not) and an opening (a follow-up reusing
+  an earlier report's background under a new one does not).
 
 Comparing with the anchor, never with any member, is the guard against chaining: two unrelated
 articles never meet through a third that resembles both. An article seen before a story's anchor
