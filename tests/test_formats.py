@@ -968,6 +968,21 @@ def test_a_gallerys_controls_and_recommendations_are_not_article_text() -> None:
     assert got[-2:] == ["- Next year the ferry will run daily.", "- Tickets cost 5 pounds."], got[-4:]
 
 
+def test_what_a_page_marks_as_its_alternative_headline_is_not_its_title() -> None:
+    """popsugar prints its short alternativeHeadline in the <h1> and the headline, marked
+    itemprop=headline, in an <h2>: the title was the short one. A page marking no alternative
+    keeps its <h1> (a headline marked elsewhere may be a teaser's)."""
+    from archive.parsing.html import parse_html
+
+    top = ('<h1 itemprop="alternativeHeadline">Ferry Mistakes</h1><h2 itemprop="headline"><span>The 5 biggest '
+           'mistakes ferry passengers make, and how to avoid them</span></h2>')
+    got = parse_html(_page("<title>Ferry Mistakes | Example</title>", top), "/x/ferry.html")
+    assert got.title == "The 5 biggest mistakes ferry passengers make, and how to avoid them"
+    teaser = '<h1>Ferry line opens to the islands</h1><aside><h3 itemprop="headline">Other news today</h3></aside>'
+    assert parse_html(_page("<title>Ferry line opens</title>", teaser), "/x/b.html").title == (
+        "Ferry line opens to the islands")
+
+
 def test_a_credit_the_extractor_split_is_the_sites_name_whole() -> None:
     """readability's heise page: its DC.creator "Mac & i" (the magazine) became two authors, "Mac" and "I"."""
     from archive.parsing.html import parse_html

@@ -99,6 +99,7 @@ class Titles(NamedTuple):
     doc: str  # <title>
     og: str  # og:title, else twitter:title, else the JSON-LD headline
     headings: tuple[str, ...]  # every <h1>, as printed
+    marked: tuple[str, str] = ("", "")  # the elements marked itemprop=headline and =alternativeHeadline
 
     @property
     def h1(self) -> str:
@@ -117,7 +118,42 @@ def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
     h1s = tuple(" ".join(html.unescape(TAG.sub("", _BREAK.sub(" ", h.decode("utf-8", "replace")))).split())
                 for h in _H1.findall(data[:2_000_000]))
     og = meta.get("og:title") or meta.get("twitter:title") or _ld_headline(data[:HEAD_BYTES])
-    return Titles(doc, og, h1s)
+    return Titles(doc, og, h1s, _marked_headlines(data[:2_000_000]))
+
+
+# schema.org microdata: the element a page marks as its article's headline, and the one it marks
+# as an alternative (popsugar prints its short alternativeHeadline in the <h1>, the headline in an
+# <h2>). Found by the attribute, then the element around it: a pattern from each "<" would read on.
+_ITEMPROP = re.compile(rb"""\bitemprop\s*=\s*["']?(headline|alternativeheadline)["'\s>]""", re.I)
+_ELEMENT = re.compile(rb"<([a-z][a-z0-9]{0,10})\b", re.I)
+MAX_MARKED_BYTES = 3000  # of an element's content
+
+
+@functools.cache
+def _end_tag(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"</" + re.escape(name) + rb"\s*>", re.I)
+
+
+def _marked_headlines(data: bytes) -> tuple[str, str]:
+    """The text of the first element marked itemprop=headline, and of the first marked
+    alternativeHeadline ("" for none)."""
+    import html
+
+    found: dict[bytes, str] = {}
+    for m in _ITEMPROP.finditer(data):
+        kind = m[1].lower()
+        start = data.rfind(b"<", max(0, m.start() - 2000), m.start())
+        if kind in found or start < 0 or not (name := _ELEMENT.match(data, start)) or name[1].lower() == b"meta":
+            continue
+        inner = data.find(b">", m.end() - 1)
+        close = _end_tag(name[1].lower()).search(data[inner : inner + MAX_MARKED_BYTES]) if inner >= 0 else None
+        if close is None:
+            continue
+        text = html.unescape(TAG.sub(" ", data[inner + 1 : inner + close.start()].decode("utf-8", "replace")))
+        found[kind] = " ".join(text.split())
+        if len(found) == 2:
+            break
+    return found.get(b"headline", ""), found.get(b"alternativeheadline", "")
 
 
 def _ld_headline(head: bytes) -> str:
@@ -351,6 +387,16 @@ def is_furniture_title(title: str) -> bool:
 
 
 def checked_title(extracted: str, titles: Titles, names: list[str]) -> str:
+    """The article's title (see _checked_title), but never what the page marks as its alternative
+    headline where it marks a headline."""
+    title = _checked_title(extracted, titles, names)
+    headline, alternative = titles.marked
+    if headline and alternative and title == alternative and not is_furniture_title(headline):
+        return headline
+    return title
+
+
+def _checked_title(extracted: str, titles: Titles, names: list[str]) -> str:
     """The article's title: the page's only ``<h1>`` when the extractor's is a rewrite of the
     same headline (a social title is often a shorter one); else the extractor's title unless it
     is furniture; else the declared title (``og:title``, else ``<title>``) without the site's
