@@ -61,7 +61,10 @@ _COMPACT = re.compile(r"((?:1[6-9]|20)\d\d)(0[1-9]|1[0-2])([0-3]\d)(?:\d{6})?") 
 
 # schema.org microdata on any element: <dd itemprop="datePublished" content="2019-04-26">, <time
 # itemprop="datePublished" datetime="...">.
-_MICRODATA_PUBLISHED = re.compile(rb"""<[a-z][^<>]{0,500}?\bitemprop\s*=\s*["']?datePublished\b[^<>]{0,500}>""", re.I)
+# (Found by the attribute, a literal the search skips to, then the tag around it: the pattern from
+# each "<", case-folded, stepped through every byte of the page.)
+_MICRODATA_PUBLISHED = re.compile(rb"""itemprop\s*=\s*["']?(?i:datePublished)\b""")
+MAX_TAG = 500  # bytes on either side of the attribute, within its tag
 _MICRODATA_VALUE = re.compile(rb"""\b(?:content|datetime)\s*=\s*["']([^"']{8,40})["']""", re.I)
 
 
@@ -83,8 +86,14 @@ def meta_date(meta: dict[str, str], data: bytes) -> dt.date | None:
             value = f"{m[1]}-{m[2]}-{m[3]}"  # then read, and checked, as any date
         if (d := front_matter_date(value)) is not None:
             return d
-    for tag in _MICRODATA_PUBLISHED.finditer(data[:MAX_PAGE]):
-        if (v := _MICRODATA_VALUE.search(tag[0])) and (d := front_matter_date(v[1].decode("ascii", "replace"))):
+    page = data[:MAX_PAGE]
+    for attr in _MICRODATA_PUBLISHED.finditer(page):
+        start = page.rfind(b"<", max(0, attr.start() - MAX_TAG), attr.start())
+        end = page.find(b">", attr.end(), attr.end() + MAX_TAG)
+        if start < 0 or end < 0 or b">" in page[start : attr.start()]:
+            continue  # not inside a tag
+        v = _MICRODATA_VALUE.search(page, start, end)
+        if v and (d := front_matter_date(v[1].decode("ascii", "replace"))):
             return d
     return None
 
