@@ -465,9 +465,10 @@ class Keeper:
         anchor = self.b.story_peer(peer.story) if peer.story not in (None, peer.id) else peer
         if anchor is None:  # a story without its anchor: cannot happen, but never fail a write on it
             anchor = peer._replace(story=None)
-        if anchor.story is not None and _first(art) < _first(anchor) and (moved := self._reanchor(art, anchor.story)):
+        older = _first(art) < _first(anchor)
+        if older and anchor.story is not None and (moved := self._reanchor(art, anchor.story, reason)):
             return moved
-        if anchor.story is None and _first(art) < _first(anchor):
+        if older and anchor.story is None:
             # The article is older than the one it matches (an import): it anchors the story.
             anchor, art = art, anchor
         if anchor.story is None:
@@ -477,15 +478,16 @@ class Keeper:
         self._put(art.id, placement)
         return placement
 
-    def _reanchor(self, art: Peer, story: str) -> Placement | None:
-        """Make ``art``, seen before the anchor of ``story`` and a copy of it, that story's anchor
-        when every member copies it too (a first ingest of an old collection meets the original
-        after copies of it formed the story); else None, and it joins as a member."""
+    def _reanchor(self, art: Peer, story: str, reason: str) -> Placement | None:
+        """Make ``art``, seen before the anchor of ``story`` and joining it for ``reason``, that
+        story's anchor when every member copies it (a first ingest of an old collection meets the
+        original after copies of it formed the story); else None, and it joins as a member."""
         members = self.b.story_members(story)
+        self._read_texts(members)
         conts = [1.0 if self._text(m) == self._text(art) else self._copy_of(m, art) for m in members]
         if not members or any(c is None for c in conts):
             return None
-        placement = Placement(art.id, NEAR_DUPLICATE, 1.0)
+        placement = Placement(art.id, reason, 1.0)
         self._put(art.id, placement)
         for m, c in zip(members, conts, strict=True):
             same = m.url_key is not None and m.url_key == art.url_key
