@@ -582,6 +582,7 @@ def test_a_cjk_line_without_a_writers_label_names_no_one(line: str) -> None:
 @pytest.mark.parametrize(("first", "names"), [
     ("【ロンドン＝岡田浩幸】１０日に行われた試合で勝った。", ("岡田浩幸",)),
     ("【ワシントン＝共同】米政府は１０日、発表した。", ()),  # an agency is no reporter
+    ("新华社北京4月2日电（记者 张三、李四）国务院新闻办公室2日发布了报告。", ("张三", "李四")),
     ("(서울=연합뉴스) 홍길동 기자 = 정부는 10일 발표했다.", ("홍길동",)),
 ])
 def test_a_cjk_dateline_names_its_reporter(first: str, names: tuple[str, ...]) -> None:

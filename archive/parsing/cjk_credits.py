@@ -96,9 +96,10 @@ def _names(text: str, chinese: bool) -> list[str] | None:
 
 
 # A dateline that names its reporter, at the start of a story's first paragraph: Japanese papers'
-# "【ロンドン＝岡田浩幸】" (place＝reporter; an agency there is no reporter: "【ワシントン＝共同】"), Korean
-# agencies' "(서울=연합뉴스) 홍길동 기자 =".
+# "【ロンドン＝岡田浩幸】" (place＝reporter; an agency there is no reporter: "【ワシントン＝共同】"), Chinese
+# agencies' "新华社北京4月2日电（记者 张三、李四）", Korean agencies' "(서울=연합뉴스) 홍길동 기자 =".
 _JA_DATELINE = re.compile(r"【[^【】＝=]{1,12}[＝=]([^【】]{2,24})】")
+_ZH_DATELINE = re.compile(r"[^（()\s]{2,30}电\s*[（(](?:记者|記者)\s*([^（()）]{2,30})[）)]")
 # (Each name ends at a space or a comma: a run of syllables is read one way only, never split every
 # way it could be — a paragraph of them would take the regular expression minutes.)
 _KO_DATELINE = re.compile(r"[\[(（][^\[\]()（）=＝]{1,12}[=＝][^\[\]()（）]{1,12}[\])）]\s*"
@@ -111,6 +112,8 @@ def dateline_writers(paragraph: str) -> tuple[str, ...]:
     """The reporters a CJK dateline at the start of ``paragraph`` names (none when it names an agency)."""
     if m := _JA_DATELINE.match(paragraph[:MAX_DATELINE]):
         names = _names(m[1], chinese=False)
+    elif m := _ZH_DATELINE.match(paragraph[:MAX_DATELINE]):
+        names = _names(m[1], chinese=True)
     elif m := _KO_DATELINE.match(paragraph[:MAX_DATELINE]):
         names = _names(m[1].replace("·", " ").replace(",", " "), chinese=False)
     else:
