@@ -346,6 +346,27 @@ def test_both_stores_group_copies_and_pages_and_keep_them_through_change_move_an
     assert store.get(a_copy.id).story == store.get(a_orig.id).story is not None  # type: ignore[union-attr]
 
 
+def test_both_stores_let_an_original_met_after_its_copies_anchor_their_story(
+        store: Store, write_article) -> None:  # type: ignore[no-untyped-def]
+    """A first ingest of an old collection: two copies stored first form a story; the original,
+    its file saved before theirs, comes in a later write and becomes the story's first article."""
+    import os
+
+    paras = text(60, paragraphs=8).split("\n\n")
+    copies = [_write(write_article, f"copy{i}.txt", republished("\n\n".join(paras), cut), f"Copy {i}")
+              for i, cut in enumerate((0.1, 0.2))]
+    store.upsert_many([item_for(p) for p in copies])
+    orig = _write(write_article, "orig.txt", "\n\n".join(paras), "Markets rally")
+    os.utime(orig, (1_500_000_000, 1_500_000_000))  # saved in 2017, long before the copies were stored
+    store.upsert_many([item_for(orig)])
+    by_path = {a.source.path: a for a in store.query(Filters())}
+    first = by_path[str(orig)]
+    assert {by_path[str(p)].story for p in copies} == {first.id} and first.story == first.id
+    (found,) = store.stories(Filters())
+    assert found.id == first.id and found.members[0].article.id == first.id and len(found.members) == 3
+    assert all(0.5 <= m.similarity < 1 for m in found.members[1:])
+
+
 def test_the_story_is_in_every_export_format_and_an_import_cannot_forge_it(
         store: Store, write_article) -> None:  # type: ignore[no-untyped-def]
     from archive.export import CSV_COLUMNS
