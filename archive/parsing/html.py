@@ -27,6 +27,7 @@ from archive.parsing.frontmatter import front_matter_date
 from archive.parsing.pagedates import checked_date, meta_date
 from archive.parsing.pagemeta import (
     HEAD_BYTES,
+    PAGE_BYTES,
     PageMetas,
     checked_title,
     letters,
@@ -126,7 +127,7 @@ def _page_text(data: bytes) -> str:
     """The page's bytes as text (for finding how it prints a name)."""
     import html
 
-    return html.unescape(data[:2_000_000].decode("utf-8", "replace"))
+    return html.unescape(data[:PAGE_BYTES].decode("utf-8", "replace"))
 
 
 def _paragraphs(text: str) -> str:

@@ -11,11 +11,10 @@ import datetime as dt
 import re
 
 from archive.parsing.dates import read_date
-from archive.parsing.pagemeta import HEAD_BYTES, TAG
+from archive.parsing.pagemeta import HEAD_BYTES, PAGE_BYTES, TAG, itemprop_tags
 from archive.parsing.spans import cut_spans, end_tag
 
 _BLOCK_OPEN = re.compile(r"<(script|style|noscript)\b", re.I)
-MAX_PAGE = 2_000_000  # bytes of a page read for its date lines
 
 
 def _new_year_spelled(year: int, text: str) -> bool:
@@ -59,12 +58,8 @@ PUBLISHED_METAS = (
 _COMPACT = re.compile(r"((?:1[6-9]|20)\d\d)(0[1-9]|1[0-2])([0-3]\d)(?:\d{6})?")  # 20160919, 20190806103251
 
 
-# schema.org microdata on any element: <dd itemprop="datePublished" content="2019-04-26">, <time
-# itemprop="datePublished" datetime="...">.
-# (Found by the attribute, a literal the search skips to, then the tag around it: the pattern from
-# each "<", case-folded, stepped through every byte of the page.)
-_MICRODATA_PUBLISHED = re.compile(rb"""itemprop\s*=\s*["']?(?i:datePublished)\b""")
-MAX_TAG = 500  # bytes on either side of the attribute, within its tag
+# schema.org microdata on any element (pagemeta.itemprop_tags): <dd itemprop="datePublished"
+# content="2019-04-26">, <time itemprop="datePublished" datetime="...">.
 _MICRODATA_VALUE = re.compile(rb"""\b(?:content|datetime)\s*=\s*["']([^"']{8,40})["']""", re.I)
 
 
@@ -86,13 +81,9 @@ def meta_date(meta: dict[str, str], data: bytes) -> dt.date | None:
             value = f"{m[1]}-{m[2]}-{m[3]}"  # then read, and checked, as any date
         if (d := front_matter_date(value)) is not None:
             return d
-    page = data[:MAX_PAGE]
-    for attr in _MICRODATA_PUBLISHED.finditer(page):
-        start = page.rfind(b"<", max(0, attr.start() - MAX_TAG), attr.start())
-        end = page.find(b">", attr.end(), attr.end() + MAX_TAG)
-        if start < 0 or end < 0 or b">" in page[start : attr.start()]:
-            continue  # not inside a tag
-        v = _MICRODATA_VALUE.search(page, start, end)
+    page = data[:PAGE_BYTES]
+    for kind, start, end in itemprop_tags(page):
+        v = _MICRODATA_VALUE.search(page, start, end) if kind == b"datepublished" else None
         if v and (d := front_matter_date(v[1].decode("ascii", "replace"))):
             return d
     return None
@@ -103,7 +94,7 @@ def checked_date(extracted: dt.date | None, data: bytes) -> dt.date | None:
     year taken for a date); then, or when there is none, the page's first date line."""
     if extracted is not None and not (extracted.month == 1 and extracted.day == 1):
         return extracted
-    page = data[:MAX_PAGE].decode("utf-8", "replace")
+    page = data[:PAGE_BYTES].decode("utf-8", "replace")
     if extracted is not None and _new_year_spelled(extracted.year, page):
         return extracted
     return first_date_line(page_lines(page))

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from archive.domains import registrable
 from archive.models import CJK_CLASS, has_cjk_bytes, word_count
 from archive.parsing.dates import ascii_fold
+from archive.parsing.spans import closing_tag
 
 _META = re.compile(rb"<meta\b[^>]{0,2000}>", re.I)
 _ATTR = re.compile(rb"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -30,6 +31,7 @@ _VALUE = re.compile(rb"\svalue=", re.I)
 _CONTENT = re.compile(rb"\scontent\s*=", re.I)
 _TITLE_META = re.compile(rb"""(?:name|property)\s*=\s*["']?(?:og:|twitter:)?title\b""", re.I)
 HEAD_BYTES = 400_000  # where a page's metadata is looked for
+PAGE_BYTES = 2_000_000  # of a page read for its headings, marked elements, date lines and printed names
 
 
 def meta_values(data: bytes) -> bytes:
@@ -115,43 +117,47 @@ def page_titles(data: bytes, meta: dict[str, str]) -> Titles:
     m = _TITLE_TAG.search(head)
     doc = " ".join(html.unescape(m[1].decode("utf-8", "replace")).split()) if m else ""
     # inline tags join words as printed
+    page = data[:PAGE_BYTES]
     h1s = tuple(" ".join(html.unescape(TAG.sub("", _BREAK.sub(" ", h.decode("utf-8", "replace")))).split())
-                for h in _H1.findall(data[:2_000_000]))
+                for h in _H1.findall(page))
     og = meta.get("og:title") or meta.get("twitter:title") or _ld_headline(data[:HEAD_BYTES])
-    return Titles(doc, og, h1s, _marked_headlines(data[:2_000_000]))
+    return Titles(doc, og, h1s, _marked_headlines(page))
 
 
-# schema.org microdata: the element a page marks as its article's headline, and the one it marks
-# as an alternative (popsugar prints its short alternativeHeadline in the <h1>, the headline in an
-# <h2>). Found by the attribute, then the element around it: a pattern from each "<" would read on.
-# (The attribute's name as written, lower-case: a literal the search skips to, 15x quicker than
-# the pattern case-folded.)
-_ITEMPROP = re.compile(rb"""itemprop\s*=\s*["']?((?i:headline|alternativeheadline))["'\s>]""")
+# schema.org microdata, found by the attribute and then the tag around it (a pattern from each "<"
+# would read on; the attribute's name as written, lower-case, is a literal the search skips to:
+# 15x quicker than the pattern case-folded): the element a page marks as its article's headline, the
+# one it marks as an alternative (popsugar prints its short alternativeHeadline in the <h1>, the
+# headline in an <h2>), the one holding its datePublished (pagedates).
+_ITEMPROP = re.compile(rb"""itemprop\s*=\s*["']?((?i:headline|alternativeheadline|datepublished))\b""")
 _ELEMENT = re.compile(rb"<([a-z][a-z0-9]{0,10})\b", re.I)
+MAX_TAG_BYTES = 2000  # of a tag, on either side of its itemprop
 MAX_MARKED_BYTES = 3000  # of an element's content
 
 
-@functools.cache
-def _end_tag(name: bytes) -> re.Pattern[bytes]:
-    return re.compile(rb"</" + re.escape(name) + rb"\s*>", re.I)
+def itemprop_tags(page: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """Each tag holding an itemprop this module reads (``headline``, ``alternativeheadline``,
+    ``datepublished``, lower-case), with where the tag starts (its "<") and ends (its ">")."""
+    for m in _ITEMPROP.finditer(page):
+        start = page.rfind(b"<", max(0, m.start() - MAX_TAG_BYTES), m.start())
+        end = page.find(b">", m.end(), m.end() + MAX_TAG_BYTES)
+        if start >= 0 and end >= 0 and b">" not in page[start : m.start()]:  # inside a tag
+            yield m[1].lower(), start, end
 
 
-def _marked_headlines(data: bytes) -> tuple[str, str]:
+def _marked_headlines(page: bytes) -> tuple[str, str]:
     """The text of the first element marked itemprop=headline, and of the first marked
     alternativeHeadline ("" for none)."""
     import html
 
     found: dict[bytes, str] = {}
-    for m in _ITEMPROP.finditer(data):
-        kind = m[1].lower()
-        start = data.rfind(b"<", max(0, m.start() - 2000), m.start())
-        if kind in found or start < 0 or not (name := _ELEMENT.match(data, start)) or name[1].lower() == b"meta":
+    for kind, start, end in itemprop_tags(page):
+        if kind == b"datepublished" or kind in found or not (name := _ELEMENT.match(page, start)):
             continue
-        inner = data.find(b">", m.end() - 1)
-        close = _end_tag(name[1].lower()).search(data[inner : inner + MAX_MARKED_BYTES]) if inner >= 0 else None
-        if close is None:
+        close = closing_tag(name[1]).search(page, end, end + MAX_MARKED_BYTES)
+        if name[1].lower() == b"meta" or close is None:
             continue
-        text = html.unescape(TAG.sub(" ", data[inner + 1 : inner + close.start()].decode("utf-8", "replace")))
+        text = html.unescape(TAG.sub(" ", page[end + 1 : close.start()].decode("utf-8", "replace")))
         found[kind] = " ".join(text.split())
         if len(found) == 2:
             break

@@ -57,3 +57,9 @@ def _end_tag(name: str) -> re.Pattern[str]:
 def end_tag(m: re.Match[str]) -> re.Pattern[str]:
     """The closing tag of the element whose name an opening's first group holds (``</script >``)."""
     return _end_tag(m[1].lower())
+
+
+@functools.cache
+def closing_tag(name: bytes) -> re.Pattern[bytes]:
+    """The closing tag of an element named ``name`` in a page's bytes (``</h2 >``)."""
+    return re.compile(rb"</" + re.escape(name.lower()) + rb"\s*>", re.I)
