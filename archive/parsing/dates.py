@@ -191,7 +191,8 @@ def _cjk_date(s: str) -> DateLine | None:
     if len(_CJK_AROUND.sub("", s[: m.start()] + s[m.end() :])) > MAX_CJK_LABEL:
         return None
     try:
-        d = _sane(dt.date(year, int(m[m.re.groups - 1]), int(m[m.re.groups])))
+        *_, month, day = m.groups()  # the last two groups of either form
+        d = _sane(dt.date(year, int(month), int(day)))
     except ValueError:
         return None
     return DateLine(d, _CJK_UPDATED.search(s) is not None) if d is not None else None
