@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -57,10 +58,11 @@ SAME_HEADLINE = 0.5  # of the shorter headline's telling words, shared: one stor
 SAME_TEXT = 0.5  # of the shorter text, in the longer: one story's texts
 
 
-def headline_words(title: str) -> frozenset[str]:
-    import re
+_HEADLINE_WORD = re.compile(r"[a-z0-9$£€]+")
 
-    return frozenset(w for w in re.findall(r"[a-z0-9$£€]+", title.casefold()) if w not in _STOP)
+
+def headline_words(title: str) -> frozenset[str]:
+    return frozenset(w for w in _HEADLINE_WORD.findall(title.casefold()) if w not in _STOP)
 
 
 def articles() -> list[tuple[str, str]]:
